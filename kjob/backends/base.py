@@ -1,0 +1,111 @@
+"""The small interface every backend implements.
+
+The engine hands a backend fully rendered :class:`AttemptSpec` objects (one per task attempt) and reads
+back :class:`AttemptStarted` / :class:`AttemptFinished` events.  A backend never decides anything about
+the workflow: retries, ``when``, outputs passing and parallelism all live in the engine.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from kjob.spec.model import Container, frozen_map
+
+
+class AttemptPhase(enum.Enum):
+    """How one attempt ended.  ``ERROR`` is kjob's or the platform's fault (could not start, output
+    missing); ``FAILED`` is the task's own (non-zero exit, deadline exceeded)."""
+
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    ERROR = "Error"
+
+
+@dataclass(frozen=True, slots=True)
+class InputArtifact:
+    """An artifact to place at ``path`` inside the task before it starts; ``source`` is the backend's
+    locator of the stored copy (a host path for the local backend)."""
+
+    name: str
+    path: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputParameterSpec:
+    name: str
+    path: str
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputArtifactSpec:
+    name: str
+    path: str
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSpec:
+    """Everything a backend needs to run one attempt of one task, with every template rendered."""
+
+    attempt_id: str  # unique within the run, filesystem- and DNS-friendly
+    node_id: str  # the node's display name, e.g. ``process-partition(3:partition-3)``
+    attempt: int  # 0 for the first try
+    template_name: str
+    container: Container
+    input_artifacts: tuple[InputArtifact, ...] = ()
+    output_parameters: tuple[OutputParameterSpec, ...] = ()
+    output_artifacts: tuple[OutputArtifactSpec, ...] = ()
+    deadline: float | None = None  # seconds the attempt may run
+    pod_extra: Mapping[str, object] = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptStarted:
+    attempt_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFinished:
+    """The end of an attempt.  ``missing_outputs`` names declared outputs the task never wrote and that
+    have no default; the engine turns them into an error with a hint."""
+
+    attempt_id: str
+    phase: AttemptPhase
+    at: float
+    exit_code: int | None = None
+    message: str = ""
+    result: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=frozen_map)
+    artifacts: Mapping[str, str] = field(default_factory=frozen_map)
+    missing_outputs: tuple[str, ...] = ()
+    transient: bool = False
+
+
+AttemptEvent = AttemptStarted | AttemptFinished
+
+
+class Backend(Protocol):
+    """What the engine needs from a place that runs containers."""
+
+    name: str
+
+    def now(self) -> float:
+        """The backend's clock, in seconds; the engine times everything with it."""
+
+    def submit(self, spec: AttemptSpec) -> None:
+        """Start (or queue) an attempt; returns at once."""
+
+    def cancel(self, attempt_id: str) -> None:
+        """Stop an attempt; it still reports an :class:`AttemptFinished`."""
+
+    def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
+        """Wait up to ``timeout`` seconds (``None``: until something happens) and return what happened."""
+
+    def close(self) -> None:
+        """Release everything; called once when the run ends, also after an error or interrupt."""

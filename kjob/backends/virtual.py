@@ -1,0 +1,160 @@
+"""A backend in virtual time: attempts take scripted durations and end with scripted outcomes.
+
+The engine's unit tests run on it (a retry schedule of minutes runs in microseconds, exactly), and the
+simulator can use it to check that its dispatch rules match the engine's.  It is a real implementation
+of the backend interface, not a mock: it keeps its own clock and event heap.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted
+from kjob.spec.model import frozen_map
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt does: runs ``duration`` seconds, exits with ``exit_code``, prints ``stdout``,
+    writes the output ``parameters`` (declared outputs not given here count as not written)."""
+
+    duration: float = 1.0
+    exit_code: int = 0
+    stdout: str = ""
+    parameters: Mapping[str, str] = field(default_factory=frozen_map)
+    error: str | None = None  # an Error (platform fault) instead of an exit
+    transient: bool = False
+
+
+Script = Callable[[AttemptSpec], Outcome]
+
+
+def scripted(outcomes: Mapping[str, Outcome | Sequence[Outcome]], default: Outcome | None = None) -> Script:
+    """A script from outcomes keyed by node id or template name; a sequence gives one per attempt
+    (the last one repeats)."""
+    fallback = default or Outcome()
+
+    def script(spec: AttemptSpec) -> Outcome:
+        chosen = outcomes.get(spec.node_id, outcomes.get(spec.template_name, fallback))
+        if isinstance(chosen, Outcome):
+            return chosen
+        return chosen[min(spec.attempt, len(chosen) - 1)]
+
+    return script
+
+
+class VirtualBackend:
+    """Runs attempts in virtual time.  ``start_latency`` delays every start (pod start-up)."""
+
+    name = "virtual"
+
+    def __init__(self, script: Script, *, start_latency: float = 0.0) -> None:
+        self.script = script
+        self.start_latency = start_latency
+        self.submitted: list[tuple[float, AttemptSpec]] = []
+        self._now = 0.0
+        self._seq = itertools.count()
+        self._heap: list[tuple[float, int, AttemptEvent]] = []
+        self._finish: dict[str, tuple[float, int]] = {}
+        self._cancelled: set[str] = set()
+
+    def now(self) -> float:
+        return self._now
+
+    def submit(self, spec: AttemptSpec) -> None:
+        self.submitted.append((self._now, spec))
+        outcome = self.script(spec)
+        start = self._now + self.start_latency
+        end = start + outcome.duration
+        self._push(AttemptStarted(spec.attempt_id, start))
+        if spec.deadline is not None and outcome.duration > spec.deadline:
+            end = start + spec.deadline
+            event = AttemptFinished(
+                spec.attempt_id,
+                AttemptPhase.FAILED,
+                end,
+                message=f"exceeded its deadline of {spec.deadline:g}s",
+            )
+        elif outcome.error is not None:
+            event = AttemptFinished(
+                spec.attempt_id, AttemptPhase.ERROR, end, message=outcome.error, transient=outcome.transient
+            )
+        else:
+            event = self._ended(spec, outcome, end)
+        self._finish[spec.attempt_id] = (end, self._push(event))
+
+    @staticmethod
+    def _ended(spec: AttemptSpec, outcome: Outcome, end: float) -> AttemptFinished:
+        if outcome.exit_code != 0:
+            return AttemptFinished(
+                spec.attempt_id,
+                AttemptPhase.FAILED,
+                end,
+                exit_code=outcome.exit_code,
+                result=outcome.stdout,
+                message=f"exit code {outcome.exit_code}",
+            )
+        params: dict[str, str] = {}
+        missing: list[str] = []
+        for out in spec.output_parameters:
+            if out.name in outcome.parameters:
+                params[out.name] = outcome.parameters[out.name]
+            elif out.default is not None:
+                params[out.name] = out.default
+            else:
+                missing.append(out.name)
+        artifacts = {a.name: f"virtual://{spec.attempt_id}/{a.name}" for a in spec.output_artifacts}
+        return AttemptFinished(
+            spec.attempt_id,
+            AttemptPhase.SUCCEEDED,
+            end,
+            exit_code=0,
+            result=outcome.stdout,
+            parameters=params,
+            artifacts=artifacts,
+            missing_outputs=tuple(missing),
+        )
+
+    def cancel(self, attempt_id: str) -> None:
+        if attempt_id in self._finish and attempt_id not in self._cancelled:
+            self._cancelled.add(attempt_id)
+            self._push(AttemptFinished(attempt_id, AttemptPhase.FAILED, self._now, message="stopped"))
+
+    def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
+        while self._heap:
+            at, _, _event = self._heap[0]
+            if timeout is not None and at > self._now + timeout:
+                break
+            self._now = max(self._now, at)
+            batch: list[AttemptEvent] = []
+            while self._heap and self._heap[0][0] <= self._now:
+                _, _, ev = heapq.heappop(self._heap)
+                if self._stale(ev):
+                    continue
+                batch.append(ev)
+            if batch:
+                return batch
+        if timeout is not None:
+            self._now += timeout
+        return []
+
+    def _stale(self, event: AttemptEvent) -> bool:
+        """After a cancel, the attempt's own later end (and start) no longer happen."""
+        if event.attempt_id not in self._cancelled:
+            return False
+        if isinstance(event, AttemptFinished) and event.message == "stopped":
+            self._finish.pop(event.attempt_id, None)
+            return False
+        return True
+
+    def close(self) -> None:
+        self._heap.clear()
+
+    def _push(self, event: AttemptEvent) -> int:
+        seq = next(self._seq)
+        at = event.at
+        heapq.heappush(self._heap, (at, seq, event))
+        return seq

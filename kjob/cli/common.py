@@ -1,0 +1,70 @@
+"""Options and helpers shared by several verbs."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+
+import click
+
+from kjob.cli import console
+from kjob.errors import KjobError
+from kjob.spec import LoadResult, load_file
+from kjob.spec.model import Workflow
+
+RUNNABLE = ("Workflow", "CronWorkflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for generateName
+
+lenient_option = click.option(
+    "--lenient", is_flag=True, help="Report unknown fields as warnings instead of errors."
+)
+
+
+def load(path: str, *, lenient: bool) -> LoadResult:
+    """Load a file and show its warnings."""
+    loaded = load_file(path, lenient=lenient)
+    for warning in loaded.warnings:
+        console.notice(warning.render())
+    return loaded
+
+
+def pick_workflow(loaded: LoadResult, path: str, name: str | None) -> Workflow:
+    """The one workflow of a file to run or plan (``--workflow NAME`` picks among several)."""
+    candidates = [w for w in loaded.workflows if w.kind in RUNNABLE]
+    if name is not None:
+        chosen = [w for w in candidates if name in (w.name, w.generate_name, w.display_name)]
+        if not chosen:
+            names = ", ".join(w.display_name for w in candidates) or "none"
+            raise KjobError(f"{path}: no workflow named '{name}' (found: {names})")
+        return chosen[0]
+    if not candidates:
+        raise KjobError(f"{path}: no Workflow, CronWorkflow or WorkflowTemplate in this file")
+    if len(candidates) > 1:
+        names = ", ".join(w.display_name for w in candidates)
+        raise KjobError(
+            f"{path} holds {len(candidates)} workflows ({names})", hint="pick one with --workflow NAME"
+        )
+    return candidates[0]
+
+
+def run_id_for(workflow: Workflow) -> str:
+    """``metadata.name``; ``generateName`` plus 5 random characters; a CronWorkflow's name plus the
+    Unix time, as Argo names the workflows a CronWorkflow starts."""
+    if workflow.cron is not None:
+        return f"{workflow.display_name}-{int(time.time())}"
+    if workflow.name:
+        return workflow.name
+    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+    return f"{workflow.generate_name or 'workflow-'}{suffix}"
+
+
+def parse_parameters(values: Sequence[str]) -> dict[str, str]:
+    """``-p name=value`` pairs; a malformed one is a usage error (exit 2)."""
+    parsed: dict[str, str] = {}
+    for raw in values:
+        name, sep, value = raw.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"'{raw}' is not NAME=VALUE", param_hint="-p/--parameter")
+        parsed[name.strip()] = value
+    return parsed

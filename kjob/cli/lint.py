@@ -1,0 +1,37 @@
+"""``kjob lint FILE...``: check workflow files without running anything."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kjob.cli import EXIT_OK, EXIT_USAGE, console
+from kjob.cli.common import lenient_option, load
+from kjob.errors import KjobError
+
+
+@click.command("lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@lenient_option
+def command(files: tuple[str, ...], lenient: bool) -> None:
+    """Check FILES: every mistake is reported as file:line:col with a hint; exit 2 if any."""
+    bad = 0
+    for path in files:
+        try:
+            loaded = load(path, lenient=lenient)
+        except KjobError as exc:
+            console.error(exc)
+            bad += 1
+            continue
+        for wf in loaded.workflows:
+            tasks = sum(
+                len(t.dag.tasks) if t.dag else sum(len(g) for g in t.steps or ())
+                for t in wf.templates.values()
+            )
+            console.line(
+                f"{path}: ok ({wf.kind} {wf.display_name}, {len(wf.templates)} templates, {tasks} tasks)"
+            )
+    if bad:
+        console.err.print(f"{bad} of {len(files)} files have errors", style="red")
+    sys.exit(EXIT_USAGE if bad else EXIT_OK)

@@ -1,0 +1,112 @@
+"""Live progress of a run: a table that updates in place on a terminal, one line per change
+otherwise; and the summary table at the end."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from kjob.engine.engine import RunResult
+from kjob.engine.state import Node, Phase
+
+STYLE = {
+    Phase.PENDING: "dim",
+    Phase.RUNNING: "cyan",
+    Phase.SUCCEEDED: "green",
+    Phase.FAILED: "red",
+    Phase.ERROR: "red",
+    Phase.SKIPPED: "yellow",
+    Phase.OMITTED: "dim",
+}
+SYMBOL = {
+    Phase.PENDING: "◷",
+    Phase.RUNNING: "●",
+    Phase.SUCCEEDED: "✔",
+    Phase.FAILED: "✖",
+    Phase.ERROR: "⚠",
+    Phase.SKIPPED: "○",
+    Phase.OMITTED: "-",
+}
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value < 60:
+        return f"{value:.1f}s"
+    minutes, secs = divmod(int(value), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _status(node: Node) -> str:
+    label = node.phase.value
+    if node.phase is Phase.RUNNING and node.retry_at is not None:
+        label = "Retrying"
+    return f"[{STYLE[node.phase]}]{SYMBOL[node.phase]} {label}[/]"
+
+
+def _table(nodes: list[Node], *, title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
+    for name in ("TASK", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE"):
+        table.add_column(name, no_wrap=name != "MESSAGE")
+    for node in nodes:
+        attempts = str(len(node.attempts)) if node.attempts else ""
+        table.add_row(escape(node.id), _status(node), seconds(node.duration), attempts, escape(node.message))
+    return table
+
+
+def shown(nodes: list[Node], root: str | None) -> list[Node]:
+    """The nodes a person wants to see: every task and item, not the workflow's own root node."""
+    return [n for n in nodes if n.id != root or n.template.container is not None]
+
+
+class Progress:
+    """An engine observer that shows each node's state as it changes."""
+
+    def __init__(self, console: Console, *, root: str | None) -> None:
+        self.console = console
+        self.root = root
+        self._nodes: dict[str, Node] = {}
+        self._seen: dict[str, tuple[Phase, bool]] = {}
+        self._live: Live | None = None
+        if console.is_terminal:
+            self._live = Live(console=console, refresh_per_second=4, transient=True)
+            self._live.start()
+
+    def node_changed(self, node: Node) -> None:
+        if node.id == self.root and node.template.container is None:
+            return
+        self._nodes[node.id] = node
+        if self._live is not None:
+            self._live.update(_table(list(self._nodes.values())))
+            return
+        key = (node.phase, node.retry_at is not None)
+        if self._seen.get(node.id) == key:
+            return
+        self._seen[node.id] = key
+        text = f"{SYMBOL[node.phase]} {node.id} {node.phase.value}"
+        if node.retry_at is not None:
+            text += " (retrying)"
+        if node.phase.finished and node.duration is not None and node.phase is not Phase.SKIPPED:
+            text += f" in {seconds(node.duration)}"
+        if node.message and node.phase.finished:
+            text += f": {node.message}"
+        self.console.print(escape(text), style=STYLE[node.phase])
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def summary(self, result: RunResult) -> None:
+        self.console.print()
+        self.console.print(_table(shown(result.nodes, self.root)))
+        self.console.print()
+        took = seconds(result.finished_at - result.started_at)
+        style = "green" if result.succeeded else "red"
+        text = f"Workflow {result.run_id} {result.phase.value} in {took}"
+        if result.message and not result.succeeded:
+            text += f": {result.message}"
+        self.console.print(escape(text), style=f"bold {style}")

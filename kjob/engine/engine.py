@@ -1,0 +1,773 @@
+"""The run state machine: dispatches tasks as soon as their dependencies allow, applies ``when``,
+fan-out, retries with backoff, parallelism limits, failFast, continueOn, deadlines and the exit handler,
+and passes outputs on.  It never talks to a cluster: a :class:`~kjob.backends.base.Backend` runs the
+attempts and owns the clock, so the same engine runs in virtual time under test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kjob.backends.base import (
+    AttemptEvent,
+    AttemptFinished,
+    AttemptPhase,
+    AttemptSpec,
+    AttemptStarted,
+    Backend,
+    InputArtifact,
+    OutputArtifactSpec,
+    OutputParameterSpec,
+)
+from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text, scope_lookup
+from kjob.engine.retry import decide_retry
+from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
+from kjob.errors import KjobError, TemplateError
+from kjob.expr import evaluate_when, parse_depends, render
+from kjob.spec.model import Container, DagTask, EnvVar, TemplateKind, Workflow
+
+
+class Observer(Protocol):
+    """Told about every change of a node's phase or message (progress display, run record)."""
+
+    def node_changed(self, node: Node) -> None: ...
+
+
+@dataclass
+class RunResult:
+    """How a run ended.  ``phase`` is Succeeded, Failed or Error; ``nodes`` in creation order."""
+
+    run_id: str
+    phase: Phase
+    message: str
+    nodes: list[Node]
+    started_at: float
+    finished_at: float
+    interrupted: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.phase is Phase.SUCCEEDED
+
+
+@dataclass
+class EngineOptions:
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    parallelism: int | None = None
+    namespace: str = "default"
+    uid: str = ""
+
+
+_FAILURE_RESULTS = re.compile(r"\.(Failed|Errored|AllFailed|AnySucceeded|Omitted)\b")
+
+
+class Engine:
+    """Runs one workflow to the end on one backend."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        backend: Backend,
+        *,
+        run_id: str,
+        options: EngineOptions | None = None,
+        observers: Iterable[Observer] = (),
+    ) -> None:
+        self.workflow = workflow
+        self.backend = backend
+        self.run_id = run_id
+        self.options = options or EngineOptions()
+        self.observers = list(observers)
+        self.nodes: list[Node] = []
+        self.info = WorkflowInfo(
+            name=run_id,
+            namespace=self.options.namespace,
+            uid=self.options.uid,
+            parameters=resolve_workflow_parameters(workflow, self.options.parameters),
+        )
+        self._seq = itertools.count()
+        self._timers: list[tuple[float, int, str, Node | None]] = []
+        self._queue: deque[Node] = deque()
+        self._running: dict[str, Node] = {}  # attempt id -> node
+        self._limit = self.options.parallelism or workflow.parallelism
+        self._stop_reason = ""
+        self._interrupted = False
+        self._main_phase: Phase | None = None
+        self._exit_node: Node | None = None
+        self._root: Node | None = None
+
+    # ----------------------------------------------------------------------------------------- run
+    def run(self) -> RunResult:
+        """Run the workflow until every node has finished, and return how it ended."""
+        started = self.backend.now()
+        if self.workflow.active_deadline_seconds is not None:
+            self._add_timer(started + self.workflow.active_deadline_seconds, "deadline", None)
+        self._root = self._start_root(self._entrypoint())
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            self.interrupt("interrupted by user")
+            self._loop()
+        phase, message = self._final_phase()
+        return RunResult(
+            run_id=self.run_id,
+            phase=phase,
+            message=message,
+            nodes=list(self.nodes),
+            started_at=started,
+            finished_at=self.backend.now(),
+            interrupted=self._interrupted,
+        )
+
+    def _loop(self) -> None:
+        while not self._done():
+            self._dispatch()
+            if self._done():
+                break
+            timeout = self._poll_timeout()
+            if timeout is None and not self._running:
+                stuck = ", ".join(n.id for n in self.nodes if not n.phase.finished)
+                raise KjobError(f"internal error: the run stalled with nothing running (waiting: {stuck})")
+            self._handle(self.backend.poll(timeout))
+            self._fire_timers()
+
+    def interrupt(self, reason: str = "interrupted") -> None:
+        """Stop: no new attempts, running ones cancelled; :meth:`run` returns once they have ended."""
+        self._interrupted = True
+        self._stop_all(reason)
+
+    # ---------------------------------------------------------------------------------- structure
+    def _entrypoint(self) -> str:
+        entry = self.workflow.entrypoint
+        if entry is None:
+            raise KjobError(
+                f"{self.workflow.path}: the workflow has no entrypoint",
+                hint="set spec.entrypoint to the template to run",
+            )
+        return entry
+
+    def _start_root(self, template_name: str, node_id: str | None = None) -> Node:
+        template = self.workflow.templates[template_name]
+        task = DagTask(name=node_id or template_name, template=template_name)
+        top = Scope(template=template, tasks={task.name: task}, deps={task.name: ()}, owner=None, prefix="")
+        top.inputs = dict(self.info.parameters)
+        node = self._new_node(top, task, node_id or template_name)
+        top.nodes[task.name] = node
+        node.inputs = {
+            p.name: self.info.parameters.get(p.name, p.value or p.default or "")
+            for p in template.inputs.parameters
+        }
+        self._begin(node)
+        return node
+
+    def _new_node(self, scope: Scope, task: DagTask, node_id: str, **kw: Any) -> Node:
+        template = self.workflow.templates[task.template]
+        node = Node(id=node_id, task=task, template=template, scope=scope, **kw)
+        self.nodes.append(node)
+        return node
+
+    def _open_scope(self, owner: Node) -> Scope:
+        """Create the scope of a ``dag`` or ``steps`` template called by ``owner`` and start it."""
+        template = owner.template
+        prefix = "" if owner is self._root else owner.id + "."
+        tasks: dict[str, DagTask] = {}
+        deps: dict[str, tuple[str, ...]] = {}
+        fail_fast = True
+        uses_depends = False
+        if template.kind is TemplateKind.DAG and template.dag is not None:
+            fail_fast = template.dag.fail_fast
+            for task in template.dag.tasks:
+                tasks[task.name] = task
+                if task.depends is not None:
+                    uses_depends = True
+                    deps[task.name] = tuple(sorted(parse_depends(task.depends).tasks))
+                else:
+                    deps[task.name] = task.dependencies
+        else:
+            previous: tuple[str, ...] = ()
+            for group in template.steps or ():
+                for step in group:
+                    tasks[step.name] = step
+                    deps[step.name] = previous
+                previous = tuple(step.name for step in group)
+        scope = Scope(
+            template=template,
+            tasks=tasks,
+            deps=deps,
+            owner=owner,
+            prefix=prefix,
+            inputs=dict(owner.inputs),
+            input_artifacts=dict(owner.input_artifacts),
+            fail_fast=fail_fast,
+            uses_depends=uses_depends,
+        )
+        for name, needs in deps.items():
+            for dep in needs:
+                scope.dependents.setdefault(dep, []).append(name)
+        targets = template.dag.target.split() if template.dag and template.dag.target else []
+        scope.target_tasks = tuple(targets) or tuple(n for n in tasks if n not in scope.dependents)
+        for name, task in tasks.items():
+            scope.nodes[name] = self._new_node(scope, task, prefix + name)
+        for name in tasks:
+            if not deps[name]:
+                self._evaluate(scope.nodes[name])
+        if not tasks:
+            self._finish_scope(scope)
+        return scope
+
+    # ------------------------------------------------------------------------- node transitions
+    def _evaluate(self, node: Node) -> None:
+        """A task whose dependencies have all finished: run it, or decide it will not run."""
+        scope = node.scope
+        if scope.stopping or self._stop_reason:
+            self._finish(node, Phase.OMITTED, f"not started: {scope.stop_reason or self._stop_reason}")
+            return
+        satisfied, why = self._dependencies_satisfied(node)
+        if not satisfied:
+            self._finish(node, Phase.OMITTED, why)
+            return
+        if node.task.fans_out:
+            self._fan_out(node)
+        else:
+            self._begin(node)
+
+    def _dependencies_satisfied(self, node: Node) -> tuple[bool, str]:
+        scope = node.scope
+        task = node.task
+        try:
+            if task.depends is not None:
+                expr = parse_depends(task.depends)
+                ok = expr.evaluate(
+                    lambda name: scope.nodes[name].phase.depends_name,
+                    children_of=lambda name: (
+                        [c.phase.depends_name for c in scope.nodes[name].children]
+                        or [scope.nodes[name].phase.depends_name]
+                    ),
+                )
+                return ok, "" if ok else f"depends '{task.depends}' is false"
+        except TemplateError as err:
+            return False, f"depends: {err}"
+        for dep in scope.deps[task.name]:
+            dep_node = scope.nodes[dep]
+            if not _passes_dependency(dep_node):
+                return False, f"dependency {dep} {dep_node.phase.value.lower()}"
+        return True, ""
+
+    def _fan_out(self, group: Node) -> None:
+        group.is_group = True
+        try:
+            items = self._items(group)
+        except (KjobError, ValueError) as err:
+            self._finish(group, Phase.ERROR, str(err))
+            return
+        group.phase = Phase.RUNNING
+        group.started_at = self.backend.now()
+        self._notify(group)
+        if not items:
+            self._finish(group, Phase.SUCCEEDED, "no items")
+            return
+        for index, item in enumerate(items):
+            child_id = f"{group.id}({index}:{_item_label(item)})"
+            child = self._new_node(
+                group.scope, group.task, child_id, item=item, item_index=index, parent=group
+            )
+            group.children.append(child)
+        for child in list(group.children):
+            self._begin(child)
+
+    def _items(self, group: Node) -> list[Any]:
+        task = group.task
+        lookup = scope_lookup(group.scope, self.info)
+        if task.with_items is not None:
+            return list(task.with_items)
+        if task.with_sequence is not None:
+            return _sequence_items(task, lookup)
+        text = render(task.with_param or "", lookup)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise KjobError(f"withParam is not a JSON list: {_clip(text)} ({err.msg})") from None
+        if not isinstance(value, list):
+            raise KjobError(f"withParam is not a JSON list: {_clip(text)}")
+        return value
+
+    def _begin(self, node: Node) -> None:
+        """Evaluate ``when``, bind inputs, then queue the container or open the nested template."""
+        lookup = scope_lookup(node.scope, self.info, node.item)
+        try:
+            if node.task.when is not None and not evaluate_when(node.task.when, lookup):
+                self._finish(node, Phase.SKIPPED, f"when '{node.task.when}' evaluated false")
+                return
+            if node is not self._root and node is not self._exit_node:
+                self._bind_inputs(node, lookup)
+        except KjobError as err:
+            self._finish(node, Phase.ERROR, _one_line(err))
+            return
+        if node.template.container is not None:
+            self._queue_attempt(node)
+        else:
+            node.phase = Phase.RUNNING
+            node.started_at = self.backend.now()
+            self._notify(node)
+            node.inner = self._open_scope(node)
+
+    def _bind_inputs(self, node: Node, lookup: Lookup) -> None:
+        args = node.task.arguments
+        for param in node.template.inputs.parameters:
+            arg = args.parameter(param.name)
+            if arg is not None and arg.value is not None:
+                value = render(arg.value, lookup)
+            elif param.value is not None:
+                value = render(param.value, lookup)
+            elif param.default is not None:
+                value = render(param.default, lookup)
+            else:
+                raise KjobError(f"input parameter '{param.name}' has no value")
+            if param.enum and value not in param.enum:
+                raise KjobError(
+                    f"input parameter '{param.name}' is '{value}', not one of: {', '.join(param.enum)}"
+                )
+            node.inputs[param.name] = value
+        for art in node.template.inputs.artifacts:
+            arg_art = args.artifact(art.name)
+            source = arg_art.from_ if arg_art is not None else art.from_
+            if source:
+                node.input_artifacts[art.name] = render(source, lookup)
+            elif not art.optional:
+                raise KjobError(
+                    f"input artifact '{art.name}' has no source: pass it with arguments.artifacts"
+                )
+
+    # -------------------------------------------------------------------------------- attempts
+    def _queue_attempt(self, node: Node) -> None:
+        node.attempts.append(
+            AttemptRecord(
+                number=len(node.attempts),
+                attempt_id=_attempt_id(node.id, len(node.attempts)),
+                queued_at=self.backend.now(),
+            )
+        )
+        self._queue.append(node)
+
+    def _dispatch(self) -> None:
+        """Submit queued attempts, oldest first, as far as the parallelism limits allow."""
+        if not self._queue:
+            return
+        waiting: deque[Node] = deque()
+        while self._queue:
+            node = self._queue.popleft()
+            if self._stop_reason or node.scope.stopping:
+                reason = self._stop_reason or node.scope.stop_reason
+                self._finish(node, Phase.OMITTED if not node.started_at else Phase.FAILED, reason)
+                continue
+            if self._has_room(node):
+                self._submit(node)
+            else:
+                waiting.append(node)
+        self._queue = waiting
+
+    def _has_room(self, node: Node) -> bool:
+        if self._limit is not None and len(self._running) >= self._limit:
+            return False
+        scope: Scope | None = node.scope
+        while scope is not None:
+            if scope.parallelism is not None and scope.running >= scope.parallelism:
+                return False
+            scope = scope.owner.scope if scope.owner is not None else None
+        return True
+
+    def _submit(self, node: Node) -> None:
+        record = node.attempts[-1]
+        try:
+            spec = self._attempt_spec(node, record)
+        except KjobError as err:
+            self._finish(node, Phase.ERROR, _one_line(err))
+            return
+        self._running[record.attempt_id] = node
+        self._count_running(node, +1)
+        self.backend.submit(spec)
+
+    def _attempt_spec(self, node: Node, record: AttemptRecord) -> AttemptSpec:
+        template = node.template
+        assert template.container is not None
+        lookup = container_lookup(node, self.info, record.number)
+        container = _render_container(template.container, lookup)
+        inputs = tuple(
+            InputArtifact(name=a.name, path=a.path or "", source=node.input_artifacts[a.name])
+            for a in template.inputs.artifacts
+            if a.name in node.input_artifacts
+        )
+        outputs = tuple(
+            OutputParameterSpec(p.name, p.value_from_path, p.value_from_default)
+            for p in template.outputs.parameters
+            if p.value_from_path is not None
+        )
+        artifacts = tuple(
+            OutputArtifactSpec(a.name, a.path or "", a.optional) for a in template.outputs.artifacts
+        )
+        return AttemptSpec(
+            attempt_id=record.attempt_id,
+            node_id=node.id,
+            attempt=record.number,
+            template_name=template.name,
+            container=container,
+            input_artifacts=inputs,
+            output_parameters=outputs,
+            output_artifacts=artifacts,
+            deadline=template.deadline,
+            pod_extra=template.pod_extra,
+        )
+
+    def _count_running(self, node: Node, delta: int) -> None:
+        scope: Scope | None = node.scope
+        while scope is not None:
+            scope.running += delta
+            scope = scope.owner.scope if scope.owner is not None else None
+
+    def _handle(self, events: Iterable[AttemptEvent]) -> None:
+        for event in events:
+            node = self._running.get(event.attempt_id)
+            if node is None:
+                continue
+            record = node.attempts[-1]
+            if isinstance(event, AttemptStarted):
+                record.started_at = event.at
+                if node.started_at is None:
+                    node.started_at = event.at
+                node.phase = Phase.RUNNING
+                node.message = "" if record.number == 0 else f"attempt {record.number + 1}"
+                self._notify(node)
+            else:
+                del self._running[event.attempt_id]
+                self._count_running(node, -1)
+                self._attempt_finished(node, record, event)
+
+    def _attempt_finished(self, node: Node, record: AttemptRecord, event: AttemptFinished) -> None:
+        phase, message = event.phase, event.message
+        if phase is AttemptPhase.SUCCEEDED and event.missing_outputs:
+            phase, message = AttemptPhase.ERROR, self._missing_output_message(node, event.missing_outputs)
+        record.finished_at = event.at
+        if record.started_at is None:
+            record.started_at = event.at
+        if node.started_at is None:
+            node.started_at = record.started_at
+        record.phase, record.exit_code, record.message = phase, event.exit_code, message
+        node.exit_code = event.exit_code
+        node.result = event.result
+        if phase is AttemptPhase.SUCCEEDED:
+            node.parameters = dict(event.parameters)
+            node.artifacts = dict(event.artifacts)
+            self._finish(node, Phase.SUCCEEDED, message)
+            return
+        decision = decide_retry(
+            node.template.retry_strategy,
+            phase=phase,
+            transient=event.transient,
+            attempts_done=len(node.attempts),
+            first_started_at=node.attempts[0].started_at or node.attempts[0].queued_at,
+            finished_at=event.at,
+        )
+        if decision.at is None or self._stop_reason or node.scope.stopping:
+            why = f" ({decision.reason})" if decision.reason and len(node.attempts) > 1 else ""
+            self._finish(node, Phase.of_attempt(phase), message + why)
+            return
+        node.retry_at = decision.at
+        node.message = f"{message}; retry {len(node.attempts)} at +{decision.at - event.at:g}s"
+        self._notify(node)
+        self._add_timer(decision.at, "retry", node)
+
+    def _missing_output_message(self, node: Node, missing: tuple[str, ...]) -> str:
+        paths = {p.name: p.value_from_path for p in node.template.outputs.parameters}
+        paths.update({a.name: a.path for a in node.template.outputs.artifacts})
+        what = ", ".join(f"'{name}' ({paths.get(name)})" for name in missing)
+        text = f"declared output {what} was not written by the task"
+        if node.result:
+            text += "; it printed to stdout: did you mean outputs.result, or to write the file?"
+        return text
+
+    # ------------------------------------------------------------------------------- finishing
+    def _finish(self, node: Node, phase: Phase, message: str = "") -> None:
+        node.phase = phase
+        node.message = message
+        node.retry_at = None
+        node.finished_at = self.backend.now()
+        if node.started_at is None and phase not in (Phase.SKIPPED, Phase.OMITTED):
+            node.started_at = node.finished_at
+        self._notify(node)
+        if node.parent is not None:
+            group = node.parent
+            if all(c.phase.finished for c in group.children):
+                self._finish_group(group)
+            return
+        scope = node.scope
+        unhandled = phase.failed_or_error and not _continues_on(node) and not self._failure_handled(node)
+        if unhandled and scope.fail_fast and not scope.stopping:
+            scope.stopping = True
+            scope.stop_reason = f"failFast after {node.task.name} {phase.value.lower()}"
+        for name in scope.dependents.get(node.task.name, ()):
+            waiting = scope.nodes[name]
+            if waiting.phase is Phase.PENDING and all(
+                scope.nodes[d].phase.finished for d in scope.deps[name]
+            ):
+                self._evaluate(waiting)
+        if scope.owner is not None and scope.all_finished():
+            self._finish_scope(scope)
+        elif scope.owner is None:
+            self._top_finished(node)
+
+    def _finish_group(self, group: Node) -> None:
+        children = group.children
+        failed = [c for c in children if c.phase.failed_or_error and not _continues_on(c)]
+        if failed:
+            phase = Phase.ERROR if all(c.phase is Phase.ERROR for c in failed) else Phase.FAILED
+            message = f"{len(failed)} of {len(children)} items failed"
+        elif all(c.phase is Phase.SKIPPED for c in children):
+            phase, message = Phase.SKIPPED, "every item skipped"
+        else:
+            phase, message = Phase.SUCCEEDED, ""
+        names = {p.name for c in children for p in c.template.outputs.parameters}
+        group.parameters = {n: json.dumps([c.parameters.get(n) for c in children]) for n in sorted(names)}
+        if any(c.result is not None for c in children):
+            group.result = json.dumps([c.result for c in children])
+        self._finish(group, phase, message)
+
+    def _finish_scope(self, scope: Scope) -> None:
+        owner = scope.owner
+        assert owner is not None
+        phase, message = _assess(scope)
+        self._finish(owner, phase, message)
+
+    def _failure_handled(self, node: Node) -> bool:
+        """A failure some dependent's ``depends`` explicitly expects (``A.Failed`` etc.) is handled."""
+        scope = node.scope
+        for name in scope.dependents.get(node.task.name, ()):
+            depends = scope.tasks[name].depends
+            if depends and re.search(re.escape(node.task.name) + _FAILURE_RESULTS.pattern, depends):
+                return True
+        return False
+
+    def _top_finished(self, node: Node) -> None:
+        if node is self._root:
+            self._main_phase = node.phase
+            if self.workflow.on_exit and not self._interrupted:
+                self.info = WorkflowInfo(
+                    name=self.info.name,
+                    namespace=self.info.namespace,
+                    uid=self.info.uid,
+                    parameters=self.info.parameters,
+                    status=node.phase.value if node.phase is not Phase.ERROR else "Error",
+                )
+                self._exit_node = Node(
+                    id="onExit",
+                    task=DagTask(name="onExit", template=self.workflow.on_exit),
+                    template=self.workflow.templates[self.workflow.on_exit],
+                    scope=node.scope,
+                )
+                exit_scope = Scope(
+                    template=self._exit_node.template,
+                    tasks={"onExit": self._exit_node.task},
+                    deps={"onExit": ()},
+                    owner=None,
+                    prefix="",
+                )
+                self._exit_node.scope = exit_scope
+                exit_scope.nodes["onExit"] = self._exit_node
+                self.nodes.append(self._exit_node)
+                self._begin(self._exit_node)
+
+    # --------------------------------------------------------------------------------- stopping
+    def _stop_all(self, reason: str) -> None:
+        if self._stop_reason:
+            return
+        self._stop_reason = reason
+        for attempt_id in list(self._running):
+            self.backend.cancel(attempt_id)
+        for node in list(self.nodes):
+            if node.retry_at is not None and not node.phase.finished:
+                self._finish(node, Phase.FAILED, f"{node.message}; {reason}")
+
+    # ----------------------------------------------------------------------------------- timers
+    def _add_timer(self, at: float, kind: str, node: Node | None) -> None:
+        heapq.heappush(self._timers, (at, next(self._seq), kind, node))
+
+    def _poll_timeout(self) -> float | None:
+        if self._queue and not self._running:
+            return 0.0
+        if not self._timers:
+            return None
+        return max(0.0, self._timers[0][0] - self.backend.now())
+
+    def _fire_timers(self) -> None:
+        now = self.backend.now()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, kind, node = heapq.heappop(self._timers)
+            if kind == "deadline":
+                self._stop_all("workflow exceeded activeDeadlineSeconds")
+            elif node is not None and node.retry_at is not None and not node.phase.finished:
+                node.retry_at = None
+                self._queue_attempt(node)
+
+    # ------------------------------------------------------------------------------------ result
+    def _done(self) -> bool:
+        root_done = self._root is not None and self._root.phase.finished
+        exit_done = self._exit_node is None or self._exit_node.phase.finished
+        return root_done and exit_done and not self._running
+
+    def _final_phase(self) -> tuple[Phase, str]:
+        assert self._root is not None
+        main = self._root.phase
+        if self._interrupted:
+            return Phase.FAILED, self._stop_reason
+        if self._stop_reason:
+            return Phase.FAILED, self._stop_reason
+        if main.failed_or_error:
+            return main, self._root.message
+        if self._exit_node is not None and self._exit_node.phase.failed_or_error:
+            return Phase.FAILED, f"exit handler {self._exit_node.phase.value.lower()}"
+        if main is Phase.SKIPPED:
+            return Phase.SUCCEEDED, self._root.message
+        return main, self._root.message
+
+    def _notify(self, node: Node) -> None:
+        for observer in self.observers:
+            observer.node_changed(node)
+
+
+# ---------------------------------------------------------------------------------- helpers
+def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]) -> dict[str, str]:
+    """``spec.arguments.parameters`` with ``-p name=value`` overrides applied and checked."""
+    declared = {p.name: p for p in workflow.arguments.parameters}
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        names = ", ".join(sorted(declared)) or "none"
+        raise KjobError(
+            f"the workflow has no parameter '{unknown[0]}' (declared: {names})",
+            hint="declare it under spec.arguments.parameters, or fix the name after -p",
+        )
+    values: dict[str, str] = {}
+    for name, param in declared.items():
+        value = overrides.get(name, param.value if param.value is not None else param.default)
+        if value is None:
+            raise KjobError(f"workflow parameter '{name}' has no value", hint=f"pass it with -p {name}=VALUE")
+        if param.enum and value not in param.enum:
+            raise KjobError(f"workflow parameter '{name}' is '{value}', not one of: {', '.join(param.enum)}")
+        values[name] = value
+    return values
+
+
+def _passes_dependency(dep: Node) -> bool:
+    """Whether a finished dependency lets a ``dependencies:`` dependent run (Argo's bare ``A``)."""
+    if dep.phase in (Phase.SUCCEEDED, Phase.SKIPPED):
+        return True
+    return _continues_on(dep)
+
+
+def _continues_on(node: Node) -> bool:
+    on = node.task.continue_on
+    return (node.phase is Phase.FAILED and on.failed) or (node.phase is Phase.ERROR and on.error)
+
+
+def _assess(scope: Scope) -> tuple[Phase, str]:
+    """A finished DAG's phase, from its target (leaf) tasks as Argo assesses it: an omitted task
+    inherits the failure of the dependency that omitted it."""
+    memo: dict[str, Node | None] = {}
+
+    def failure_of(name: str) -> Node | None:
+        if name in memo:
+            return memo[name]
+        node = scope.nodes[name]
+        found: Node | None = None
+        if node.phase.failed_or_error and not _continues_on(node):
+            found = node
+        elif node.phase is Phase.OMITTED:
+            found = next((f for d in scope.deps[name] if (f := failure_of(d)) is not None), None)
+        memo[name] = found
+        return found
+
+    failures = [f for t in scope.target_tasks if (f := failure_of(t)) is not None]
+    if failures:
+        first = failures[0]
+        phase = Phase.ERROR if all(f.phase is Phase.ERROR for f in failures) else Phase.FAILED
+        return phase, f"{first.task.name} {first.phase.value.lower()}"
+    if scope.stopping:
+        return Phase.FAILED, scope.stop_reason
+    if scope.nodes and all(n.phase is Phase.SKIPPED for n in scope.nodes.values()):
+        return Phase.SKIPPED, "every task skipped"
+    return Phase.SUCCEEDED, ""
+
+
+def _render_container(container: Container, lookup: Lookup) -> Container:
+    def r(text: str) -> str:
+        return render(text, lookup)
+
+    return Container(
+        image=r(container.image),
+        command=tuple(r(c) for c in container.command),
+        args=tuple(r(a) for a in container.args),
+        env=tuple(
+            EnvVar(e.name, r(e.value) if e.value is not None else None, e.value_from) for e in container.env
+        ),
+        working_dir=r(container.working_dir) if container.working_dir else None,
+        resources=container.resources,
+        source=r(container.source) if container.source is not None else None,
+        extra=container.extra,
+        mark=container.mark,
+    )
+
+
+def _sequence_items(task: DagTask, lookup: Lookup) -> list[Any]:
+    seq = task.with_sequence
+    assert seq is not None
+
+    def number(text: str | None, what: str) -> int:
+        value = render(text or "0", lookup)
+        try:
+            return int(value)
+        except ValueError:
+            raise KjobError(f"withSequence {what} is not a whole number: '{value}'") from None
+
+    start = number(seq.start, "start")
+    if seq.count is not None:
+        count = number(seq.count, "count")
+        values = list(range(start, start + count))
+    else:
+        end = number(seq.end, "end")
+        step = 1 if end >= start else -1
+        values = list(range(start, end + step, step))
+    fmt = seq.format or "%d"
+    try:
+        return [fmt % v for v in values]
+    except (TypeError, ValueError):
+        raise KjobError(f"withSequence format '{fmt}' does not take a number") from None
+
+
+def _item_label(item: Any) -> str:
+    if isinstance(item, dict):
+        return ",".join(f"{k}:{item_text(v)}" for k, v in sorted(item.items()))
+    return item_text(item)
+
+
+def _attempt_id(node_id: str, attempt: int) -> str:
+    """A filesystem- and DNS-friendly id, unique per node: readable slug plus a short stable hash."""
+    slug = re.sub(r"[^a-z0-9]+", "-", node_id.lower()).strip("-")[:60] or "task"
+    digest = hashlib.sha256(node_id.encode()).hexdigest()[:6]
+    return f"{slug}-{digest}-{attempt}"
+
+
+def _clip(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _one_line(err: KjobError) -> str:
+    return str(err).replace("\n", " ")
+
+
+__all__ = ["NO_ITEM", "Engine", "EngineOptions", "Observer", "RunResult"]

@@ -1,0 +1,121 @@
+"""Resolving ``<< ref >>`` / ``{{ ref }}`` references against the run's state.
+
+A lookup is a function from a dotted reference (``tasks.a.outputs.result``) to its text; unknown or
+not-yet-known references raise ``KeyError`` and the expression layer turns that into a TemplateError
+pointing at the reference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kjob.engine.state import NO_ITEM, Node, Scope
+
+Lookup = Callable[[str], str]
+
+
+def item_text(item: Any) -> str:
+    """How an item reads when substituted: strings as they are, everything else as JSON (Argo's way)."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, int | float):
+        return json.dumps(item)
+    return json.dumps(item, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowInfo:
+    """The ``workflow.*`` values of a run."""
+
+    name: str
+    namespace: str
+    uid: str
+    parameters: Mapping[str, str]
+    status: str | None = None
+
+    def get(self, parts: list[str]) -> str:
+        if parts == ["name"]:
+            return self.name
+        if parts == ["namespace"]:
+            return self.namespace
+        if parts == ["uid"]:
+            return self.uid
+        if parts == ["status"] and self.status is not None:
+            return self.status
+        if len(parts) == 2 and parts[0] == "parameters" and parts[1] in self.parameters:
+            return self.parameters[parts[1]]
+        raise KeyError(".".join(["workflow", *parts]))
+
+
+def _node_value(node: Node, parts: list[str], ref: str) -> str:
+    """``tasks.X.<parts>`` for one finished node."""
+    if parts == ["status"]:
+        return node.phase.value
+    if parts == ["exitCode"] and node.exit_code is not None:
+        return str(node.exit_code)
+    if parts == ["outputs", "result"] and node.result is not None:
+        return node.result
+    if len(parts) == 3 and parts[:2] == ["outputs", "parameters"] and parts[2] in node.parameters:
+        return node.parameters[parts[2]]
+    if len(parts) == 3 and parts[:2] == ["outputs", "artifacts"] and parts[2] in node.artifacts:
+        return node.artifacts[parts[2]]
+    raise KeyError(ref)
+
+
+def scope_lookup(scope: Scope, workflow: WorkflowInfo, item: Any = NO_ITEM) -> Lookup:
+    """References visible to a task of ``scope``: its DAG's inputs, sibling tasks, ``item``, workflow."""
+
+    def lookup(ref: str) -> str:
+        parts = ref.split(".")
+        head = parts[0]
+        if head in ("tasks", "steps") and len(parts) >= 3 and parts[1] in scope.nodes:
+            return _node_value(scope.nodes[parts[1]], parts[2:], ref)
+        if head == "item" and item is not NO_ITEM:
+            if len(parts) == 1:
+                return item_text(item)
+            if len(parts) == 2 and isinstance(item, dict) and parts[1] in item:
+                return item_text(item[parts[1]])
+        if head == "inputs":
+            return _inputs_value(scope.inputs, scope.input_artifacts, parts, ref)
+        if head == "workflow":
+            return workflow.get(parts[1:])
+        raise KeyError(ref)
+
+    return lookup
+
+
+def _inputs_value(params: Mapping[str, str], artifacts: Mapping[str, str], parts: list[str], ref: str) -> str:
+    if len(parts) == 3 and parts[1] == "parameters" and parts[2] in params:
+        return params[parts[2]]
+    if len(parts) == 3 and parts[1] == "artifacts" and parts[2] in artifacts:
+        return artifacts[parts[2]]
+    raise KeyError(ref)
+
+
+def container_lookup(node: Node, workflow: WorkflowInfo, attempt: int) -> Lookup:
+    """References visible inside a container or script template: its inputs, ``retries``, workflow."""
+    artifact_paths = {a.name: a.path or "" for a in node.template.inputs.artifacts}
+
+    def lookup(ref: str) -> str:
+        parts = ref.split(".")
+        if ref == "retries":
+            return str(attempt)
+        if parts[0] == "inputs":
+            if (
+                len(parts) == 4
+                and parts[1] == "artifacts"
+                and parts[3] == "path"
+                and parts[2] in artifact_paths
+            ):
+                return artifact_paths[parts[2]]
+            return _inputs_value(node.inputs, {}, parts, ref)
+        if parts[0] == "workflow":
+            return workflow.get(parts[1:])
+        raise KeyError(ref)
+
+    return lookup

@@ -1,0 +1,95 @@
+"""``run.json``: what happened in a run, kept up to date while it runs.
+
+Per node: phase, message, and per attempt the queued/started/finished times (wall clock, seconds since
+the epoch) and the log file.  ``kjob logs`` reads it; the simulator calibrates start-up overhead and
+durations from it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kjob.engine.engine import RunResult
+from kjob.engine.state import Node
+from kjob.rundir import RunDir
+
+_MIN_INTERVAL = 0.5
+
+
+class RunRecorder:
+    """An engine observer that writes ``run.json`` (at most twice a second, and at the end)."""
+
+    def __init__(self, run_dir: RunDir, *, header: dict[str, Any], clock_now: float) -> None:
+        self.run_dir = run_dir
+        self.header = dict(header)
+        self._offset = time.time() - clock_now
+        self._nodes: dict[str, Node] = {}
+        self._last = 0.0
+        self.header.setdefault("phase", "Running")
+        self.header["started"] = round(clock_now + self._offset, 3)
+        self._write()
+
+    def node_changed(self, node: Node) -> None:
+        self._nodes[node.id] = node
+        if time.monotonic() - self._last >= _MIN_INTERVAL:
+            self._write()
+
+    def finish(self, result: RunResult) -> None:
+        for node in result.nodes:
+            self._nodes[node.id] = node
+        self.header.update(
+            phase=result.phase.value,
+            message=result.message,
+            finished=self._wall(result.finished_at),
+            interrupted=result.interrupted,
+        )
+        self._write()
+
+    def _wall(self, t: float | None) -> float | None:
+        return None if t is None else round(t + self._offset, 3)
+
+    def _write(self) -> None:
+        self._last = time.monotonic()
+        data = dict(self.header)
+        data["nodes"] = [self._node(n) for n in self._nodes.values()]
+        self.run_dir.write_record(data)
+
+    def _node(self, node: Node) -> dict[str, Any]:
+        return {
+            "id": node.id,
+            "task": node.task.name,
+            "template": node.template.name,
+            "phase": node.phase.value,
+            "message": node.message,
+            "started": self._wall(node.started_at),
+            "finished": self._wall(node.finished_at),
+            "group": node.is_group,
+            "outputs": {
+                "parameters": dict(node.parameters),
+                "artifacts": dict(node.artifacts),
+                "result": _clip(node.result),
+                "exit_code": node.exit_code,
+            },
+            "attempts": [
+                {
+                    "id": a.attempt_id,
+                    "queued": self._wall(a.queued_at),
+                    "started": self._wall(a.started_at),
+                    "finished": self._wall(a.finished_at),
+                    "phase": a.phase.value if a.phase else None,
+                    "exit_code": a.exit_code,
+                    "message": a.message,
+                    "log": f"logs/{a.attempt_id}.log",
+                }
+                for a in node.attempts
+            ],
+        }
+
+
+_RESULT_KEPT = 4096
+
+
+def _clip(text: str | None) -> str | None:
+    """Keep ``run.json`` small: the first 4 KiB of a result (the full output is in the log)."""
+    return text if text is None or len(text) <= _RESULT_KEPT else text[:_RESULT_KEPT]

@@ -1,0 +1,73 @@
+"""When a failed attempt is tried again, and after how long (Argo's ``retryStrategy``).
+
+Kept pure so that the exact backoff schedule can be tested and reused by the simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kjob.backends.base import AttemptPhase
+from kjob.spec.model import Backoff, RetryPolicy, RetryStrategy
+
+
+def backoff_delay(backoff: Backoff | None, retry_index: int) -> float:
+    """Seconds to wait before retry number ``retry_index`` (0 for the first retry).
+
+    ``duration * factor**retry_index``, never more than ``cap``.
+    """
+    if backoff is None or backoff.duration <= 0:
+        return 0.0
+    delay = backoff.duration * backoff.factor**retry_index
+    if backoff.cap is not None:
+        delay = min(delay, backoff.cap)
+    return float(delay)
+
+
+def policy_allows(policy: RetryPolicy, phase: AttemptPhase, *, transient: bool) -> bool:
+    """Whether an attempt that ended in ``phase`` may be retried under ``policy``."""
+    if phase is AttemptPhase.SUCCEEDED:
+        return False
+    if policy is RetryPolicy.ALWAYS:
+        return True
+    if policy is RetryPolicy.ON_FAILURE:
+        return phase is AttemptPhase.FAILED
+    if policy is RetryPolicy.ON_ERROR:
+        return phase is AttemptPhase.ERROR
+    return phase is AttemptPhase.ERROR and transient
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDecision:
+    """``at`` is when the next attempt starts, or ``None`` when there is none; ``reason`` says why not."""
+
+    at: float | None
+    reason: str = ""
+
+
+def decide_retry(
+    strategy: RetryStrategy | None,
+    *,
+    phase: AttemptPhase,
+    transient: bool,
+    attempts_done: int,
+    first_started_at: float,
+    finished_at: float,
+) -> RetryDecision:
+    """Decide the next attempt after one ended, from the attempts so far.
+
+    ``maxDuration`` bounds the whole retry window: a retry whose start (finish of the last attempt plus
+    its backoff) would fall later than ``first_started_at + maxDuration`` does not happen, as in Argo.
+    """
+    if strategy is None or phase is AttemptPhase.SUCCEEDED:
+        return RetryDecision(None)
+    if not policy_allows(strategy.policy, phase, transient=transient):
+        return RetryDecision(None, f"retryPolicy {strategy.policy.value} does not retry {phase.value}")
+    retries_done = attempts_done - 1
+    if strategy.limit is not None and retries_done >= strategy.limit:
+        return RetryDecision(None, f"retry limit {strategy.limit} reached")
+    at = finished_at + backoff_delay(strategy.backoff, retries_done)
+    window = strategy.backoff.max_duration if strategy.backoff is not None else None
+    if window is not None and at > first_started_at + window:
+        return RetryDecision(None, "the next backoff would exceed maxDuration")
+    return RetryDecision(at)

@@ -1,0 +1,107 @@
+"""The *expand* step: a workflow's entrypoint DAG as a flat graph of numbered nodes and edge arrays.
+
+``withItems`` and ``withSequence`` with literal bounds expand here into one node per item (a dependent
+of a fanned-out task depends on every item); ``withParam`` is only known at run time and stays one
+*dynamic* node.  A ``steps`` template becomes a chain of groups.  Nested templates stay one node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from kjob.errors import KjobError
+from kjob.expr import parse_depends
+from kjob.spec.model import DagTask, TemplateKind, Workflow
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    id: str
+    task: str
+    template: str
+    fan_out: str | None = None  # withItems | withSequence | withParam
+    dynamic: bool = False  # how many items is only known at run time
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    nodes: tuple[GraphNode, ...]
+    src: npt.NDArray[np.int64]
+    dst: npt.NDArray[np.int64]
+    dependencies: dict[str, tuple[str, ...]]  # task -> the tasks it waits for
+
+
+def expand(workflow: Workflow) -> Graph:
+    """The entrypoint's tasks as a graph (a container entrypoint is a one-node graph)."""
+    if workflow.entrypoint is None:
+        raise KjobError(f"{workflow.path}: the workflow has no entrypoint", hint="set spec.entrypoint")
+    entry = workflow.templates[workflow.entrypoint]
+    tasks: list[DagTask]
+    deps: dict[str, tuple[str, ...]] = {}
+    if entry.kind is TemplateKind.DAG and entry.dag is not None:
+        tasks = list(entry.dag.tasks)
+        for task in tasks:
+            deps[task.name] = (
+                tuple(sorted(parse_depends(task.depends).tasks))
+                if task.depends is not None
+                else task.dependencies
+            )
+    elif entry.kind is TemplateKind.STEPS:
+        tasks, previous = [], ()
+        for group in entry.steps or ():
+            for step in group:
+                tasks.append(step)
+                deps[step.name] = previous
+            previous = tuple(s.name for s in group)
+    else:
+        tasks = [DagTask(name=entry.name, template=entry.name)]
+        deps[entry.name] = ()
+    nodes: list[GraphNode] = []
+    members: dict[str, list[int]] = {}
+    for task in tasks:
+        members[task.name] = []
+        for node in _nodes_of(task):
+            members[task.name].append(len(nodes))
+            nodes.append(node)
+    src: list[int] = []
+    dst: list[int] = []
+    for task in tasks:
+        for dep in deps[task.name]:
+            for a in members[dep]:
+                for b in members[task.name]:
+                    src.append(a)
+                    dst.append(b)
+    return Graph(tuple(nodes), np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), deps)
+
+
+def _nodes_of(task: DagTask) -> list[GraphNode]:
+    if task.with_items is not None:
+        return [
+            GraphNode(f"{task.name}({i})", task.name, task.template, "withItems")
+            for i in range(len(task.with_items))
+        ]
+    if task.with_sequence is not None:
+        count = _literal_count(task)
+        if count is not None:
+            return [
+                GraphNode(f"{task.name}({i})", task.name, task.template, "withSequence") for i in range(count)
+            ]
+        return [GraphNode(task.name, task.name, task.template, "withSequence", dynamic=True)]
+    if task.with_param is not None:
+        return [GraphNode(task.name, task.name, task.template, "withParam", dynamic=True)]
+    return [GraphNode(task.name, task.name, task.template)]
+
+
+def _literal_count(task: DagTask) -> int | None:
+    seq = task.with_sequence
+    assert seq is not None
+    try:
+        if seq.count is not None:
+            return int(seq.count)
+        start, end = int(seq.start or "0"), int(seq.end or "0")
+    except ValueError:
+        return None
+    return abs(end - start) + 1

@@ -1,0 +1,118 @@
+"""Where a run keeps its files: logs, task working directories, stored artifacts and ``run.json``.
+
+``$KJOB_HOME/runs/<run-id>/`` (``$KJOB_HOME`` defaults to ``$XDG_STATE_HOME/kjob``, that is
+``~/.local/state/kjob``).  ``run.json`` is rewritten as the run goes, so ``kjob logs`` and the
+simulator's calibration can read a run that is still going or was interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kjob.errors import KjobError
+
+_RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+def kjob_home() -> Path:
+    if home := os.environ.get("KJOB_HOME"):
+        return Path(home)
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "kjob"
+
+
+def runs_root() -> Path:
+    return kjob_home() / "runs"
+
+
+@dataclass(frozen=True, slots=True)
+class RunDir:
+    """The directory of one run."""
+
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def record(self) -> Path:
+        return self.path / "run.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def work(self) -> Path:
+        return self.path / "work"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.path / "artifacts"
+
+    def log_file(self, attempt_id: str) -> Path:
+        return self.logs / f"{attempt_id}.log"
+
+    @classmethod
+    def create(cls, run_id: str) -> RunDir:
+        """Make a new run directory; an existing run of that name is never overwritten."""
+        path = runs_root() / run_id
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise KjobError(
+                f"a run named '{run_id}' already exists ({path})",
+                hint="use metadata.generateName for a fresh name per run, or remove that directory",
+            ) from None
+        except OSError as err:
+            raise KjobError(f"cannot create the run directory {path}: {err.strerror}") from None
+        for sub in ("logs", "work", "artifacts"):
+            (path / sub).mkdir()
+        return cls(path)
+
+    @classmethod
+    def find(cls, run_id: str) -> RunDir:
+        """An existing run, by id (a unique prefix is enough)."""
+        root = runs_root()
+        exact = root / run_id
+        if _RUN_ID.match(run_id) and exact.is_dir():
+            return cls(exact)
+        matches = (
+            sorted(p for p in root.glob(f"{glob_escape(run_id)}*") if p.is_dir()) if root.is_dir() else []
+        )
+        if len(matches) == 1:
+            return cls(matches[0])
+        if not matches:
+            known = sorted(p.name for p in root.iterdir())[-5:] if root.is_dir() else []
+            hint = f"recent runs: {', '.join(known)}" if known else f"no runs are recorded under {root}"
+            raise KjobError(f"no run '{run_id}'", hint=hint)
+        raise KjobError(
+            f"'{run_id}' matches several runs: {', '.join(m.name for m in matches[:5])}",
+            hint="give more of the run id",
+        )
+
+    def write_record(self, data: dict[str, Any]) -> None:
+        tmp = self.record.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, self.record)
+
+    def read_record(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.record.read_text())
+        except FileNotFoundError:
+            raise KjobError(f"run '{self.run_id}' has no record yet ({self.record})") from None
+        except json.JSONDecodeError as err:
+            raise KjobError(f"{self.record}: damaged run record ({err.msg})") from None
+        if not isinstance(data, dict):
+            raise KjobError(f"{self.record}: damaged run record")
+        return data
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)

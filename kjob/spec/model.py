@@ -1,0 +1,285 @@
+"""The typed, immutable workflow model.
+
+YAML is read once into these frozen dataclasses (``kjob.spec.loader``); every later layer works on them,
+never on raw dicts.  Each object that a user can get wrong carries a :class:`Mark` so that errors found
+later (at plan or run time) still point at the source line.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A place in a source file: 1-based line and column."""
+
+    path: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+NOWHERE = Mark("<unknown>", 0, 0)
+
+
+def frozen_map(items: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A read-only mapping, so that model objects stay immutable all the way down."""
+    return MappingProxyType(dict(items or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """An input, output or argument parameter.
+
+    For outputs, ``value_from_path`` is the file the value is read from (``valueFrom.path``) and
+    ``value_from_default`` what to use when that file is missing (``valueFrom.default``).
+    """
+
+    name: str
+    value: str | None = None
+    default: str | None = None
+    enum: tuple[str, ...] = ()
+    value_from_path: str | None = None
+    value_from_default: str | None = None
+    description: str | None = None
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """An input, output or argument artifact: a file or directory at ``path``, or taken ``from`` a task."""
+
+    name: str
+    path: str | None = None
+    from_: str | None = None
+    optional: bool = False
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class IO:
+    """``inputs``, ``outputs`` or ``arguments``: parameters and artifacts by declaration order."""
+
+    parameters: tuple[Parameter, ...] = ()
+    artifacts: tuple[Artifact, ...] = ()
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+    def artifact(self, name: str) -> Artifact | None:
+        return next((a for a in self.artifacts if a.name == name), None)
+
+
+class RetryPolicy(enum.Enum):
+    """When a failed attempt is retried (Argo's ``retryPolicy``)."""
+
+    ALWAYS = "Always"
+    ON_FAILURE = "OnFailure"
+    ON_ERROR = "OnError"
+    ON_TRANSIENT_ERROR = "OnTransientError"
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delays between attempts, in seconds, with Argo's meaning.
+
+    The n-th retry (n = 0, 1, ...) waits ``duration * factor**n``, never more than ``cap``.  No retry
+    starts later than ``max_duration`` after the first attempt started.
+    """
+
+    duration: float = 0.0
+    factor: float = 1.0
+    max_duration: float | None = None
+    cap: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryStrategy:
+    """``retryStrategy``: ``limit`` retries (so ``limit + 1`` attempts at most; ``None`` is unlimited)."""
+
+    limit: int | None = None
+    policy: RetryPolicy = RetryPolicy.ON_FAILURE
+    backoff: Backoff | None = None
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """A container environment variable; ``value_from`` is kept as given (secretKeyRef etc.)."""
+
+    name: str
+    value: str | None = None
+    value_from: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """Container resource requests and limits, as Kubernetes quantities (strings)."""
+
+    requests: Mapping[str, str] = field(default_factory=frozen_map)
+    limits: Mapping[str, str] = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A ``container`` or ``script`` body.  ``source`` is set only for scripts."""
+
+    image: str
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    working_dir: str | None = None
+    resources: Resources = field(default_factory=Resources)
+    source: str | None = None
+    # Kubernetes-only fields kept verbatim for the kubernetes backend (volumeMounts, securityContext, ...).
+    extra: Mapping[str, Any] = field(default_factory=frozen_map)
+    mark: Mark = NOWHERE
+
+    @property
+    def is_script(self) -> bool:
+        return self.source is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ContinueOn:
+    """``continueOn``: dependents run even when this task failed / errored."""
+
+    failed: bool = False
+    error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    """``withSequence``: ``count`` or ``start``..``end`` (inclusive), rendered with ``format``."""
+
+    count: str | None = None
+    start: str | None = None
+    end: str | None = None
+    format: str | None = None
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class DagTask:
+    """One task of a ``dag`` template (also used for a step of a ``steps`` template)."""
+
+    name: str
+    template: str
+    dependencies: tuple[str, ...] = ()
+    depends: str | None = None
+    arguments: IO = field(default_factory=IO)
+    when: str | None = None
+    with_items: tuple[Any, ...] | None = None
+    with_param: str | None = None
+    with_sequence: Sequence | None = None
+    continue_on: ContinueOn = field(default_factory=ContinueOn)
+    mark: Mark = NOWHERE
+    template_mark: Mark = NOWHERE
+
+    @property
+    def fans_out(self) -> bool:
+        return self.with_items is not None or self.with_param is not None or self.with_sequence is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Dag:
+    """A ``dag`` template body.  ``fail_fast`` (default true, as in Argo): no new task starts after a
+    failure."""
+
+    tasks: tuple[DagTask, ...]
+    fail_fast: bool = True
+    target: str | None = None
+
+    def task(self, name: str) -> DagTask | None:
+        return next((t for t in self.tasks if t.name == name), None)
+
+
+class TemplateKind(enum.Enum):
+    DAG = "dag"
+    STEPS = "steps"
+    CONTAINER = "container"
+    SCRIPT = "script"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A named template: exactly one of ``dag``, ``steps`` or ``container`` (script included) is set.
+
+    ``steps`` is a list of groups; the groups run one after another, the steps inside a group in
+    parallel.
+    """
+
+    name: str
+    kind: TemplateKind
+    dag: Dag | None = None
+    steps: tuple[tuple[DagTask, ...], ...] | None = None
+    container: Container | None = None
+    inputs: IO = field(default_factory=IO)
+    outputs: IO = field(default_factory=IO)
+    retry_strategy: RetryStrategy | None = None
+    active_deadline_seconds: float | None = None
+    timeout: float | None = None
+    parallelism: int | None = None
+    # Kubernetes pod-level fields kept verbatim (nodeSelector, tolerations, serviceAccountName, ...).
+    pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
+    mark: Mark = NOWHERE
+
+    @property
+    def deadline(self) -> float | None:
+        """The tighter of ``activeDeadlineSeconds`` and ``timeout``, in seconds."""
+        limits = [t for t in (self.active_deadline_seconds, self.timeout) if t is not None]
+        return min(limits) if limits else None
+
+
+@dataclass(frozen=True, slots=True)
+class CronSpec:
+    """The ``CronWorkflow`` part that wraps a workflow spec."""
+
+    schedules: tuple[str, ...]
+    timezone: str | None = None
+    concurrency_policy: str = "Allow"
+    starting_deadline_seconds: int | None = None
+    successful_jobs_history_limit: int | None = None
+    failed_jobs_history_limit: int | None = None
+    suspend: bool = False
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """One workflow document (``Workflow``, ``WorkflowTemplate``, ``ClusterWorkflowTemplate`` or
+    ``CronWorkflow``), validated: every reference inside it resolves."""
+
+    api_version: str
+    kind: str
+    name: str | None
+    generate_name: str | None
+    namespace: str | None
+    entrypoint: str | None
+    templates: Mapping[str, Template]
+    arguments: IO = field(default_factory=IO)
+    parallelism: int | None = None
+    on_exit: str | None = None
+    active_deadline_seconds: float | None = None
+    service_account_name: str | None = None
+    labels: Mapping[str, str] = field(default_factory=frozen_map)
+    annotations: Mapping[str, str] = field(default_factory=frozen_map)
+    cron: CronSpec | None = None
+    # Kubernetes pod-level defaults for every task (nodeSelector, tolerations, ...), kept verbatim.
+    pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
+    path: str = "<unknown>"
+    mark: Mark = NOWHERE
+
+    @property
+    def display_name(self) -> str:
+        return self.name or (self.generate_name or "workflow").rstrip("-")
+
+    def template(self, name: str) -> Template:
+        return self.templates[name]

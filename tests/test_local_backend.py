@@ -1,0 +1,205 @@
+"""The local backend with real processes and files: private /tmp, deadlines, interrupts, retries
+timed by the real clock, and the errors a user meets."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kjob.backends.sandbox import detect_isolation
+from tests.conftest import REPO, kjob_env
+
+private_tmp = pytest.mark.skipif(
+    not detect_isolation().private_tmp, reason=f"no private /tmp here: {detect_isolation().reason}"
+)
+
+
+def write(tmp_path: Path, body: str, name: str = "wf.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: t-\nspec:\n" + body
+    )
+    return str(path)
+
+
+COLLIDE = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: left, template: write, arguments: {parameters: [{name: v, value: left}]}}
+      - {name: right, template: write, arguments: {parameters: [{name: v, value: right}]}}
+  - name: write
+    inputs: {parameters: [{name: v}]}
+    container:
+      image: python:3.9
+      command: [python, -c]
+      args:
+      - |
+        import time, os
+        open('/tmp/data.json', 'w').write('{{inputs.parameters.v}}')
+        time.sleep(0.5)
+        print(open('/tmp/data.json').read(), sorted(os.listdir('/tmp')))
+    outputs:
+      parameters:
+      - name: seen
+        valueFrom: {path: /tmp/data.json}
+"""
+
+
+@private_tmp
+def test_parallel_tasks_writing_the_same_tmp_file_never_collide(kjob: Any, tmp_path: Path) -> None:
+    before = set(os.listdir("/tmp"))
+    done = kjob("run", write(tmp_path, COLLIDE))
+    assert done.code == 0, done.stdout + done.stderr
+    nodes = done.nodes()
+    assert nodes["left"]["outputs"]["parameters"] == {"seen": "left"}
+    assert nodes["right"]["outputs"]["parameters"] == {"seen": "right"}
+    assert nodes["left"]["started"] < nodes["right"]["finished"]  # they really overlapped
+    assert nodes["right"]["started"] < nodes["left"]["finished"]
+    assert "data.json" not in set(os.listdir("/tmp")) - before
+
+
+def test_without_isolation_the_user_is_warned(kjob: Any, tmp_path: Path, kjob_home: Path) -> None:
+    wf = write(
+        tmp_path,
+        "  entrypoint: hi\n  templates:\n  - name: hi\n    container: {image: x, command: [echo, hi]}\n",
+    )
+    env = kjob_env(kjob_home) | {"KJOB_LOCAL_ISOLATION": "none"}
+    done = subprocess.run(
+        [sys.executable, "-m", "kjob", "run", wf], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning: no private /tmp per task" in done.stderr
+
+
+def test_a_failing_task_fails_the_run_with_exit_1(kjob: Any, tmp_path: Path) -> None:
+    wf = write(
+        tmp_path,
+        "  entrypoint: boom\n  templates:\n  - name: boom\n"
+        "    container: {image: x, command: [sh, -c, 'echo going down >&2; exit 7']}\n",
+    )
+    done = kjob("run", wf)
+    assert done.code == 1
+    node = done.nodes()["boom"]
+    assert (node["phase"], node["message"]) == ("Failed", "exit code 7")
+    assert "✖ boom Failed" in done.stdout
+    assert kjob("logs", done.run_id(), "boom").stdout.strip() == "going down"
+
+
+def test_a_command_missing_on_the_host_is_an_error_that_says_so(kjob: Any, tmp_path: Path) -> None:
+    wf = write(
+        tmp_path,
+        "  entrypoint: t\n  templates:\n  - name: t\n    container: {image: aws, command: [no-such-tool-kjob]}\n",
+    )
+    done = kjob("run", wf)
+    assert done.code == 1
+    assert (
+        "command 'no-such-tool-kjob' of template 't' is not installed on this host"
+        in done.nodes()["t"]["message"]
+    )
+
+
+def test_deadline_kills_the_process(kjob: Any, tmp_path: Path) -> None:
+    wf = write(
+        tmp_path,
+        "  entrypoint: slow\n  templates:\n  - name: slow\n    activeDeadlineSeconds: 1\n"
+        "    container: {image: x, command: [sleep, '30']}\n",
+    )
+    started = time.monotonic()
+    done = kjob("run", wf)
+    assert time.monotonic() - started < 15
+    assert done.code == 1
+    assert done.nodes()["slow"]["message"] == "exceeded its deadline of 1s"
+
+
+RETRIES = """\
+  entrypoint: flaky
+  templates:
+  - name: flaky
+    retryStrategy:
+      limit: 3
+      retryPolicy: OnFailure
+      backoff: {duration: "1s", factor: 2}
+    container:
+      image: x
+      command: [python, -c]
+      args: ["import sys; print('attempt {{retries}}'); sys.exit(0 if {{retries}} >= 2 else 1)"]
+"""
+
+
+def test_retries_wait_the_backoff_between_real_attempts(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, RETRIES))
+    assert done.code == 0, done.stdout + done.stderr
+    attempts = done.nodes()["flaky"]["attempts"]
+    assert [a["phase"] for a in attempts] == ["Failed", "Failed", "Succeeded"]
+    gaps = [b["queued"] - a["finished"] for a, b in itertools.pairwise(attempts)]
+    assert gaps[0] == pytest.approx(1.0, abs=0.3)
+    assert gaps[1] == pytest.approx(2.0, abs=0.3)
+    assert kjob("logs", done.run_id(), "flaky").stdout.strip() == "attempt 2"
+
+
+def test_ctrl_c_stops_running_tasks_and_exits_130(kjob_home: Path, tmp_path: Path) -> None:
+    wf = write(
+        tmp_path,
+        "  entrypoint: main\n  templates:\n  - name: main\n    dag:\n      tasks:\n"
+        "      - {name: a, template: sleep}\n      - {name: b, template: sleep}\n"
+        "  - name: sleep\n    container: {image: x, command: [sh, -c, 'echo $$ > pid; sleep 60']}\n",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kjob", "run", wf],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=kjob_env(kjob_home),
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 20
+    pids: list[int] = []
+    while time.monotonic() < deadline and len(pids) < 2:
+        pids = [int(p.read_text()) for p in kjob_home.glob("runs/*/work/*/pid") if p.read_text().strip()]
+        time.sleep(0.1)
+    assert len(pids) == 2, "tasks did not start"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert "stopped" in err
+
+
+def test_bad_input_exits_2_with_file_line_col_and_no_traceback(kjob: Any, tmp_path: Path) -> None:
+    wf = write(
+        tmp_path,
+        "  entrypoint: main\n  templates:\n  - name: main\n    dag:\n      tasks:\n"
+        "      - {name: a, template: nope}\n",
+    )
+    done = kjob("run", wf)
+    assert done.code == 2
+    assert f"{wf}:6:" in done.stderr
+    assert "unknown template 'nope'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_missing_file_and_unknown_run_are_one_line_errors(kjob: Any) -> None:
+    missing = kjob("run", "does-not-exist.yaml")
+    assert missing.code == 2 and "does-not-exist.yaml" in missing.stderr and "Traceback" not in missing.stderr
+    logs = kjob("logs", "no-such-run")
+    assert logs.code == 2 and "no run 'no-such-run'" in logs.stderr
+
+
+def test_bad_parameter_flag_is_a_usage_error(kjob: Any) -> None:
+    done = kjob("run", "examples/04-retries.yaml", "-p", "nonsense")
+    assert done.code == 2 and "'nonsense' is not NAME=VALUE" in done.stderr
+    unknown = kjob("run", "examples/04-retries.yaml", "-p", "rate=1")
+    assert unknown.code == 2 and "no parameter 'rate' (declared: failure-rate)" in unknown.stderr
