@@ -15,7 +15,7 @@ from kjob.spec import load_text
 from kjob.spec.model import Workflow
 
 
-def workflow(body: str) -> Workflow:
+def workflow(body: str, extra: str = "") -> Workflow:
     text = textwrap.dedent(
         """\
         apiVersion: argoproj.io/v1alpha1
@@ -24,7 +24,7 @@ def workflow(body: str) -> Workflow:
           name: wf
         spec:
         """
-    ) + textwrap.indent(textwrap.dedent(body), "  ")
+    ) + textwrap.indent(textwrap.dedent(body) + extra, "  ")
     return load_text(text, path="wf.yaml").workflows[0]
 
 
@@ -98,8 +98,8 @@ def test_fail_fast_starts_nothing_new_after_a_failure() -> None:
             - {name: quick-fail, template: echo}
             - {name: slow, template: echo}
             - {name: after-slow, template: echo, dependencies: [slow]}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     result, backend = run(wf, {"quick-fail": Outcome(exit_code=1), "slow": Outcome(duration=5)})
     assert phases(result)["after-slow"] == "Omitted"
@@ -117,8 +117,8 @@ def test_continue_on_failed_lets_dependents_run_and_the_workflow_succeed() -> No
             tasks:
             - {name: a, template: echo, continueOn: {failed: true}}
             - {name: b, template: echo, dependencies: [a]}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     result, _ = run(wf, {"a": Outcome(exit_code=1)})
     assert phases(result) == {"main": "Succeeded", "a": "Failed", "b": "Succeeded"}
@@ -136,8 +136,8 @@ def test_enhanced_depends_runs_the_failure_branch() -> None:
             - {name: a, template: echo}
             - {name: on-success, template: echo, depends: "a.Succeeded"}
             - {name: on-failure, template: echo, depends: "a.Failed"}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     ok, _ = run(wf)
     assert phases(ok) == {
@@ -165,8 +165,8 @@ def test_when_false_skips_and_dependents_of_a_skipped_task_still_run() -> None:
             - {name: report, template: echo, dependencies: [small, large]}
         - name: size
           container: {image: alpine, command: [echo, "1500"]}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     result, _ = run(wf, {"size": Outcome(stdout="1500")})
     assert phases(result) == {
@@ -355,8 +355,8 @@ def test_parallelism_caps_running_tasks() -> None:
             - {name: t3, template: echo}
             - {name: t4, template: echo}
             - {name: t5, template: echo}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     result, backend = run(wf)
     assert [t for t, _ in backend.submitted] == [0, 0, 1, 1, 2]
@@ -392,8 +392,8 @@ def test_workflow_deadline_stops_everything() -> None:
             tasks:
             - {name: long, template: echo}
             - {name: next, template: echo, dependencies: [long]}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     result, _ = run(wf, {"long": Outcome(duration=100)})
     assert result.phase is Phase.FAILED
@@ -414,8 +414,8 @@ def test_exit_handler_runs_last_and_sees_the_workflow_status() -> None:
             - {name: a, template: echo}
         - name: notify
           container: {image: alpine, command: [echo, "status={{workflow.status}}"]}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     result, backend = run(wf, {"a": Outcome(exit_code=1)})
     assert starts(backend)[-1] == (1.0, "onExit")
@@ -484,8 +484,8 @@ def test_steps_run_group_after_group() -> None:
           - - {name: second-a, template: echo}
             - {name: second-b, template: echo}
           - - {name: third, template: echo}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     result, backend = run(wf, {"second-b": Outcome(duration=3)})
     assert starts(backend) == [(0, "first"), (1, "second-a"), (1, "second-b"), (4, "third")]
@@ -510,8 +510,8 @@ def test_nested_dag_template_runs_as_one_task() -> None:
         - name: show
           inputs: {parameters: [{name: x}]}
           container: {image: alpine, command: [echo, "{{inputs.parameters.x}}"]}
-        """
-        + ECHO
+        """,
+        ECHO,
     )
     result, backend = run(wf)
     assert starts(backend) == [(0, "inner.s1"), (1, "after")]

@@ -103,7 +103,7 @@ def test_the_tutorials_output_bugs_fail_as_argo_fails_them(
     """The tutorial's scripts print their output but declare a file they never write."""
     needs_shared()
     fragment = (SEED / seed).read_text()
-    template = fragment[fragment.index(f"  - name: {task}\n") :]
+    template = fragment[fragment.index(f"\n  - name: {task}\n") + 1 :]
     template = (
         template[: template.index("\n  - name: ", 10) + 1] if "\n  - name: " in template[10:] else template
     )

@@ -185,7 +185,7 @@ def test_bad_input_exits_2_with_file_line_col_and_no_traceback(kjob: Any, tmp_pa
     )
     done = kjob("run", wf)
     assert done.code == 2
-    assert f"{wf}:6:" in done.stderr
+    assert f"{wf}:11:29: error: unknown template 'nope' (defined: main)" in done.stderr
     assert "unknown template 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""

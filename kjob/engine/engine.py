@@ -110,7 +110,7 @@ class Engine:
         started = self.backend.now()
         if self.workflow.active_deadline_seconds is not None:
             self._add_timer(started + self.workflow.active_deadline_seconds, "deadline", None)
-        self._root = self._start_root(self._entrypoint())
+        self._start_root(self._entrypoint())
         try:
             self._loop()
         except KeyboardInterrupt:
@@ -154,7 +154,7 @@ class Engine:
             )
         return entry
 
-    def _start_root(self, template_name: str, node_id: str | None = None) -> Node:
+    def _start_root(self, template_name: str, node_id: str | None = None) -> None:
         template = self.workflow.templates[template_name]
         task = DagTask(name=node_id or template_name, template=template_name)
         top = Scope(template=template, tasks={task.name: task}, deps={task.name: ()}, owner=None, prefix="")
@@ -165,8 +165,8 @@ class Engine:
             p.name: self.info.parameters.get(p.name, p.value or p.default or "")
             for p in template.inputs.parameters
         }
+        self._root = node
         self._begin(node)
-        return node
 
     def _new_node(self, scope: Scope, task: DagTask, node_id: str, **kw: Any) -> Node:
         template = self.workflow.templates[task.template]
@@ -453,7 +453,7 @@ class Engine:
     def _attempt_finished(self, node: Node, record: AttemptRecord, event: AttemptFinished) -> None:
         phase, message = event.phase, event.message
         if phase is AttemptPhase.SUCCEEDED and event.missing_outputs:
-            phase, message = AttemptPhase.ERROR, self._missing_output_message(node, event.missing_outputs)
+            phase, message = AttemptPhase.ERROR, self._missing_output_message(node, event.missing_outputs, event.result)
         record.finished_at = event.at
         if record.started_at is None:
             record.started_at = event.at
@@ -484,12 +484,12 @@ class Engine:
         self._notify(node)
         self._add_timer(decision.at, "retry", node)
 
-    def _missing_output_message(self, node: Node, missing: tuple[str, ...]) -> str:
+    def _missing_output_message(self, node: Node, missing: tuple[str, ...], stdout: str | None) -> str:
         paths = {p.name: p.value_from_path for p in node.template.outputs.parameters}
         paths.update({a.name: a.path for a in node.template.outputs.artifacts})
         what = ", ".join(f"'{name}' ({paths.get(name)})" for name in missing)
         text = f"declared output {what} was not written by the task"
-        if node.result:
+        if stdout:
             text += "; it printed to stdout: did you mean outputs.result, or to write the file?"
         return text
 
