@@ -1,0 +1,183 @@
+"""Finding, loading and running kjob's one lark grammar (``kjob.lark``).
+
+The grammar is a file, not a string in the code.  An installed wheel ships it as package data at
+``kjob/_grammar/kjob.lark``; a source or editable checkout keeps it at ``<repo>/grammar/kjob.lark``.
+The LALR parser is built once per process and serves every start rule.
+
+This module also turns lark's failures into plain facts (:class:`SyntaxProblem`) that each concern
+(template, when, depends) words for its users; no lark exception leaves the ``kjob.expr`` package.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, Literal
+
+from lark import Lark, Token, Transformer, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken, VisitError
+
+import kjob
+from kjob.errors import KjobError, TemplateError
+
+Start = Literal["template_kjob", "template_argo", "when", "depends"]
+STARTS: tuple[Start, ...] = ("template_kjob", "template_argo", "when", "depends")
+GRAMMAR_NAME = "kjob.lark"
+
+
+def grammar_path(
+    package_root: Traversable | None = None, source_root: Path | None = None
+) -> Traversable | Path:
+    """The grammar file: the wheel's package data first, else the source checkout's ``grammar/``.
+
+    The arguments exist for tests; by default they are the installed ``kjob`` package and the
+    directory above it.
+    """
+    if package_root is None:
+        package_root = importlib.resources.files("kjob")
+    if source_root is None:
+        source_root = Path(kjob.__file__).resolve().parent.parent
+    shipped = package_root / "_grammar" / GRAMMAR_NAME
+    if shipped.is_file():
+        return shipped
+    checkout = source_root / "grammar" / GRAMMAR_NAME
+    if checkout.is_file():
+        return checkout
+    raise KjobError(
+        f"kjob's grammar file is missing: looked for {shipped} and {checkout}",
+        hint="reinstall kjob; a wheel ships it as kjob/_grammar/kjob.lark",
+    )
+
+
+@functools.cache
+def parser() -> Lark:
+    """The one LALR parser for every start rule, built on first use."""
+    text = grammar_path().read_text(encoding="utf-8")
+    return Lark(text, parser="lalr", lexer="contextual", start=list(STARTS))
+
+
+def parse(text: str, start: Start) -> Tree[Token]:
+    """Parse ``text`` from ``start``; lark's exceptions propagate (callers use :func:`diagnose`)."""
+    return parser().parse(text, start=start)
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """Where and why ``text`` stopped parsing, in lark-free terms.
+
+    ``pos`` is the 0-based offset of the offending input (``len(text)`` at the end), ``found`` the
+    token there (``None`` at the end or for a character no terminal matches), ``char`` the offending
+    character for the latter, ``expected`` the terminal names the parser could have accepted, and
+    ``history`` the tokens accepted before it.
+    """
+
+    pos: int
+    found: Token | None
+    char: str | None
+    expected: frozenset[str]
+    history: tuple[Token, ...]
+
+    @property
+    def previous(self) -> Token | None:
+        return self.history[-1] if self.history else None
+
+
+def diagnose(text: str, start: Start) -> SyntaxProblem | None:
+    """Re-parse ``text`` step by step to describe its first syntax problem (``None`` if it parses).
+
+    Only called on the error path, so the token-by-token walk costs nothing in the common case.
+    """
+    interactive = parser().parse_interactive(text, start=start)
+    tokens = interactive.lexer_thread.lex(interactive.parser_state)  # type: ignore[no-untyped-call]
+    history: list[Token] = []
+    try:
+        while True:
+            try:
+                token = next(tokens)
+            except StopIteration:
+                break
+            interactive.feed_token(token)
+            history.append(token)
+        interactive.feed_eof(history[-1] if history else None)  # type: ignore[no-untyped-call]
+    except UnexpectedCharacters as err:
+        pos: int = err.pos_in_stream if isinstance(err.pos_in_stream, int) else 0
+        return SyntaxProblem(pos, None, err.char, frozenset(err.allowed or ()), tuple(history))
+    except UnexpectedEOF as err:
+        return SyntaxProblem(len(text), None, None, frozenset(str(e) for e in err.expected), tuple(history))
+    except UnexpectedToken as err:
+        token = err.token
+        expected = frozenset(err.expected or ())
+        if isinstance(token, Token) and token.type != "$END" and token.start_pos is not None:
+            return SyntaxProblem(token.start_pos, token, None, expected, tuple(history))
+        return SyntaxProblem(len(text), None, None, expected, tuple(history))
+    return None
+
+
+def syntax_error(
+    text: str, start: Start, word: Callable[[str, SyntaxProblem], TemplateError]
+) -> TemplateError:
+    """The TemplateError for a ``text`` that failed to parse from ``start``, worded by ``word``."""
+    problem = diagnose(text, start)
+    if problem is None:  # pragma: no cover - parse() and the step-by-step parse always agree
+        return TemplateError("cannot parse this expression", text=text, column=0)
+    return word(text, problem)
+
+
+def transform(transformer: Transformer[Token, Any], tree: Tree[Token], text: str) -> Any:
+    """Apply ``transformer``; a TemplateError raised inside comes out as itself, never wrapped."""
+    try:
+        return transformer.transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, TemplateError):
+            raise err.orig_exc from None
+        if isinstance(err.orig_exc, RecursionError):
+            raise _too_deep(text) from None
+        raise
+    except RecursionError:
+        raise _too_deep(text) from None
+
+
+def _too_deep(text: str) -> TemplateError:
+    return TemplateError(
+        "expression is nested too deeply", text=text, column=0, hint="use fewer nested parentheses"
+    )
+
+
+def quote(text: str) -> str:
+    """``text`` quoted for a message: in single quotes, or double quotes if it holds a single one."""
+    if "'" not in text:
+        return f"'{text}'"
+    if '"' not in text:
+        return f'"{text}"'
+    return repr(text)
+
+
+def describe_char(char: str) -> str:
+    """A character as a message shows it: quoted, with invisible ones spelled out."""
+    if char.isprintable() and not char.isspace():
+        return quote(char)
+    return repr(char)
+
+
+@functools.cache
+def _terminal_regex(name: str) -> re.Pattern[str]:
+    return re.compile(parser().get_terminal(name).pattern.to_regexp())
+
+
+def match_terminal(text: str, pos: int, names: Iterable[str]) -> Token | None:
+    """The longest token of one of the terminals ``names`` at ``pos`` (``None`` if none matches).
+
+    Used on the error path to name what was found in a language's own terms, whatever the
+    contextual lexer's fallback made of it.
+    """
+    best: Token | None = None
+    for name in names:
+        match = _terminal_regex(name).match(text, pos)
+        if match and match.end() > pos and (best is None or match.end() - pos > len(best)):
+            best = Token(name, match.group(), start_pos=pos)
+    return best

@@ -1,0 +1,290 @@
+r"""Template strings: literal text with ``<< ref >>`` references (and ``{{ ref }}`` in Argo files).
+
+A reference is a dotted path whose segments are letters, digits, ``-`` and ``_``
+(``tasks.check-data-size.outputs.parameters.size``); whitespace inside the delimiters is allowed.
+Parsing accepts any such path; what it means is up to the ``lookup`` given to :meth:`Template.render`.
+
+The rest of the text is literal.  A lone ``<`` or ``{`` and any ``>>`` or ``}}`` stay as they are, so
+``a < b`` and JSON such as ``{"a": 1}`` pass through untouched.  In a run of three or more ``<``
+(or ``{``) the last two open the reference: ``<<<x>>`` is ``<`` followed by the reference ``x``.
+
+Escaping: a backslash before a delimiter makes it literal: ``\<<`` is the text ``<<`` (a shell
+heredoc is written ``cat \<<EOF``), and in Argo mode ``\{{`` is the text ``{{``.  Only backslashes
+right before a delimiter are special: there each pair ``\\`` stands for one literal backslash and an
+odd one left over escapes the delimiter (``\\<<x>>`` is a backslash followed by the reference ``x``).
+Every other backslash is literal, so shell and regex text keeps its backslashes.
+
+Argo's expression templates ``{{= ...}}`` are not supported; they are reported as an error.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lark import Token, Transformer
+from lark.exceptions import LarkError
+
+from kjob.errors import TemplateError
+from kjob.expr import _grammar
+from kjob.expr._grammar import SyntaxProblem, describe_char
+
+Lookup = Callable[[str], str]
+
+_PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
+_OPENERS = {"_ANGLES_OPEN": ("<<", ">>"), "_BRACES_OPEN": ("{{", "}}")}
+_CLOSERS = {"_ANGLES_CLOSE": ">>", "_BRACES_CLOSE": "}}"}
+_REF_TERMINALS = ("PATH", "_ANGLES_CLOSE", "_BRACES_CLOSE")
+_REF_SHAPE = "a reference is a dotted name of letters, digits, '-' and '_', e.g. << inputs.parameters.name >>"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One reference in a template: its dotted ``path`` and the 0-based ``column`` where it starts."""
+
+    path: str
+    column: int
+
+
+Part = str | Ref
+
+
+@dataclass(frozen=True)
+class Template:
+    """An immutable parsed template: ``parts`` alternate literal text (escapes already undone) and refs.
+
+    Adjacent literal text is merged and empty text dropped, so two templates with the same meaning
+    have equal ``parts``.
+    """
+
+    text: str
+    parts: tuple[Part, ...]
+    argo_braces: bool = True
+    refs: tuple[Ref, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "refs", tuple(p for p in self.parts if isinstance(p, Ref)))
+
+    @property
+    def is_literal(self) -> bool:
+        """No references at all: rendering gives the same text for every lookup."""
+        return not self.refs
+
+    def render(self, lookup: Lookup) -> str:
+        """The text with each reference replaced by ``lookup(path)``.
+
+        A ``KeyError`` from ``lookup`` becomes a TemplateError pointing at the reference.
+        """
+        out: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            try:
+                out.append(lookup(part.path))
+            except KeyError:
+                raise TemplateError(
+                    f"cannot resolve '{part.path}'",
+                    text=self.text,
+                    column=part.column,
+                    hint=unresolved_hint(part.path),
+                ) from None
+        return "".join(out)
+
+    def source(self) -> str:
+        """kjob text that parses back to these parts (see :func:`template_source`)."""
+        return template_source(self.parts, argo_braces=self.argo_braces)
+
+
+@functools.lru_cache(maxsize=8192)
+def parse_template(text: str, *, argo_braces: bool = True) -> Template:
+    """Parse ``text`` once (the result is cached); raise TemplateError if it is malformed."""
+    start: _grammar.Start = "template_argo" if argo_braces else "template_kjob"
+    try:
+        tree = _grammar.parse(text, start)
+    except LarkError:
+        raise _grammar.syntax_error(text, start, _word_problem) from None
+    parts = _grammar.transform(_TemplateParts(text), tree, text)
+    return Template(text, tuple(parts), argo_braces)
+
+
+def render(text: str, lookup: Lookup, *, argo_braces: bool = True) -> str:
+    """Parse (cached) and render ``text`` in one call."""
+    return parse_template(text, argo_braces=argo_braces).render(lookup)
+
+
+def template_source(parts: Iterable[Part], *, argo_braces: bool = True) -> str:
+    """kjob text for ``parts``: the inverse of :func:`parse_template`.
+
+    References are written ``<< path >>``; literal text is escaped so that it reads back unchanged
+    (``<<`` as ``\\<<``, ``{{`` as ``\\{{`` when ``argo_braces``, backslashes before them doubled).
+    """
+    normal = _normalise(parts)
+    pieces: list[str] = []
+    follow = ""  # the source already written for everything after the current part
+    for part in reversed(normal):
+        if isinstance(part, Ref):
+            if not _PATH.match(part.path):
+                raise ValueError(f"not a reference path: {part.path!r}")
+            piece = f"<< {part.path} >>"
+        else:
+            piece = _escape(part, follow, argo_braces)
+        pieces.append(piece)
+        follow = piece + follow
+    return "".join(reversed(pieces))
+
+
+def unresolved_hint(path: str) -> str:
+    """What the references under ``path``'s first segment can be."""
+    root = path.split(".", 1)[0]
+    if root in ("tasks", "steps"):
+        return (
+            f"use {root}.NAME.outputs.parameters.NAME, .outputs.artifacts.NAME, .outputs.result, .status or "
+            ".exitCode of a task this one depends on"
+        )
+    if root == "inputs":
+        return "declare it under inputs.parameters (or inputs.artifacts) of this template"
+    if root == "item":
+        return "'item' exists only in a task with withItems, withParam or withSequence"
+    if root == "workflow":
+        return "use workflow.name, workflow.namespace, workflow.uid or workflow.parameters.NAME"
+    return "references start with inputs., tasks., item, workflow. or retries"
+
+
+# ---------------------------------------------------------------------------------------- internals
+
+
+class _TemplateParts(Transformer[Token, Any]):
+    """Tree → list of parts, undoing escapes; refuses ``{{=``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def template_kjob(self, children: list[Part]) -> list[Part]:
+        return _normalise(children)
+
+    template_argo = template_kjob
+
+    def ref_angles(self, children: list[Token]) -> Ref:
+        (path,) = children
+        return Ref(str(path), path.start_pos or 0)
+
+    aref_angles = ref_angles
+    aref_braces = ref_angles
+
+    def KTEXT(self, token: Token) -> str:
+        return str(token)
+
+    ATEXT = KTEXT
+
+    def KBACKSLASHES(self, token: Token) -> str:
+        return "\\" * (len(token) // 2)
+
+    ABACKSLASHES = KBACKSLASHES
+
+    def ESC_ANGLES(self, token: Token) -> str:
+        return "<<"
+
+    def ESC_BRACES(self, token: Token) -> str:
+        return "{{"
+
+    def EXPR_OPEN(self, token: Token) -> str:
+        raise TemplateError(
+            "expression templates '{{= ...}}' are not supported yet",
+            text=self._text,
+            column=token.start_pos or 0,
+            hint="use plain references such as '{{inputs.parameters.x}}', and put conditions in 'when'",
+        )
+
+
+def _normalise(parts: Iterable[Part]) -> list[Part]:
+    """Merge adjacent text, drop empty text."""
+    out: list[Part] = []
+    for part in parts:
+        if isinstance(part, str):
+            if not part:
+                continue
+            if out and isinstance(out[-1], str):
+                out[-1] += part
+                continue
+        out.append(part)
+    return out
+
+
+_RUNS_KJOB = re.compile(r"\\+|<+|[^\\<]+")
+_RUNS_ARGO = re.compile(r"\\+|<+|\{+|[^\\<{]+")
+_BEFORE_DELIMITER_KJOB = re.compile(r"\\*<<")
+_BEFORE_DELIMITER_ARGO = re.compile(r"\\*(?:<<|\{\{)")
+
+
+def _escape(literal: str, follow: str, argo_braces: bool) -> str:
+    """Source text for ``literal`` when ``follow`` is the source written after it."""
+    runs = (_RUNS_ARGO if argo_braces else _RUNS_KJOB).findall(literal)
+    before_delimiter = _BEFORE_DELIMITER_ARGO if argo_braces else _BEFORE_DELIMITER_KJOB
+    pieces: list[str] = []
+    for run in reversed(runs):
+        if run[0] in "<{" and (run[0] == "<" or argo_braces):
+            piece = ("\\" + run[0] * 2) * (len(run) // 2) + run[0] * (len(run) % 2)
+        elif run[0] == "\\" and before_delimiter.match(follow):
+            piece = run * 2  # a backslash run right before a delimiter is read in pairs
+        else:
+            piece = run
+        pieces.append(piece)
+        follow = piece + follow
+    return "".join(reversed(pieces))
+
+
+def _word_problem(text: str, problem: SyntaxProblem) -> TemplateError:
+    """Plain words for a template that does not parse (the problem is always inside a reference)."""
+    opener_token = next((t for t in reversed(problem.history) if t.type in _OPENERS), None)
+    opener, closer = _OPENERS[opener_token.type] if opener_token is not None else ("<<", ">>")
+    opened_at = (opener_token.start_pos or 0) if opener_token is not None else problem.pos
+    previous = problem.previous
+    path = str(previous) if previous is not None and previous.type == "PATH" else None
+    escape = f"write '\\{opener}' for a literal '{opener}'" + (
+        " (e.g. a shell heredoc)" if opener == "<<" else ""
+    )
+    found = problem.found
+    if found is not None and found.type not in _REF_TERMINALS:
+        found = None  # the contextual lexer's fallback named it after text outside references
+    if found is None and problem.pos < len(text):
+        found = _grammar.match_terminal(text, problem.pos, _REF_TERMINALS)
+
+    if found is None and problem.pos >= len(text):
+        return TemplateError(
+            f"unclosed '{opener}': no matching '{closer}'",
+            text=text,
+            column=opened_at,
+            hint=f"close the reference with '{closer}', or {escape}",
+        )
+    if found is not None and found.type in _CLOSERS:
+        if path is None:
+            return TemplateError(
+                f"empty reference: expected a name between '{opener}' and '{found}'",
+                text=text,
+                column=opened_at,
+                hint=_REF_SHAPE,
+            )
+        return TemplateError(
+            f"'{opener}' is closed by '{closer}', not '{found}'", text=text, column=problem.pos, hint=escape
+        )
+    if found is not None and found.type == "PATH" and path is not None:
+        return TemplateError(
+            f"expected '{closer}' after '{opener} {path}', found '{found}'",
+            text=text,
+            column=problem.pos,
+            hint=f"a reference is one dotted name without spaces; {escape}",
+        )
+    shown = describe_char(text[problem.pos]) if problem.pos < len(text) else "the end"
+    if path is None:
+        message = f"expected a reference after '{opener}', found {shown}"
+    else:
+        message = f"unexpected {shown} in reference '{opener} {path}': expected '{closer}'"
+    hint = f"{_REF_SHAPE}; {escape}"
+    if opener == "{{" and path is None and text.startswith("=", problem.pos):
+        hint = "expression templates '{{= ...}}' are not supported yet; use a plain reference"
+    return TemplateError(message, text=text, column=problem.pos, hint=hint)
