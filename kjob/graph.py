@@ -50,7 +50,8 @@ def expand(workflow: Workflow) -> Graph:
                 else task.dependencies
             )
     elif entry.kind is TemplateKind.STEPS:
-        tasks, previous = [], ()
+        tasks = []
+        previous: tuple[str, ...] = ()
         for group in entry.steps or ():
             for step in group:
                 tasks.append(step)

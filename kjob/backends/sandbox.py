@@ -74,7 +74,7 @@ def detect_isolation() -> Isolation:
         return Isolation(None, "KJOB_LOCAL_ISOLATION=none")
     if shutil.which("unshare") is None:
         return Isolation(None, "the 'unshare' command (util-linux) is not installed")
-    candidates = [("-m", "--propagation", "private")]
+    candidates: list[tuple[str, ...]] = [("-m", "--propagation", "private")]
     if os.geteuid() != 0:
         candidates.insert(0, ("-r", "-m", "--propagation", "private"))
     last = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import Any, cast
 
 import click
 import numpy as np
@@ -53,7 +53,7 @@ def plan_document(graph: Graph, name: str, entrypoint: str) -> dict[str, Any]:
     try:
         plan = plan_edges(n, graph.src, graph.dst)
     except CycleError as err:
-        raise CycleError([graph.nodes[int(i)].id for i in err.nodes]) from None
+        raise CycleError([graph.nodes[cast(int, i)].id for i in err.nodes]) from None
     levels = [int(x) for x in plan.level]
     length, path = plan.critical_path(np.ones(n))
     by_level: list[list[str]] = [[] for _ in range(plan.levels)]

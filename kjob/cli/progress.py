@@ -49,17 +49,31 @@ def _status(node: Node) -> str:
 
 def _table(nodes: list[Node], *, title: str | None = None) -> Table:
     table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
-    for name in ("TASK", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE"):
+    with_messages = any(n.message for n in nodes)
+    for name in ("TASK", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE")[: 5 if with_messages else 4]:
         table.add_column(name, no_wrap=name != "MESSAGE")
     for node in nodes:
         attempts = str(len(node.attempts)) if node.attempts else ""
-        table.add_row(escape(node.id), _status(node), seconds(node.duration), attempts, escape(node.message))
+        row = [escape(node.id), _status(node), seconds(node.duration), attempts, escape(node.message)]
+        table.add_row(*row[: 5 if with_messages else 4])
     return table
 
 
 def shown(nodes: list[Node], root: str | None) -> list[Node]:
-    """The nodes a person wants to see: every task and item, not the workflow's own root node."""
-    return [n for n in nodes if n.id != root or n.template.container is not None]
+    """The nodes a person wants to see, in reading order: every task and item (items right under
+    their task, a nested template's tasks under it), not the workflow's own root node."""
+    created = {id(n): i for i, n in enumerate(nodes)}
+
+    def key(node: Node) -> tuple[int, ...]:
+        if node.parent is not None:
+            return (*key(node.parent), created[id(node)])
+        owner = node.scope.owner
+        if owner is not None and id(owner) in created:
+            return (*key(owner), created[id(node)])
+        return (created[id(node)],)
+
+    visible = [n for n in nodes if n.id != root or n.template.container is not None]
+    return sorted(visible, key=key)
 
 
 class Progress:
@@ -80,7 +94,7 @@ class Progress:
             return
         self._nodes[node.id] = node
         if self._live is not None:
-            self._live.update(_table(list(self._nodes.values())))
+            self._live.update(_table(shown(list(self._nodes.values()), self.root)))
             return
         key = (node.phase, node.retry_at is not None)
         if self._seen.get(node.id) == key:

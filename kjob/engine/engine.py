@@ -66,7 +66,8 @@ class EngineOptions:
     uid: str = ""
 
 
-_FAILURE_RESULTS = re.compile(r"\.(Failed|Errored|AllFailed|AnySucceeded|Omitted)\b")
+# Results a ``depends`` names when it expects its dependency may fail.
+_FAILURE_RESULTS = frozenset({"Failed", "Errored", "AllFailed", "AnySucceeded", "Omitted"})
 
 
 class Engine:
@@ -98,11 +99,16 @@ class Engine:
         self._queue: deque[Node] = deque()
         self._running: dict[str, Node] = {}  # attempt id -> node
         self._limit = self.options.parallelism or workflow.parallelism
+        # Argo files also use {{ ref }}; kjob's own files only << ref >> (so {{ }} stays Helm's).
+        self.argo = is_argo(workflow)
         self._stop_reason = ""
         self._interrupted = False
         self._main_phase: Phase | None = None
         self._exit_node: Node | None = None
         self._root: Node | None = None
+
+    def _render(self, text: str, lookup: Lookup) -> str:
+        return render(text, lookup, argo_braces=self.argo)
 
     # ----------------------------------------------------------------------------------------- run
     def run(self) -> RunResult:
@@ -289,8 +295,8 @@ class Engine:
         if task.with_items is not None:
             return list(task.with_items)
         if task.with_sequence is not None:
-            return _sequence_items(task, lookup)
-        text = render(task.with_param or "", lookup)
+            return _sequence_items(task, lookup, argo=self.argo)
+        text = self._render(task.with_param or "", lookup)
         try:
             value = json.loads(text)
         except json.JSONDecodeError as err:
@@ -303,7 +309,8 @@ class Engine:
         """Evaluate ``when``, bind inputs, then queue the container or open the nested template."""
         lookup = scope_lookup(node.scope, self.info, node.item)
         try:
-            if node.task.when is not None and not evaluate_when(node.task.when, lookup):
+            when = node.task.when
+            if when is not None and not evaluate_when(when, lookup, argo_braces=self.argo):
                 self._finish(node, Phase.SKIPPED, f"when '{node.task.when}' evaluated false")
                 return
             if node is not self._root and node is not self._exit_node:
@@ -324,11 +331,11 @@ class Engine:
         for param in node.template.inputs.parameters:
             arg = args.parameter(param.name)
             if arg is not None and arg.value is not None:
-                value = render(arg.value, lookup)
+                value = self._render(arg.value, lookup)
             elif param.value is not None:
-                value = render(param.value, lookup)
+                value = self._render(param.value, lookup)
             elif param.default is not None:
-                value = render(param.default, lookup)
+                value = self._render(param.default, lookup)
             else:
                 raise KjobError(f"input parameter '{param.name}' has no value")
             if param.enum and value not in param.enum:
@@ -340,7 +347,7 @@ class Engine:
             arg_art = args.artifact(art.name)
             source = arg_art.from_ if arg_art is not None else art.from_
             if source:
-                node.input_artifacts[art.name] = render(source, lookup)
+                node.input_artifacts[art.name] = self._render(source, lookup)
             elif not art.optional:
                 raise KjobError(
                     f"input artifact '{art.name}' has no source: pass it with arguments.artifacts"
@@ -399,7 +406,7 @@ class Engine:
         template = node.template
         assert template.container is not None
         lookup = container_lookup(node, self.info, record.number)
-        container = _render_container(template.container, lookup)
+        container = _render_container(template.container, lookup, argo=self.argo)
         inputs = tuple(
             InputArtifact(name=a.name, path=a.path or "", source=node.input_artifacts[a.name])
             for a in template.inputs.artifacts
@@ -453,7 +460,8 @@ class Engine:
     def _attempt_finished(self, node: Node, record: AttemptRecord, event: AttemptFinished) -> None:
         phase, message = event.phase, event.message
         if phase is AttemptPhase.SUCCEEDED and event.missing_outputs:
-            phase, message = AttemptPhase.ERROR, self._missing_output_message(node, event.missing_outputs, event.result)
+            phase = AttemptPhase.ERROR
+            message = self._missing_output_message(node, event.missing_outputs, event.result)
         record.finished_at = event.at
         if record.started_at is None:
             record.started_at = event.at
@@ -550,7 +558,7 @@ class Engine:
         scope = node.scope
         for name in scope.dependents.get(node.task.name, ()):
             depends = scope.tasks[name].depends
-            if depends and re.search(re.escape(node.task.name) + _FAILURE_RESULTS.pattern, depends):
+            if depends and parse_depends(depends).results_named(node.task.name) & _FAILURE_RESULTS:
                 return True
         return False
 
@@ -663,6 +671,11 @@ def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]
     return values
 
 
+def is_argo(workflow: Workflow) -> bool:
+    """Whether a workflow came from an Argo file (``{{ ref }}`` templates allowed as well)."""
+    return workflow.api_version.startswith("argoproj.io/")
+
+
 def _passes_dependency(dep: Node) -> bool:
     """Whether a finished dependency lets a ``dependencies:`` dependent run (Argo's bare ``A``)."""
     if dep.phase in (Phase.SUCCEEDED, Phase.SKIPPED):
@@ -704,9 +717,9 @@ def _assess(scope: Scope) -> tuple[Phase, str]:
     return Phase.SUCCEEDED, ""
 
 
-def _render_container(container: Container, lookup: Lookup) -> Container:
+def _render_container(container: Container, lookup: Lookup, *, argo: bool) -> Container:
     def r(text: str) -> str:
-        return render(text, lookup)
+        return render(text, lookup, argo_braces=argo)
 
     return Container(
         image=r(container.image),
@@ -723,12 +736,12 @@ def _render_container(container: Container, lookup: Lookup) -> Container:
     )
 
 
-def _sequence_items(task: DagTask, lookup: Lookup) -> list[Any]:
+def _sequence_items(task: DagTask, lookup: Lookup, *, argo: bool) -> list[Any]:
     seq = task.with_sequence
     assert seq is not None
 
     def number(text: str | None, what: str) -> int:
-        value = render(text or "0", lookup)
+        value = render(text or "0", lookup, argo_braces=argo)
         try:
             return int(value)
         except ValueError:
