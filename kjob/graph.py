@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from kjob.errors import KjobError
 from kjob.expr import parse_depends
-from kjob.spec.model import DagTask, TemplateKind, Workflow
+from kjob.spec.model import DagTask, Template, TemplateKind, Workflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,32 +34,51 @@ class Graph:
     dependencies: dict[str, tuple[str, ...]]  # task -> the tasks it waits for
 
 
-def expand(workflow: Workflow) -> Graph:
-    """The entrypoint's tasks as a graph (a container entrypoint is a one-node graph)."""
-    if workflow.entrypoint is None:
-        raise KjobError(f"{workflow.path}: the workflow has no entrypoint", hint="set spec.entrypoint")
-    entry = workflow.templates[workflow.entrypoint]
-    tasks: list[DagTask]
+def task_graph(template: Template) -> tuple[dict[str, DagTask], dict[str, tuple[str, ...]]]:
+    """The tasks of a ``dag`` or ``steps`` template, by name in declaration order, and what each
+    waits for.  A ``steps`` template is a chain of groups: every step waits for the whole previous
+    group.  ``dag.target`` keeps only the targets and what they need."""
+    tasks: dict[str, DagTask] = {}
     deps: dict[str, tuple[str, ...]] = {}
-    if entry.kind is TemplateKind.DAG and entry.dag is not None:
-        tasks = list(entry.dag.tasks)
-        for task in tasks:
+    if template.dag is not None:
+        for task in template.dag.tasks:
+            tasks[task.name] = task
             deps[task.name] = (
                 tuple(sorted(parse_depends(task.depends).tasks))
                 if task.depends is not None
                 else task.dependencies
             )
-    elif entry.kind is TemplateKind.STEPS:
-        tasks = []
+        if template.dag.target:
+            needed: set[str] = set()
+            stack = [t for t in template.dag.target.split() if t in tasks]
+            while stack:
+                name = stack.pop()
+                if name not in needed:
+                    needed.add(name)
+                    stack.extend(deps[name])
+            tasks = {n: t for n, t in tasks.items() if n in needed}
+            deps = {n: d for n, d in deps.items() if n in needed}
+    else:
         previous: tuple[str, ...] = ()
-        for group in entry.steps or ():
+        for group in template.steps or ():
             for step in group:
-                tasks.append(step)
+                tasks[step.name] = step
                 deps[step.name] = previous
-            previous = tuple(s.name for s in group)
+            previous = tuple(step.name for step in group)
+    return tasks, deps
+
+
+def expand(workflow: Workflow) -> Graph:
+    """The entrypoint's tasks as a graph (a container entrypoint is a one-node graph)."""
+    if workflow.entrypoint is None:
+        raise KjobError(f"{workflow.path}: the workflow has no entrypoint", hint="set spec.entrypoint")
+    entry = workflow.templates[workflow.entrypoint]
+    if entry.kind in (TemplateKind.DAG, TemplateKind.STEPS):
+        by_name, deps = task_graph(entry)
+        tasks = list(by_name.values())
     else:
         tasks = [DagTask(name=entry.name, template=entry.name)]
-        deps[entry.name] = ()
+        deps = {entry.name: ()}
     nodes: list[GraphNode] = []
     members: dict[str, list[int]] = {}
     for task in tasks:

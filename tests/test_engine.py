@@ -537,3 +537,42 @@ def test_workflow_parameters_and_overrides() -> None:
     assert backend.submitted[0][1].container.command == ("echo", "hello kjob")
     with pytest.raises(KjobError, match="no parameter 'whom'"):
         run(wf, parameters={"whom": "x"})
+
+
+def test_dag_target_runs_only_the_targets_and_what_they_need() -> None:
+    wf = workflow(
+        """\
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            target: c
+            tasks:
+            - {name: a, template: echo}
+            - {name: b, template: echo, dependencies: [a]}
+            - {name: c, template: echo, dependencies: [a]}
+            - {name: unrelated, template: echo}
+        """,
+        ECHO,
+    )
+    result, backend = run(wf)
+    assert [n for _, n in starts(backend)] == ["a", "c"]
+    assert result.phase is Phase.SUCCEEDED
+
+
+def test_template_parallelism_caps_a_fan_out() -> None:
+    wf = workflow(
+        """\
+        entrypoint: main
+        templates:
+        - name: main
+          parallelism: 2
+          dag:
+            tasks:
+            - {name: each, template: echo, withItems: [1, 2, 3, 4, 5]}
+        """,
+        ECHO,
+    )
+    result, backend = run(wf)
+    assert [t for t, _ in backend.submitted] == [0, 0, 1, 1, 2]
+    assert result.phase is Phase.SUCCEEDED

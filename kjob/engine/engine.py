@@ -32,7 +32,8 @@ from kjob.engine.retry import decide_retry
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
-from kjob.spec.model import Container, DagTask, EnvVar, TemplateKind, Workflow
+from kjob.graph import task_graph
+from kjob.spec.model import Container, DagTask, EnvVar, Workflow
 
 
 class Observer(Protocol):
@@ -184,26 +185,9 @@ class Engine:
         """Create the scope of a ``dag`` or ``steps`` template called by ``owner`` and start it."""
         template = owner.template
         prefix = "" if owner is self._root else owner.id + "."
-        tasks: dict[str, DagTask] = {}
-        deps: dict[str, tuple[str, ...]] = {}
-        fail_fast = True
-        uses_depends = False
-        if template.kind is TemplateKind.DAG and template.dag is not None:
-            fail_fast = template.dag.fail_fast
-            for task in template.dag.tasks:
-                tasks[task.name] = task
-                if task.depends is not None:
-                    uses_depends = True
-                    deps[task.name] = tuple(sorted(parse_depends(task.depends).tasks))
-                else:
-                    deps[task.name] = task.dependencies
-        else:
-            previous: tuple[str, ...] = ()
-            for group in template.steps or ():
-                for step in group:
-                    tasks[step.name] = step
-                    deps[step.name] = previous
-                previous = tuple(step.name for step in group)
+        tasks, deps = task_graph(template)
+        fail_fast = template.dag.fail_fast if template.dag is not None else True
+        uses_depends = any(t.depends is not None for t in tasks.values())
         scope = Scope(
             template=template,
             tasks=tasks,
@@ -218,7 +202,11 @@ class Engine:
         for name, needs in deps.items():
             for dep in needs:
                 scope.dependents.setdefault(dep, []).append(name)
-        targets = template.dag.target.split() if template.dag and template.dag.target else []
+        targets = (
+            [t for t in template.dag.target.split() if t in tasks]
+            if template.dag and template.dag.target
+            else []
+        )
         scope.target_tasks = tuple(targets) or tuple(n for n in tasks if n not in scope.dependents)
         for name, task in tasks.items():
             scope.nodes[name] = self._new_node(scope, task, prefix + name)
