@@ -250,6 +250,9 @@ class CronSpec:
     failed_jobs_history_limit: int | None = None
     suspend: bool = False
     mark: Mark = NOWHERE
+    # ``workflowMetadata``: labels and annotations for each Workflow (Job) the schedule creates.
+    workflow_labels: Mapping[str, str] = field(default_factory=frozen_map)
+    workflow_annotations: Mapping[str, str] = field(default_factory=frozen_map)
 
 
 @dataclass(frozen=True, slots=True)

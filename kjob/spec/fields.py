@@ -1,0 +1,438 @@
+"""Which fields each workflow object may have: supported, kept verbatim, or Argo-but-not-kjob-yet.
+
+The tables here are the single list of what kjob reads.  :func:`check_keys` sorts the keys of one YAML
+mapping into findings: a key that is neither kjob nor Argo is *unknown* (with a "did you mean" hint), an
+Argo key kjob cannot run yet is *unsupported*.  Both are errors, or warnings when loading leniently.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+_NO_HINTS: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSet:
+    """The fields of one kind of object.
+
+    ``supported`` fields become model attributes; ``passthrough`` fields (Kubernetes pod or container
+    settings) are kept verbatim for the kubernetes backend; ``unsupported`` fields are Argo's, not yet
+    kjob's.  ``hints`` says what to do instead, for an unsupported or a misplaced field.
+    """
+
+    what: str
+    supported: frozenset[str]
+    passthrough: frozenset[str] = frozenset()
+    unsupported: frozenset[str] = frozenset()
+    hints: Mapping[str, str] = field(default_factory=lambda: _NO_HINTS)
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return self.supported | self.passthrough
+
+
+@dataclass(frozen=True, slots=True)
+class FieldIssue:
+    """One key that kjob does not take as written."""
+
+    key: str
+    unsupported: bool
+    message: str
+    hint: str | None
+
+
+def check_keys(keys: Iterable[str], fields: FieldSet, where: str | None = None) -> list[FieldIssue]:
+    """Findings for the ``keys`` of one mapping described by ``fields``; ``where`` names the object."""
+    issues: list[FieldIssue] = []
+    for key in keys:
+        if key in fields.allowed:
+            continue
+        if key in fields.unsupported:
+            message = f"'{key}' is not supported by kjob yet"
+            issues.append(FieldIssue(key, True, message, fields.hints.get(key)))
+            continue
+        message = f"unknown field '{key}' in {where or fields.what}"
+        issues.append(FieldIssue(key, False, message, fields.hints.get(key) or suggest(key, fields.allowed)))
+    return issues
+
+
+def suggest(word: str, choices: Iterable[str], *, noun: str = "allowed fields") -> str:
+    """``did you mean 'x'?`` when one choice is close to ``word``, otherwise the sorted list of choices."""
+    options = sorted(set(choices))
+    by_lower = {c.lower(): c for c in options}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{by_lower[close[0]]}'?"
+    if not options:
+        return f"there are no {noun}"
+    return f"{noun}: {', '.join(options)}"
+
+
+def _fs(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+_TEMPLATE_REF_HINT = "copy the referenced template into spec.templates and refer to it with `template:`"
+_ARTIFACT_SOURCE_HINT = (
+    "kjob keeps artifacts in its run workspace: produce the file in an earlier task and pass it with `from:`"
+)
+_POD_PATCH_HINT = (
+    "set the pod fields kjob passes through instead "
+    "(nodeSelector, tolerations, affinity, securityContext, volumes, ...)"
+)
+_AS_TASK_HINT = "run the helper container as a task of its own"
+
+ROOT = FieldSet(
+    "workflow document",
+    supported=_fs("apiVersion", "kind", "metadata", "spec"),
+    unsupported=_fs("status"),
+    hints={"status": "remove `status`: it is written by a controller, not by users"},
+)
+
+METADATA = FieldSet(
+    "metadata",
+    supported=_fs("name", "generateName", "namespace", "labels", "annotations"),
+    unsupported=_fs(
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+        "selfLink",
+    ),
+)
+
+# Pod-level Kubernetes settings kept verbatim.  At workflow level Argo spells two of them differently;
+# the loader stores those under the template-level names (``podMetadata`` -> ``metadata``,
+# ``podPriorityClassName`` -> ``priorityClassName``) so that backends merge one vocabulary.
+WORKFLOW_POD_FIELDS = _fs(
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "securityContext",
+    "volumes",
+    "imagePullSecrets",
+    "podPriorityClassName",
+    "podMetadata",
+    "schedulerName",
+    "hostAliases",
+    "dnsPolicy",
+    "dnsConfig",
+    "automountServiceAccountToken",
+)
+WORKFLOW_POD_RENAMES: Mapping[str, str] = MappingProxyType(
+    {"podMetadata": "metadata", "podPriorityClassName": "priorityClassName"}
+)
+
+WORKFLOW_SPEC = FieldSet(
+    "workflow spec",
+    supported=_fs(
+        "entrypoint",
+        "arguments",
+        "templates",
+        "parallelism",
+        "onExit",
+        "activeDeadlineSeconds",
+        "serviceAccountName",
+    ),
+    passthrough=WORKFLOW_POD_FIELDS,
+    unsupported=_fs(
+        "archiveLogs",
+        "artifactGC",
+        "artifactRepositoryRef",
+        "executor",
+        "hooks",
+        "hostNetwork",
+        "metrics",
+        "podDisruptionBudget",
+        "podGC",
+        "podPriority",
+        "podSpecPatch",
+        "priority",
+        "retryStrategy",
+        "shutdown",
+        "suspend",
+        "synchronization",
+        "templateDefaults",
+        "ttlStrategy",
+        "volumeClaimGC",
+        "volumeClaimTemplates",
+        "workflowMetadata",
+        "workflowTemplateRef",
+    ),
+    hints={
+        "retryStrategy": "set retryStrategy on each template that should be retried",
+        "podSpecPatch": _POD_PATCH_HINT,
+        "workflowTemplateRef": "put the templates in this file (kjob reads WorkflowTemplate documents too)",
+        "schedule": "schedules belong to a CronWorkflow (`kind: CronWorkflow`)",
+        "tasks": "tasks go inside a template: `templates: [{name: main, dag: {tasks: [...]}}]`",
+        "steps": "steps go inside a template: `templates: [{name: main, steps: [[...]]}]`",
+    },
+)
+
+CRON_SPEC = FieldSet(
+    "CronWorkflow spec",
+    supported=_fs(
+        "schedule",
+        "schedules",
+        "timezone",
+        "concurrencyPolicy",
+        "startingDeadlineSeconds",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+        "suspend",
+        "workflowSpec",
+        "workflowMetadata",
+    ),
+    unsupported=_fs("stopStrategy", "when"),
+    hints={
+        "entrypoint": "a CronWorkflow wraps the workflow: put it under `workflowSpec:`",
+        "templates": "a CronWorkflow wraps the workflow: put it under `workflowSpec:`",
+    },
+)
+
+WORKFLOW_METADATA = FieldSet(
+    "workflowMetadata",
+    supported=_fs("labels", "annotations"),
+    unsupported=_fs("labelsFrom"),
+)
+
+TEMPLATE_BODIES = ("container", "script", "dag", "steps")
+UNSUPPORTED_BODIES = _fs("resource", "suspend", "http", "plugin", "containerSet", "data")
+
+TEMPLATE = FieldSet(
+    "template",
+    supported=_fs(
+        "name",
+        "inputs",
+        "outputs",
+        *TEMPLATE_BODIES,
+        "retryStrategy",
+        "activeDeadlineSeconds",
+        "timeout",
+        "parallelism",
+    ),
+    passthrough=_fs(
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "serviceAccountName",
+        "securityContext",
+        "volumes",
+        "priorityClassName",
+        "metadata",
+        "schedulerName",
+        "hostAliases",
+        "automountServiceAccountToken",
+    ),
+    unsupported=UNSUPPORTED_BODIES
+    | _fs(
+        "annotations",
+        "archiveLocation",
+        "arguments",
+        "daemon",
+        "executor",
+        "failFast",
+        "initContainers",
+        "memoize",
+        "metrics",
+        "podSpecPatch",
+        "priority",
+        "sidecars",
+        "synchronization",
+        "template",
+        "templateRef",
+    ),
+    hints={
+        "templateRef": _TEMPLATE_REF_HINT,
+        "sidecars": _AS_TASK_HINT,
+        "initContainers": _AS_TASK_HINT,
+        "podSpecPatch": _POD_PATCH_HINT,
+        "tasks": "tasks go under `dag:` (`dag: {tasks: [...]}`)",
+        "dependencies": "dependencies belong to a task of a dag template",
+        "image": "the image goes under `container:` or `script:`",
+        "command": "the command goes under `container:` or `script:`",
+        "source": "`source` goes under `script:`",
+    },
+)
+
+DAG = FieldSet(
+    "dag",
+    supported=_fs("tasks", "failFast", "target"),
+)
+
+_TASK_UNSUPPORTED = _fs("templateRef", "inline", "hooks", "onExit")
+_TASK_HINTS = {
+    "templateRef": _TEMPLATE_REF_HINT,
+    "inline": "define the template under spec.templates and refer to it with `template:`",
+    "onExit": "use spec.onExit for an exit handler of the whole workflow",
+    "image": "a task runs a template: put the container in a template and refer to it with `template:`",
+    "container": "a task runs a template: put the container in a template and refer to it with `template:`",
+    "script": "a task runs a template: put the script in a template and refer to it with `template:`",
+    "dependsOn": "use `dependencies: [a, b]` or `depends: a && b`",
+}
+
+DAG_TASK = FieldSet(
+    "dag task",
+    supported=_fs(
+        "name",
+        "template",
+        "dependencies",
+        "depends",
+        "arguments",
+        "when",
+        "withItems",
+        "withParam",
+        "withSequence",
+        "continueOn",
+    ),
+    unsupported=_TASK_UNSUPPORTED,
+    hints=_TASK_HINTS,
+)
+
+STEP = FieldSet(
+    "step",
+    supported=DAG_TASK.supported - {"dependencies", "depends"},
+    unsupported=_TASK_UNSUPPORTED,
+    hints={
+        **_TASK_HINTS,
+        "dependencies": "steps run group after group; for explicit dependencies use a dag template",
+        "depends": "steps run group after group; for explicit dependencies use a dag template",
+    },
+)
+
+INPUTS = FieldSet("inputs", supported=_fs("parameters", "artifacts"))
+OUTPUTS = FieldSet(
+    "outputs",
+    supported=_fs("parameters", "artifacts"),
+    unsupported=_fs("result", "exitCode"),
+    hints={
+        "result": "`result` is filled in by the run: read it as {{tasks.<name>.outputs.result}}",
+        "exitCode": "`exitCode` is filled in by the run: read it as {{tasks.<name>.exitCode}}",
+    },
+)
+ARGUMENTS = FieldSet("arguments", supported=_fs("parameters", "artifacts"))
+
+PARAMETER = FieldSet(
+    "parameter",
+    supported=_fs("name", "value", "default", "enum", "description", "valueFrom"),
+    unsupported=_fs("globalName"),
+)
+
+VALUE_FROM = FieldSet(
+    "valueFrom",
+    supported=_fs("path", "default"),
+    unsupported=_fs(
+        "configMapKeyRef",
+        "event",
+        "expression",
+        "jqFilter",
+        "jsonPath",
+        "parameter",
+        "supplied",
+    ),
+    hints={
+        "parameter": "declare the value with `value: '{{tasks.<name>.outputs.parameters.<param>}}'`",
+        "expression": "compute the value in the task and write it to a file read with `path:`",
+    },
+)
+
+ARTIFACT = FieldSet(
+    "artifact",
+    supported=_fs("name", "path", "from", "optional"),
+    unsupported=_fs(
+        "archive",
+        "archiveLogs",
+        "artifactGC",
+        "artifactory",
+        "azure",
+        "deleted",
+        "fromExpression",
+        "gcs",
+        "git",
+        "globalName",
+        "hdfs",
+        "http",
+        "mode",
+        "oss",
+        "raw",
+        "recurseMode",
+        "s3",
+        "subPath",
+    ),
+    hints={
+        **{
+            source: _ARTIFACT_SOURCE_HINT
+            for source in ("artifactory", "azure", "gcs", "git", "hdfs", "http", "oss", "s3", "raw")
+        },
+        "fromExpression": "use `from: '{{tasks.<name>.outputs.artifacts.<artifact>}}'`",
+    },
+)
+
+RETRY_STRATEGY = FieldSet(
+    "retryStrategy",
+    supported=_fs("limit", "retryPolicy", "backoff"),
+    unsupported=_fs("affinity", "expression"),
+)
+
+BACKOFF = FieldSet("backoff", supported=_fs("duration", "factor", "maxDuration", "cap"))
+
+CONTINUE_ON = FieldSet("continueOn", supported=_fs("failed", "error"))
+
+SEQUENCE = FieldSet("withSequence", supported=_fs("count", "start", "end", "format"))
+
+_CONTAINER_SUPPORTED = _fs("image", "command", "args", "env", "workingDir", "resources")
+_CONTAINER_PASSTHROUGH = _fs("volumeMounts", "securityContext", "imagePullPolicy", "envFrom", "ports", "name")
+_CONTAINER_UNSUPPORTED = _fs(
+    "lifecycle",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "stdin",
+    "stdinOnce",
+    "tty",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "volumeDevices",
+    "resizePolicy",
+    "restartPolicy",
+)
+_CONTAINER_HINTS = {
+    "terminationMessagePath": "kjob uses the termination message itself to return output parameters",
+    "terminationMessagePolicy": "kjob uses the termination message itself to return output parameters",
+    "retryStrategy": "retryStrategy belongs to the template, beside `container:`",
+    "inputs": "inputs belong to the template, beside `container:`",
+    "outputs": "outputs belong to the template, beside `container:`",
+}
+
+CONTAINER = FieldSet(
+    "container",
+    supported=_CONTAINER_SUPPORTED,
+    passthrough=_CONTAINER_PASSTHROUGH,
+    unsupported=_CONTAINER_UNSUPPORTED,
+    hints={**_CONTAINER_HINTS, "source": "`source` needs a `script:` template instead of `container:`"},
+)
+
+SCRIPT = FieldSet(
+    "script",
+    supported=_CONTAINER_SUPPORTED | {"source"},
+    passthrough=_CONTAINER_PASSTHROUGH,
+    unsupported=_CONTAINER_UNSUPPORTED,
+    hints=_CONTAINER_HINTS,
+)
+
+ENV_VAR = FieldSet("env", supported=_fs("name", "value", "valueFrom"))
+
+RESOURCES = FieldSet(
+    "resources",
+    supported=_fs("requests", "limits"),
+    unsupported=_fs("claims"),
+)

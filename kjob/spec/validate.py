@@ -1,0 +1,838 @@
+"""Cross-reference checks over a loaded workflow, and the collector every check reports into.
+
+The loader builds the model and hands over, per template, the texts that hold references (``Site``:
+command, args, source, env values, argument values, ``when``, ``withParam``, artifact ``from``) with a
+way to map a column of the text back to the file.  This module checks what needs the whole workflow:
+template names, task names and dependencies, cycles, arguments against inputs, and every reference
+inside those texts against what kjob can resolve at run time.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kjob.errors import CycleError, SpecError, TemplateError
+from kjob.expr import check_when, parse_depends, parse_template
+from kjob.plan import plan_names
+from kjob.spec.fields import suggest
+from kjob.spec.model import DagTask, Mark, Template, TemplateKind, Workflow
+
+MAX_ERRORS = 50
+
+
+# --------------------------------------------------------------------------------------------------
+# Reporting
+
+
+@dataclass(frozen=True, slots=True)
+class SpecWarning:
+    """Something kjob reads past (with ``lenient=True``) or that is probably a mistake."""
+
+    message: str
+    mark: Mark
+    hint: str | None = None
+
+    def render(self) -> str:
+        text = f"{self.mark}: warning: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class Diagnostics:
+    """Errors and warnings found in one file, in the order they were found."""
+
+    def __init__(self, *, lenient: bool = False) -> None:
+        self.lenient = lenient
+        self.errors: list[SpecError] = []
+        self.warnings: list[SpecWarning] = []
+
+    def error(self, message: str, mark: Mark, *, hint: str | None = None, detail: str | None = None) -> None:
+        self.errors.append(
+            SpecError(message, path=mark.path, line=mark.line, col=mark.col, hint=hint, detail=detail)
+        )
+
+    def warn(self, message: str, mark: Mark, *, hint: str | None = None) -> None:
+        self.warnings.append(SpecWarning(message, mark, hint))
+
+    def unsupported(self, message: str, mark: Mark, *, hint: str | None = None) -> None:
+        """An Argo feature kjob cannot run yet: an error, or a warning when loading leniently."""
+        if self.lenient:
+            self.warn(message, mark, hint=hint)
+        else:
+            self.error(message, mark, hint=hint)
+
+    def capped_errors(self) -> list[SpecError]:
+        """At most :data:`MAX_ERRORS` errors in file order, and a last one saying how many were left out."""
+        ordered = sorted(self.errors, key=lambda e: (e.path, e.line, e.col))
+        if len(ordered) <= MAX_ERRORS:
+            return ordered
+        kept = ordered[:MAX_ERRORS]
+        last = kept[-1]
+        more = len(ordered) - MAX_ERRORS
+        kept.append(SpecError(f"{more} more errors not shown", path=last.path, line=last.line, col=last.col))
+        return kept
+
+
+# --------------------------------------------------------------------------------------------------
+# What the loader hands over
+
+
+@dataclass(frozen=True, slots=True)
+class Locator:
+    """Maps a 0-based column of a text back to the file.
+
+    ``lines`` holds the file position (1-based line, column) of the first character of each line of the
+    text when the loader could work it out (plain or quoted one-line scalars, literal blocks); otherwise
+    every column maps to ``start``, the beginning of the value.
+    """
+
+    start: Mark
+    lines: tuple[tuple[int, int], ...] = ()
+
+    def at(self, text: str, column: int) -> Mark:
+        if not self.lines:
+            return self.start
+        index, offset = line_of(text, column)
+        if index >= len(self.lines):
+            return self.start
+        line, col = self.lines[index]
+        return Mark(self.start.path, line, col + offset)
+
+
+class SiteKind(enum.Enum):
+    TEXT = "text"  # a template string: substituted, then used as is
+    WHEN = "when"  # a when expression: only its template part is checked here
+    WITH_PARAM = "withParam"  # a JSON list, or a reference to one
+    FROM = "from"  # an artifact source: exactly one artifact reference
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A text that may hold references, where it is, and whose it is."""
+
+    text: str
+    field: str  # how a message names it: "args[1]", "when", "argument 'entity'"
+    kind: SiteKind
+    locator: Locator
+    task: str | None = None  # the task or step it belongs to; None for the template body
+    item_allowed: bool = False  # ``item`` may be used (a fanned-out task's arguments or when)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMarks:
+    """Marks of a task's dependency list entries and of its ``depends`` text."""
+
+    dependencies: tuple[Mark, ...] = ()
+    depends: Locator | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTemplate:
+    """A template as loaded, with its reference texts and, per task in order, the dependency marks."""
+
+    template: Template
+    sites: tuple[Site, ...] = ()
+    task_marks: tuple[TaskMarks, ...] = ()
+    target: Locator | None = None  # where a dag's ``target`` text is
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedWorkflow:
+    """A workflow as loaded: the model, every template (duplicates included) and where things are."""
+
+    workflow: Workflow
+    templates: tuple[LoadedTemplate, ...]
+    argo: bool  # ``{{ }}`` references (Argo apiVersion) rather than kjob's ``<< >>``
+    entrypoint_mark: Mark | None = None
+    on_exit_mark: Mark | None = None
+    sites: tuple[Site, ...] = field(default=())  # workflow-level texts (spec.arguments)
+
+
+def line_of(text: str, column: int) -> tuple[int, int]:
+    """(line index, column within that line) of a 0-based column of ``text``."""
+    before = text[:column]
+    index = before.count("\n")
+    return index, column - (before.rfind("\n") + 1)
+
+
+def caret(text: str, column: int) -> str:
+    """The line of ``text`` holding ``column`` with a caret under it (like ``TemplateError.context``)."""
+    index, offset = line_of(text, column)
+    line = text.split("\n")[index] if text else ""
+    return f"    {line}\n    {' ' * offset}^"
+
+
+# --------------------------------------------------------------------------------------------------
+# The checks
+
+
+def validate(loaded: LoadedWorkflow, diag: Diagnostics) -> None:
+    """Report every cross-reference mistake of ``loaded`` into ``diag``."""
+    _Checker(loaded, diag).run()
+
+
+_BODY_KINDS = (TemplateKind.CONTAINER, TemplateKind.SCRIPT)
+_TASK_ATTRIBUTES = "status, exitCode, outputs.result, outputs.parameters.<name>, outputs.artifacts.<name>"
+_ROOTS = ("inputs", "tasks", "steps", "item", "workflow", "retries")
+_ARGO_ONLY_ROOTS = frozenset({"pod", "node", "lastRetry", "outputs", "cronworkflow"})
+_ARGO_ONLY_TASK_ATTRIBUTES = frozenset(
+    {
+        "startedAt",
+        "finishedAt",
+        "id",
+        "ip",
+        "hostNodeName",
+        "phase",
+        "outputs.parameters",
+        "outputs.artifacts",
+    }
+)
+_WORKFLOW_SUPPORTED = frozenset({"name", "namespace", "uid", "status"})
+_WORKFLOW_ARGO_ONLY = frozenset(
+    {
+        "serviceAccountName",
+        "mainEntrypoint",
+        "failures",
+        "duration",
+        "priority",
+        "creationTimestamp",
+        "labels",
+        "annotations",
+        "outputs",
+        "scheduledTime",
+        "parameters",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Problem:
+    message: str
+    hint: str | None = None
+    unsupported: bool = False
+
+
+@dataclass(slots=True)
+class _Graph:
+    """Tasks of one dag or steps template, by name, with what each one may read."""
+
+    tasks: dict[str, DagTask]
+    group: dict[str, int]  # steps: index of the group a step is in
+    deps: Mapping[str, Sequence[str]] | None  # dag: known dependencies (None after a cycle)
+
+
+class _Checker:
+    def __init__(self, loaded: LoadedWorkflow, diag: Diagnostics) -> None:
+        self.loaded = loaded
+        self.wf = loaded.workflow
+        self.diag = diag
+        self.templates: Mapping[str, Template] = self.wf.templates
+        self.workflow_parameters = {p.name for p in self.wf.arguments.parameters}
+
+    # -- workflow level ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.check_template_names()
+        self.check_entry_points()
+        for site in self.loaded.sites:
+            self.check_site(site, None, None)
+        for loaded in self.loaded.templates:
+            self.check_template(loaded)
+
+    def defined(self) -> str:
+        return ", ".join(sorted(self.templates)) or "none"
+
+    def check_template_names(self) -> None:
+        first: dict[str, Template] = {}
+        for loaded in self.loaded.templates:
+            template = loaded.template
+            if not template.name:
+                continue  # reported as a template without a name
+            if template.name in first:
+                earlier = first[template.name].mark
+                self.diag.error(
+                    f"duplicate template name '{template.name}'",
+                    template.mark,
+                    hint=f"the first one is at line {earlier.line}; rename one of them",
+                )
+            else:
+                first[template.name] = template
+
+    def check_entry_points(self) -> None:
+        wf = self.wf
+        for role, name, mark in (
+            ("entrypoint", wf.entrypoint, self.loaded.entrypoint_mark),
+            ("onExit template", wf.on_exit, self.loaded.on_exit_mark),
+        ):
+            if name is None or mark is None or not self.templates:
+                continue
+            template = self.templates.get(name)
+            if template is None:
+                self.diag.error(
+                    f"unknown {role} '{name}' (defined: {self.defined()})",
+                    mark,
+                    hint=self.template_hint(name),
+                )
+                continue
+            for parameter in template.inputs.parameters:
+                if (
+                    _required(parameter.value, parameter.default)
+                    and parameter.name not in self.workflow_parameters
+                ):
+                    self.diag.error(
+                        f"{role} '{name}' needs input parameter '{parameter.name}', "
+                        "which spec.arguments does not give",
+                        mark,
+                        hint=f"add `arguments: {{parameters: [{{name: {parameter.name}, value: ...}}]}}` "
+                        "to the spec, or a default to the input",
+                    )
+        for parameter in wf.arguments.parameters:
+            self.check_enum_value(
+                parameter.value, parameter.enum, f"workflow parameter '{parameter.name}'", parameter.mark
+            )
+
+    def template_hint(self, name: str) -> str:
+        hint = suggest(name, self.templates, noun="templates")
+        if hint.startswith("did you mean"):
+            return hint
+        return f"add a template named '{name}' to spec.templates"
+
+    # -- one template -----------------------------------------------------------------------------
+
+    def check_template(self, loaded: LoadedTemplate) -> None:
+        template = loaded.template
+        for parameter in template.inputs.parameters:
+            if parameter.default is not None:
+                self.check_enum_value(
+                    parameter.default, parameter.enum, f"default of '{parameter.name}'", parameter.mark
+                )
+            if parameter.value is not None:
+                self.check_enum_value(
+                    parameter.value, parameter.enum, f"value of '{parameter.name}'", parameter.mark
+                )
+        self.check_output_paths(template)
+        graph: _Graph | None = None
+        if template.kind is TemplateKind.DAG and template.dag is not None:
+            graph = self.check_dag(template, loaded.task_marks, loaded.target)
+        elif template.kind is TemplateKind.STEPS and template.steps is not None:
+            graph = self.check_steps(template)
+        for site in loaded.sites:
+            self.check_site(site, template, graph)
+
+    def check_output_paths(self, template: Template) -> None:
+        """Warn when a script's output file is never mentioned: it probably prints the value instead."""
+        container = template.container
+        if container is None or container.source is None:
+            return
+        body = "\n".join((container.source, *container.command, *container.args))
+        for parameter in template.outputs.parameters:
+            path = parameter.value_from_path
+            if path is None or "{{" in path or "<<" in path or path in body:
+                continue
+            self.diag.warn(
+                f"output parameter '{parameter.name}' is read from {path}, "
+                f"but the script of template '{template.name}' never mentions that path",
+                parameter.mark,
+                hint=f"write the value to {path}, or, if the script prints it, "
+                "read it as {{tasks.<task>.outputs.result}} instead",
+            )
+
+    # -- dag and steps ----------------------------------------------------------------------------
+
+    def check_dag(
+        self, template: Template, task_marks: Sequence[TaskMarks], target: Locator | None
+    ) -> _Graph:
+        assert template.dag is not None
+        dag = template.dag
+        tasks = self.index_tasks(dag.tasks)
+        names = ", ".join(sorted(tasks))
+        deps: dict[str, list[str]] = {name: [] for name in tasks}
+        for position, task in enumerate(dag.tasks):
+            marks = task_marks[position] if position < len(task_marks) else TaskMarks()
+            known = deps[task.name] if tasks.get(task.name) is task else []
+            for index, dependency in enumerate(task.dependencies):
+                mark = marks.dependencies[index] if index < len(marks.dependencies) else task.mark
+                if dependency in tasks:
+                    known.append(dependency)
+                else:
+                    self.diag.error(
+                        f"unknown dependency '{dependency}' of task '{task.name}'",
+                        mark,
+                        hint=_did_you_mean(dependency, tasks, f"tasks of dag '{template.name}': {names}"),
+                    )
+            if task.depends is not None:
+                known.extend(self.check_depends(template, task, marks.depends, tasks, names))
+            self.check_task(task)
+        if dag.target is not None:
+            where = target or Locator(template.mark)
+            for found in re.finditer(r"\S+", dag.target):
+                if found.group() not in tasks:
+                    self.diag.error(
+                        f"unknown target task '{found.group()}' of dag '{template.name}'",
+                        where.at(dag.target, found.start()),
+                        hint=_did_you_mean(found.group(), tasks, f"tasks: {names}"),
+                    )
+        acyclic = self.check_cycles(tasks, deps)
+        return _Graph(tasks, {}, deps if acyclic else None)
+
+    def index_tasks(self, tasks: Iterable[DagTask]) -> dict[str, DagTask]:
+        index: dict[str, DagTask] = {}
+        for task in tasks:
+            if task.name in index:
+                self.diag.error(
+                    f"duplicate task name '{task.name}'",
+                    task.mark,
+                    hint=f"the first one is at line {index[task.name].mark.line}; task names must be unique",
+                )
+            else:
+                index[task.name] = task
+        return index
+
+    def check_depends(
+        self,
+        template: Template,
+        task: DagTask,
+        locator: Locator | None,
+        tasks: Mapping[str, DagTask],
+        names: str,
+    ) -> list[str]:
+        text = task.depends or ""
+        where = locator or Locator(task.mark)
+        try:
+            parsed = parse_depends(text)
+        except TemplateError as error:
+            self.diag.error(
+                f"invalid depends expression: {error.message}",
+                where.at(text, error.column),
+                hint=error.hint,
+                detail=caret(text, error.column),
+            )
+            return []
+        known: list[str] = []
+        for name in sorted(parsed.tasks):
+            if name in tasks:
+                known.append(name)
+                continue
+            found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)
+            column = found.start() if found else 0
+            self.diag.error(
+                f"unknown dependency '{name}' of task '{task.name}'",
+                where.at(text, column),
+                hint=_did_you_mean(name, tasks, f"tasks of dag '{template.name}': {names}"),
+            )
+        return known
+
+    def check_cycles(self, tasks: Mapping[str, DagTask], deps: Mapping[str, Sequence[str]]) -> bool:
+        try:
+            plan_names(list(tasks), deps)
+        except CycleError as error:
+            cycle = [str(node) for node in error.nodes]
+            first = tasks.get(cycle[0]) if cycle else None
+            mark = first.mark if first is not None else next(iter(tasks.values())).mark
+            self.diag.error(
+                f"dependency cycle: {' -> '.join(cycle)}",
+                mark,
+                hint="a task cannot wait for itself: remove one of these dependencies",
+            )
+            return False
+        return True
+
+    def check_steps(self, template: Template) -> _Graph:
+        assert template.steps is not None
+        flat = [step for group in template.steps for step in group]
+        tasks = self.index_tasks(flat)
+        group: dict[str, int] = {}
+        for number, steps in enumerate(template.steps):
+            for step in steps:
+                group.setdefault(step.name, number)
+                self.check_task(step)
+        return _Graph(tasks, group, None)
+
+    # -- one task ---------------------------------------------------------------------------------
+
+    def check_task(self, task: DagTask) -> None:
+        if not task.template:
+            return  # no template named (reported by the loader), or a templateRef
+        target = self.templates.get(task.template)
+        if target is None:
+            self.diag.error(
+                f"unknown template '{task.template}' (defined: {self.defined()})",
+                task.template_mark,
+                hint=self.template_hint(task.template),
+            )
+            return
+        self.check_arguments(task, target)
+
+    def check_arguments(self, task: DagTask, target: Template) -> None:
+        passed = {p.name for p in task.arguments.parameters}
+        for parameter in target.inputs.parameters:
+            if parameter.name not in passed and _required(parameter.value, parameter.default):
+                self.diag.error(
+                    f"task '{task.name}' does not pass input parameter '{parameter.name}' "
+                    f"required by template '{target.name}'",
+                    task.mark,
+                    hint=f"pass it: `arguments: {{parameters: [{{name: {parameter.name}, value: ...}}]}}`",
+                )
+        declared = [p.name for p in target.inputs.parameters]
+        for argument in task.arguments.parameters:
+            wanted = target.inputs.parameter(argument.name)
+            if wanted is None:
+                self.diag.error(
+                    f"task '{task.name}' passes parameter '{argument.name}', "
+                    f"but template '{target.name}' has no such input",
+                    argument.mark,
+                    hint=_did_you_mean(
+                        argument.name, declared, f"its input parameters: {', '.join(declared)}"
+                    )
+                    if declared
+                    else f"declare it under `inputs: {{parameters: [{{name: {argument.name}}}]}}` "
+                    f"of template '{target.name}'",
+                )
+                continue
+            self.check_enum_value(argument.value, wanted.enum, f"parameter '{argument.name}'", argument.mark)
+        passed_artifacts = {a.name for a in task.arguments.artifacts}
+        declared_artifacts = [a.name for a in target.inputs.artifacts]
+        for artifact in target.inputs.artifacts:
+            if artifact.name not in passed_artifacts and not artifact.optional and artifact.from_ is None:
+                self.diag.error(
+                    f"task '{task.name}' does not pass input artifact '{artifact.name}' "
+                    f"required by template '{target.name}'",
+                    task.mark,
+                    hint=f"pass it: `arguments: {{artifacts: [{{name: {artifact.name}, from: ...}}]}}`",
+                )
+        for given in task.arguments.artifacts:
+            if target.inputs.artifact(given.name) is None:
+                self.diag.error(
+                    f"task '{task.name}' passes artifact '{given.name}', "
+                    f"but template '{target.name}' has no such input",
+                    given.mark,
+                    hint=_did_you_mean(
+                        given.name,
+                        declared_artifacts,
+                        f"its input artifacts: {', '.join(declared_artifacts)}",
+                    )
+                    if declared_artifacts
+                    else f"declare it under `inputs: {{artifacts: [{{name: {given.name}, path: ...}}]}}` "
+                    f"of template '{target.name}'",
+                )
+
+    def check_enum_value(self, value: str | None, allowed: Sequence[str], what: str, mark: Mark) -> None:
+        if value is None or not allowed or value in allowed or "{{" in value or "<<" in value:
+            return
+        self.diag.error(
+            f"{what} is '{value}', which is not one of its enum values",
+            mark,
+            hint=f"use one of: {', '.join(allowed)}",
+        )
+
+    # -- references inside texts ------------------------------------------------------------------
+
+    def check_site(self, site: Site, template: Template | None, graph: _Graph | None) -> None:
+        text = site.text
+        if self.loaded.argo and re.search(r"\{\{\s*=", text):
+            column = re.search(r"\{\{\s*=", text)
+            self.diag.unsupported(
+                "'{{=...}}' expressions are not supported by kjob yet",
+                site.locator.at(text, column.start() if column else 0),
+                hint="use plain references such as {{inputs.parameters.x}} and compute in the task",
+            )
+            return
+        try:
+            if site.kind is SiteKind.WHEN:
+                refs = tuple(check_when(text, argo_braces=self.loaded.argo))
+            else:
+                refs = tuple(parse_template(text, argo_braces=self.loaded.argo).refs)
+        except TemplateError as error:
+            self.diag.error(
+                f"invalid {site.field}: {error.message}",
+                site.locator.at(text, error.column),
+                hint=error.hint,
+                detail=caret(text, error.column),
+            )
+            return
+        if site.kind is SiteKind.FROM:
+            self.check_from(site, [r.path for r in refs])
+        if site.kind is SiteKind.WITH_PARAM and not refs:
+            self.check_literal_list(site)
+        for ref in refs:
+            problem = self.check_ref(ref.path, site, template, graph)
+            if problem is None:
+                continue
+            mark = site.locator.at(text, ref.column)
+            if problem.unsupported:
+                self.diag.unsupported(problem.message, mark, hint=problem.hint)
+            else:
+                self.diag.error(problem.message, mark, hint=problem.hint)
+
+    def check_from(self, site: Site, paths: Sequence[str]) -> None:
+        text = site.text.strip()
+        opener, closer = ("{{", "}}") if self.loaded.argo else ("<<", ">>")
+        single = len(paths) == 1 and text.startswith(opener) and text.endswith(closer)
+        if single and ".artifacts." in f".{paths[0]}.":
+            return
+        self.diag.error(
+            "'from' must be a single artifact reference",
+            site.locator.start,
+            hint=f'write `from: "{opener}tasks.<task>.outputs.artifacts.<name>{closer}"`',
+        )
+
+    def check_literal_list(self, site: Site) -> None:
+        try:
+            value = json.loads(site.text)
+        except ValueError:
+            value = None
+        if not isinstance(value, list):
+            self.diag.error(
+                "withParam must be a JSON list or a reference to one",
+                site.locator.start,
+                hint='write `withParam: "{{tasks.<task>.outputs.result}}"` or use withItems for a fixed list',
+            )
+
+    def show(self, path: str) -> str:
+        return f"{{{{{path}}}}}" if self.loaded.argo else f"<<{path}>>"
+
+    def check_ref(
+        self, path: str, site: Site, template: Template | None, graph: _Graph | None
+    ) -> _Problem | None:
+        parts = path.split(".")
+        root = parts[0]
+        if root == "item":
+            return self.check_item(parts, site)
+        if root == "inputs":
+            return self.check_inputs(parts, path, template)
+        if root in ("tasks", "steps"):
+            return self.check_task_ref(parts, path, site, template, graph)
+        if root == "workflow":
+            return self.check_workflow_ref(parts, path)
+        if root == "retries" and len(parts) == 1:
+            if template is not None and template.kind in _BODY_KINDS:
+                return None
+            return _Problem(
+                f"'{self.show(path)}' is not supported by kjob here yet",
+                "use it in a container or script",
+                True,
+            )
+        if root in _ARGO_ONLY_ROOTS:
+            return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
+        return _Problem(
+            f"unknown variable '{path}' in {self.show(path)}",
+            f"references start with one of: {', '.join(_ROOTS)}",
+        )
+
+    def check_item(self, parts: Sequence[str], site: Site) -> _Problem | None:
+        if not site.item_allowed:
+            if site.kind is SiteKind.WITH_PARAM:
+                return _Problem(
+                    f"'{self.show('item')}' has no value in withParam: the items come from withParam",
+                    "refer to a task output or a workflow parameter holding a JSON list",
+                )
+            if site.task is not None:
+                return _Problem(
+                    f"'{self.show('item')}' is used in task '{site.task}', which does not fan out",
+                    "add withItems, withParam or withSequence to the task",
+                )
+            return _Problem(
+                f"'{self.show('item')}' is only defined in the arguments or `when` of a fanned-out task",
+                "pass the item to this template as an input parameter and use "
+                f"{self.show('inputs.parameters.<name>')}",
+            )
+        if len(parts) > 2:
+            return _Problem(
+                f"'{self.show('.'.join(parts))}' is not supported by kjob yet", "use item.<key>", True
+            )
+        return None
+
+    def check_inputs(self, parts: Sequence[str], path: str, template: Template | None) -> _Problem | None:
+        if template is None:
+            return _Problem(
+                f"'{self.show(path)}' has no template inputs here", "use workflow.parameters.<name>"
+            )
+        if len(parts) >= 3 and parts[1] == "parameters":
+            name = ".".join(parts[2:])
+            if template.inputs.parameter(name) is not None:
+                return None
+            declared = [p.name for p in template.inputs.parameters]
+            return _Problem(
+                f"template '{template.name}' has no input parameter '{name}'",
+                _did_you_mean(name, declared, f"declared input parameters: {', '.join(declared)}")
+                if declared
+                else f"declare it: `inputs: {{parameters: [{{name: {name}}}]}}`",
+            )
+        if len(parts) in (3, 4) and parts[1] == "artifacts":
+            name = parts[2]
+            if template.inputs.artifact(name) is None:
+                declared = [a.name for a in template.inputs.artifacts]
+                return _Problem(
+                    f"template '{template.name}' has no input artifact '{name}'",
+                    _did_you_mean(name, declared, f"declared input artifacts: {', '.join(declared)}")
+                    if declared
+                    else f"declare it: `inputs: {{artifacts: [{{name: {name}, path: ...}}]}}`",
+                )
+            in_body = template.kind in _BODY_KINDS
+            if in_body and len(parts) == 3:
+                return _Problem(
+                    f"'{self.show(path)}' has no value inside a container",
+                    f"use {self.show(path + '.path')} for the file's location",
+                )
+            if not in_body and len(parts) == 4:
+                return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
+            if len(parts) == 4 and parts[3] != "path":
+                return _Problem(
+                    f"unknown variable '{path}'", f"did you mean {self.show('.'.join(parts[:3]) + '.path')}?"
+                )
+            return None
+        if parts == ["inputs", "parameters"] or parts == ["inputs", "artifacts"]:
+            return _Problem(
+                f"'{self.show(path)}' is not supported by kjob yet", "refer to one input by name", True
+            )
+        return _Problem(
+            f"unknown variable '{path}'",
+            "use inputs.parameters.<name> or inputs.artifacts.<name>",
+        )
+
+    def check_workflow_ref(self, parts: Sequence[str], path: str) -> _Problem | None:
+        rest = parts[1:]
+        if len(rest) == 1 and rest[0] in _WORKFLOW_SUPPORTED:
+            return None
+        if len(rest) >= 2 and rest[0] == "parameters":
+            name = ".".join(rest[1:])
+            if name in self.workflow_parameters:
+                return None
+            declared = sorted(self.workflow_parameters)
+            return _Problem(
+                f"workflow parameter '{name}' is not declared",
+                _did_you_mean(name, declared, f"declared: {', '.join(declared)}")
+                if declared
+                else f"declare it: `spec: {{arguments: {{parameters: [{{name: {name}, value: ...}}]}}}}`",
+            )
+        if rest and rest[0] in _WORKFLOW_ARGO_ONLY:
+            return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
+        return _Problem(
+            f"unknown variable '{path}'",
+            "workflow variables: name, namespace, uid, status, parameters.<name>",
+        )
+
+    def check_task_ref(
+        self,
+        parts: Sequence[str],
+        path: str,
+        site: Site,
+        template: Template | None,
+        graph: _Graph | None,
+    ) -> _Problem | None:
+        root = parts[0]
+        wanted = TemplateKind.DAG if root == "tasks" else TemplateKind.STEPS
+        if template is None or graph is None or template.kind is not wanted:
+            where = "a dag template" if root == "tasks" else "a steps template"
+            other = "steps" if root == "tasks" else "tasks"
+            if template is not None and template.kind in (TemplateKind.DAG, TemplateKind.STEPS):
+                hint = f"this is a {template.kind.value} template: use {other}.<name>"
+            else:
+                hint = "pass the value to this template as an input parameter"
+            return _Problem(f"'{self.show(path)}' can only be used in {where}", hint)
+        if len(parts) < 2:
+            return _Problem(f"unknown variable '{path}'", f"write {root}.<name>.outputs.result or similar")
+        name = parts[1]
+        task = graph.tasks.get(name)
+        if task is None:
+            if name == "name" and len(parts) == 2:
+                return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
+            noun = "task" if root == "tasks" else "step"
+            names = ", ".join(sorted(graph.tasks))
+            return _Problem(
+                f"unknown {noun} '{name}' in {self.show(path)}",
+                _did_you_mean(name, graph.tasks, f"{noun}s of template '{template.name}': {names}"),
+            )
+        order = self.check_order(name, root, site, graph)
+        if order is not None:
+            return order
+        return self.check_task_attribute(task, parts[2:], path, root)
+
+    def check_order(self, name: str, root: str, site: Site, graph: _Graph) -> _Problem | None:
+        """A task may only read tasks it (transitively) depends on; a step only earlier groups."""
+        reader = site.task
+        if reader is None:
+            return None
+        if root == "tasks":
+            if graph.deps is None or reader not in graph.deps or _reaches(graph.deps, reader, name):
+                return None
+            if name == reader:
+                return _Problem(
+                    f"task '{reader}' reads its own outputs", "a task can only read tasks it depends on"
+                )
+            return _Problem(
+                f"task '{reader}' uses tasks.{name} but does not depend on it",
+                f"add '{name}' to the dependencies of '{reader}'",
+            )
+        mine, theirs = graph.group.get(reader), graph.group.get(name)
+        if mine is None or theirs is None or theirs < mine:
+            return None
+        return _Problem(
+            f"step '{reader}' uses steps.{name}, which does not run before it",
+            f"move '{name}' to an earlier group of steps",
+        )
+
+    def check_task_attribute(
+        self, task: DagTask, rest: Sequence[str], path: str, root: str
+    ) -> _Problem | None:
+        attribute = ".".join(rest)
+        if attribute in ("status", "exitCode", "outputs.result"):
+            return None
+        if attribute in _ARGO_ONLY_TASK_ATTRIBUTES:
+            return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
+        if len(rest) >= 3 and rest[0] == "outputs" and rest[1] in ("parameters", "artifacts"):
+            return self.check_output(task, rest[1], ".".join(rest[2:]), root)
+        return _Problem(f"unknown variable '{path}'", f"after {root}.{task.name} come: {_TASK_ATTRIBUTES}")
+
+    def check_output(self, task: DagTask, kind: str, name: str, root: str) -> _Problem | None:
+        target = self.templates.get(task.template)
+        if target is None:
+            return None  # reported as an unknown template already
+        if kind == "parameters":
+            declared = [p.name for p in target.outputs.parameters]
+        else:
+            declared = [a.name for a in target.outputs.artifacts]
+        if name in declared:
+            return None
+        singular = kind[:-1]
+        if declared:
+            hint = _did_you_mean(name, declared, f"it declares output {kind}: {', '.join(declared)}")
+        else:
+            hint = f"template '{target.name}' declares no output {kind}"
+            if kind == "parameters" and target.kind in _BODY_KINDS:
+                result = self.show(f"{root}.{task.name}.outputs.result")
+                hint += f"; to use what the task prints, write {result}"
+        return _Problem(
+            f"task '{task.name}' (template '{target.name}') has no output {singular} '{name}'", hint
+        )
+
+
+def _required(value: str | None, default: str | None) -> bool:
+    return value is None and default is None
+
+
+def _did_you_mean(word: str, choices: Iterable[str], otherwise: str) -> str:
+    hint = suggest(word, choices)
+    return f"{hint} ({otherwise})" if hint.startswith("did you mean") else otherwise
+
+
+def _reaches(deps: Mapping[str, Sequence[str]], start: str, goal: str) -> bool:
+    """Whether ``goal`` is among the transitive dependencies of ``start``."""
+    direct = deps.get(start, ())
+    if goal in direct:
+        return True
+    seen = set(direct)
+    stack = list(direct)
+    while stack:
+        for dependency in deps.get(stack.pop(), ()):
+            if dependency == goal:
+                return True
+            if dependency not in seen:
+                seen.add(dependency)
+                stack.append(dependency)
+    return False

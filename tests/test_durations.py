@@ -1,0 +1,76 @@
+"""parse_duration: seconds from numbers and Go duration strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from kjob.errors import KjobError, SpecError
+from kjob.spec import parse_duration
+from kjob.spec.model import Mark
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("10s", 10.0),
+        ("5m", 300.0),
+        ("1h30m", 5400.0),
+        ("500ms", 0.5),
+        ("2h45m30.5s", 9930.5),
+        ("1.5h", 5400.0),
+        (".5s", 0.5),
+        ("250us", 0.00025),
+        ("250\u00b5s", 0.00025),
+        ("100ns", 1e-7),
+        ("0", 0.0),
+        ("0s", 0.0),
+        ("+3s", 3.0),
+        (" 7s ", 7.0),
+        (30, 30.0),
+        (2.5, 2.5),
+        ("30", 30.0),
+        ("1.5", 1.5),
+    ],
+)
+def test_valid(value: object, seconds: float) -> None:
+    assert parse_duration(value) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "s",
+        "10x",
+        "1h 30m",
+        "abc",
+        "10S",
+        "5 m",
+        "-5s",
+        "--1s",
+        ".s",
+        "1..5s",
+        -1,
+        True,
+        None,
+        [1],
+        {"s": 1},
+    ],
+)
+def test_invalid(value: object) -> None:
+    with pytest.raises(KjobError):
+        parse_duration(value)
+
+
+def test_error_points_at_the_mark() -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_duration("ten seconds", mark=Mark("wf.yaml", 4, 12))
+    assert caught.value.render() == (
+        'wf.yaml:4:12: error: invalid duration "ten seconds"\n'
+        '  hint: use a number of seconds or a duration like "30s", "5m", "1h30m" or "500ms"'
+    )
+
+
+def test_negative_number_is_named() -> None:
+    with pytest.raises(SpecError, match="must not be negative"):
+        parse_duration(-3, mark=Mark("wf.yaml", 1, 1))
