@@ -3,6 +3,8 @@ otherwise; and the summary table at the end."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -47,14 +49,17 @@ def _status(node: Node) -> str:
     return f"[{STYLE[node.phase]}]{SYMBOL[node.phase]} {label}[/]"
 
 
-def _table(nodes: list[Node], *, title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
+def _table(nodes: list[Node], *, now: float | None = None) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False)
     with_messages = any(n.message for n in nodes)
     for name in ("TASK", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE")[: 5 if with_messages else 4]:
         table.add_column(name, no_wrap=name != "MESSAGE")
     for node in nodes:
         attempts = str(len(node.attempts)) if node.attempts else ""
-        row = [escape(node.id), _status(node), seconds(node.duration), attempts, escape(node.message)]
+        took = node.duration
+        if now is not None and node.phase is Phase.RUNNING and node.started_at is not None:
+            took = now - node.started_at
+        row = [escape(node.id), _status(node), seconds(took), attempts, escape(node.message)]
         table.add_row(*row[: 5 if with_messages else 4])
     return table
 
@@ -76,17 +81,29 @@ def shown(nodes: list[Node], root: str | None) -> list[Node]:
     return sorted(visible, key=key)
 
 
+class _LiveView:
+    """Rebuilt at every refresh, so running tasks' durations tick."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def __rich__(self) -> Table:
+        p = self.progress
+        return _table(shown(list(p._nodes.values()), p.root), now=p.clock())
+
+
 class Progress:
     """An engine observer that shows each node's state as it changes."""
 
-    def __init__(self, console: Console, *, root: str | None) -> None:
+    def __init__(self, console: Console, *, root: str | None, clock: Callable[[], float]) -> None:
         self.console = console
         self.root = root
+        self.clock = clock
         self._nodes: dict[str, Node] = {}
         self._seen: dict[str, tuple[Phase, bool]] = {}
         self._live: Live | None = None
         if console.is_terminal:
-            self._live = Live(console=console, refresh_per_second=4, transient=True)
+            self._live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
             self._live.start()
 
     def node_changed(self, node: Node) -> None:
@@ -94,10 +111,9 @@ class Progress:
             return
         self._nodes[node.id] = node
         if self._live is not None:
-            self._live.update(_table(shown(list(self._nodes.values()), self.root)))
             return
         key = (node.phase, node.retry_at is not None)
-        if self._seen.get(node.id) == key:
+        if node.phase is Phase.PENDING or self._seen.get(node.id) == key:
             return
         self._seen[node.id] = key
         text = f"{SYMBOL[node.phase]} {node.id} {node.phase.value}"

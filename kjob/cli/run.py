@@ -61,7 +61,7 @@ def command(
     console.line(f"Run {run_id}", style="bold")
     console.line(f"  backend: local    logs: kjob logs {run_id}    files: {run_dir.path}")
     local = LocalBackend(run_dir, notice=console.notice, keep_workdirs=keep_workdirs)
-    progress = Progress(console.out, root=workflow.entrypoint)
+    progress = Progress(console.out, root=workflow.entrypoint, clock=local.now)
     recorder = RunRecorder(
         run_dir,
         header={"run_id": run_id, "workflow": os.path.abspath(file), "backend": local.name},

@@ -179,6 +179,7 @@ class Engine:
         template = self.workflow.templates[task.template]
         node = Node(id=node_id, task=task, template=template, scope=scope, **kw)
         self.nodes.append(node)
+        self._notify(node)
         return node
 
     def _open_scope(self, owner: Node) -> Scope:
@@ -222,7 +223,7 @@ class Engine:
         """A task whose dependencies have all finished: run it, or decide it will not run."""
         scope = node.scope
         if scope.stopping or self._stop_reason:
-            self._finish(node, Phase.OMITTED, f"not started: {scope.stop_reason or self._stop_reason}")
+            self._finish(node, Phase.OMITTED, f"not started: {self._stop_reason or scope.stop_reason}")
             return
         satisfied, why = self._dependencies_satisfied(node)
         if not satisfied:
@@ -418,7 +419,7 @@ class Engine:
             output_parameters=outputs,
             output_artifacts=artifacts,
             deadline=template.deadline,
-            pod_extra=template.pod_extra,
+            pod_extra={**self.workflow.pod_extra, **template.pod_extra},
         )
 
     def _count_running(self, node: Node, delta: int) -> None:
