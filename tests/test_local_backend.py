@@ -203,3 +203,18 @@ def test_bad_parameter_flag_is_a_usage_error(kjob: Any) -> None:
     assert done.code == 2 and "'nonsense' is not NAME=VALUE" in done.stderr
     unknown = kjob("run", "examples/04-retries.yaml", "-p", "rate=1")
     assert unknown.code == 2 and "no parameter 'rate' (declared: failure-rate)" in unknown.stderr
+
+
+@private_tmp
+def test_an_output_path_outside_tmp_is_refused_before_the_task_runs(kjob: Any, tmp_path: Path) -> None:
+    wf = write(
+        tmp_path,
+        "  entrypoint: t\n  templates:\n  - name: t\n    container: {image: x, command: [touch, ran]}\n"
+        "    outputs: {parameters: [{name: p, valueFrom: {path: /data/p.txt}}]}\n",
+    )
+    done = kjob("run", wf)
+    assert done.code == 1
+    node = done.nodes()["t"]
+    assert node["phase"] == "Error"
+    assert "path /data/p.txt is outside /tmp" in node["message"]
+    assert not list((done.home / "runs" / done.run_id() / "work").glob("*/ran"))

@@ -161,6 +161,8 @@ class LocalBackend:
         argv[0] = self._executable(argv[0], spec)
         for artifact in spec.input_artifacts:
             self._place(Path(artifact.source), self._host_path(artifact.path, workdir, private))
+        for output in (*spec.output_parameters, *spec.output_artifacts):
+            self._host_path(output.path, workdir, private)  # refuse before running, not after
         env = dict(os.environ)
         env.update({"KJOB_TASK": spec.node_id, "KJOB_ATTEMPT": str(spec.attempt)})
         for var in container.env:
@@ -278,28 +280,10 @@ class LocalBackend:
         spec = running.spec
         at = self.now()
         result = tail.decode("utf-8", errors="replace").rstrip("\r\n")
-        if running.timed_out:
+        failure = _failure_reason(running, code)
+        if failure is not None:
             return AttemptFinished(
-                spec.attempt_id,
-                AttemptPhase.FAILED,
-                at,
-                exit_code=code,
-                result=result,
-                message=f"exceeded its deadline of {spec.deadline:g}s",
-            )
-        if running.cancelled:
-            return AttemptFinished(
-                spec.attempt_id,
-                AttemptPhase.FAILED,
-                at,
-                exit_code=code,
-                result=result,
-                message=running.cancelled,
-            )
-        if code != 0:
-            reason = f"exit code {code}" if code > 0 else f"killed by signal {signal.Signals(-code).name}"
-            return AttemptFinished(
-                spec.attempt_id, AttemptPhase.FAILED, at, exit_code=code, result=result, message=reason
+                spec.attempt_id, AttemptPhase.FAILED, at, exit_code=code, result=result, message=failure
             )
         try:
             parameters, artifacts, missing = self._collect(running)
@@ -368,3 +352,16 @@ class LocalBackend:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(running.proc.pid, sig)
+
+
+def _failure_reason(running: _Running, code: int) -> str | None:
+    """Why an attempt failed (deadline, stopped, non-zero exit), or ``None`` if it exited 0."""
+    if running.timed_out:
+        return f"exceeded its deadline of {running.spec.deadline:g}s"
+    if running.cancelled:
+        return running.cancelled
+    if code > 0:
+        return f"exit code {code}"
+    if code < 0:
+        return f"killed by signal {signal.Signals(-code).name}"
+    return None
