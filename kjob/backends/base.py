@@ -62,6 +62,9 @@ class AttemptSpec:
     output_artifacts: tuple[OutputArtifactSpec, ...] = ()
     deadline: float | None = None  # seconds the attempt may run
     pod_extra: Mapping[str, object] = field(default_factory=frozen_map)
+    task_name: str = ""
+    inputs: Mapping[str, str] = field(default_factory=frozen_map)
+    wants_result: bool = True  # whether anything reads outputs.result (a backend may skip fetching it)
 
 
 @dataclass(frozen=True, slots=True)

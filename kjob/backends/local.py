@@ -161,8 +161,8 @@ class LocalBackend:
         argv[0] = self._executable(argv[0], spec)
         for artifact in spec.input_artifacts:
             self._place(Path(artifact.source), self._host_path(artifact.path, workdir, private))
-        for output in (*spec.output_parameters, *spec.output_artifacts):
-            self._host_path(output.path, workdir, private)  # refuse before running, not after
+        for path in [p.path for p in spec.output_parameters] + [a.path for a in spec.output_artifacts]:
+            self._host_path(path, workdir, private)  # refuse before running, not after
         env = dict(os.environ)
         env.update({"KJOB_TASK": spec.node_id, "KJOB_ATTEMPT": str(spec.attempt)})
         for var in container.env:

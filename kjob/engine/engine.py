@@ -420,6 +420,9 @@ class Engine:
             output_artifacts=artifacts,
             deadline=template.deadline,
             pod_extra={**self.workflow.pod_extra, **template.pod_extra},
+            task_name=node.task.name,
+            inputs=dict(node.inputs),
+            wants_result=_result_used(node),
         )
 
     def _count_running(self, node: Node, delta: int) -> None:
@@ -658,6 +661,20 @@ def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]
             raise KjobError(f"workflow parameter '{name}' is '{value}', not one of: {', '.join(param.enum)}")
         values[name] = value
     return values
+
+
+def _result_used(node: Node) -> bool:
+    """Whether a sibling task reads ``tasks.<this>.outputs.result`` (or ``steps.``), or this is the
+    workflow's own entrypoint (whose result a person may want to see)."""
+    tasks = node.scope.tasks.values()
+    needle = f"{node.task.name}.outputs.result"
+    if node.scope.owner is None:
+        return True
+    for task in tasks:
+        texts = [task.when or "", task.with_param or "", *(p.value or "" for p in task.arguments.parameters)]
+        if any(needle in text for text in texts):
+            return True
+    return False
 
 
 def is_argo(workflow: Workflow) -> bool:
