@@ -1,6 +1,7 @@
 """Properties of the expression layer, checked with hypothesis.
 
 * any string either parses/evaluates or raises TemplateError (with a column inside the text);
+* in Argo mode a "<<" never fails, and text kjob mode accepts reads the same in Argo mode;
 * template structure → kjob source → parse gives the same structure back;
 * ``when`` and ``depends`` agree with Python's own arithmetic and logic on generated inputs.
 """
@@ -65,6 +66,39 @@ def test_parse_template_returns_or_raises_template_error(text: str, argo: bool) 
         assert text[ref.column : ref.column + len(ref.path)] == ref.path
 
 
+heredoc_texts = st.lists(
+    st.sampled_from(
+        ["cat", " ", "<<", "<<<", "<<-", "'EOF'", "EOF", "\n", "x", ">>", "<< x >>", "\\", "$((1", ")))"]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(texts | heredoc_texts)
+@example("cat <<EOF\nhello\nEOF")
+@example("<< x <<y>> >>")
+def test_argo_text_without_braces_always_parses(text: str) -> None:
+    """In Argo mode only "{{" can fail: any "<<" is either a whole reference or text."""
+    if "{{" in text:
+        return
+    template = parse_template(text, argo_braces=True)
+    for ref in template.refs:
+        assert text[ref.column : ref.column + len(ref.path)] == ref.path
+
+
+@given(texts | heredoc_texts)
+@example("<<<x>> \\<< y >>")
+def test_argo_mode_reads_kjob_text_the_same(text: str) -> None:
+    """Whatever parses in kjob mode (and has no "{") parses to the same parts in Argo mode."""
+    if "{" in text:
+        return
+    try:
+        kjob = parse_template(text, argo_braces=False)
+    except TemplateError:
+        return
+    assert parse_template(text, argo_braces=True).parts == kjob.parts
+
+
 @given(texts | when_texts, texts, st.booleans())
 @example("{{x}} < 1", "abc", True)
 @example("a =~ {{x}}", "'('", True)
@@ -126,6 +160,10 @@ def _structure(parts: list[Part] | tuple[Part, ...]) -> list[str | tuple[str]]:
 @example(["<<<", Ref("x", 0), ">"], True)
 @example(["{{=", Ref("x", 0)], True)
 @example(["\\{{", "\\"], False)
+@example(["<<", "x>>"], True)
+@example(["<< ", Ref("x", 0), " >>"], True)
+@example(["cat <<EOF\n", Ref("x", 0), "\nEOF"], True)
+@example(["\\<<", Ref("x", 0)], True)
 def test_source_then_parse_gives_the_same_structure(parts: list[Part], argo: bool) -> None:
     source = template_source(parts, argo_braces=argo)
     template = parse_template(source, argo_braces=argo)

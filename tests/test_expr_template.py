@@ -71,6 +71,36 @@ PARSE_CASES: list[tuple[str, bool, list[str | tuple[str, int]]]] = [
     (r"\<<<x>>", True, ["<<<x>>"]),
     (r"\\<<<x>>", True, ["\\<", ("x", 5)]),
     (r"a\{{b}}", True, ["a{{b}}"]),
+    # kjob mode: "{{" is plain text, so Helm-style templates pass through
+    ("{{ .Values.x }}", False, ["{{ .Values.x }}"]),
+    ("{{ x", False, ["{{ x"]),
+    # Argo mode: "<<" is a reference only when a whole "<< path >>" follows, else it is text
+    ("cat <<EOF\nhello\nEOF", True, ["cat <<EOF\nhello\nEOF"]),
+    ("cat <<'EOF' > f\nhi\nEOF", True, ["cat <<'EOF' > f\nhi\nEOF"]),
+    ('cat <<"EOF"', True, ['cat <<"EOF"']),
+    ("cat <<-EOF", True, ["cat <<-EOF"]),
+    ("echo $((1 << 4))", True, ["echo $((1 << 4))"]),
+    ("echo $((1<<4))", True, ["echo $((1<<4))"]),
+    ("<<<", True, ["<<<"]),
+    ('cat <<< "$x"', True, ['cat <<< "$x"']),
+    ("python - <<PY\nprint(1)\nPY", True, ["python - <<PY\nprint(1)\nPY"]),
+    ("a << b", True, ["a << b"]),
+    ("a <<", True, ["a <<"]),
+    ("<<\n", True, ["<<\n"]),
+    ("<< >>", True, ["<< >>"]),
+    ("<< x y >>", True, ["<< x y >>"]),
+    ("<<$x>>", True, ["<<$x>>"]),
+    ("<< a. >>", True, ["<< a. >>"]),
+    ("<< a.b >", True, ["<< a.b >"]),
+    ("<< x }}", True, ["<< x }}"]),
+    ("<< inputs.parameters.x >>", True, [("inputs.parameters.x", 3)]),
+    ("{{a}} and << b >>", True, [("a", 2), " and ", ("b", 13)]),
+    ("<<EOF <<x>>", True, ["<<EOF ", ("x", 8)]),
+    ("cat <<EOF\n<< x >> {{y}}\nEOF", True, ["cat <<EOF\n", ("x", 13), " ", ("y", 20), "\nEOF"]),
+    ("<<<EOF <<<x>>", True, ["<<<EOF <", ("x", 10)]),
+    # backslashes before any "<<" are read in pairs, a reference following or not
+    (r"\\<<EOF", True, ["\\<<EOF"]),
+    (r"\\\<<EOF", True, ["\\<<EOF"]),
 ]
 
 
@@ -113,6 +143,26 @@ def test_render(text: str, expected: str) -> None:
 
 def test_kjob_mode_keeps_braces() -> None:
     assert render("{{x}} <<x>>", lookup, argo_braces=False) == "{{x}} X"
+    helm = 'replicas: {{ .Values.replicas }}\nname: {{ include "app.name" . }}'
+    assert render(helm, lookup, argo_braces=False) == helm
+
+
+def test_argo_scripts_with_heredocs_run_unchanged() -> None:
+    script = (
+        "cat <<'EOF' > /tmp/in.json\n"
+        '{"name": "{{inputs.parameters.name}}", "n": << item >>}\n'
+        "EOF\n"
+        "echo $((1 << 4)) <<< x\n"
+        "python - <<PY\nprint('<<x>>')\nPY\n"
+    )
+    expected = (
+        "cat <<'EOF' > /tmp/in.json\n"
+        '{"name": "world", "n": 3}\n'
+        "EOF\n"
+        "echo $((1 << 4)) <<< x\n"
+        "python - <<PY\nprint('X')\nPY\n"
+    )
+    assert render(script, lookup) == expected
 
 
 def test_parse_is_cached_and_immutable() -> None:
@@ -129,6 +179,10 @@ def test_template_source_writes_kjob_references() -> None:
     # a backslash right before a reference is doubled, elsewhere it stays single
     assert template_source(["a\\", Ref("x", 0), "\\b"]) == "a\\\\<< x >>\\b"
     assert template_source(["x", "", "y"]) == "xy"
+    # every literal "<<" is escaped, in Argo mode too: "<<x>>" as text must not read back as a reference
+    assert template_source(["<<", "x>>"]) == "\\<<x>>"
+    assert template_source(["cat <<EOF"]) == "cat \\<<EOF"
+    assert parse_template(template_source(["<<", Ref("x", 0)])).parts == ("<<", Ref("x", 6))
     with pytest.raises(ValueError, match="not a reference path"):
         template_source([Ref("a b", 0)])
 
@@ -162,23 +216,31 @@ def test_unresolved_hints(path: str, hint_part: str) -> None:
 
 # (text, argo_braces, message, column)
 ERROR_CASES = [
-    ("a <<", True, "unclosed '<<': no matching '>>'", 2),
-    ("a << x", True, "unclosed '<<': no matching '>>'", 2),
+    # kjob mode: every "<<" opens a reference
+    ("a <<", False, "unclosed '<<': no matching '>>'", 2),
+    ("a << x", False, "unclosed '<<': no matching '>>'", 2),
+    ("<< >>", False, "empty reference: expected a name between '<<' and '>>'", 0),
+    ("<< x y >>", False, "expected '>>' after '<< x', found 'y'", 5),
+    ("cat <<EOF\nhello\nEOF", False, "expected '>>' after '<< EOF', found 'hello'", 10),
+    ("echo $((1 << 4))", False, "unexpected ')' in reference '<< 4': expected '>>'", 14),
+    ("<<<", False, "unclosed '<<': no matching '>>'", 1),
+    ("<<$x>>", False, "expected a reference after '<<', found '$'", 2),
+    ("<< <<x>> >>", False, "expected a reference after '<<', found '<'", 3),
+    ("<< a. >>", False, "unexpected '.' in reference '<< a': expected '>>'", 4),
+    ("<< a.b >", False, "unexpected '>' in reference '<< a.b': expected '>>'", 7),
+    ("<< x }}", False, "'<<' is closed by '>>', not '}}'", 5),
+    ("<<x}}", False, "'<<' is closed by '>>', not '}}'", 3),
+    ("<<\n", False, "unclosed '<<': no matching '>>'", 0),
+    # Argo mode: "{{" is as strict
     ("a {{ x", True, "unclosed '{{': no matching '}}'", 2),
     ("ok <<x>> then {{y", True, "unclosed '{{': no matching '}}'", 14),
-    ("<< >>", True, "empty reference: expected a name between '<<' and '>>'", 0),
+    ("cat <<EOF\n{{ x\nEOF", True, "expected '}}' after '{{ x', found 'EOF'", 15),
     ("x {{}}", True, "empty reference: expected a name between '{{' and '}}'", 2),
-    ("<< x y >>", True, "expected '>>' after '<< x', found 'y'", 5),
-    ("cat <<EOF\nhello\nEOF", True, "expected '>>' after '<< EOF', found 'hello'", 10),
-    ("<<$x>>", True, "expected a reference after '<<', found '$'", 2),
-    ("<< a. >>", True, "unexpected '.' in reference '<< a': expected '>>'", 4),
-    ("<< a.b >", True, "unexpected '>' in reference '<< a.b': expected '>>'", 7),
-    ("<< x }}", True, "'<<' is closed by '>>', not '}}'", 5),
+    ("{{ x y }}", True, "expected '}}' after '{{ x', found 'y'", 5),
     ("{{ x >>", True, "'{{' is closed by '}}', not '>>'", 5),
-    ("<<x}}", False, "'<<' is closed by '>>', not '}}'", 3),
+    ("{{ <<x>> }}", True, "expected a reference after '{{', found '<'", 3),
     ("run {{=inputs.parameters.x + 1}}", True, "expression templates '{{= ...}}' are not supported yet", 4),
     ("{{ =x }}", True, "expected a reference after '{{', found '='", 3),
-    ("<<\n", True, "unclosed '<<': no matching '>>'", 0),
 ]
 
 
@@ -194,7 +256,7 @@ def test_errors(text: str, argo: bool, message: str, column: int) -> None:
 
 def test_heredoc_hint_says_how_to_escape() -> None:
     with pytest.raises(TemplateError) as info:
-        parse_template("cat <<EOF\nhi\nEOF")
+        parse_template("cat <<EOF\nhi\nEOF", argo_braces=False)
     assert "write '\\<<' for a literal '<<' (e.g. a shell heredoc)" in (info.value.hint or "")
 
 
@@ -206,7 +268,7 @@ def test_expression_template_hint() -> None:
 
 def test_error_render_draws_a_caret() -> None:
     with pytest.raises(TemplateError) as info:
-        parse_template("echo << oops")
+        parse_template("echo << oops", argo_braces=False)
     assert info.value.render().splitlines()[:3] == [
         "error: unclosed '<<': no matching '>>'",
         "    echo << oops",

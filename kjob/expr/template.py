@@ -8,11 +8,21 @@ The rest of the text is literal.  A lone ``<`` or ``{`` and any ``>>`` or ``}}``
 ``a < b`` and JSON such as ``{"a": 1}`` pass through untouched.  In a run of three or more ``<``
 (or ``{``) the last two open the reference: ``<<<x>>`` is ``<`` followed by the reference ``x``.
 
-Escaping: a backslash before a delimiter makes it literal: ``\<<`` is the text ``<<`` (a shell
-heredoc is written ``cat \<<EOF``), and in Argo mode ``\{{`` is the text ``{{``.  Only backslashes
-right before a delimiter are special: there each pair ``\\`` stands for one literal backslash and an
-odd one left over escapes the delimiter (``\\<<x>>`` is a backslash followed by the reference ``x``).
-Every other backslash is literal, so shell and regex text keeps its backslashes.
+The two modes differ in how strict ``<<`` is:
+
+* kjob mode (``argo_braces=False``): every ``<<`` opens a reference, and one that is not closed
+  properly is an error.  ``{{`` is plain text (a Helm-style ``{{ .Values.x }}`` passes through).
+* Argo mode (``argo_braces=True``): ``{{ ref }}`` is strict as ``<<`` is in kjob mode, but a ``<<`` is
+  a reference only when a whole ``<< path >>`` follows; any other ``<<`` is literal text, so Argo
+  scripts with heredocs (``cat <<EOF``, ``python - <<'PY'``), shifts (``$((1 << 4))``) and here-strings
+  (``<<<``) run unchanged.
+
+Escaping: a backslash before a delimiter makes it literal: ``\<<`` is the text ``<<`` (in kjob mode a
+shell heredoc is written ``cat \<<EOF``), and in Argo mode ``\{{`` is the text ``{{``.  Only
+backslashes right before ``<<`` (in Argo mode also ``{{``) are special, whether or not a reference
+follows: there each pair ``\\`` stands for one literal backslash and an odd one left over escapes the
+delimiter (``\\<<x>>`` is a backslash followed by the reference ``x``).  Every other backslash is
+literal, so shell and regex text keeps its backslashes.
 
 Argo's expression templates ``{{= ...}}`` are not supported; they are reported as an error.
 """
@@ -35,6 +45,7 @@ from kjob.expr._grammar import SyntaxProblem, describe_char
 Lookup = Callable[[str], str]
 
 _PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
+_PATH_IN_REF = re.compile(r"[A-Za-z0-9_.-]+")  # the path inside a whole-reference token
 _OPENERS = {"_ANGLES_OPEN": ("<<", ">>"), "_BRACES_OPEN": ("{{", "}}")}
 _CLOSERS = {"_ANGLES_CLOSE": ">>", "_BRACES_CLOSE": "}}"}
 _REF_TERMINALS = ("PATH", "_ANGLES_CLOSE", "_BRACES_CLOSE")
@@ -121,6 +132,8 @@ def template_source(parts: Iterable[Part], *, argo_braces: bool = True) -> str:
 
     References are written ``<< path >>``; literal text is escaped so that it reads back unchanged
     (``<<`` as ``\\<<``, ``{{`` as ``\\{{`` when ``argo_braces``, backslashes before them doubled).
+    Every literal ``<<`` is escaped, in Argo mode too (where one that starts no whole reference would
+    read back as text anyway), so whether it is never depends on the text after it.
     """
     normal = _normalise(parts)
     pieces: list[str] = []
@@ -173,13 +186,19 @@ class _TemplateParts(Transformer[Token, Any]):
         (path,) = children
         return Ref(str(path), path.start_pos or 0)
 
-    aref_angles = ref_angles
     aref_braces = ref_angles
+
+    def AREF_ANGLES(self, token: Token) -> Ref:
+        """A whole ``<< path >>`` lexed as one token (Argo mode); the column is where the path starts."""
+        path = _PATH_IN_REF.search(token)
+        assert path is not None  # the token is "<<", spaces, PATH, spaces, ">>"
+        return Ref(path.group(), (token.start_pos or 0) + path.start())
 
     def KTEXT(self, token: Token) -> str:
         return str(token)
 
     ATEXT = KTEXT
+    LONE_ANGLES = KTEXT  # Argo mode: a "<<" that starts no whole reference
 
     def KBACKSLASHES(self, token: Token) -> str:
         return "\\" * (len(token) // 2)
