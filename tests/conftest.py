@@ -47,8 +47,17 @@ def kjob_home(tmp_path: Path) -> Path:
 
 
 def kjob_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"KJOB_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"})
+    env = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
+    # No cluster is configured for these runs: `--backend auto` picks the local backend.
+    env.update(
+        {
+            "KJOB_HOME": str(home),
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            "TERM": "dumb",
+            "KUBECONFIG": str(home / "none"),
+        }
+    )
     return env
 
 

@@ -35,9 +35,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from kjob.cli import lint, logs, plan, run
+    from kjob.cli import lint, logs, plan, resume, run
 
-    for module in (run, lint, plan, logs):
+    for module in (run, resume, lint, plan, logs):
         cli.add_command(module.command)
 
 

@@ -1,0 +1,244 @@
+"""Every object kjob creates in a cluster, built in one place as plain typed dicts.
+
+* The **run object**: one ConfigMap per run (named after the run) holding the workflow, its
+  parameters and the rendered script sources.  Every Job of the run names it in
+  ``ownerReferences``, so deleting it deletes the whole run, and ``kjob resume`` reads the workflow
+  back from it.
+* One **Job** per task attempt: ``backoffLimit: 0`` (retries are the engine's), ``restartPolicy:
+  Never``, the template's resources, env, volumes and pod fields passed through.
+
+Outputs come back without a sidecar: a single output parameter's file *is* the container's
+termination message file (``terminationMessagePath``); several outputs are gathered by a small POSIX
+``sh`` wrapper into a JSON map written to ``/dev/termination-log`` (4 KiB at most).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from kjob.backends.base import AttemptSpec
+from kjob.backends.kubernetes import names
+from kjob.errors import KjobError
+
+SCRIPT_DIR = "/kjob/script"
+TERMINATION_LOG = "/dev/termination-log"
+MESSAGE_LIMIT = 4096
+
+Manifest = dict[str, Any]
+
+# $1: how many outputs, then that many (name, path) pairs, then the command.  Values only ever reach
+# the script as positional arguments; `eval` only assigns "$1"/"$2" to fixed variable names.
+OUTPUTS_WRAPPER = r"""
+n=$1; shift; i=0
+while [ "$i" -lt "$n" ]; do eval "kn_$i=\$1 kp_$i=\$2"; shift 2; i=$((i+1)); done
+"$@"; rc=$?
+{
+  printf '{'; i=0; sep=''
+  while [ "$i" -lt "$n" ]; do
+    eval "name=\$kn_$i path=\$kp_$i"
+    if [ -f "$path" ]; then
+      printf '%s"%s":"' "$sep" "$name"
+      sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/\r/\\r/g' "$path" \
+        | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'
+      printf '"'; sep=','
+    fi
+    i=$((i+1))
+  done
+  printf '}'
+} > /dev/termination-log
+exit "$rc"
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RunObject:
+    """The run's ConfigMap as the Jobs refer to it."""
+
+    run_id: str
+    namespace: str
+    uid: str
+
+    def owner_reference(self) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "name": self.run_id, "uid": self.uid}
+
+
+def run_configmap(
+    run_id: str, namespace: str, *, workflow_text: str, parameters: Mapping[str, str]
+) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": run_id,
+            "namespace": namespace,
+            "labels": {names.LABEL_RUN: names.label_value(run_id), names.LABEL_ROLE: "run"},
+        },
+        "data": {
+            "workflow.yaml": workflow_text,
+            "parameters.json": json.dumps(dict(parameters), sort_keys=True),
+        },
+    }
+
+
+def script_key(source: str) -> str:
+    """The run ConfigMap key of a rendered script source (the same source is stored once)."""
+    return "script-" + hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def output_mode(spec: AttemptSpec) -> str:
+    """``none``, ``direct`` (one output file is the termination message) or ``wrapped``."""
+    if spec.output_artifacts:
+        raise KjobError(
+            f"template '{spec.template_name}' has output artifacts: the kubernetes backend needs a "
+            "run workspace for them",
+            hint="artifacts between tasks on Kubernetes are not supported by this version",
+        )
+    if not spec.output_parameters:
+        return "none"
+    return "direct" if len(spec.output_parameters) == 1 else "wrapped"
+
+
+def job_manifest(
+    spec: AttemptSpec,
+    run: RunObject,
+    *,
+    ttl_seconds_after_finished: int | None = None,
+    queue: str | None = None,
+) -> Manifest:
+    """The Job for one attempt (see the module docstring for outputs)."""
+    name = names.job_name(run.run_id, spec.node_id, spec.attempt)
+    labels = {
+        names.LABEL_RUN: names.label_value(run.run_id),
+        names.LABEL_TASK: names.label_value(spec.task_name or spec.node_id),
+        names.LABEL_NODE: names.node_hash(run.run_id, spec.node_id),
+        names.LABEL_ATTEMPT: str(spec.attempt),
+    }
+    if queue:
+        labels["kueue.x-k8s.io/queue-name"] = queue
+    annotations = {
+        names.ANNOTATION_NODE_ID: spec.node_id,
+        names.ANNOTATION_INPUTS: json.dumps(dict(spec.inputs), sort_keys=True),
+    }
+    pod_extra = dict(spec.pod_extra)
+    pod_meta: dict[str, Any] = dict(cast(Mapping[str, Any], pod_extra.pop("metadata", None) or {}))
+    pod_labels = {**dict(pod_meta.get("labels") or {}), **labels}
+    container, volumes = _container(spec, run)
+    pod_spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+    for key in sorted(pod_extra):
+        pod_spec[key] = pod_extra[key]
+    if volumes:
+        pod_spec["volumes"] = list(pod_spec.get("volumes") or []) + volumes
+    job_spec: dict[str, Any] = {
+        "backoffLimit": 0,
+        "template": {
+            "metadata": {
+                "labels": pod_labels,
+                **({"annotations": pod_meta["annotations"]} if pod_meta.get("annotations") else {}),
+            },
+            "spec": pod_spec,
+        },
+    }
+    if spec.deadline is not None:
+        job_spec["activeDeadlineSeconds"] = max(1, round(spec.deadline))
+    if ttl_seconds_after_finished is not None:
+        job_spec["ttlSecondsAfterFinished"] = ttl_seconds_after_finished
+    if queue:
+        job_spec["suspend"] = True
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": run.namespace,
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [run.owner_reference()],
+        },
+        "spec": job_spec,
+    }
+
+
+def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    c = spec.container
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = list(c.extra.get("volumeMounts") or [])
+    argv: list[str] = [*c.command, *c.args]
+    if c.source is not None:
+        key = script_key(c.source)
+        volumes.append(
+            {
+                "name": "kjob-script",
+                "configMap": {"name": run.run_id, "items": [{"key": key, "path": "script"}]},
+            }
+        )
+        mounts.append({"name": "kjob-script", "mountPath": SCRIPT_DIR, "readOnly": True})
+        argv = [*(c.command or ("sh",)), f"{SCRIPT_DIR}/script"]
+    container: dict[str, Any] = {"name": "main", "image": c.image}
+    mode = output_mode(spec)
+    if mode == "direct":
+        container["terminationMessagePath"] = spec.output_parameters[0].path
+    elif mode == "wrapped":
+        pairs = [x for p in spec.output_parameters for x in (p.name, p.path)]
+        if not argv:
+            raise KjobError(f"template '{spec.template_name}' needs a command to collect its outputs")
+        argv = ["sh", "-c", OUTPUTS_WRAPPER, "kjob-outputs", str(len(spec.output_parameters)), *pairs, *argv]
+    if argv:
+        container["command"] = argv[:1]
+        container["args"] = argv[1:]
+    container["terminationMessagePolicy"] = "File"
+    env = [
+        {
+            "name": e.name,
+            **({"value": e.value} if e.value is not None else {}),
+            **({"valueFrom": dict(e.value_from)} if e.value_from else {}),
+        }
+        for e in c.env
+    ]
+    if env:
+        container["env"] = env
+    if c.working_dir:
+        container["workingDir"] = c.working_dir
+    resources = {
+        k: dict(v) for k, v in (("requests", c.resources.requests), ("limits", c.resources.limits)) if v
+    }
+    if resources:
+        container["resources"] = resources
+    for key in sorted(c.extra):
+        if key != "volumeMounts":
+            container[key] = c.extra[key]
+    if mounts:
+        container["volumeMounts"] = mounts
+    return container, volumes
+
+
+def parse_outputs(spec: AttemptSpec, message: str | None) -> tuple[dict[str, str], list[str], str | None]:
+    """Output parameters from a terminated container's message: (values, missing names, error)."""
+    mode = output_mode(spec)
+    values: dict[str, str] = {}
+    if mode == "none":
+        return values, [], None
+    if message is not None and len(message.encode()) >= MESSAGE_LIMIT:
+        return values, [], f"outputs exceed the {MESSAGE_LIMIT} byte termination-message limit"
+    if mode == "direct":
+        out = spec.output_parameters[0]
+        if message:
+            values[out.name] = message.rstrip("\r\n")
+    else:
+        try:
+            data = json.loads(message or "{}")
+        except json.JSONDecodeError:
+            return values, [], "could not read the task's outputs (malformed termination message)"
+        if isinstance(data, dict):
+            values = {k: str(v).rstrip("\r\n") for k, v in data.items() if isinstance(k, str)}
+    missing: list[str] = []
+    for out in spec.output_parameters:
+        if out.name not in values:
+            if out.default is not None:
+                values[out.name] = out.default
+            else:
+                missing.append(out.name)
+    return values, missing, None
