@@ -49,7 +49,7 @@ while [ "$i" -lt "$n" ]; do eval "kn_$i=\$1 kp_$i=\$2"; shift 2; i=$((i+1)); don
     i=$((i+1))
   done
   printf '}'
-} > /dev/termination-log
+} > "${KJOB_TERMINATION_LOG:-/dev/termination-log}"
 exit "$rc"
 """
 
