@@ -211,6 +211,8 @@ class Engine:
         scope.target_tasks = tuple(targets) or tuple(n for n in tasks if n not in scope.dependents)
         for name, task in tasks.items():
             scope.nodes[name] = self._new_node(scope, task, prefix + name)
+            scope.waiting_on[name] = len(deps[name])
+        scope.unfinished = len(tasks)
         for name in tasks:
             if not deps[name]:
                 self._evaluate(scope.nodes[name])
@@ -275,6 +277,7 @@ class Engine:
                 group.scope, group.task, child_id, item=item, item_index=index, parent=group
             )
             group.children.append(child)
+        group.unfinished_children = len(group.children)
         for child in list(group.children):
             self._begin(child)
 
@@ -359,6 +362,8 @@ class Engine:
             return
         waiting: deque[Node] = deque()
         while self._queue:
+            if self._limit is not None and len(self._running) >= self._limit and not self._stop_reason:
+                break  # the workflow-wide cap holds for every queued node alike
             node = self._queue.popleft()
             if self._stop_reason or node.scope.stopping:
                 reason = self._stop_reason or node.scope.stop_reason
@@ -368,6 +373,7 @@ class Engine:
                 self._submit(node)
             else:
                 waiting.append(node)
+        waiting.extend(self._queue)
         self._queue = waiting
 
     def _has_room(self, node: Node) -> bool:
@@ -504,7 +510,8 @@ class Engine:
         self._notify(node)
         if node.parent is not None:
             group = node.parent
-            if all(c.phase.finished for c in group.children):
+            group.unfinished_children -= 1
+            if group.unfinished_children == 0:
                 self._finish_group(group)
             return
         scope = node.scope
@@ -512,13 +519,12 @@ class Engine:
         if unhandled and scope.fail_fast and not scope.stopping:
             scope.stopping = True
             scope.stop_reason = f"failFast after {node.task.name} {phase.value.lower()}"
+        scope.unfinished -= 1
         for name in scope.dependents.get(node.task.name, ()):
-            waiting = scope.nodes[name]
-            if waiting.phase is Phase.PENDING and all(
-                scope.nodes[d].phase.finished for d in scope.deps[name]
-            ):
-                self._evaluate(waiting)
-        if scope.owner is not None and scope.all_finished():
+            scope.waiting_on[name] -= 1
+            if scope.waiting_on[name] == 0 and scope.nodes[name].phase is Phase.PENDING:
+                self._evaluate(scope.nodes[name])
+        if scope.owner is not None and scope.unfinished == 0:
             self._finish_scope(scope)
         elif scope.owner is None:
             self._top_finished(node)

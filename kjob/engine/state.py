@@ -84,6 +84,7 @@ class Node:
     finished_at: float | None = None
     retry_at: float | None = None
     is_group: bool = False
+    unfinished_children: int = 0
 
     @property
     def is_leaf(self) -> bool:
@@ -121,5 +122,5 @@ class Scope:
     def parallelism(self) -> int | None:
         return self.template.parallelism
 
-    def all_finished(self) -> bool:
-        return all(n.phase.finished for n in self.nodes.values())
+    unfinished: int = 0  # tasks not finished yet
+    waiting_on: dict[str, int] = field(default_factory=dict)  # task -> dependencies not finished yet
