@@ -1,0 +1,435 @@
+"""An in-process Kubernetes API for tests: kube-apiserver + Job controller + kubelet over real HTTP.
+
+``Emulator`` serves the Kubernetes REST API on ``127.0.0.1`` (a random free port) so that the
+official ``kubernetes`` Python client, ``kubectl``-style tools or kjob's Kubernetes backend talk
+to it unchanged. A background thread plays the controllers that matter for batch work: the Job
+controller, the TTL-after-finished controller, the garbage collector, the namespace controller, the
+scheduler and a kubelet whose containers do what the test's *behaviour* says (a scripted outcome,
+or the container command run as a host process).
+
+Typical use::
+
+    from kubernetes import client, config
+    from kjob.testing.emulator import Emulator, PodScript, scripted
+
+    with Emulator(behaviour=scripted(by_job={"bad": PodScript(exit_code=3)})) as emu:
+        cfg = client.Configuration()
+        kubeconfig = emu.write_kubeconfig(tmp / "kubeconfig")
+        config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
+        batch = client.BatchV1Api(client.ApiClient(cfg))
+        ...
+        assert emu.audit_counts(verb="create", resource="jobs", code=201)[("create", "jobs", "my-job")] == 1
+
+What is emulated is described module by module: :mod:`.api` (REST semantics), :mod:`.store`
+(resource versions, watches, 410), :mod:`.validation` (OpenAPI schema + the Job/Pod/ConfigMap
+rules), :mod:`.defaults`, :mod:`.patch`, :mod:`.selectors`, :mod:`.jobs` (Job + TTL controllers),
+:mod:`.kubelet` (scheduler + kubelet), :mod:`.hostproc` (host-process containers), :mod:`.gc`
+(garbage collector + namespace controller), :mod:`.faults`, :mod:`.audit`.
+
+Not emulated (a client can tell): authentication/authorization (every request is allowed),
+TLS, protobuf and Table output (JSON only), server-side apply (415), ``managedFields``, OpenAPI
+endpoints, Events from the controllers, CronJob scheduling (CronJobs are stored, not run),
+Services/Deployments and other kinds, resource quotas and limit ranges, real scheduling (one
+node, no resources), images (ignored; host-process mode runs the command on the host), init
+containers (accepted, not run), ``sendInitialEvents``, watches from a future resourceVersion
+(treated as "now"), snapshot-consistent pagination (a ``continue`` page reads current objects),
+the Job controller's one-second batching of pod events, ``successPolicy``, ``managedBy``, and
+the projected service-account token volume.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kjob.testing.emulator import kubeconfig
+from kjob.testing.emulator.api import Registry
+from kjob.testing.emulator.audit import AuditEntry, AuditLog
+from kjob.testing.emulator.behaviour import (
+    Behaviour,
+    HostProcess,
+    Outcome,
+    PodScript,
+    PodView,
+    host_process,
+    scripted,
+    succeed_instantly,
+)
+from kjob.testing.emulator.errors import ApiError
+from kjob.testing.emulator.faults import FaultInjector, Faults, make_faults
+from kjob.testing.emulator.gc import GarbageCollector
+from kjob.testing.emulator.jobs import JobController
+from kjob.testing.emulator.kubelet import Kubelet
+from kjob.testing.emulator.resources import resource
+from kjob.testing.emulator.server import App, EmulatorHTTPServer, ServerConfig
+from kjob.testing.emulator.store import Store
+from kjob.testing.emulator.util import Clock, NameGenerator, Obj
+
+__all__ = [
+    "AuditEntry",
+    "Behaviour",
+    "Clients",
+    "Emulator",
+    "Faults",
+    "HostProcess",
+    "Outcome",
+    "PodScript",
+    "PodView",
+    "host_process",
+    "scripted",
+]
+
+DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass(frozen=True)
+class Clients:
+    """``kubernetes.client`` objects for one emulator: ``api`` (ApiClient), ``core``, ``batch``."""
+
+    api: Any
+    core: Any
+    batch: Any
+
+    def close(self) -> None:
+        self.api.close()
+
+
+class Emulator:
+    """A running API server + controllers. Use as a context manager, or call :meth:`start`/:meth:`close`.
+
+    Parameters (all keyword-only except ``behaviour``):
+
+    * ``behaviour`` — what pods do (default: every container exits 0 at once);
+    * ``version`` — the ``gitVersion`` reported by ``/version``; also selects the OpenAPI schema and
+      version-dependent behaviour (1.31+: ``SuccessCriteriaMet``/``FailureTarget`` conditions);
+    * ``speed`` — emulated seconds per real second (deadlines, TTLs, back-offs, scripted durations);
+    * ``tick`` — controller loop period in real seconds;
+    * ``pod_backoff``/``max_pod_backoff`` — the Job controller's pod-failure back-off (real: 10 s
+      doubling up to 10 min); ``crashloop_backoff`` — the kubelet's restart back-off base;
+    * ``history_window`` — how many events watches can resume from; ``bookmark_interval`` — seconds
+      between BOOKMARKs on watches that allow them; ``max_watch_timeout`` — cap on a watch's life;
+    * ``strict_fields`` — treat a request without ``fieldValidation`` as ``Strict`` (unknown fields
+      are a 400) instead of the real default ``Warn`` (dropped with a warning);
+    * ``seed`` — seeds UIDs, generated names and fault decisions;
+    * ``workdir`` — where host processes get their pod roots (default: a temporary directory).
+    """
+
+    def __init__(
+        self,
+        behaviour: Behaviour | None = None,
+        *,
+        version: str = "v1.31.0",
+        port: int = 0,
+        speed: float = 1.0,
+        tick: float = 0.02,
+        pod_backoff: float = 10.0,
+        max_pod_backoff: float = 600.0,
+        crashloop_backoff: float = 10.0,
+        history_window: int = 1000,
+        bookmark_interval: float = 60.0,
+        max_watch_timeout: float = 1800.0,
+        strict_fields: bool = True,
+        seed: int | None = 0,
+        workdir: str | Path | None = None,
+        namespaces: Collection[str] = DEFAULT_NAMESPACES,
+        node_name: str = "emulator-node",
+    ) -> None:
+        self.version = version
+        self.tick = tick
+        self.clock = Clock(speed)
+        self.store = Store(history_window)
+        self.registry = Registry(
+            self.store, self.clock, NameGenerator(seed), version, strict_fields=strict_fields
+        )
+        self._own_workdir = workdir is None
+        self.workdir = (
+            Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="kjob-emulator-"))
+        )
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._attempts: dict[str, int] = {}
+        self.kubelet = Kubelet(
+            self.registry,
+            behaviour or succeed_instantly,
+            self.workdir,
+            self._attempts,
+            node_name=node_name,
+            crashloop_backoff=crashloop_backoff,
+        )
+        self.jobs = JobController(
+            self.registry, self._attempts, backoff=pod_backoff, max_backoff=max_pod_backoff
+        )
+        self.gc = GarbageCollector(self.registry)
+        self._faults = FaultInjector()
+        if seed is not None:
+            self._faults.configure(Faults(seed=seed))
+        self._audit = AuditLog()
+        self._app = App(
+            self.registry,
+            self.kubelet,
+            self._faults,
+            self._audit,
+            ServerConfig(version, bookmark_interval, max_watch_timeout),
+            self._admin,
+        )
+        self._port = port
+        self._server: EmulatorHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._closed = False
+        self.loop_errors: list[str] = []
+        for ns in namespaces:
+            self.registry.create(resource("namespaces"), None, {"metadata": {"name": ns}})
+
+    # ------------------------------------------------------------------------ lifecycle
+    def start(self) -> Emulator:
+        if self._server is not None:
+            return self
+        self._server = EmulatorHTTPServer(("127.0.0.1", self._port), self._app)
+        self._app.address = f"127.0.0.1:{self._server.server_address[1]}"
+        serve = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="kjob-emulator-http",
+            daemon=True,
+        )
+        loop = threading.Thread(target=self._loop, name="kjob-emulator-controllers", daemon=True)
+        self._threads = [serve, loop]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving, end every watch, kill host processes; bounded and idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._app.closing.set()
+        self.store.close_watches()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.close_all()
+            self._server.server_close()
+        for t in self._threads:
+            t.join(timeout=5)
+        self.kubelet.shutdown()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _loop(self) -> None:
+        """Run the controllers whenever the store changed or a timed event (deadline, back-off,
+        scripted container exit, TTL) is due; otherwise sleep. Ends on ``close()``."""
+        reruns = 0
+        seen = -1
+        due: float | None = None
+        while not self._stop.is_set():
+            generation = self.store.generation
+            if generation != seen or (due is not None and self.clock.now() >= due):
+                dues: list[float] = []
+                for step in (self.gc.step, self.jobs.step, self.kubelet.step):
+                    try:
+                        d = step()
+                        if d is not None:
+                            dues.append(d)
+                    except ApiError as e:
+                        self.loop_errors.append(f"{step.__qualname__}: {e.message}")
+                    except Exception as e:  # keep the cluster alive; the error is reported
+                        self.loop_errors.append(f"{step.__qualname__}: {type(e).__name__}: {e}")
+                due = min(dues) if dues else None
+                seen = generation
+                if self.store.generation != generation and reruns < 10:
+                    reruns += 1
+                    continue
+                reruns = 0
+            wait = 0.5 if due is None else min(self.clock.real(due - self.clock.now()), 0.5)
+            with self.store.changed:
+                if self.store.generation == seen and not self._stop.is_set():
+                    self.store.changed.wait(timeout=max(wait, self.tick))
+
+    # --------------------------------------------------------------------------- access
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_kubeconfig(
+        self, path: str | Path, *, namespace: str = "default", context: str = "kjob-emulator"
+    ) -> Path:
+        """Write a kubeconfig for this emulator; ``kubernetes.config.load_kube_config`` accepts it."""
+        return kubeconfig.write(path, self.url, namespace=namespace, context=context)
+
+    def configuration(self) -> Any:
+        """A ``kubernetes.client.Configuration`` for this emulator (no global state touched)."""
+        from kubernetes import client
+
+        cfg = client.Configuration()
+        cfg.host = self.url
+        return cfg
+
+    def api_client(self) -> Any:
+        from kubernetes import client
+
+        return client.ApiClient(self.configuration())
+
+    def clients(self) -> Clients:
+        """Official-client API objects bound to this emulator."""
+        from kubernetes import client
+
+        api = self.api_client()
+        return Clients(api, client.CoreV1Api(api), client.BatchV1Api(api))
+
+    def set_behaviour(self, behaviour: Behaviour) -> None:
+        """Change what pods admitted from now on do."""
+        self.kubelet.behaviour = behaviour
+
+    # ---------------------------------------------------------------------------- state
+    def objects(self, resource_name: str, namespace: str | None = None) -> list[Obj]:
+        """Copies of the stored objects of a resource (``"jobs"``, ``"pods"``…), sorted by name."""
+        resource(resource_name)
+        return self.store.list(resource_name, namespace)
+
+    def get(self, resource_name: str, namespace: str, name: str) -> Obj | None:
+        resource(resource_name)
+        return self.store.get(resource_name, namespace if resource(resource_name).namespaced else "", name)
+
+    @property
+    def resource_version(self) -> int:
+        return self.store.resource_version
+
+    def compact(self) -> int:
+        """Drop the watch history (like etcd compaction): watches from older versions get 410."""
+        return self.store.compact()
+
+    def pod_log(self, namespace: str, name: str, container: str | None = None) -> str:
+        pod = self.registry.get(resource("pods"), namespace, name)
+        text, _, _ = self.kubelet.logs(pod, container, False)
+        return text
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
+        """Poll ``predicate`` until it returns something truthy; ``TimeoutError`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {timeout}s")
+            time.sleep(interval)
+
+    @property
+    def errors(self) -> list[str]:
+        """Errors the controllers ran into (failed pod creations, emulator bugs)."""
+        return [*self.loop_errors, *self.jobs.errors, *self.kubelet.errors]
+
+    # ---------------------------------------------------------------------------- faults
+    def faults(
+        self,
+        *,
+        error_rate: float = 0.0,
+        throttle_rate: float = 0.0,
+        retry_after: int = 1,
+        drop_connection_rate: float = 0.0,
+        drop_watch_after: tuple[float, float] | None = None,
+        latency: tuple[float, float] | None = None,
+        seed: int | None = 0,
+        verbs: Collection[str] | None = None,
+        resources: Collection[str] | None = None,
+        max_faults: int | None = None,
+    ) -> Faults:
+        """Replace the fault configuration (see :mod:`.faults`); returns it."""
+        cfg = make_faults(
+            error_rate=error_rate,
+            throttle_rate=throttle_rate,
+            retry_after=retry_after,
+            drop_connection_rate=drop_connection_rate,
+            drop_watch_after=drop_watch_after,
+            latency=latency,
+            seed=seed,
+            verbs=verbs,
+            resources=resources,
+            max_faults=max_faults,
+        )
+        self._faults.configure(cfg)
+        return cfg
+
+    def clear_faults(self) -> None:
+        self._faults.configure(Faults())
+
+    # ----------------------------------------------------------------------------- audit
+    def audit(
+        self,
+        *,
+        verb: str | None = None,
+        resource: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        code: int | None = None,
+        subresource: str | None = None,
+    ) -> list[AuditEntry]:
+        """The audit entries matching every given filter, oldest first."""
+        return self._audit.query(
+            verb=verb, resource=resource, namespace=namespace, name=name, code=code, subresource=subresource
+        )
+
+    def audit_counts(self, **filters: Any) -> Counter[tuple[str, str, str]]:
+        """``Counter`` of ``(verb, resource, name)``, e.g. to check each Job was created exactly once."""
+        return self._audit.counts(**filters)
+
+    def clear_audit(self) -> None:
+        self._audit.clear()
+
+    # ----------------------------------------------------------------------------- admin
+    def _admin(self, method: str, path: str, params: dict[str, str], data: Any) -> tuple[int, Obj]:
+        route = path.rstrip("/")
+        if route == "/_emulator/faults":
+            if method == "GET":
+                return 200, self._faults.config.to_json()
+            if method in ("PUT", "POST"):
+                cfg = Faults.from_json(dict(data or {}))
+                make_faults(
+                    error_rate=cfg.error_rate,
+                    throttle_rate=cfg.throttle_rate,
+                    drop_connection_rate=cfg.drop_connection_rate,
+                )
+                self._faults.configure(cfg)
+                return 200, cfg.to_json()
+            if method == "DELETE":
+                self.clear_faults()
+                return 200, Faults().to_json()
+        if route == "/_emulator/audit":
+            if method == "GET":
+                code = params.get("code")
+                entries = self.audit(
+                    verb=params.get("verb"),
+                    resource=params.get("resource"),
+                    namespace=params.get("namespace"),
+                    name=params.get("name"),
+                    code=int(code) if code else None,
+                )
+                return 200, {"items": [e.to_json() for e in entries]}
+            if method == "DELETE":
+                self.clear_audit()
+                return 200, {"items": []}
+        if route == "/_emulator/compact" and method == "POST":
+            return 200, {"resourceVersion": str(self.compact())}
+        if route == "/_emulator/errors" and method == "GET":
+            return 200, {"errors": self.errors}
+        return 404, {"error": f"no admin endpoint {method} {path}"}

@@ -1,0 +1,598 @@
+"""The scheduler and the kubelet of a single emulated node.
+
+The scheduler binds every pod without ``spec.nodeName`` (and without ``schedulingGates``) to the
+node and sets ``PodScheduled``. The kubelet then drives each pod through the phases a real one
+reports:
+
+``Pending`` (containers ``waiting: ContainerCreating``) → ``Running`` (``running.startedAt``,
+``Ready`` condition) → ``Succeeded``/``Failed`` (``terminated`` with ``exitCode``, ``reason``
+``Completed``/``Error``/``OOMKilled``/``StartError``, ``message`` = the termination message).
+
+What a container does comes from the behaviour (:mod:`kjob.testing.emulator.behaviour`). The
+termination message is at most 4096 bytes; with ``terminationMessagePolicy:
+FallbackToLogsOnError`` an empty message of a failed container is replaced by the last 80 lines /
+2048 bytes of its log, as the kubelet does. ``restartPolicy: OnFailure`` (and ``Always``) restart
+failed containers in place with the kubelet's doubling back-off (``CrashLoopBackOff``), counting
+``restartCount``. A pod's own ``activeDeadlineSeconds`` fails it with reason ``DeadlineExceeded``.
+A deleted pod's containers are stopped (SIGTERM, then SIGKILL after the grace period for host
+processes), the pod is marked ``Failed`` unless it had succeeded, and the kubelet's final delete
+removes it once no finalizers remain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from kjob.testing.emulator import hostproc
+from kjob.testing.emulator.api import Registry
+from kjob.testing.emulator.behaviour import Behaviour, HostProcess, Outcome, PodScript, PodView
+from kjob.testing.emulator.errors import ApiError, bad_request, not_found
+from kjob.testing.emulator.util import Obj, format_time_nano, int_or, sub
+
+MAX_TERMINATION_MESSAGE = 4096
+FALLBACK_LINES = 80
+FALLBACK_BYTES = 2048
+
+
+@dataclass
+class Run:
+    """One run of one container."""
+
+    container: str
+    image: str
+    outcome: Outcome
+    start_at: float
+    started: float | None = None
+    finish_at: float | None = None
+    finished: float | None = None
+    exit_code: int | None = None
+    reason: str = ""
+    message: str = ""
+    waiting_reason: str = "ContainerCreating"
+    waiting_message: str = ""
+    logs: str = ""
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+    log_file: IO[bytes] | None = None
+    termination_path: Path | None = None
+    kill_at: float | None = None
+    container_id: str = ""
+
+    def log_text(self) -> str:
+        if self.log_path is not None and self.log_path.exists():
+            return self.log_path.read_bytes().decode(errors="replace")
+        return self.logs
+
+
+@dataclass
+class PodRuntime:
+    uid: str
+    namespace: str
+    name: str
+    attempt: int
+    runs: dict[str, Run] = field(default_factory=dict)
+    previous: dict[str, Run] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
+    crash_until: dict[str, float] = field(default_factory=dict)
+    pod_ip: str = ""
+    started: float = 0.0
+    phase: str = "Pending"
+    pod_reason: str = ""
+    pod_message: str = ""
+    transitions: dict[str, str] = field(default_factory=dict)
+    root: Path | None = None
+    deadline: float | None = None
+
+
+class Kubelet:
+    """Scheduler + kubelet for the node ``node_name``."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        behaviour: Behaviour,
+        workdir: Path,
+        attempts: dict[str, int],
+        *,
+        node_name: str = "emulator-node",
+        host_ip: str = "172.18.0.2",
+        crashloop_backoff: float = 10.0,
+    ) -> None:
+        self.registry = registry
+        self.clock = registry.clock
+        self.behaviour = behaviour
+        self.workdir = workdir
+        self.attempts = attempts
+        self.node_name = node_name
+        self.host_ip = host_ip
+        self.crashloop_backoff = crashloop_backoff
+        self.pods: dict[str, PodRuntime] = {}
+        self._next_ip = 1
+        self.errors: list[str] = []
+
+    # ------------------------------------------------------------------------ the loop
+    def step(self) -> float | None:
+        """Sync every pod; returns the emulated time of the next timed event (None: none)."""
+        now = self.clock.now()
+        live: set[str] = set()
+        for pod in self.registry.store.list("pods"):
+            m = sub(pod, "metadata")
+            uid = str(m.get("uid"))
+            live.add(uid)
+            spec = sub(pod, "spec")
+            if not spec.get("nodeName"):
+                if not m.get("deletionTimestamp") and not spec.get("schedulingGates"):
+                    self._bind(pod)
+                continue
+            if spec.get("nodeName") != self.node_name:
+                continue
+            try:
+                self._sync(pod, now)
+            except ApiError as e:  # the pod changed under us; next tick sees the new state
+                if e.code not in (404, 409):
+                    self.errors.append(f"{m.get('name')}: {e.message}")
+        for uid in [u for u in self.pods if u not in live]:
+            self._forget(uid)
+        return self._next_due(now)
+
+    def _next_due(self, now: float) -> float | None:
+        times: list[float] = []
+        for rt in self.pods.values():
+            for run in rt.runs.values():
+                if run.exit_code is not None:
+                    continue
+                if run.process is not None:
+                    return now  # host processes are polled every tick
+                if run.started is None:
+                    times.append(run.start_at)
+                elif run.finish_at is not None:
+                    times.append(run.finish_at)
+            if rt.deadline is not None and rt.phase not in ("Succeeded", "Failed"):
+                times.append(rt.deadline)
+        future = [t for t in times if t > now and t != float("inf")]
+        return min(future) if future else None
+
+    def _bind(self, pod: Obj) -> None:
+        now_ts = self.clock.timestamp()
+
+        def bind(p: Obj) -> None:
+            p.setdefault("spec", {})["nodeName"] = self.node_name
+            conds = p.setdefault("status", {}).setdefault("conditions", [])
+            if not any(c.get("type") == "PodScheduled" for c in conds):
+                conds.append(
+                    {
+                        "type": "PodScheduled",
+                        "status": "True",
+                        "lastProbeTime": None,
+                        "lastTransitionTime": now_ts,
+                    }
+                )
+
+        m = sub(pod, "metadata")
+        self.registry.mutate("pods", str(m.get("namespace")), str(m.get("name")), bind)
+
+    # ------------------------------------------------------------------------- per pod
+    def _sync(self, pod: Obj, now: float) -> None:
+        m = sub(pod, "metadata")
+        uid = str(m.get("uid"))
+        ns, name = str(m.get("namespace")), str(m.get("name"))
+        phase = sub(pod, "status").get("phase")
+        rt = self.pods.get(uid)
+        if rt is None:
+            if phase in ("Succeeded", "Failed"):
+                if m.get("deletionTimestamp"):
+                    self.registry.finalize_pod(ns, name)
+                return
+            rt = self._admit(pod, now)
+        if m.get("deletionTimestamp"):
+            self._terminate(pod, rt, now)
+            return
+        if rt.phase in ("Succeeded", "Failed"):
+            return
+        spec = sub(pod, "spec")
+        ads = spec.get("activeDeadlineSeconds")
+        rt.deadline = rt.started + ads if isinstance(ads, int) else None
+        if rt.deadline is not None and now >= rt.deadline:
+            self._kill_all(rt, now)
+            rt.phase, rt.pod_reason = "Failed", "DeadlineExceeded"
+            rt.pod_message = "Pod was active on the node longer than the specified deadline"
+            self._write(pod, rt, now)
+            return
+        policy = str(spec.get("restartPolicy") or "Always")
+        for cname, run in list(rt.runs.items()):
+            self._advance(pod, rt, run, now)
+            if run.exit_code is not None and (
+                policy == "Always" or (policy == "OnFailure" and run.exit_code != 0)
+            ):
+                restarts = rt.restarts.get(cname, 0) + 1
+                delay = min(self.crashloop_backoff * 2 ** (restarts - 1), 300.0)
+                rt.restarts[cname] = restarts
+                rt.previous[cname] = run
+                rt.crash_until[cname] = now + delay
+                rt.runs[cname] = self._new_run(pod, rt, cname, now + delay, waiting="CrashLoopBackOff")
+                rt.runs[
+                    cname
+                ].waiting_message = (
+                    f"back-off {int(delay)}s restarting failed container={cname} pod={name}_{ns}({uid})"
+                )
+        runs = list(rt.runs.values())
+        if runs and all(r.exit_code is not None for r in runs):
+            rt.phase = "Succeeded" if all(r.exit_code == 0 for r in runs) else "Failed"
+        elif any(r.started is not None for r in runs):
+            rt.phase = "Running"
+        self._write(pod, rt, now)
+
+    def _container(self, pod: Obj, cname: str) -> Obj:
+        for c in sub(pod, "spec").get("containers") or []:
+            if c.get("name") == cname:
+                found: Obj = c
+                return found
+        return {"name": cname}
+
+    def _admit(self, pod: Obj, now: float) -> PodRuntime:
+        m = sub(pod, "metadata")
+        uid = str(m.get("uid"))
+        rt = PodRuntime(uid, str(m.get("namespace")), str(m.get("name")), self.attempts.get(uid, 0))
+        rt.pod_ip = f"10.244.0.{self._next_ip % 250 + 2}"
+        self._next_ip += 1
+        rt.started = now
+        self.pods[uid] = rt
+        for c in sub(pod, "spec").get("containers") or []:
+            cname = str(c.get("name"))
+            rt.runs[cname] = self._new_run(pod, rt, cname, None)
+        self._write(pod, rt, now)
+        return rt
+
+    def _outcome(self, pod: Obj, rt: PodRuntime, cname: str) -> Outcome:
+        containers = [str(c.get("name")) for c in sub(pod, "spec").get("containers") or []]
+        view = PodView(pod, rt.attempt, rt.restarts.get(cname, 0))
+        main = self.behaviour(view)
+        if cname == (containers[0] if containers else cname) or isinstance(main, HostProcess):
+            return main
+        return PodScript(duration=main.duration, start_delay=main.start_delay)
+
+    def _new_run(
+        self, pod: Obj, rt: PodRuntime, cname: str, start_at: float | None, waiting: str = "ContainerCreating"
+    ) -> Run:
+        outcome = self._outcome(pod, rt, cname)
+        now = self.clock.now()
+        if start_at is None:
+            start_at = now + (outcome.start_delay if isinstance(outcome, PodScript) else 0.0)
+        image = str(self._container(pod, cname).get("image") or "")
+        run = Run(cname, image, outcome, start_at, waiting_reason=waiting)
+        if isinstance(outcome, PodScript) and outcome.stuck_waiting:
+            run.waiting_reason = outcome.stuck_waiting
+            run.start_at = float("inf")
+        return run
+
+    def _advance(self, pod: Obj, rt: PodRuntime, run: Run, now: float) -> None:
+        if run.exit_code is not None:
+            return
+        if run.started is None:
+            if now < run.start_at:
+                return
+            self._start(pod, rt, run, now)
+            if run.exit_code is not None:
+                return
+        if run.process is not None:
+            code = run.process.poll()
+            if code is None:
+                return
+            self._finish_process(run, code, now)
+        elif run.finish_at is not None and now >= run.finish_at:
+            assert isinstance(run.outcome, PodScript)
+            self._finish(run, run.outcome.exit_code, now, run.outcome.reason, run.outcome.termination_message)
+
+    def _start(self, pod: Obj, rt: PodRuntime, run: Run, now: float) -> None:
+        run.container_id = "containerd://" + self.registry.names.hex(64)
+        if isinstance(run.outcome, PodScript):
+            run.started = now
+            run.logs = run.outcome.logs
+            run.finish_at = now + run.outcome.duration
+            return
+        container = self._container(pod, run.container)
+        root = self._root(rt)
+        try:
+            prepared = hostproc.prepare(
+                pod,
+                container,
+                root,
+                self.workdir,
+                self._lookup,
+                extra_env=run.outcome.extra_env,
+                inherit_env=run.outcome.inherit_env,
+            )
+        except hostproc.ContainerConfigError as e:
+            run.waiting_reason, run.waiting_message = "CreateContainerConfigError", str(e)
+            run.start_at = now + 0.5
+            return
+        run.termination_path = prepared.termination_path
+        logs = root / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        run.log_path = logs / f"{run.container}-{rt.restarts.get(run.container, 0)}.log"
+        run.started = now
+        if not prepared.argv:
+            run.log_path.write_bytes(b"")
+            self._finish(
+                run,
+                128,
+                now,
+                "StartError",
+                "kjob emulator: host-process mode needs spec.containers[].command "
+                "(the image's entrypoint is unknown)",
+            )
+            return
+        run.log_file = run.log_path.open("wb")
+        try:
+            run.process = subprocess.Popen(
+                prepared.argv,
+                cwd=prepared.cwd,
+                env=prepared.env,
+                stdin=subprocess.DEVNULL,
+                stdout=run.log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as e:
+            run.log_file.close()
+            run.log_file = None
+            msg = (
+                "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+                "runc create failed: unable to start container process: exec: "
+                f'"{prepared.argv[0]}": {e.strerror or e}: unknown'
+            )
+            self._finish(run, 128, now, "StartError", msg)
+
+    def _finish_process(self, run: Run, code: int, now: float) -> None:
+        if run.log_file is not None:
+            run.log_file.close()
+            run.log_file = None
+        exit_code = 128 - code if code < 0 else code
+        message = ""
+        if run.termination_path is not None and run.termination_path.exists():
+            message = run.termination_path.read_bytes()[:MAX_TERMINATION_MESSAGE].decode(errors="replace")
+        self._finish(run, exit_code, now, None, message)
+
+    def _finish(self, run: Run, exit_code: int, now: float, reason: str | None, message: str) -> None:
+        run.exit_code = exit_code
+        run.finished = now
+        run.reason = reason or ("Completed" if exit_code == 0 else "Error")
+        run.message = message.encode()[:MAX_TERMINATION_MESSAGE].decode(errors="ignore")
+        run.process = None
+
+    def _apply_fallback(self, pod: Obj, run: Run) -> None:
+        container = self._container(pod, run.container)
+        if (
+            container.get("terminationMessagePolicy") == "FallbackToLogsOnError"
+            and not run.message
+            and run.exit_code
+        ):
+            lines = run.log_text().splitlines(keepends=True)[-FALLBACK_LINES:]
+            run.message = "".join(lines).encode()[-FALLBACK_BYTES:].decode(errors="ignore")
+
+    def _kill_all(self, rt: PodRuntime, now: float, grace: float = 0.0) -> None:
+        """Stop every running container: SIGTERM, then SIGKILL once ``grace`` has passed."""
+        for run in rt.runs.values():
+            if run.exit_code is not None or run.started is None:
+                continue
+            if run.process is not None:
+                if run.kill_at is None:
+                    run.kill_at = now + grace
+                    _signal(run.process, signal.SIGTERM)
+                if now >= run.kill_at:
+                    _signal(run.process, signal.SIGKILL)
+                code = run.process.poll()
+                if code is None:
+                    continue
+                self._finish_process(run, code, now)
+                run.reason = "Error" if run.exit_code else "Completed"
+            else:
+                self._finish(run, 137, now, "Error", "")
+
+    def _terminate(self, pod: Obj, rt: PodRuntime, now: float) -> None:
+        grace = float(int_or(sub(pod, "metadata").get("deletionGracePeriodSeconds"), 0))
+        self._kill_all(rt, now, grace=grace)
+        if any(r.process is not None for r in rt.runs.values()):
+            return
+        if rt.phase != "Succeeded":
+            rt.phase = "Failed"
+        self._write(pod, rt, now)
+        self.registry.finalize_pod(rt.namespace, rt.name)
+
+    # ------------------------------------------------------------------------- status
+    def _write(self, pod: Obj, rt: PodRuntime, now: float) -> None:
+        ts = self.clock.timestamp
+        statuses: list[Obj] = []
+        for c in sub(pod, "spec").get("containers") or []:
+            cname = str(c.get("name"))
+            run = rt.runs.get(cname)
+            if run is None:
+                continue
+            if run.exit_code is not None:
+                self._apply_fallback(pod, run)
+            statuses.append(self._container_status(rt, run, cname))
+        ready = rt.phase == "Running" and all(s["ready"] for s in statuses)
+        names = [s["name"] for s in statuses if not s["ready"]]
+
+        def cond(type_: str, ok: bool, reason: str = "", message: str = "") -> Obj:
+            key = f"{type_}={ok}"
+            if rt.transitions.get(type_, "").split("@")[0] != key:
+                rt.transitions[type_] = f"{key}@{ts(now)}"
+            c: Obj = {"type": type_, "status": "True" if ok else "False", "lastProbeTime": None}
+            c["lastTransitionTime"] = rt.transitions[type_].split("@")[1]
+            if reason:
+                c["reason"] = reason
+            if message:
+                c["message"] = message
+            return c
+
+        done = rt.phase in ("Succeeded", "Failed")
+        done_reason = (
+            "PodCompleted" if rt.phase == "Succeeded" else "PodFailed" if done else "ContainersNotReady"
+        )
+        unready_msg = "" if done else f"containers with unready status: [{' '.join(names)}]"
+        conditions = [
+            cond("PodReadyToStartContainers", not done),
+            cond("Initialized", True, "PodCompleted" if done else ""),
+            cond("Ready", ready, "" if ready else done_reason, "" if ready else unready_msg),
+            cond("ContainersReady", ready, "" if ready else done_reason, "" if ready else unready_msg),
+        ]
+
+        desired: Obj = {
+            "phase": rt.phase,
+            "hostIP": self.host_ip,
+            "hostIPs": [{"ip": self.host_ip}],
+            "podIP": rt.pod_ip,
+            "podIPs": [{"ip": rt.pod_ip}],
+            "startTime": ts(rt.started),
+            "containerStatuses": statuses,
+        }
+        if rt.pod_reason:
+            desired["reason"] = rt.pod_reason
+            desired["message"] = rt.pod_message
+        current = sub(pod, "status")
+        sched = [c for c in current.get("conditions") or [] if c.get("type") == "PodScheduled"]
+        desired["conditions"] = conditions + sched
+        if all(current.get(k) == v for k, v in desired.items()):
+            return  # nothing new to report: skip the write (and its copies)
+
+        def update(p: Obj) -> None:
+            status: Obj = p.setdefault("status", {})
+            status.update(desired)
+            status["conditions"] = conditions + [
+                c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"
+            ]
+
+        self.registry.mutate("pods", rt.namespace, rt.name, update)
+
+    def _container_status(self, rt: PodRuntime, run: Run, cname: str) -> Obj:
+        ts = self.clock.timestamp
+        image = run.image if ":" in run.image.rsplit("/", 1)[-1] else run.image + ":latest"
+        status: Obj = {
+            "name": cname,
+            "image": image,
+            "imageID": f"{image.rsplit(':', 1)[0]}@sha256:{'0' * 64}",
+            "ready": False,
+            "restartCount": rt.restarts.get(cname, 0),
+            "started": False,
+            "lastState": {},
+        }
+        if run.started is not None:
+            status["containerID"] = run.container_id
+        if run.exit_code is not None:
+            term: Obj = {
+                "exitCode": run.exit_code,
+                "reason": run.reason,
+                "startedAt": ts(run.started if run.started is not None else run.finished),
+                "finishedAt": ts(run.finished),
+                "containerID": run.container_id,
+            }
+            if run.message:
+                term["message"] = run.message
+            status["state"] = {"terminated": term}
+        elif run.started is not None:
+            status["state"] = {"running": {"startedAt": ts(run.started)}}
+            status["ready"] = True
+            status["started"] = True
+        else:
+            waiting: Obj = {"reason": run.waiting_reason}
+            if run.waiting_message:
+                waiting["message"] = run.waiting_message
+            status["state"] = {"waiting": waiting}
+        prev = rt.previous.get(cname)
+        if prev is not None and prev.exit_code is not None:
+            status["lastState"] = {
+                "terminated": {
+                    "exitCode": prev.exit_code,
+                    "reason": prev.reason,
+                    "startedAt": ts(prev.started or prev.finished),
+                    "finishedAt": ts(prev.finished),
+                    "containerID": prev.container_id,
+                    **({"message": prev.message} if prev.message else {}),
+                }
+            }
+        return status
+
+    # ------------------------------------------------------------------------ helpers
+    def _lookup(self, plural: str, namespace: str, name: str) -> Obj | None:
+        return self.registry.store.get(plural, namespace, name)
+
+    def _root(self, rt: PodRuntime) -> Path:
+        if rt.root is None:
+            rt.root = self.workdir / "pods" / rt.namespace / f"{rt.name}-{rt.uid[:8]}"
+            rt.root.mkdir(parents=True, exist_ok=True)
+        return rt.root
+
+    def _forget(self, uid: str) -> None:
+        rt = self.pods.pop(uid)
+        for run in [*rt.runs.values(), *rt.previous.values()]:
+            if run.process is not None:
+                _signal(run.process, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    run.process.wait(timeout=5)
+            if run.log_file is not None:
+                run.log_file.close()
+        if rt.root is not None:
+            shutil.rmtree(rt.root, ignore_errors=True)
+
+    def shutdown(self) -> None:
+        """Kill every host process (SIGKILL) and forget every pod."""
+        for uid in list(self.pods):
+            self._forget(uid)
+
+    # --------------------------------------------------------------------------- logs
+    def logs(self, pod: Obj, container: str | None, previous: bool) -> tuple[str, float, bool]:
+        """``(text, started_at, still_running)`` for ``GET .../pods/{name}/log``."""
+        m = sub(pod, "metadata")
+        name = str(m.get("name"))
+        names = [str(c.get("name")) for c in sub(pod, "spec").get("containers") or []]
+        if container is None:
+            if len(names) != 1:
+                raise bad_request(
+                    f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
+                )
+            container = names[0]
+        if container not in names:
+            raise bad_request(f"container {container} is not valid for pod {name}")
+        rt = self.pods.get(str(m.get("uid")))
+        run = None
+        if rt is not None:
+            run = rt.previous.get(container) if previous else rt.runs.get(container)
+        if previous and run is None:
+            raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+        if run is None or run.started is None:
+            reason = run.waiting_reason if run is not None else "ContainerCreating"
+            raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
+        return run.log_text(), run.started, run.exit_code is None
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def format_log(
+    text: str, started: float, *, tail_lines: int | None, limit_bytes: int | None, timestamps: bool
+) -> bytes:
+    """Apply ``tailLines``, ``timestamps`` and ``limitBytes`` as the kubelet's log reader does."""
+    lines = text.splitlines(keepends=True)
+    if tail_lines is not None:
+        lines = lines[-tail_lines:] if tail_lines > 0 else []
+    if timestamps:
+        stamp = format_time_nano(started)
+        lines = [f"{stamp} {line}" for line in lines]
+    data = "".join(lines).encode()
+    if limit_bytes is not None:
+        data = data[:limit_bytes]
+    return data
+
+
+def pod_not_found(name: str) -> ApiError:
+    return not_found("pods", "", name)

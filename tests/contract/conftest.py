@@ -1,0 +1,138 @@
+"""Contract tests: one suite, run against the emulator and against a real cluster.
+
+Every test takes the ``cluster`` fixture, which is parametrised twice:
+
+* ``emulator`` — a :class:`kjob.testing.emulator.Emulator` whose pods run their commands as host
+  processes, so the very same Job manifests (``sh -c ...``) work on both sides;
+* ``real`` — the cluster named by the kubeconfig in ``KJOB_TEST_KUBECONFIG``; skipped, with that
+  reason, when the variable is not set.
+
+Both use the official client exactly the same way (``load_kube_config`` into a private
+``Configuration``) in a fresh namespace that is deleted afterwards. Emulator-only checks call
+``cluster.require_emulator(why)``, which skips them on a real cluster and says why.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+
+from kjob.testing.emulator import Emulator, host_process
+
+KUBECONFIG_ENV = "KJOB_TEST_KUBECONFIG"
+IMAGE = "busybox:1.36"
+
+
+@dataclass
+class Cluster:
+    kind: str
+    api: Any
+    batch: Any
+    core: Any
+    namespace: str
+    timeout: float
+    emulator: Emulator | None = None
+
+    def require_emulator(self, why: str) -> Emulator:
+        if self.emulator is None:
+            pytest.skip(f"emulator only: {why}")
+        return self.emulator
+
+    def job(
+        self,
+        name: str,
+        script: str,
+        *,
+        generate: bool = False,
+        labels: dict[str, str] | None = None,
+        **spec: Any,
+    ) -> dict[str, Any]:
+        """A batch/v1 Job running ``sh -c script`` in one container named ``main``."""
+        meta: dict[str, Any] = {"generateName" if generate else "name": name}
+        if labels:
+            meta["labels"] = labels
+        pod_spec: dict[str, Any] = {
+            "restartPolicy": spec.pop("restart_policy", "Never"),
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "main", "image": IMAGE, "command": ["sh", "-c", script]}],
+        }
+        body: dict[str, Any] = {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": meta,
+            "spec": {"backoffLimit": 0, **spec, "template": {"spec": pod_spec}},
+        }
+        return body
+
+    def create_job(self, body: dict[str, Any]) -> Any:
+        return self.batch.create_namespaced_job(self.namespace, body)
+
+    def wait(self, predicate: Callable[[], Any], what: str, timeout: float | None = None) -> Any:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(0.02 if self.emulator is not None else 0.5)
+
+    def finished(self, name: str) -> Any:
+        """Wait for the Job's Complete or Failed condition; return the Job."""
+
+        def done() -> Any:
+            job = self.batch.read_namespaced_job(name, self.namespace)
+            for c in job.status.conditions or []:
+                if c.type in ("Complete", "Failed") and c.status == "True":
+                    return job
+            return None
+
+        return self.wait(done, f"job {name} to finish")
+
+    def pods(self, job_name: str) -> list[Any]:
+        return list(
+            self.core.list_namespaced_pod(self.namespace, label_selector=f"job-name={job_name}").items
+        )
+
+
+def _connect(kubeconfig: Path) -> Any:
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
+    return client.ApiClient(cfg)
+
+
+@pytest.fixture(scope="session", params=["emulator", "real"])
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    emulator: Emulator | None = None
+    if request.param == "real":
+        path = os.environ.get(KUBECONFIG_ENV)
+        if not path:
+            pytest.skip(f"{KUBECONFIG_ENV} is not set")
+        kubeconfig, timeout = Path(path), 180.0
+    else:
+        emulator = Emulator(host_process(), tick=0.01, pod_backoff=0.05, bookmark_interval=0.2).start()
+        kubeconfig, timeout = (
+            emulator.write_kubeconfig(tmp_path_factory.mktemp("contract") / "kubeconfig"),
+            15.0,
+        )
+    api = _connect(kubeconfig)
+    core = client.CoreV1Api(api)
+    namespace = f"kjob-contract-{secrets.token_hex(3)}"
+    core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    try:
+        yield Cluster(request.param, api, client.BatchV1Api(api), core, namespace, timeout, emulator)
+    finally:
+        try:
+            core.delete_namespace(namespace)
+        finally:
+            api.close()
+            if emulator is not None:
+                emulator.close()
