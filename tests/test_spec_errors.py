@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kjob.errors import KjobError, SpecErrors
-from kjob.spec import load_file, load_text
+from kjob.spec import load_file, load_text, source
 
 HEAD = """\
 apiVersion: argoproj.io/v1alpha1
@@ -1027,3 +1027,142 @@ def test_any_edit_of_a_valid_file_loads_or_gives_spec_errors(
         load_text("\n".join(lines) + "\n", path="wf.yaml", lenient=lenient)
     except SpecErrors as caught:
         assert caught.errors and all(e.path == "wf.yaml" and e.line >= 1 for e in caught.errors)
+
+
+def outcome(text: str) -> str:
+    """What loading ``text`` gives, as text: the workflows, or every error rendered."""
+    try:
+        return repr(load_text(text, path="wf.yaml"))
+    except SpecErrors as caught:
+        return caught.render()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, len(_FULL_LINES) - 1),
+            st.sampled_from(["drop", "dup", "&a {x: 1}", "*a", "{<<: *a}", "{a: 1, a: 2}", *_VALUES]),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_c_parser_reads_any_edit_as_the_pure_parser_does(edits: list[tuple[int, str]]) -> None:
+    lines = list(_FULL_LINES)
+    for index, edit in edits:
+        index %= len(lines)
+        if edit == "drop":
+            del lines[index]
+        elif edit == "dup":
+            lines.insert(index, lines[index])
+        elif ":" in lines[index]:
+            lines[index] = lines[index][: lines[index].index(":") + 1] + " " + edit
+    text = "\n".join(lines) + "\n"
+    fast = outcome(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(source, "HAVE_C_PARSER", False)
+        assert outcome(text) == fast
+
+
+# ------------------------------------------------------------------------------------ YAML mistakes
+
+
+@pytest.fixture(params=["c", "pure"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Load with ruamel.yaml.clib's C parser, or with ruamel's pure-Python parser: same messages."""
+    if request.param == "c" and not source.HAVE_C_PARSER:
+        pytest.skip("ruamel.yaml.clib is not installed")
+    monkeypatch.setattr(source, "HAVE_C_PARSER", request.param == "c")
+    return str(request.param)
+
+
+YAML_MISTAKES: list[tuple[str, str, str]] = [
+    (
+        "syntax error",
+        "  - name: main\n    container: {image: alpine\n",
+        "wf.yaml:9:1: error: invalid YAML: expected ',' or '}', but got '<stream end>' "
+        "(while parsing a flow mapping that starts at line 8)",
+    ),
+    (
+        "tab as indentation",
+        "  - name: main\n    container:\n\timage: alpine\n",
+        "wf.yaml:9:1: error: invalid YAML: found character '\\t' that cannot start any token "
+        "(while scanning for the next token)",
+    ),
+    (
+        "duplicate key",
+        "  - name: main\n    name: again\n    container: {image: alpine}\n",
+        'wf.yaml:8:5: error: invalid YAML: found duplicate key "name" with value "again" '
+        '(original value: "main") (while constructing a mapping that starts at line 7)',
+    ),
+    (
+        "duplicate key in a flow mapping, with mappings for values",
+        "  - name: main\n    container: {image: alpine, args: [a], args: {b: c}}\n",
+        "wf.yaml:8:43: error: invalid YAML: found duplicate key \"args\" with value \"{'b': 'c'}\" "
+        "(original value: \"['a']\") (while constructing a mapping)",
+    ),
+    (
+        "duplicate merge key",
+        "  - name: main\n    container:\n      <<: {image: a}\n      <<: {image: b}\n",
+        'wf.yaml:10:7: error: invalid YAML: found duplicate merge key "<<" '
+        "(while constructing a mapping that starts at line 9)",
+    ),
+    (
+        "merge of a scalar",
+        "  - name: main\n    container:\n      <<: alpine\n",
+        "wf.yaml:9:11: error: invalid YAML: expected a mapping or list of mappings for merging, "
+        "but found scalar (while constructing a mapping)",
+    ),
+    (
+        "merge list with a scalar",
+        "  - name: main\n    container:\n      <<: [{image: a}, b]\n",
+        "wf.yaml:9:24: error: invalid YAML: expected a mapping for merging, but found scalar "
+        "(while constructing a mapping)",
+    ),
+    (
+        "undefined alias",
+        "  - name: main\n    container: *nope\n",
+        "wf.yaml:8:16: error: invalid YAML: found undefined alias 'nope'",
+    ),
+    (
+        "impossible date",
+        "  - name: main\n    container: {image: alpine, args: [2024-02-30]}\n",
+        'wf.yaml:8:39: error: invalid YAML: failed to construct timestamp from "2024-02-30"',
+    ),
+    (
+        "scalar that is not what its tag says",
+        "  - name: main\n    container: {image: alpine, args: [!!int ten]}\n",
+        'wf.yaml:8:39: error: invalid YAML: failed to construct int from "ten"',
+    ),
+    (
+        "mapping as a key",
+        "  - name: main\n    container: {image: alpine}\n    ? {a: [1]}\n    : x\n",
+        "wf.yaml:9:7: error: invalid YAML: found unhashable key (while constructing a mapping that starts at line 7)",
+    ),
+    (
+        "lone surrogate",
+        '  - name: main\n    container: {image: "\ud800"}\n',
+        "wf.yaml:1:1: error: invalid YAML: unacceptable character #xd800: special characters are not allowed\n"
+        '  in "<unicode string>", position 145',
+    ),
+    (
+        "syntax error in a later document",
+        "  - name: main\n    container: {image: alpine}\n---\napiVersion: x\nkind: [\n",
+        "wf.yaml:12:1: error: invalid YAML: expected the node content, but found '<stream end>' "
+        "(while parsing a flow node)",
+    ),
+    (
+        "duplicate key in a later document",
+        "  - name: main\n    container: {image: alpine}\n---\nkind: a\nkind: b\n",
+        'wf.yaml:11:1: error: invalid YAML: found duplicate key "kind" with value "b" '
+        '(original value: "a") (while constructing a mapping that starts at line 10)',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("templates", "expected"), [c[1:] for c in YAML_MISTAKES], ids=[c[0] for c in YAML_MISTAKES]
+)
+def test_yaml_mistakes(parser: str, templates: str, expected: str) -> None:
+    assert errors(HEAD + templates) == expected

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
+import ruamel.yaml
 
-from kjob.spec import LoadResult, load_file, load_text
+from kjob.errors import SpecErrors
+from kjob.spec import LoadResult, load_file, load_text, source
 from kjob.spec.model import (
     Backoff,
     ContinueOn,
@@ -359,3 +363,191 @@ def test_seed_basic_dag() -> None:
     assert report is not None and report.dependencies == ("aggregate-users", "aggregate-orders")
     upload = workflow.template("upload").container
     assert upload is not None and upload.command == ("sh", "-c")
+
+
+# -- reading YAML: ruamel's C parser and its pure-Python parser give the same model -----------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(params=["c", "pure"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Load with ruamel.yaml.clib's C parser, or with ruamel's pure-Python parser."""
+    if request.param == "c" and not source.HAVE_C_PARSER:
+        pytest.skip("ruamel.yaml.clib is not installed")
+    monkeypatch.setattr(source, "HAVE_C_PARSER", request.param == "c")
+    return str(request.param)
+
+
+def loaded_with(pure: bool, path: Path, monkeypatch: pytest.MonkeyPatch) -> LoadResult:
+    with monkeypatch.context() as patch:
+        patch.setattr(source, "HAVE_C_PARSER", source.HAVE_C_PARSER and not pure)
+        return load_file(path)
+
+
+@pytest.mark.parametrize(
+    "path", [FULL, *sorted(EXAMPLES.glob("*.yaml"))], ids=lambda p: getattr(p, "name", str(p))
+)
+def test_c_and_pure_parsers_give_the_same_model(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, pure = loaded_with(False, path, monkeypatch), loaded_with(True, path, monkeypatch)
+    assert fast.workflows and fast == pure  # marks included: every dataclass compares them
+
+
+def test_c_parser_is_used_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not source.HAVE_C_PARSER:
+        pytest.skip("ruamel.yaml.clib is not installed")
+    composed: list[bool] = []
+    real = ruamel.yaml.YAML.compose_all
+
+    def spy(self: ruamel.yaml.YAML, stream: str) -> Any:
+        composed.append(self.Parser.__module__.startswith("ruamel.yaml.parser"))  # pure parser?
+        return real(self, stream)
+
+    monkeypatch.setattr(ruamel.yaml.YAML, "compose_all", spy)
+    only(load_file(FULL))
+    assert composed == [False]
+
+
+ANCHORS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: anchors}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - &task
+        name: a
+        template: echo
+        arguments: {parameters: [{name: msg, value: &hello hello}]}
+      - <<: *task
+        name: b
+        dependencies: [a]
+      - <<: [{name: c, template: echo}, *task]
+        arguments: {parameters: [{name: msg, value: *hello}]}
+        dependencies: [a, b]
+  - name: echo
+    inputs: {parameters: [{name: msg}]}
+    container: &alpine
+      image: alpine
+      command: [echo, "{{inputs.parameters.msg}}"]
+  - name: echo-too
+    inputs: {parameters: [{name: msg}]}
+    container: *alpine
+"""
+
+
+def test_anchors_aliases_and_merge_keys(parser: str) -> None:
+    workflow = only(load_text(ANCHORS, path="anchors.yaml"))
+    dag = workflow.template("main").dag
+    assert dag is not None
+    a, b, _ = dag.tasks
+    assert [(t.name, t.template, t.dependencies) for t in dag.tasks] == [
+        ("a", "echo", ()),
+        ("b", "echo", ("a",)),
+        ("c", "echo", ("a", "b")),  # the first mapping of a merge list wins
+    ]
+    assert [p.value for t in dag.tasks for p in t.arguments.parameters] == ["hello"] * 3
+    assert a.mark == Mark("anchors.yaml", 10, 9)
+    assert b.mark == Mark("anchors.yaml", 14, 9)
+    # A merged key has no place of its own: its marks are those of the mapping it was merged into.
+    assert b.template_mark == Mark("anchors.yaml", 14, 9)
+    assert a.template_mark == Mark("anchors.yaml", 12, 19)
+    echo, too = workflow.template("echo").container, workflow.template("echo-too").container
+    assert echo is not None and too is not None
+    assert (too.image, too.command, too.mark) == ("alpine", echo.command, Mark("anchors.yaml", 27, 5))
+
+
+SCALARS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: scalars}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: alpine
+      args: [1000, "1000", '1000', 1_000, 0x1F, 0o17, 010, 1e3, 2.50, -0.0, .inf, true, "true", True,
+             yes, no, on, "", 2024-01-31, 2024-01-31T10:00:00Z, !!str 5, !!int "7", &b false, *b]
+"""
+
+
+def test_scalars_take_argo_string_forms(parser: str) -> None:
+    container = only(load_text(SCALARS)).template("main").container
+    assert container is not None
+    # YAML 1.2 as ruamel reads it: yes/no/on are strings, 010 is ten; quoted numbers stay as written.
+    numbers = ("1000", "1000", "1000", "1000", "31", "15", "10", "1000", "2.5", "0", "inf")
+    words = ("true", "true", "true", "yes", "no", "on", "")
+    rest = ("2024-01-31", "2024-01-31T10:00:00+00:00", "5", "7", "false", "false")
+    assert container.args == (*numbers, *words, *rest)
+
+
+def test_null_items_are_reported(parser: str) -> None:
+    with pytest.raises(SpecErrors) as caught:
+        load_text(SCALARS.replace('on, "",', "on, null, ~,"), path="s.yaml")
+    assert caught.value.render().splitlines() == [
+        "s.yaml:11:27: error: each item of 'args' must be a string, not empty",
+        "s.yaml:11:33: error: each item of 'args' must be a string, not empty",
+    ]
+
+
+def test_yaml_11_directive_reads_yaml_11_scalars(parser: str) -> None:
+    text = "%YAML 1.1\n---\n" + SCALARS.replace('!!str 5, !!int "7", ', "")
+    container = only(load_text(text)).template("main").container
+    assert container is not None
+    # YAML 1.1: 010 is octal, 0o17 is not a number, yes/no/on are booleans.
+    yaml_11 = ("31", "0o17", "8", "1000", "2.5", "0", "inf", "true", "true", "true", "true", "false", "true")
+    assert container.args[4:17] == yaml_11
+
+
+def test_multiple_documents_with_both_parsers(parser: str) -> None:
+    text = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: one}
+spec: {entrypoint: main, templates: [{name: main, container: {image: alpine}}]}
+...
+---
+# nothing
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: two}
+spec:
+  entrypoint: main
+  templates: [{name: main, container: {image: alpine}}]
+"""
+    one, two = load_text(text, path="m.yaml").workflows
+    assert (one.name, one.mark) == ("one", Mark("m.yaml", 1, 1))
+    assert (two.name, two.mark) == ("two", Mark("m.yaml", 9, 1))
+    main = two.template("main")
+    assert main.mark == Mark("m.yaml", 14, 15)
+
+
+def test_yaml_11_line_breaks_are_read_by_ruamels_own_parser(parser: str) -> None:
+    # NEL, LS and PS are line breaks to the C parser (YAML 1.1) but not to ruamel's, which reads the
+    # file as it always has: a NEL folds like a line break inside quotes, an LS stays as it is.
+    text = SCALARS.replace("args: [1000", 'args: ["a\u2028b\tc", "x\x85y", 1000')
+    container = only(load_text(text)).template("main").container
+    assert container is not None
+    assert container.args[:3] == ("a\u2028b\tc", "x y", "1000")
+
+
+@pytest.mark.parametrize("failing", [False, True])
+def test_garbage_collector_is_back_on_after_loading(failing: bool) -> None:
+    assert gc.isenabled()
+    text = SCALARS.replace("image: alpine", "image: [alpine]") if failing else SCALARS
+    try:
+        load_text(text)
+    except SpecErrors:
+        assert failing
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_text(SCALARS)
+        assert not gc.isenabled()  # and left off when it was off
+    finally:
+        gc.enable()

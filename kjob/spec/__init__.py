@@ -5,8 +5,8 @@ every mistake of the file (always ``SpecErrors``, even for a single mistake); a 
 raises a plain :class:`kjob.errors.KjobError`.
 """
 
+from kjob.spec.diagnostics import SpecWarning
 from kjob.spec.durations import parse_duration
 from kjob.spec.loader import LoadResult, load_file, load_text
-from kjob.spec.validate import SpecWarning
 
 __all__ = ["LoadResult", "SpecWarning", "load_file", "load_text", "parse_duration"]

@@ -1,4 +1,4 @@
-"""Cross-reference checks over a loaded workflow, and the collector every check reports into.
+"""Cross-reference checks over a loaded workflow.
 
 The loader builds the model and hands over, per template, the texts that hold references (``Site``:
 command, args, source, env values, argument values, ``when``, ``withParam``, artifact ``from``) with a
@@ -9,155 +9,18 @@ inside those texts against what kjob can resolve at run time.
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from kjob.errors import CycleError, SpecError, TemplateError
+from kjob.errors import CycleError, TemplateError
 from kjob.expr import check_when, parse_depends, parse_template
 from kjob.plan import plan_names
+from kjob.spec.diagnostics import Diagnostics
 from kjob.spec.fields import suggest
-from kjob.spec.model import DagTask, Mark, Template, TemplateKind, Workflow
-
-MAX_ERRORS = 50
-
-
-# --------------------------------------------------------------------------------------------------
-# Reporting
-
-
-@dataclass(frozen=True, slots=True)
-class SpecWarning:
-    """Something kjob reads past (with ``lenient=True``) or that is probably a mistake."""
-
-    message: str
-    mark: Mark
-    hint: str | None = None
-
-    def render(self) -> str:
-        text = f"{self.mark}: warning: {self.message}"
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
-
-
-class Diagnostics:
-    """Errors and warnings found in one file, in the order they were found."""
-
-    def __init__(self, *, lenient: bool = False) -> None:
-        self.lenient = lenient
-        self.errors: list[SpecError] = []
-        self.warnings: list[SpecWarning] = []
-
-    def error(self, message: str, mark: Mark, *, hint: str | None = None, detail: str | None = None) -> None:
-        self.errors.append(
-            SpecError(message, path=mark.path, line=mark.line, col=mark.col, hint=hint, detail=detail)
-        )
-
-    def warn(self, message: str, mark: Mark, *, hint: str | None = None) -> None:
-        self.warnings.append(SpecWarning(message, mark, hint))
-
-    def unsupported(self, message: str, mark: Mark, *, hint: str | None = None) -> None:
-        """An Argo feature kjob cannot run yet: an error, or a warning when loading leniently."""
-        if self.lenient:
-            self.warn(message, mark, hint=hint)
-        else:
-            self.error(message, mark, hint=hint)
-
-    def capped_errors(self) -> list[SpecError]:
-        """At most :data:`MAX_ERRORS` errors in file order, and a last one saying how many were left out."""
-        ordered = sorted(self.errors, key=lambda e: (e.path, e.line, e.col))
-        if len(ordered) <= MAX_ERRORS:
-            return ordered
-        kept = ordered[:MAX_ERRORS]
-        last = kept[-1]
-        more = len(ordered) - MAX_ERRORS
-        kept.append(SpecError(f"{more} more errors not shown", path=last.path, line=last.line, col=last.col))
-        return kept
-
-
-# --------------------------------------------------------------------------------------------------
-# What the loader hands over
-
-
-@dataclass(frozen=True, slots=True)
-class Locator:
-    """Maps a 0-based column of a text back to the file.
-
-    ``lines`` holds the file position (1-based line, column) of the first character of each line of the
-    text when the loader could work it out (plain or quoted one-line scalars, literal blocks); otherwise
-    every column maps to ``start``, the beginning of the value.
-    """
-
-    start: Mark
-    lines: tuple[tuple[int, int], ...] = ()
-
-    def at(self, text: str, column: int) -> Mark:
-        if not self.lines:
-            return self.start
-        index, offset = line_of(text, column)
-        if index >= len(self.lines):
-            return self.start
-        line, col = self.lines[index]
-        return Mark(self.start.path, line, col + offset)
-
-
-class SiteKind(enum.Enum):
-    TEXT = "text"  # a template string: substituted, then used as is
-    WHEN = "when"  # a when expression: only its template part is checked here
-    WITH_PARAM = "withParam"  # a JSON list, or a reference to one
-    FROM = "from"  # an artifact source: exactly one artifact reference
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """A text that may hold references, where it is, and whose it is."""
-
-    text: str
-    field: str  # how a message names it: "args[1]", "when", "argument 'entity'"
-    kind: SiteKind
-    locator: Locator
-    task: str | None = None  # the task or step it belongs to; None for the template body
-    item_allowed: bool = False  # ``item`` may be used (a fanned-out task's arguments or when)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskMarks:
-    """Marks of a task's dependency list entries and of its ``depends`` text."""
-
-    dependencies: tuple[Mark, ...] = ()
-    depends: Locator | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedTemplate:
-    """A template as loaded, with its reference texts and, per task in order, the dependency marks."""
-
-    template: Template
-    sites: tuple[Site, ...] = ()
-    task_marks: tuple[TaskMarks, ...] = ()
-    target: Locator | None = None  # where a dag's ``target`` text is
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedWorkflow:
-    """A workflow as loaded: the model, every template (duplicates included) and where things are."""
-
-    workflow: Workflow
-    templates: tuple[LoadedTemplate, ...]
-    argo: bool  # ``{{ }}`` references (Argo apiVersion) rather than kjob's ``<< >>``
-    entrypoint_mark: Mark | None = None
-    on_exit_mark: Mark | None = None
-    sites: tuple[Site, ...] = field(default=())  # workflow-level texts (spec.arguments)
-
-
-def line_of(text: str, column: int) -> tuple[int, int]:
-    """(line index, column within that line) of a 0-based column of ``text``."""
-    before = text[:column]
-    index = before.count("\n")
-    return index, column - (before.rfind("\n") + 1)
+from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow, Locator, Site, SiteKind, TaskMarks, line_of
+from kjob.spec.model import DagTask, Mark, Template, TemplateKind
 
 
 def caret(text: str, column: int) -> str:

@@ -89,6 +89,11 @@ class KubernetesBackend:
                     f"a run named '{run_id}' already exists in namespace {cluster.namespace}",
                     hint=f"finish it with `kjob resume {run_id}`, or use metadata.generateName",
                 ) from None
+            if err.status == 404:
+                raise ClusterError(
+                    f"namespace '{cluster.namespace}' does not exist",
+                    hint="create it (kubectl create namespace ...) or choose another with -n",
+                ) from None
             raise _cluster_error("create the run object", err) from None
         return RunObject(run_id, cluster.namespace, str(_meta(created).uid))
 
@@ -169,7 +174,9 @@ class KubernetesBackend:
     def close(self) -> None:
         self._stop.set()
         self._workers.shutdown(wait=True, cancel_futures=True)
-        self._watcher.join(timeout=WATCH_TIMEOUT + 5)
+        # The watch thread may be blocked reading a quiet stream; it is a daemon and notices the
+        # stop flag at its next event or timeout, so there is nothing to wait for.
+        self._watcher.join(timeout=0.5)
 
     # ----------------------------------------------------------------------------------- watch
     def _watch_loop(self) -> None:

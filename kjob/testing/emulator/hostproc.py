@@ -5,7 +5,8 @@ The container gets a private directory, its *pod root*, that stands in for its f
 * every path the pod mounts (``volumeMounts[].mountPath``) and the container's
   ``terminationMessagePath`` (default ``/dev/termination-log``) gets a host file or directory under
   the pod root, and **occurrences of those container paths in ``command``, ``args`` and env values
-  are rewritten to the host paths**. So ``sh -c 'echo done > /dev/termination-log'`` writes the
+  are rewritten to the host paths** (also inside the text of files mounted from ConfigMaps, e.g.
+  scripts). So ``sh -c 'echo done > /dev/termination-log'`` writes the
   termination message, and ``cat /config/x`` reads a mounted ConfigMap key. The env variable
   ``KJOB_EMULATOR_TERMINATION_LOG`` also names the host file, for programs that compute the path;
   ``KJOB_EMULATOR_POD_ROOT`` names the pod root;
@@ -151,6 +152,18 @@ def _fill_volume(vol: Obj, target: Path, namespace: str, lookup: Lookup) -> None
             dest.write_bytes(data[key])
 
 
+def _rewrite_files(directory: Path, mapping: Mapping[str, Path]) -> None:
+    """Rewrite container paths inside mounted ConfigMap text (a script that writes its output file
+    must write the host file that stands in for it)."""
+    for path in directory.rglob("*"):
+        if path.is_file():
+            try:
+                text = path.read_text()
+            except (UnicodeDecodeError, OSError):
+                continue
+            path.write_text(rewrite(text, mapping))
+
+
 def prepare(
     pod: Obj,
     container: Obj,
@@ -237,6 +250,9 @@ def prepare(
     env["KJOB_EMULATOR_TERMINATION_LOG"] = str(termination)
     env["KJOB_EMULATOR_POD_ROOT"] = str(pod_root)
 
+    for vm in container.get("volumeMounts") or []:
+        if "configMap" in volumes.get(str(vm.get("name") or ""), {}):
+            _rewrite_files(mapping[str(vm.get("mountPath") or "/")], mapping)
     words = [str(x) for x in (container.get("command") or [])] + [
         str(x) for x in (container.get("args") or [])
     ]

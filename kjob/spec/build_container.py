@@ -1,0 +1,117 @@
+"""Building the ``container`` or ``script`` of a template: image, command, args, env and resources.
+
+Pod and container settings kjob does not model are kept verbatim (``extra``) for the Kubernetes
+backend; resource quantities are checked against the Kubernetes quantity syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from kjob.spec import fields as F
+from kjob.spec.model import Container, EnvVar, Resources, TemplateKind, frozen_map
+from kjob.spec.reader import Reader
+from kjob.spec.values import argo_string, describe, is_scalar, plain
+from kjob.spec.yamlnodes import YamlMap
+
+QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?")
+
+
+def container(r: Reader, node: YamlMap, kind: TemplateKind, where: str) -> Container | None:
+    """The ``container`` or ``script`` (by ``kind``) of the template ``node``."""
+    key = kind.value
+    body = r.mapping(node, key)
+    if body is None:
+        return None
+    mark = r.src.key(node, key)
+    r.fields(body, F.SCRIPT if kind is TemplateKind.SCRIPT else F.CONTAINER, f"{key} of {where}")
+    image = r.text(body, "image", "image")
+    if image is None and body.get("image") is None:
+        r.diag.error(f"{key} of {where} has no image", mark, hint="add `image: <image>`, e.g. python:3.12")
+    source: str | None = None
+    if kind is TemplateKind.SCRIPT:
+        source = r.text(body, "source", "source")
+        if source is None and body.get("source") is None:
+            r.diag.error(f"script of {where} has no source", mark, hint="add `source: |` and the script")
+    extra = {k: plain(body[k]) for k in map(str, body) if k in F.CONTAINER.passthrough}
+    return Container(
+        image=image or "",
+        command=_words(r, body, "command"),
+        args=_words(r, body, "args"),
+        env=_env(r, body),
+        working_dir=r.text(body, "workingDir", "workingDir"),
+        resources=_resources(r, body),
+        source=source if kind is TemplateKind.SCRIPT else None,
+        extra=frozen_map(extra),
+        mark=mark,
+    )
+
+
+def _words(r: Reader, node: YamlMap, key: str) -> tuple[str, ...]:
+    seq = r.sequence(node, key, hint=f'write `{key}: [a, b]` or one item per line ("- a")')
+    if seq is None:
+        return ()
+    words: list[str] = []
+    for index, item in enumerate(seq):
+        mark = r.src.item(seq, index)
+        if isinstance(item, Mapping | list) or item is None:
+            r.diag.error(f"each item of '{key}' must be a string, not {describe(item)}", mark)
+            continue
+        word = argo_string(item) or ""
+        r.site(word, f"{key}[{index}]", mark)
+        words.append(word)
+    return tuple(words)
+
+
+def _env(r: Reader, node: YamlMap) -> tuple[EnvVar, ...]:
+    seq = r.sequence(node, "env")
+    if seq is None:
+        return ()
+    variables: list[EnvVar] = []
+    for item, mark in r.items(seq, "env entry"):
+        r.fields(item, F.ENV_VAR, "env entry")
+        name = r.string(item, "name")
+        if name is None:
+            r.diag.error("env entry has no name", mark, hint="add `name: MY_VARIABLE`")
+            continue
+        raw = item.get("value")
+        value: str | None = None
+        if raw is not None:
+            if not is_scalar(raw):
+                r.wrong_type(item, "value", "a string")
+            else:
+                value = argo_string(raw)
+                if value is not None:
+                    r.site(value, f"env {name}", r.src.value(item, "value"))
+        source = r.mapping(item, "valueFrom")
+        if value is not None and source is not None:
+            r.diag.error(
+                f"env {name} has both value and valueFrom",
+                r.src.key(item, "valueFrom"),
+                hint="use one of them",
+            )
+        variables.append(EnvVar(name, value, frozen_map(plain(source)) if source is not None else None))
+    return tuple(variables)
+
+
+def _resources(r: Reader, node: YamlMap) -> Resources:
+    body = r.mapping(node, "resources")
+    if body is None:
+        return Resources()
+    r.fields(body, F.RESOURCES)
+    return Resources(requests=_quantities(r, body, "requests"), limits=_quantities(r, body, "limits"))
+
+
+def _quantities(r: Reader, node: YamlMap, key: str) -> Mapping[str, str]:
+    values = r.string_map(node, key)
+    table = node.get(key)
+    for name, value in values.items():
+        if not QUANTITY.fullmatch(value):
+            mark = r.src.value(table, name) if isinstance(table, YamlMap) else r.src.key(node, key)
+            r.diag.error(
+                f"invalid quantity '{value}' for {key}.{name}",
+                mark,
+                hint="use Kubernetes quantities such as 500m or 2 (cpu), 512Mi or 4Gi (memory)",
+            )
+    return values

@@ -1,0 +1,122 @@
+"""Building the schedule part of a ``CronWorkflow`` spec, with its checks.
+
+Schedules must be five cron fields or a macro (``@daily``, ``@every 5m``), the timezone an IANA name
+(checked when the machine has a time zone database); the ``workflowSpec`` itself is handed back to be
+built like any workflow spec.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping
+
+from kjob.spec import fields as F
+from kjob.spec.model import CronSpec, Mark, frozen_map
+from kjob.spec.reader import Reader
+from kjob.spec.values import describe
+from kjob.spec.yamlnodes import YamlMap
+
+CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+CRON_FIELD = re.compile(r"[0-9A-Za-z*?/,\-LW#]+")
+CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+
+
+def cron(r: Reader, spec: YamlMap, spec_mark: Mark) -> tuple[CronSpec, YamlMap | None]:
+    """The schedule part of a CronWorkflow ``spec``, and its ``workflowSpec`` if it is a mapping."""
+    r.fields(spec, F.CRON_SPEC, "CronWorkflow spec")
+    schedules: list[str] = []
+    one = r.string(spec, "schedule")
+    many = r.sequence(spec, "schedules")
+    if one is not None and many is not None:
+        r.diag.error(
+            "CronWorkflow has both schedule and schedules",
+            r.src.key(spec, "schedules"),
+            hint="use one of schedule or schedules",
+        )
+    if one is not None:
+        _check_schedule(r, one, r.src.value(spec, "schedule"))
+        schedules.append(one)
+    for index, item in enumerate(many or ()):
+        mark = r.src.item(many, index) if many is not None else spec_mark
+        if not isinstance(item, str):
+            r.diag.error(f"each schedule must be a string, not {describe(item)}", mark)
+            continue
+        _check_schedule(r, str(item), mark)
+        schedules.append(str(item))
+    if one is None and many is None:
+        r.diag.error(
+            "CronWorkflow has no schedule",
+            spec_mark,
+            hint='add `schedule: "0 2 * * *"` (minute hour day-of-month month day-of-week)',
+        )
+    timezone = r.string(spec, "timezone")
+    if timezone is not None:
+        _check_timezone(r, timezone, r.src.value(spec, "timezone"))
+    policy = r.string(spec, "concurrencyPolicy") or "Allow"
+    if policy not in CONCURRENCY_POLICIES:
+        r.diag.error(
+            f"unknown concurrencyPolicy '{policy}'",
+            r.src.value(spec, "concurrencyPolicy"),
+            hint=f"use one of: {', '.join(CONCURRENCY_POLICIES)}",
+        )
+    workflow_meta = r.mapping(spec, "workflowMetadata")
+    labels: Mapping[str, str] = frozen_map()
+    annotations: Mapping[str, str] = frozen_map()
+    if workflow_meta is not None:
+        r.fields(workflow_meta, F.WORKFLOW_METADATA)
+        labels = r.string_map(workflow_meta, "labels")
+        annotations = r.string_map(workflow_meta, "annotations")
+    workflow_spec = r.mapping(spec, "workflowSpec")
+    if "workflowSpec" not in spec or spec["workflowSpec"] is None:
+        r.diag.error(
+            "CronWorkflow has no workflowSpec",
+            spec_mark,
+            hint="add `workflowSpec:` with the entrypoint and templates of the workflow to run",
+        )
+    cron = CronSpec(
+        schedules=tuple(schedules),
+        timezone=timezone,
+        concurrency_policy=policy,
+        starting_deadline_seconds=r.integer(spec, "startingDeadlineSeconds"),
+        successful_jobs_history_limit=r.integer(spec, "successfulJobsHistoryLimit"),
+        failed_jobs_history_limit=r.integer(spec, "failedJobsHistoryLimit"),
+        suspend=bool(r.boolean(spec, "suspend")),
+        mark=spec_mark,
+        workflow_labels=labels,
+        workflow_annotations=annotations,
+    )
+    return cron, workflow_spec
+
+
+def _check_schedule(r: Reader, schedule: str, mark: Mark) -> None:
+    text = schedule.strip()
+    if text in CRON_MACROS or text.startswith("@every "):
+        return
+    parts = text.split()
+    if len(parts) == 5 and all(CRON_FIELD.fullmatch(p) for p in parts):
+        return
+    r.diag.error(
+        f"invalid schedule '{schedule}'",
+        mark,
+        hint='use five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"',
+    )
+
+
+def _check_timezone(r: Reader, timezone: str, mark: Mark) -> None:
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        known = zoneinfo.available_timezones()
+        if not known:
+            return  # no time zone database here: leave the check to the cluster
+        r.diag.error(
+            f"unknown timezone '{timezone}'",
+            mark,
+            hint=_did_you_mean(timezone, known, "use an IANA name such as America/Los_Angeles or UTC"),
+        )
+
+
+def _did_you_mean(word: str, choices: Iterable[str], otherwise: str) -> str:
+    hint = F.suggest(word, choices)
+    return hint if hint.startswith("did you mean") else otherwise

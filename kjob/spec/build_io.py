@@ -1,0 +1,160 @@
+"""Building ``inputs``, ``outputs`` and ``arguments``: their parameters and artifacts.
+
+The same reader serves all three roles; what differs is checked here (an output parameter needs a
+source, an input artifact of a container needs a path, an argument artifact needs ``from``) and every
+value that may hold references is kept as a site for :mod:`kjob.spec.validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from kjob.spec import fields as F
+from kjob.spec.loaded import SiteKind
+from kjob.spec.model import IO, Artifact, Mark, Parameter, TemplateKind
+from kjob.spec.reader import PARAMETER_NAME, Reader
+from kjob.spec.values import argo_string, describe, is_scalar
+from kjob.spec.yamlnodes import YamlMap
+
+T = TypeVar("T")
+
+
+def io(r: Reader, node: YamlMap, key: str, fields: F.FieldSet, where: str, kind: TemplateKind | None) -> IO:
+    """The ``inputs``, ``outputs`` or ``arguments`` (``key``) of ``node``, a template, task or spec;
+    ``kind`` is the template's body kind, ``None`` for arguments."""
+    body = r.mapping(node, key)
+    if body is None:
+        return IO()
+    r.fields(body, fields, f"{key} of {where}")
+    parameters = _collect(r, body, "parameters", key, where, lambda n, m: _parameter(r, n, m, key, where))
+    artifacts = _collect(r, body, "artifacts", key, where, lambda n, m: _artifact(r, n, m, key, where, kind))
+    return IO(parameters=tuple(parameters), artifacts=tuple(artifacts))
+
+
+def _collect(
+    r: Reader,
+    body: YamlMap,
+    key: str,
+    role: str,
+    where: str,
+    build: Callable[[YamlMap, Mark], T | None],
+) -> list[T]:
+    seq = r.sequence(body, key, hint=f"write `{key}:` followed by `- name: ...` entries")
+    built: list[T] = []
+    seen: dict[str, Mark] = {}
+    for item, mark in r.items(seq, key[:-1]):
+        value = build(item, mark)
+        if value is None:
+            continue
+        name = str(getattr(value, "name", ""))
+        if name in seen:
+            r.diag.error(
+                f"duplicate {key[:-1]} '{name}' in {role} of {where}",
+                mark,
+                hint=f"the first one is at line {seen[name].line}",
+            )
+            continue
+        seen[name] = mark
+        built.append(value)
+    return built
+
+
+def _scalar_string(r: Reader, node: YamlMap, key: str, label: str) -> str | None:
+    raw = node.get(key)
+    if raw is None:
+        return None
+    if not is_scalar(raw):
+        r.wrong_type(node, key, "a string, number or boolean", "quote it to pass JSON: value: '[1, 2]'")
+        return None
+    value = argo_string(raw)
+    if value is not None:
+        r.site(value, label, r.src.value(node, key))
+    return value
+
+
+def _parameter(r: Reader, node: YamlMap, mark: Mark, role: str, where: str) -> Parameter | None:
+    name = r.name(node, mark, "parameter", pattern=PARAMETER_NAME)
+    if not name:
+        return None
+    r.fields(node, F.PARAMETER, f"parameter '{name}'")
+    label = f"argument '{name}'" if role == "arguments" else f"{role} parameter '{name}'"
+    value = _scalar_string(r, node, "value", label)
+    default = _scalar_string(r, node, "default", f"default of '{name}'")
+    enum: list[str] = []
+    for option in r.sequence(node, "enum") or ():
+        if not is_scalar(option) or option is None:
+            r.diag.error(f"each enum value must be a string, not {describe(option)}", mark)
+            continue
+        enum.append(argo_string(option) or "")
+    value_from = r.mapping(node, "valueFrom")
+    path: str | None = None
+    fallback: str | None = None
+    if value_from is not None:
+        r.fields(value_from, F.VALUE_FROM, f"valueFrom of '{name}'")
+        path = r.text(value_from, "path", f"path of '{name}'")
+        fallback = _scalar_string(r, value_from, "default", f"default of '{name}'")
+        if path is not None and role != "outputs":
+            r.diag.error(
+                f"valueFrom.path of {role} parameter '{name}' has no meaning",
+                r.src.key(value_from, "path"),
+                hint="valueFrom.path is for output parameters: the file the value is read from",
+            )
+    if role == "outputs" and value is None and path is None:
+        unsupported_source = value_from is not None and any(
+            str(k) in F.VALUE_FROM.unsupported for k in value_from
+        )
+        if not unsupported_source:
+            r.diag.error(
+                f"output parameter '{name}' of {where} has no source",
+                mark,
+                hint=f"add `valueFrom: {{path: /tmp/{name}}}` and write the value to that file",
+            )
+    return Parameter(
+        name=name,
+        value=value,
+        default=default,
+        enum=tuple(enum),
+        value_from_path=path,
+        value_from_default=fallback,
+        description=r.string(node, "description"),
+        mark=mark,
+    )
+
+
+def _artifact(
+    r: Reader, node: YamlMap, mark: Mark, role: str, where: str, kind: TemplateKind | None
+) -> Artifact | None:
+    name = r.name(node, mark, "artifact", pattern=PARAMETER_NAME)
+    if not name:
+        return None
+    r.fields(node, F.ARTIFACT, f"artifact '{name}'")
+    path = r.text(node, "path", f"path of artifact '{name}'")
+    source = r.text(node, "from", "from", SiteKind.FROM)
+    has_other_source = any(str(k) in F.ARTIFACT.unsupported for k in node)
+    runs = kind in (TemplateKind.CONTAINER, TemplateKind.SCRIPT)
+    if role in ("inputs", "outputs") and runs and path is None:
+        r.diag.error(
+            f"{role[:-1]} artifact '{name}' of {where} has no path",
+            mark,
+            hint="add `path:` with where the file is in the container",
+        )
+    if role == "outputs" and not runs and kind is not None and source is None and not has_other_source:
+        r.diag.error(
+            f"output artifact '{name}' of {where} has no source",
+            mark,
+            hint='add `from: "{{tasks.<task>.outputs.artifacts.<name>}}"`',
+        )
+    if role == "arguments" and source is None and not has_other_source:
+        r.diag.error(
+            f"artifact argument '{name}' has no source",
+            mark,
+            hint='add `from: "{{tasks.<task>.outputs.artifacts.<name>}}"`',
+        )
+    return Artifact(
+        name=name,
+        path=path,
+        from_=source,
+        optional=bool(r.boolean(node, "optional")),
+        mark=mark,
+    )

@@ -1,0 +1,154 @@
+"""Building the templates of a workflow: name, body kind, inputs and outputs, retry and timeouts.
+
+Each template becomes a :class:`LoadedTemplate`: the model object plus the reference texts read while
+building it and, for a dag, the marks of each task's dependencies.  The body itself is built by
+:mod:`kjob.spec.build_container` (container, script) or :mod:`kjob.spec.build_tasks` (dag, steps).
+"""
+
+from __future__ import annotations
+
+from kjob.spec import build_container, build_io, build_tasks
+from kjob.spec import fields as F
+from kjob.spec.loaded import LoadedTemplate, Locator, TaskMarks
+from kjob.spec.model import (
+    Backoff,
+    Container,
+    Dag,
+    DagTask,
+    Mark,
+    RetryPolicy,
+    RetryStrategy,
+    Template,
+    TemplateKind,
+    frozen_map,
+)
+from kjob.spec.reader import Reader
+from kjob.spec.values import argo_string, describe, plain
+from kjob.spec.yamlnodes import YamlMap
+
+
+def templates(r: Reader, spec: YamlMap, spec_mark: Mark, what: str) -> list[LoadedTemplate]:
+    """Every template of the spec in file order, duplicates included (validation reports those)."""
+    seq = r.sequence(spec, "templates", hint="write `templates:` followed by `- name: ...` entries")
+    if seq is None:
+        return []
+    outer = r.take_sites()  # workflow-level texts read so far
+    loaded = [_template(r, node, mark) for node, mark in r.items(seq, "template")]
+    r.sites = outer
+    return loaded
+
+
+def _template(r: Reader, node: YamlMap, mark: Mark) -> LoadedTemplate:
+    name = r.name(node, mark, "template")
+    where = f"template '{name}'" if name else "template"
+    r.fields(node, F.TEMPLATE, where)
+    present = [key for key in map(str, node) if key in F.TEMPLATE_BODIES and node[key] is not None]
+    kind = _body_kind(r, node, present, name, mark)
+    inputs = build_io.io(r, node, "inputs", F.INPUTS, where, kind)
+    outputs = build_io.io(r, node, "outputs", F.OUTPUTS, where, kind)
+    container: Container | None = None
+    dag: Dag | None = None
+    steps: tuple[tuple[DagTask, ...], ...] | None = None
+    task_marks: list[TaskMarks] = []
+    target: Locator | None = None
+    if kind in (TemplateKind.CONTAINER, TemplateKind.SCRIPT):
+        container = build_container.container(r, node, kind, where)
+    elif kind is TemplateKind.DAG:
+        dag, target = build_tasks.dag(r, node, where, task_marks)
+    elif kind is TemplateKind.STEPS:
+        steps = build_tasks.steps(r, node, where)
+    retry = _retry(r, node)
+    pod_extra = {key: plain(node[key]) for key in map(str, node) if key in F.TEMPLATE.passthrough}
+    template = Template(
+        name=name,
+        kind=kind or TemplateKind.CONTAINER,
+        dag=dag,
+        steps=steps,
+        container=container,
+        inputs=inputs,
+        outputs=outputs,
+        retry_strategy=retry,
+        active_deadline_seconds=r.duration(node, "activeDeadlineSeconds", positive=True),
+        timeout=r.duration(node, "timeout", positive=True),
+        parallelism=r.integer(node, "parallelism", minimum=1),
+        pod_extra=frozen_map(pod_extra),
+        mark=mark,
+    )
+    return LoadedTemplate(template, tuple(r.take_sites()), tuple(task_marks), target)
+
+
+def _body_kind(r: Reader, node: YamlMap, present: list[str], name: str, mark: Mark) -> TemplateKind | None:
+    label = f"template '{name}'" if name else "template"
+    if len(present) > 1:
+        r.diag.error(
+            f"{label} has both {present[0]} and {present[1]}",
+            r.src.key(node, present[1]),
+            hint="a template has exactly one of container, script, dag, steps: split it in two",
+        )
+    if present:
+        return TemplateKind(present[0])
+    unsupported = [key for key in map(str, node) if key in F.UNSUPPORTED_BODIES]
+    if unsupported:
+        if r.diag.lenient:  # the field itself became a warning, but there is nothing to run
+            r.diag.error(
+                f"{label} has no body kjob can run ('{unsupported[0]}' is not supported yet)",
+                mark,
+                hint="add one of container, script, dag, steps",
+            )
+        return None
+    r.diag.error(f"{label} has no body: add one of container, script, dag, steps", mark)
+    return None
+
+
+def _retry(r: Reader, node: YamlMap) -> RetryStrategy | None:
+    retry = r.mapping(node, "retryStrategy")
+    if retry is None:
+        return None
+    mark = r.src.key(node, "retryStrategy")
+    r.fields(retry, F.RETRY_STRATEGY)
+    limit = r.integer(retry, "limit", strings=True)
+    policy = RetryPolicy.ON_FAILURE
+    name = r.string(retry, "retryPolicy")
+    if name is not None:
+        choices = [p.value for p in RetryPolicy]
+        if name in choices:
+            policy = RetryPolicy(name)
+        else:
+            r.diag.error(
+                f"unknown retryPolicy '{name}'",
+                r.src.value(retry, "retryPolicy"),
+                hint=f"use one of: {', '.join(choices)}",
+            )
+    backoff: Backoff | None = None
+    backoff_node = r.mapping(retry, "backoff")
+    if backoff_node is not None:
+        backoff = _backoff(r, backoff_node)
+    return RetryStrategy(limit=limit, policy=policy, backoff=backoff, mark=mark)
+
+
+def _backoff(r: Reader, node: YamlMap) -> Backoff:
+    r.fields(node, F.BACKOFF)
+    factor = 1.0
+    raw = node.get("factor")
+    if raw is not None:
+        mark = r.src.value(node, "factor")
+        number: float | None = None
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            number = float(raw)
+        elif isinstance(raw, str):
+            try:
+                number = float(raw)
+            except ValueError:
+                number = None
+        if number is None:
+            r.diag.error(f"'factor' must be a number, not {describe(raw)}", mark)
+        elif number <= 0:
+            r.diag.error(f"'factor' must be more than zero, not {argo_string(raw)}", mark)
+        else:
+            factor = number
+    return Backoff(
+        duration=r.duration(node, "duration") or 0.0,
+        factor=factor,
+        max_duration=r.duration(node, "maxDuration"),
+        cap=r.duration(node, "cap"),
+    )
