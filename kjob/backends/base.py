@@ -8,6 +8,7 @@ the workflow: retries, ``when``, outputs passing and parallelism all live in the
 from __future__ import annotations
 
 import enum
+import queue
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -112,3 +113,18 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release everything; called once when the run ends, also after an error or interrupt."""
+
+
+def drain(events: queue.Queue[AttemptEvent], timeout: float | None) -> list[AttemptEvent]:
+    """Wait up to ``timeout`` for one event (``0``: don't wait), then take every event already there:
+    the ``poll`` of backends that feed a queue from their own threads."""
+    try:
+        first = events.get(timeout=timeout) if timeout != 0 else events.get_nowait()
+    except queue.Empty:
+        return []
+    taken = [first]
+    while True:
+        try:
+            taken.append(events.get_nowait())
+        except queue.Empty:
+            return taken

@@ -28,6 +28,7 @@ from kjob.backends.base import (
     AttemptPhase,
     AttemptSpec,
     AttemptStarted,
+    drain,
 )
 from kjob.backends.sandbox import Isolation, detect_isolation
 from kjob.errors import KjobError
@@ -100,16 +101,7 @@ class LocalBackend:
             self._stop(running)
 
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
-        try:
-            first = self._events.get(timeout=timeout) if timeout != 0 else self._events.get_nowait()
-        except queue.Empty:
-            return []
-        events = [first]
-        while True:
-            try:
-                events.append(self._events.get_nowait())
-            except queue.Empty:
-                return events
+        return drain(self._events, timeout)
 
     def close(self) -> None:
         with self._lock:

@@ -20,7 +20,7 @@ from typing import Any
 
 import urllib3
 
-from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted
+from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted, drain
 from kjob.backends.kubernetes import manifests, names
 from kjob.backends.kubernetes.cluster import Cluster
 from kjob.backends.kubernetes.manifests import RunObject
@@ -160,16 +160,7 @@ class KubernetesBackend:
         self._finish(tracked, AttemptPhase.FAILED, "stopped")
 
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
-        try:
-            first = self._events.get(timeout=timeout) if timeout != 0 else self._events.get_nowait()
-        except queue.Empty:
-            return []
-        events = [first]
-        while True:
-            try:
-                events.append(self._events.get_nowait())
-            except queue.Empty:
-                return events
+        return drain(self._events, timeout)
 
     def close(self) -> None:
         self._stop.set()
