@@ -35,9 +35,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from kjob.cli import lint, logs, plan, resume, run
+    from kjob.cli import lint, logs, plan, resume, run, sim
 
-    for module in (run, resume, lint, plan, logs):
+    for module in (run, resume, lint, plan, logs, sim):
         cli.add_command(module.command)
 
 

@@ -367,7 +367,7 @@ class Engine:
             node = self._queue.popleft()
             if self._stop_reason or node.scope.stopping:
                 reason = self._stop_reason or node.scope.stop_reason
-                self._finish(node, Phase.OMITTED if not node.started_at else Phase.FAILED, reason)
+                self._finish(node, Phase.OMITTED if node.started_at is None else Phase.FAILED, reason)
                 continue
             if self._has_room(node):
                 self._submit(node)

@@ -1,0 +1,125 @@
+"""Fit the model to a recorded kjob run (``run.json``: per attempt queued/started/finished).
+
+- **Durations**, per template: ``finished - started`` of its succeeded attempts.  Two or more distinct
+  samples give ``lognormal(median, sigma)`` (``sigma`` the standard deviation of the logs), otherwise
+  a fixed duration.  The failure probability is the share of its attempts that failed.
+- **Start-up overhead**: every attempt is started by an event the engine saw — the run starting, an
+  attempt ending (which frees a slot or a dependency) or, for a retry, its back-off ending.  The gap
+  from the latest such event to the attempt's start is the overhead of reacting, submitting and
+  starting (for the local backend: noticing the exit, spawning the process; on Kubernetes: the Job,
+  the pod, the image).  Its median is the fitted start-up latency; it holds the slot, as it does in
+  the engine.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kjob.rundir import RunDir
+from sim.durations import Distribution, Fixed, LogNormal
+from sim.errors import SimError
+from sim.sources import KindSettings
+
+_TINY = 1e-6
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What a recorded run says: start-up overhead and per-template durations and failure rates."""
+
+    run_id: str
+    backend: str
+    startup: float
+    kinds: dict[str, KindSettings]
+    measured_makespan: float
+    attempts: int
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id,
+            "backend": self.backend,
+            "startup": self.startup,
+            "measured_makespan": self.measured_makespan,
+            "attempts": self.attempts,
+            "templates": {
+                name: {
+                    "duration": str(s.duration),
+                    "fail": s.fail,
+                    "samples": len(self.samples.get(name, [])),
+                }
+                for name, s in self.kinds.items()
+            },
+        }
+
+
+def calibrate_run(run_id: str) -> Calibration:
+    """Calibrate from ``$KJOB_HOME/runs/<run_id>/run.json`` (a unique prefix of the id is enough)."""
+    run_dir = RunDir.find(run_id)
+    return calibrate(run_dir.read_record(), run_id=run_dir.run_id)
+
+
+def calibrate(record: dict[str, Any], *, run_id: str = "") -> Calibration:
+    """Fit from a run record (the parsed ``run.json``)."""
+    started = record.get("started")
+    nodes = record.get("nodes")
+    if not isinstance(nodes, list) or not isinstance(started, int | float):
+        raise SimError(f"run '{run_id}' has no usable record (no start time or no nodes)")
+    attempts: list[tuple[str, int, float, float, float, str]] = []
+    for node in nodes:
+        if not isinstance(node, dict):
+            continue
+        template = str(node.get("template", ""))
+        for number, a in enumerate(node.get("attempts") or []):
+            q, s, f = a.get("queued"), a.get("started"), a.get("finished")
+            if all(isinstance(x, int | float) for x in (q, s, f)):
+                attempts.append((template, number, float(q), float(s), float(f), str(a.get("phase") or "")))
+    if not attempts:
+        raise SimError(
+            f"run '{run_id}' recorded no finished attempt", hint="calibrate from a run that ran some tasks"
+        )
+    ends = sorted(a[4] for a in attempts)
+    overheads = []
+    for _template, number, q, s, _f, _phase in attempts:
+        k = bisect.bisect_right(ends, s)
+        trigger = max(float(started), ends[k - 1] if k else -math.inf)
+        if number > 0:
+            trigger = max(trigger, q if q <= s else -math.inf)
+        overheads.append(max(0.0, s - trigger))
+    samples: dict[str, list[float]] = {}
+    tried: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for template, _number, _q, s, f, phase in attempts:
+        tried[template] = tried.get(template, 0) + 1
+        if phase == "Succeeded":
+            samples.setdefault(template, []).append(max(0.0, f - s))
+        elif phase in ("Failed", "Error"):
+            failed[template] = failed.get(template, 0) + 1
+    kinds = {}
+    for template in tried:
+        dist = fit(samples[template]) if template in samples else None
+        kinds[template] = KindSettings(dist, failed.get(template, 0) / tried[template])
+    return Calibration(
+        run_id=run_id or str(record.get("run_id", "")),
+        backend=str(record.get("backend", "")),
+        startup=float(np.median(overheads)),
+        kinds=kinds,
+        measured_makespan=max(a[4] for a in attempts) - float(started),
+        attempts=len(attempts),
+        samples=samples,
+    )
+
+
+def fit(samples: list[float]) -> Distribution:
+    """``lognormal(median, sigma)`` from two or more distinct samples, else ``fixed``."""
+    values = np.asarray(samples, dtype=np.float64)
+    median = float(np.median(values))
+    if values.size < 2 or float(values.max()) == float(values.min()):
+        return Fixed(median)
+    logs = np.log(np.maximum(values, _TINY))
+    return LogNormal(max(median, _TINY), float(logs.std(ddof=1)))

@@ -1,0 +1,259 @@
+"""What a simulation returns: per-task arrays, the summary figures and the bounds that check them.
+
+Bounds (all in seconds):
+
+- ``lower_bound`` = max(critical path, work / capacity): no schedule on this cluster can be shorter.
+  Task times are what the run actually drew (attempts, start-up and retry back-offs included), at the
+  fastest node's speed; capacity is taken per resource (cpu, memory, gpu, pods, parallelism) and the
+  API rate adds ``(attempts - burst) / qps``.
+- ``upper_bound`` = Graham's bound for list scheduling on ``m`` identical slots,
+  ``W / m + (1 - 1/m) * L`` (``W`` the work, ``L`` the critical path), plus back-off delays on the
+  path and ``attempts / qps`` for the API.  It holds for every work-conserving policy when tasks
+  occupy identical slots; for ``levels`` it is summed level by level.  It is ``None`` where it does
+  not apply (several request shapes, node speeds, transfer costs, HEFT's static plan) and
+  ``upper_bound_note`` says why.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from kjob.plan import Plan
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+SUCCEEDED, FAILED, NOT_RUN = 0, 1, 2
+_DIGITS = 6
+
+
+@dataclass(frozen=True, eq=False)
+class Bounds:
+    lower: float
+    upper: float | None
+    note: str
+    critical_path: float
+    work: float
+
+
+def compute_bounds(
+    plan: Plan,
+    *,
+    work: FloatArray,
+    delay: FloatArray,
+    demand: FloatArray,
+    capacity: FloatArray,
+    slots: float | None,
+    parallelism: int | None,
+    attempts: int,
+    qps: float | None,
+    burst: int,
+    levels: bool,
+    no_graham: str,
+) -> Bounds:
+    """The bounds of the module doc.  ``work``/``delay`` per task; ``demand`` (n, k) requests whose
+    totals ``capacity`` (k,) limit concurrency; ``slots`` the identical-slot count (``inf`` when
+    unlimited) or ``None`` when tasks do not occupy identical slots (``no_graham`` says why)."""
+    total = float(work.sum())
+    cp = float(plan.critical_path(work + delay)[0]) if plan.n else 0.0
+    lower = cp
+    for r in range(capacity.size):
+        cap = float(capacity[r])
+        if math.isfinite(cap) and cap > 0:
+            lower = max(lower, float(work @ demand[:, r]) / cap)
+    if parallelism is not None:
+        lower = max(lower, total / parallelism)
+    api = 0.0
+    if qps is not None:
+        lower = max(lower, (attempts - burst) / qps)
+        api = attempts / qps
+    if slots is None:
+        return Bounds(lower, None, no_graham, cp, total)
+    m = min(slots, float(parallelism)) if parallelism is not None else slots
+    lower = max(lower, total / m) if math.isfinite(m) else lower
+    share = 1.0 - 1.0 / m if math.isfinite(m) else 1.0
+    if levels and plan.n:
+        # Barriers: one independent list schedule per level, one after the other.
+        per_level_work = np.bincount(plan.level, weights=work, minlength=plan.levels)
+        longest = np.zeros(plan.levels)
+        np.maximum.at(longest, plan.level, share * work + delay)
+        upper = (
+            float((per_level_work / m).sum() + longest.sum()) if math.isfinite(m) else float(longest.sum())
+        )
+        note = "Graham's bound per level (level barriers), summed"
+    else:
+        chain = float(plan.critical_path(share * work + delay)[0]) if plan.n else 0.0
+        upper = (total / m if math.isfinite(m) else 0.0) + chain
+        note = f"Graham's bound W/m + (1 - 1/m) L on m = {_num(m)} identical slots"
+    if qps is not None:
+        upper += api
+        note += ", plus attempts/qps for the API rate"
+    return Bounds(lower, upper, note, cp, total)
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """One simulated run.  Per-task arrays (shape ``(n,)``, times in seconds from the start):
+
+    ``ready`` when first queued, ``start`` when the first attempt began to run (after start-up),
+    ``end`` when the last attempt ended, ``node`` where the last attempt ran (``-1``: never ran),
+    ``attempts``, ``wait`` (time queued before getting a node, summed over attempts), ``busy`` (time a
+    node was held, start-up included), ``status`` (0 succeeded, 1 failed, 2 not run).  NaN where a
+    task never ran.
+    """
+
+    makespan: float
+    bounds: Bounds
+    ready: FloatArray
+    start: FloatArray
+    end: FloatArray
+    node: IntArray
+    attempts: IntArray
+    wait: FloatArray
+    busy: FloatArray
+    status: npt.NDArray[np.int8]
+    level: IntArray
+    utilisation: dict[str, float]
+    events: int
+    policy: str
+    seed: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lower_bound(self) -> float:
+        return self.bounds.lower
+
+    @property
+    def upper_bound(self) -> float | None:
+        return self.bounds.upper
+
+    def queue_wait(self) -> dict[str, float]:
+        ran = self.wait[self.status != NOT_RUN]
+        if ran.size == 0:
+            return {"mean": 0.0, "p95": 0.0, "max": 0.0}
+        return {
+            "mean": float(ran.mean()),
+            "p95": float(np.percentile(ran, 95)),
+            "max": float(ran.max()),
+        }
+
+    def busiest_level(self) -> dict[str, float | int] | None:
+        """The level with the most work (node-seconds held), with its task count and mean wait."""
+        if self.level.size == 0:
+            return None
+        levels = int(self.level.max()) + 1
+        work = np.bincount(self.level, weights=np.nan_to_num(self.busy), minlength=levels)
+        count = np.bincount(self.level, minlength=levels)
+        waits = np.bincount(self.level, weights=np.nan_to_num(self.wait), minlength=levels)
+        k = int(np.argmax(work))
+        return {
+            "level": k,
+            "tasks": int(count[k]),
+            "work": float(work[k]),
+            "queue_wait_mean": float(waits[k] / count[k]) if count[k] else 0.0,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The figures as plain data with rounded floats (byte-identical JSON for the same seed)."""
+        n = int(self.status.size)
+        data: dict[str, Any] = {
+            "makespan": self.makespan,
+            "lower_bound": self.bounds.lower,
+            "upper_bound": self.bounds.upper,
+            "upper_bound_note": self.bounds.note,
+            "critical_path": self.bounds.critical_path,
+            "work": self.bounds.work,
+            "tasks": n,
+            "succeeded": int(np.count_nonzero(self.status == SUCCEEDED)),
+            "failed": int(np.count_nonzero(self.status == FAILED)),
+            "not_run": int(np.count_nonzero(self.status == NOT_RUN)),
+            "attempts": int(self.attempts.sum()),
+            "events": self.events,
+            "utilisation": dict(self.utilisation),
+            "queue_wait": self.queue_wait(),
+            "busiest_level": self.busiest_level(),
+            "policy": self.policy,
+            "seed": self.seed,
+        }
+        data.update(self.info)
+        return cast(dict[str, Any], rounded(data))
+
+    def tasks(self, names: list[str] | None = None, node_names: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Per-task rows for JSON output (in task order)."""
+        rows = []
+        for i in range(self.status.size):
+            j = int(self.node[i])
+            rows.append(
+                {
+                    "task": names[i] if names else i,
+                    "start": _opt(self.start[i]),
+                    "end": _opt(self.end[i]),
+                    "node": (node_names[j] if node_names and j >= 0 else j),
+                    "attempts": int(self.attempts[i]),
+                    "wait": _opt(self.wait[i]),
+                    "status": ("succeeded", "failed", "not run")[int(self.status[i])],
+                }
+            )
+        return cast(list[dict[str, Any]], rounded(rows))
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarlo:
+    """Many runs with independent seeds: makespan percentiles and the first run for detail."""
+
+    makespans: FloatArray
+    lower_bounds: FloatArray
+    upper_bounds: FloatArray
+    first: Result
+
+    def summary(self) -> dict[str, Any]:
+        m = self.makespans
+        pct = np.percentile(m, [50, 95, 99])
+        data = self.first.summary()
+        data.update(
+            {
+                "runs": int(m.size),
+                "makespan": float(pct[0]),
+                "makespan_p50": float(pct[0]),
+                "makespan_p95": float(pct[1]),
+                "makespan_p99": float(pct[2]),
+                "makespan_mean": float(m.mean()),
+                "makespan_min": float(m.min()),
+                "makespan_max": float(m.max()),
+                "lower_bound": float(np.percentile(self.lower_bounds, 50)),
+                "upper_bound": (
+                    float(np.percentile(self.upper_bounds, 50))
+                    if not np.isnan(self.upper_bounds).any()
+                    else None
+                ),
+                "within_bounds": bool(
+                    (m >= self.lower_bounds - 1e-9).all()
+                    and (np.isnan(self.upper_bounds) | (m <= self.upper_bounds + 1e-9)).all()
+                ),
+            }
+        )
+        return cast(dict[str, Any], rounded(data))
+
+
+def rounded(value: Any) -> Any:
+    """Floats rounded to 6 decimals (NaN/inf to None), recursively: stable, readable JSON."""
+    if isinstance(value, float):
+        return round(value, _DIGITS) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v) for v in value]
+    return value
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}" if math.isfinite(x) else "unlimited"

@@ -1,0 +1,178 @@
+"""``kjob sim`` as a person uses it: text and JSON output, Monte Carlo, sweeps, pictures, errors,
+byte-identical output under any hash seed, and calibration from a recorded run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kjob.cli import KjobGroup, console
+from kjob.cli.sim import command
+from tests.conftest import EXAMPLES, NO_SHARED, REPO, SHARED
+
+HEFT = SHARED / "data" / "heft-example.json"
+
+# The verb as the lead registers it; a group of its own here so the test does not depend on that.
+RUN_SIM = (
+    "import sys; from kjob.cli import cli; from kjob.cli.sim import command; "
+    "cli.add_command(command); cli(['sim', *sys.argv[1:]], prog_name='kjob')"
+)
+
+
+@click.group(cls=KjobGroup)
+def cli() -> None:
+    console.reset()
+
+
+cli.add_command(command)
+
+
+def sim(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    runner = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "200", **(env or {})})
+    result = runner.invoke(cli, ["sim", *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_text_output_names_the_figures() -> None:
+    code, out, _ = sim("layered:400", "--nodes", "4", "--cpu", "4")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("layered:400: 400 tasks, 760 edges, 20 levels on 4 x nodes (cpu 4, pods 110)")
+    for label in ("makespan", "lower bound", "upper bound", "utilisation", "queue wait", "busiest level"):
+        assert any(line.strip().startswith(label) for line in lines), label
+    assert "Graham's bound W/m + (1 - 1/m) L on m = 16 identical slots" in out
+
+
+def test_json_output_carries_the_bounds_in_seconds() -> None:
+    code, out, _ = sim("fanout:50", "--slots", "8", "--startup", "2s", "-o", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["lower_bound"] <= data["makespan"] <= data["upper_bound"]
+    assert data["tasks"] == 50 and data["utilisation"]["slots"] > 0
+    assert set(data["queue_wait"]) == {"mean", "p95", "max"}
+
+
+def test_per_task_rows_and_monte_carlo_percentiles() -> None:
+    code, out, _ = sim("chain:4", "--slots", "1", "--runs", "20", "-o", "json", "--tasks")
+    data = json.loads(out)
+    assert code == 0 and data["runs"] == 20
+    assert data["makespan_p50"] <= data["makespan_p95"] <= data["makespan_p99"]
+    assert data["within_bounds"] is True
+    assert [row["task"] for row in data["task_list"]] == [0, 1, 2, 3]
+    assert data["task_list"][0]["node"] == "slots"
+
+
+def test_a_sweep_prints_one_row_per_value() -> None:
+    code, out, _ = sim(
+        "layered:300",
+        "--nodes",
+        "2",
+        "--cpu",
+        "2",
+        "--sweep",
+        "nodes=1,2,4",
+        "--sweep",
+        "policy=eager,levels",
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["nodes", "policy", "makespan", "lower", "upper", "cpu", "wait", "p95"]
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["1", "eager"],
+        ["1", "levels"],
+        ["2", "eager"],
+        ["2", "levels"],
+        ["4", "eager"],
+        ["4", "levels"],
+    ]
+    makespans = [float(line.split()[2].rstrip("s")) for line in lines[1:] if "eager" in line]
+    assert makespans[0] >= makespans[1] >= makespans[2]
+
+
+def test_a_sweep_in_json_and_with_runs() -> None:
+    code, out, _ = sim("fanout:30", "--slots", "2", "--sweep", "slots=2,6", "--runs", "3", "-o", "json")
+    rows = json.loads(out)["sweep"]
+    assert code == 0 and [r["parameters"] for r in rows] == [{"slots": "2"}, {"slots": "6"}]
+    assert rows[0]["makespan_p95"] > rows[1]["makespan_p95"]
+
+
+def test_heft_on_the_published_example() -> None:
+    if not HEFT.is_file():
+        pytest.skip(NO_SHARED)
+    code, out, _ = sim(str(HEFT), "--policy", "heft", "-o", "json")
+    data = json.loads(out)
+    assert code == 0 and data["makespan"] == 80 == data["published_heft_makespan"]
+
+
+def test_a_workflow_with_a_durations_file(tmp_path: Path) -> None:
+    durations = tmp_path / "d.yaml"
+    durations.write_text("'*': 10s\ntransform: 1m\n")
+    code, out, _ = sim(str(EXAMPLES / "01-basic-dag.yaml"), "--durations", str(durations), "-o", "json")
+    assert code == 0 and json.loads(out)["makespan"] == 100.0  # 10 + 60 + 10 + 10 + 10 on the chain
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope:3"], "error: SOURCE 'nope:3' is neither a file nor a generator"),
+        (["chain:3", "--sweep", "colour=red"], "error: cannot sweep 'colour'"),
+        (["chain:3", "--sweep", "nodes=0"], "error: --sweep nodes=0: 0 must be at least 1"),
+        (["chain:3", "--cpu", "4"], "error: --cpu describes the nodes of --nodes N"),
+        (["chain:3", "--policy", "heft"], "error: the heft policy needs a cluster"),
+        (
+            ["chain:3", "--nodes", "1", "--request", "cpu=2"],
+            "error: task 0 requests cpu 2, more than any node has",
+        ),
+    ],
+)
+def test_mistakes_are_one_line_errors_with_exit_2(args: list[str], message: str) -> None:
+    code, out, err = sim(*args)
+    assert code == 2 and out == ""
+    assert err.splitlines()[0] == message
+    assert "Traceback" not in err
+
+
+def test_a_bad_cluster_file_points_at_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("pools:\n- count: 2\n  cpu: fast\n")
+    code, _, err = sim("chain:3", "--cluster", str(path))
+    assert code == 2
+    assert err.startswith(f"{path}:3:8: error: cpu: invalid cpu 'fast'")
+
+
+def test_bad_option_values_are_usage_errors() -> None:
+    code, _, err = sim("chain:3", "--startup", "soon")
+    assert code == 2 and "Invalid value for '--startup'" in err
+
+
+def test_pictures(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    gantt, util = tmp_path / "g.png", tmp_path / "u.png"
+    code, _, err = sim(
+        "montage-like:200", "--nodes", "3", "--cpu", "4", "--gantt", str(gantt), "--utilisation", str(util)
+    )
+    assert code == 0, err
+    for png in (gantt, util):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_the_same_seed_gives_byte_identical_json_under_any_hash_seed(tmp_path: Path) -> None:
+    args = ["montage-like:300", "--nodes", "3", "--cpu", "4", "--policy", "critical-path", "--startup"]
+    args += ["lognormal:2s,0.5", "--fail-prob", "0.1", "--runs", "3", "--seed", "11", "-o", "json", "--tasks"]
+    outputs = set()
+    for hash_seed in ("0", "1", "4242"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed, NO_COLOR="1", COLUMNS="200")
+        done = subprocess.run(
+            [sys.executable, "-c", RUN_SIM, *args], capture_output=True, env=env, cwd=REPO, check=False
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+    assert json.loads(outputs.pop())["seed"] == 11
