@@ -56,7 +56,15 @@ def test_plan_json_is_complete_and_byte_identical_under_any_hash_seed(kjob_home:
     for seed in ("0", "1", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed, KJOB_HOME=str(kjob_home), NO_COLOR="1")
         done = subprocess.run(
-            [sys.executable, "-m", "kjob", "plan", str(EXAMPLES / "05-parallel-withparam.yaml"), "-o", "json"],
+            [
+                sys.executable,
+                "-m",
+                "kjob",
+                "plan",
+                str(EXAMPLES / "05-parallel-withparam.yaml"),
+                "-o",
+                "json",
+            ],
             capture_output=True,
             text=True,
             env=env,

@@ -28,7 +28,10 @@ def test_installed_wheel_lints_an_example_outside_the_source_tree(tmp_path: Path
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], capture_output=True, text=True, check=False
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert install.returncode == 0, install.stderr[-2000:]
     grammar = subprocess.run(
@@ -43,7 +46,11 @@ def test_installed_wheel_lints_an_example_outside_the_source_tree(tmp_path: Path
     example = tmp_path / "pipeline.yaml"
     example.write_text((EXAMPLES / "03-conditional.yaml").read_text())
     lint = subprocess.run(
-        [str(env_dir / "bin" / "kjob"), "lint", str(example)], capture_output=True, text=True, cwd=tmp_path, check=False
+        [str(env_dir / "bin" / "kjob"), "lint", str(example)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "pipeline.yaml: ok" in lint.stdout
