@@ -6,6 +6,7 @@ attempts and owns the clock, so the same engine runs in virtual time under test.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import itertools
@@ -104,7 +105,6 @@ class Engine:
         self.argo = is_argo(workflow)
         self._stop_reason = ""
         self._interrupted = False
-        self._main_phase: Phase | None = None
         self._exit_node: Node | None = None
         self._root: Node | None = None
 
@@ -161,19 +161,29 @@ class Engine:
             )
         return entry
 
-    def _start_root(self, template_name: str, node_id: str | None = None) -> None:
-        template = self.workflow.templates[template_name]
-        task = DagTask(name=node_id or template_name, template=template_name)
-        top = Scope(template=template, tasks={task.name: task}, deps={task.name: ()}, owner=None, prefix="")
-        top.inputs = dict(self.info.parameters)
-        node = self._new_node(top, task, node_id or template_name)
-        top.nodes[task.name] = node
+    def _start_root(self, template_name: str) -> None:
+        node = self._top_node(template_name, template_name)
         node.inputs = {
             p.name: self.info.parameters.get(p.name, p.value or p.default or "")
-            for p in template.inputs.parameters
+            for p in node.template.inputs.parameters
         }
         self._root = node
         self._begin(node)
+
+    def _top_node(self, template_name: str, node_id: str) -> Node:
+        """A node that no DAG calls (the entrypoint, the exit handler), alone in a scope of its own
+        that sees the workflow's parameters as its inputs."""
+        task = DagTask(name=node_id, template=template_name)
+        top = Scope(
+            template=self.workflow.templates[template_name],
+            tasks={node_id: task},
+            deps={node_id: ()},
+            owner=None,
+        )
+        top.inputs = dict(self.info.parameters)
+        node = self._new_node(top, task, node_id)
+        top.nodes[node_id] = node
+        return node
 
     def _new_node(self, scope: Scope, task: DagTask, node_id: str, **kw: Any) -> Node:
         template = self.workflow.templates[task.template]
@@ -188,17 +198,14 @@ class Engine:
         prefix = "" if owner is self._root else owner.id + "."
         tasks, deps = task_graph(template)
         fail_fast = template.dag.fail_fast if template.dag is not None else True
-        uses_depends = any(t.depends is not None for t in tasks.values())
         scope = Scope(
             template=template,
             tasks=tasks,
             deps=deps,
             owner=owner,
-            prefix=prefix,
             inputs=dict(owner.inputs),
             input_artifacts=dict(owner.input_artifacts),
             fail_fast=fail_fast,
-            uses_depends=uses_depends,
         )
         for name, needs in deps.items():
             for dep in needs:
@@ -561,33 +568,10 @@ class Engine:
         return False
 
     def _top_finished(self, node: Node) -> None:
-        if node is self._root:
-            self._main_phase = node.phase
-            if self.workflow.on_exit and not self._interrupted:
-                self.info = WorkflowInfo(
-                    name=self.info.name,
-                    namespace=self.info.namespace,
-                    uid=self.info.uid,
-                    parameters=self.info.parameters,
-                    status=node.phase.value if node.phase is not Phase.ERROR else "Error",
-                )
-                self._exit_node = Node(
-                    id="onExit",
-                    task=DagTask(name="onExit", template=self.workflow.on_exit),
-                    template=self.workflow.templates[self.workflow.on_exit],
-                    scope=node.scope,
-                )
-                exit_scope = Scope(
-                    template=self._exit_node.template,
-                    tasks={"onExit": self._exit_node.task},
-                    deps={"onExit": ()},
-                    owner=None,
-                    prefix="",
-                )
-                self._exit_node.scope = exit_scope
-                exit_scope.nodes["onExit"] = self._exit_node
-                self.nodes.append(self._exit_node)
-                self._begin(self._exit_node)
+        if node is self._root and self.workflow.on_exit and not self._interrupted:
+            self.info = dataclasses.replace(self.info, status=node.phase.value)
+            self._exit_node = self._top_node(self.workflow.on_exit, "onExit")
+            self._begin(self._exit_node)
 
     # --------------------------------------------------------------------------------- stopping
     def _stop_all(self, reason: str) -> None:

@@ -106,7 +106,6 @@ class Scope:
     tasks: dict[str, DagTask]
     deps: dict[str, tuple[str, ...]]
     owner: Node | None
-    prefix: str
     inputs: dict[str, str] = field(default_factory=dict)
     input_artifacts: dict[str, str] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
@@ -116,7 +115,6 @@ class Scope:
     running: int = 0
     fail_fast: bool = True
     target_tasks: tuple[str, ...] = ()
-    uses_depends: bool = False
 
     @property
     def parallelism(self) -> int | None:
