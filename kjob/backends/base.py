@@ -128,3 +128,20 @@ def drain(events: queue.Queue[AttemptEvent], timeout: float | None) -> list[Atte
             taken.append(events.get_nowait())
         except queue.Empty:
             return taken
+
+
+def settle_outputs(
+    declared: Sequence[OutputParameterSpec], written: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Each declared output parameter's value: what the task wrote, else its ``valueFrom.default``;
+    the names with neither are returned as missing (the engine makes that an error)."""
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for out in declared:
+        if out.name in written:
+            values[out.name] = written[out.name]
+        elif out.default is not None:
+            values[out.name] = out.default
+        else:
+            missing.append(out.name)
+    return values, missing

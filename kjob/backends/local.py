@@ -29,6 +29,7 @@ from kjob.backends.base import (
     AttemptSpec,
     AttemptStarted,
     drain,
+    settle_outputs,
 )
 from kjob.backends.sandbox import Isolation, detect_isolation
 from kjob.errors import KjobError
@@ -299,17 +300,13 @@ class LocalBackend:
 
     def _collect(self, running: _Running) -> tuple[dict[str, str], dict[str, str], list[str]]:
         spec = running.spec
-        parameters: dict[str, str] = {}
         artifacts: dict[str, str] = {}
-        missing: list[str] = []
+        written: dict[str, str] = {}
         for param in spec.output_parameters:
             path = self._host_path(param.path, running.workdir, running.private_tmp)
             if path.is_file():
-                parameters[param.name] = path.read_text(errors="replace").rstrip("\r\n")
-            elif param.default is not None:
-                parameters[param.name] = param.default
-            else:
-                missing.append(param.name)
+                written[param.name] = path.read_text(errors="replace").rstrip("\r\n")
+        parameters, missing = settle_outputs(spec.output_parameters, written)
         for art in spec.output_artifacts:
             path = self._host_path(art.path, running.workdir, running.private_tmp)
             if not path.exists():

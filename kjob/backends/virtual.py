@@ -12,7 +12,14 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted
+from kjob.backends.base import (
+    AttemptEvent,
+    AttemptFinished,
+    AttemptPhase,
+    AttemptSpec,
+    AttemptStarted,
+    settle_outputs,
+)
 from kjob.spec.model import frozen_map
 
 
@@ -97,15 +104,7 @@ class VirtualBackend:
                 result=outcome.stdout,
                 message=f"exit code {outcome.exit_code}",
             )
-        params: dict[str, str] = {}
-        missing: list[str] = []
-        for out in spec.output_parameters:
-            if out.name in outcome.parameters:
-                params[out.name] = outcome.parameters[out.name]
-            elif out.default is not None:
-                params[out.name] = out.default
-            else:
-                missing.append(out.name)
+        params, missing = settle_outputs(spec.output_parameters, outcome.parameters)
         artifacts = {a.name: f"virtual://{spec.attempt_id}/{a.name}" for a in spec.output_artifacts}
         return AttemptFinished(
             spec.attempt_id,

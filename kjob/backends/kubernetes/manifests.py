@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from kjob.backends.base import AttemptSpec
+from kjob.backends.base import AttemptSpec, settle_outputs
 from kjob.backends.kubernetes import names
 from kjob.errors import KjobError
 
@@ -234,11 +234,5 @@ def parse_outputs(spec: AttemptSpec, message: str | None) -> tuple[dict[str, str
             return values, [], "could not read the task's outputs (malformed termination message)"
         if isinstance(data, dict):
             values = {k: str(v).rstrip("\r\n") for k, v in data.items() if isinstance(k, str)}
-    missing: list[str] = []
-    for out in spec.output_parameters:
-        if out.name not in values:
-            if out.default is not None:
-                values[out.name] = out.default
-            else:
-                missing.append(out.name)
-    return values, missing, None
+    settled, missing = settle_outputs(spec.output_parameters, values)
+    return settled, missing, None
