@@ -128,6 +128,8 @@ def connect(
 ) -> Cluster:
     """Connect with the official client's own loaders: in-cluster config when running in a pod (and
     no kubeconfig was given), otherwise the kubeconfig file and context."""
+    if kubeconfig is not None and not os.path.isfile(kubeconfig):
+        raise ClusterError(f"kubeconfig {kubeconfig} does not exist", hint="check --kubeconfig")
     configuration = client.Configuration()
     default_namespace = "default"
     try:
