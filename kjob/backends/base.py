@@ -66,6 +66,8 @@ class AttemptSpec:
     task_name: str = ""
     inputs: Mapping[str, str] = field(default_factory=frozen_map)
     wants_result: bool = True  # whether anything reads outputs.result (a backend may skip fetching it)
+    group_id: str = ""  # a fan-out item's group node (``process-partition``), else empty
+    item_index: int | None = None  # the item's position in its fan-out
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,11 @@ class Backend(Protocol):
 
     def submit(self, spec: AttemptSpec) -> None:
         """Start (or queue) an attempt; returns at once."""
+
+    def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
+        """Take items of one fan-out together, running at most ``parallelism`` of them at once (the
+        Kubernetes backend makes them one Indexed Job).  ``False``: not taken, nothing was done, and
+        the engine submits them one by one instead."""
 
     def cancel(self, attempt_id: str) -> None:
         """Stop an attempt; it still reports an :class:`AttemptFinished`."""

@@ -94,6 +94,9 @@ class LocalBackend:
         self._threads.append(thread)
         thread.start()
 
+    def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
+        return False  # processes start one by one; the engine keeps the limits
+
     def cancel(self, attempt_id: str) -> None:
         with self._lock:
             running = self._running.get(attempt_id)

@@ -58,10 +58,12 @@ class VirtualBackend:
 
     name = "virtual"
 
-    def __init__(self, script: Script, *, start_latency: float = 0.0) -> None:
+    def __init__(self, script: Script, *, start_latency: float = 0.0, batches: bool = False) -> None:
         self.script = script
         self.start_latency = start_latency
+        self.batches = batches  # take fan-outs whole, like the Kubernetes backend's Indexed Jobs
         self.submitted: list[tuple[float, AttemptSpec]] = []
+        self.batches_taken: list[tuple[float, tuple[str, ...], int]] = []  # (at, attempt ids, parallelism)
         self._now = 0.0
         self._seq = itertools.count()
         self._heap: list[tuple[float, int, AttemptEvent]] = []
@@ -72,9 +74,24 @@ class VirtualBackend:
         return self._now
 
     def submit(self, spec: AttemptSpec) -> None:
+        self._schedule(spec, self._now + self.start_latency)
+
+    def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
+        """With ``batches``: at most ``parallelism`` items run at once, the next starting as one ends
+        (the Job controller's behaviour for an Indexed Job's ``parallelism``)."""
+        if not self.batches:
+            return False
+        self.batches_taken.append((self._now, tuple(s.attempt_id for s in specs), parallelism))
+        free = [self._now + self.start_latency] * parallelism
+        for spec in specs:
+            start = heapq.heappop(free)
+            heapq.heappush(free, self._schedule(spec, start) + self.start_latency)
+        return True
+
+    def _schedule(self, spec: AttemptSpec, start: float) -> float:
+        """Queue the attempt's start and end events; returns when it ends."""
         self.submitted.append((self._now, spec))
         outcome = self.script(spec)
-        start = self._now + self.start_latency
         end = start + outcome.duration
         self._push(AttemptStarted(spec.attempt_id, start))
         if spec.deadline is not None and outcome.duration > spec.deadline:
@@ -92,6 +109,7 @@ class VirtualBackend:
         else:
             event = self._ended(spec, outcome, end)
         self._finish[spec.attempt_id] = (end, self._push(event))
+        return end
 
     @staticmethod
     def _ended(spec: AttemptSpec, outcome: Outcome, end: float) -> AttemptFinished:

@@ -68,6 +68,15 @@ class EngineOptions:
     uid: str = ""
 
 
+@dataclass
+class _Slots:
+    """The parallelism slots one submission holds: 1 for an attempt, up to the batch's parallelism
+    for a fan-out handed over whole."""
+
+    slots: int
+    unfinished: int
+
+
 # Results a ``depends`` names when it expects its dependency may fail.
 _FAILURE_RESULTS = frozenset({"Failed", "Errored", "AllFailed", "AnySucceeded", "Omitted"})
 
@@ -100,6 +109,9 @@ class Engine:
         self._timers: list[tuple[float, int, str, Node | None]] = []
         self._queue: deque[Node] = deque()
         self._running: dict[str, Node] = {}  # attempt id -> node
+        self._held: dict[str, _Slots] = {}  # attempt id -> the slots its submission holds
+        self._occupied = 0  # slots held against the workflow-wide parallelism limit
+        self._unbatchable: set[tuple[int, int]] = set()  # (id(group), attempt) the backend refused
         self._limit = self.options.parallelism or workflow.parallelism
         # Argo files also use {{ ref }}; kjob's own files only << ref >> (so {{ }} stays Helm's).
         self.argo = is_argo(workflow)
@@ -369,29 +381,29 @@ class Engine:
             return
         waiting: deque[Node] = deque()
         while self._queue:
-            if self._limit is not None and len(self._running) >= self._limit and not self._stop_reason:
+            if self._limit is not None and self._occupied >= self._limit and not self._stop_reason:
                 break  # the workflow-wide cap holds for every queued node alike
             node = self._queue.popleft()
             if self._stop_reason or node.scope.stopping:
                 reason = self._stop_reason or node.scope.stop_reason
                 self._finish(node, Phase.OMITTED if node.started_at is None else Phase.FAILED, reason)
                 continue
-            if self._has_room(node):
-                self._submit(node)
-            else:
+            if self._room(node) <= 0:
                 waiting.append(node)
+            elif not (node.parent is not None and self._submit_batch(node)):
+                self._submit(node)
         waiting.extend(self._queue)
         self._queue = waiting
 
-    def _has_room(self, node: Node) -> bool:
-        if self._limit is not None and len(self._running) >= self._limit:
-            return False
+    def _room(self, node: Node) -> int:
+        """How many more attempts may start under every parallelism limit above ``node``."""
+        room = self._limit - self._occupied if self._limit is not None else len(self._queue) + 1
         scope: Scope | None = node.scope
         while scope is not None:
-            if scope.parallelism is not None and scope.running >= scope.parallelism:
-                return False
+            if scope.parallelism is not None:
+                room = min(room, scope.parallelism - scope.running)
             scope = scope.owner.scope if scope.owner is not None else None
-        return True
+        return room
 
     def _submit(self, node: Node) -> None:
         record = node.attempts[-1]
@@ -400,9 +412,51 @@ class Engine:
         except KjobError as err:
             self._finish(node, Phase.ERROR, _one_line(err))
             return
-        self._running[record.attempt_id] = node
-        self._count_running(node, +1)
+        self._hold([node], [spec], 1)
         self.backend.submit(spec)
+
+    def _submit_batch(self, first: Node) -> bool:
+        """Hand ``first`` and its queued siblings (same fan-out, same attempt) to the backend as one
+        batch that holds only as many slots as may run now; ``False`` if the backend refused it."""
+        key = (id(first.parent), len(first.attempts))
+        if key in self._unbatchable:
+            return False
+        siblings = [n for n in self._queue if n.parent is first.parent and len(n.attempts) == key[1]]
+        if not siblings:
+            return False
+        nodes = [first, *siblings]
+        try:
+            specs = [self._attempt_spec(n, n.attempts[-1]) for n in nodes]
+        except KjobError:
+            self._unbatchable.add(key)  # one by one, so each error lands on its own item
+            return False
+        slots = min(self._room(first), len(nodes))
+        if not self.backend.submit_batch(specs, slots):
+            self._unbatchable.add(key)
+            return False
+        taken = {id(n) for n in siblings}
+        self._queue = deque(n for n in self._queue if id(n) not in taken)
+        self._hold(nodes, specs, slots)
+        return True
+
+    def _hold(self, nodes: list[Node], specs: list[AttemptSpec], slots: int) -> None:
+        held = _Slots(slots=slots, unfinished=len(nodes))
+        for node, spec in zip(nodes, specs, strict=True):
+            self._running[spec.attempt_id] = node
+            self._held[spec.attempt_id] = held
+        self._occupied += slots
+        self._count_running(nodes[0], slots)
+
+    def _release(self, node: Node, attempt_id: str) -> None:
+        """An attempt ended: its submission gives back a slot once it has fewer unfinished attempts
+        than slots (an Indexed Job with 3 items left can use 3 of its 5 slots)."""
+        del self._running[attempt_id]
+        held = self._held.pop(attempt_id)
+        held.unfinished -= 1
+        if held.unfinished < held.slots:
+            held.slots -= 1
+            self._occupied -= 1
+            self._count_running(node, -1)
 
     def _attempt_spec(self, node: Node, record: AttemptRecord) -> AttemptSpec:
         template = node.template
@@ -436,6 +490,8 @@ class Engine:
             task_name=node.task.name,
             inputs=dict(node.inputs),
             wants_result=_result_used(node),
+            group_id=node.parent.id if node.parent is not None else "",
+            item_index=node.item_index if node.parent is not None else None,
         )
 
     def _count_running(self, node: Node, delta: int) -> None:
@@ -458,8 +514,7 @@ class Engine:
                 node.message = "" if record.number == 0 else f"attempt {record.number + 1}"
                 self._notify(node)
             else:
-                del self._running[event.attempt_id]
-                self._count_running(node, -1)
+                self._release(node, event.attempt_id)
                 self._attempt_finished(node, record, event)
 
     def _attempt_finished(self, node: Node, record: AttemptRecord, event: AttemptFinished) -> None:

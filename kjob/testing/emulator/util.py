@@ -14,8 +14,11 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterable
 from typing import Any
+
+# the interval form of status.completedIndexes, shared with the backend that reads it
+from kjob.backends.kubernetes.intervals import compress_indexes as compress_indexes
+from kjob.backends.kubernetes.intervals import parse_indexes as parse_indexes
 
 Obj = dict[str, Any]
 """A Kubernetes object (or any JSON mapping) as decoded from the wire."""
@@ -150,26 +153,3 @@ def finalizers_of(obj: Obj) -> list[str]:
 
 def int_or(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def compress_indexes(indexes: Iterable[int]) -> str:
-    """``"0-3,5"`` from ``{0, 1, 2, 3, 5}``, the form of ``status.completedIndexes``."""
-    out: list[str] = []
-    ordered = sorted(set(indexes))
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        out.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
-        i = j + 1
-    return ",".join(out)
-
-
-def parse_indexes(text: str) -> set[int]:
-    """Inverse of :func:`compress_indexes`."""
-    result: set[int] = set()
-    for part in filter(None, text.split(",")):
-        lo, _, hi = part.partition("-")
-        result.update(range(int(lo), int(hi or lo) + 1))
-    return result
