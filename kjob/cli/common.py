@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import click
 
@@ -56,6 +58,20 @@ def run_id_for(workflow: Workflow) -> str:
     if workflow.name:
         return workflow.name
     suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+    return f"{workflow.generate_name or 'workflow-'}{suffix}"
+
+
+def dry_run_id(workflow: Workflow, workflow_text: str, parameters: Mapping[str, str]) -> str:
+    """:func:`run_id_for` without chance or clock, for ``--dry-run``: ``metadata.name`` as it is, else
+    the same prefix with a suffix drawn from a hash of the file and the parameters (the same input
+    always gets the same name; a real run's suffix is random, or the time for a CronWorkflow)."""
+    if workflow.cron is None and workflow.name:
+        return workflow.name
+    seed = json.dumps([workflow.display_name, workflow_text, sorted(parameters.items())])
+    digest = hashlib.sha256(seed.encode()).digest()
+    suffix = "".join(_SUFFIX_ALPHABET[b % len(_SUFFIX_ALPHABET)] for b in digest[:5])
+    if workflow.cron is not None:
+        return f"{workflow.display_name}-{suffix}"
     return f"{workflow.generate_name or 'workflow-'}{suffix}"
 
 

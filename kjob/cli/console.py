@@ -37,3 +37,10 @@ def error(exc: KjobError) -> None:
 
 def line(text: str = "", style: str | None = None) -> None:
     out.print(escape(text), style=style)
+
+
+def data(text: str) -> None:
+    """Machine-readable output (YAML, JSON) on stdout exactly as given: no markup, wrapping or tab
+    expansion, so it can be piped."""
+    out.file.write(text)
+    out.file.flush()

@@ -24,6 +24,7 @@ from kubernetes.client import rest
 from kubernetes.config.config_exception import ConfigException
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
 class TokenBucket:
@@ -118,6 +119,33 @@ def kubeconfig_available(kubeconfig: str | None = None) -> bool:
     return any(p and os.path.isfile(p) for p in paths)
 
 
+def configured_namespace(kubeconfig: str | None = None, context: str | None = None) -> str | None:
+    """The namespace the configuration names (the pod's own in a cluster, else the kubeconfig
+    context's), read from local files only: nothing is sent anywhere.  ``None`` when no cluster is
+    configured or the context names no namespace."""
+    if kubeconfig is not None and not os.path.isfile(kubeconfig):
+        raise ClusterError(f"kubeconfig {kubeconfig} does not exist", hint="check --kubeconfig")
+    if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        if os.path.isfile(SERVICE_ACCOUNT_NAMESPACE):
+            with open(SERVICE_ACCOUNT_NAMESPACE) as f:
+                return f.read().strip() or None
+        return None
+    if not kubeconfig_available(kubeconfig):
+        return None
+    try:
+        contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    except (ConfigException, OSError) as err:
+        raise ClusterError(
+            f"cannot load the cluster configuration: {err}", hint="check --kubeconfig/--context"
+        ) from None
+    chosen = next((c for c in contexts if c["name"] == context), None) if context else active
+    if chosen is None:
+        what = f"no context '{context}'" if context else "no current context"
+        raise ClusterError(f"the kubeconfig has {what}", hint="check --context")
+    namespace: str | None = (chosen.get("context") or {}).get("namespace")
+    return namespace or None
+
+
 def connect(
     *,
     kubeconfig: str | None = None,
@@ -136,9 +164,8 @@ def connect(
         if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             where = "in-cluster"
-            ns_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-            if os.path.isfile(ns_file):
-                with open(ns_file) as f:
+            if os.path.isfile(SERVICE_ACCOUNT_NAMESPACE):
+                with open(SERVICE_ACCOUNT_NAMESPACE) as f:
                     default_namespace = f.read().strip() or default_namespace
         else:
             config.load_kube_config(  # type: ignore[no-untyped-call]

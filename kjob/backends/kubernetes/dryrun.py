@@ -1,0 +1,485 @@
+"""``kjob run --dry-run``: every object a Kubernetes run would create, rendered, never sent.
+
+The engine drives a :class:`DryRunBackend` in virtual time exactly as it drives the real backend: each
+submitted attempt is rendered by :func:`~kjob.backends.kubernetes.manifests.job_manifest` and
+collected, then reported as succeeded at once.  So the Jobs come out in dispatch order, with the names,
+labels and inputs the real run gives them (``--parallelism``, ``--queue`` and
+``--ttl-seconds-after-finished`` included), and the run ConfigMap carries every script the Jobs mount.
+
+What only the run can tell is never invented:
+
+* A ``when`` that reads another task's outputs or status (directly, or through a nested template's
+  inputs) cannot be decided: the dry run shows the Jobs as if it held and marks them *conditional*.
+* A ``withParam``/``withSequence`` over run-time values has no items yet: its Jobs are
+  not shown, and the fan-out is named.
+* An output parameter or result that another Job reads appears in that Job as
+  ``<run-time: NODE.outputs...>``.  (Artifacts are not values: their place in the run workspace is
+  known, and shown.)
+* Every attempt succeeds, so Jobs that run only after a failure (``depends: A.Failed``, retries) are
+  not shown; tasks omitted that way, and templates that retry, are named.
+* A fan-out whose items are known is shown as the run creates it: one Indexed Job after the ConfigMap
+  of its items' commands (or one Job per item, named with the reason, when they cannot share one or
+  with ``--no-indexed-jobs``).  A real run falls back to one Job per item below Kubernetes 1.29.
+
+The run ConfigMap's ``uid`` is assigned by the API server when it is created; the Jobs'
+``ownerReferences`` carry :data:`PLACEHOLDER_UID` in its place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
+
+from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted
+from kjob.backends.kubernetes import indexed, manifests, workspace
+from kjob.backends.kubernetes.manifests import Manifest, RunObject
+from kjob.engine.engine import Engine, EngineOptions, RunResult, is_argo
+from kjob.engine.state import Node, Phase
+from kjob.errors import KjobError, TemplateError
+from kjob.expr import parse_template
+from kjob.spec.model import DagTask, Template, Workflow, frozen_map
+
+PLACEHOLDER_UID = "00000000-0000-0000-0000-000000000000"
+RUN_TIME = "<run-time: "
+
+
+# ------------------------------------------------------------------------ run-time decisions
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A ``when``, ``withParam`` or ``withSequence`` of ``task`` (in ``template``) that reads values
+    only the run produces."""
+
+    template: str
+    task: str
+    field: str  # "when" | "withParam" | "withSequence"
+    text: str
+
+    def describe(self) -> str:
+        if self.field == "when":
+            return f"created only if its when '{self.text}' holds"
+        return f"{self.field} '{self.text}' is known only at run time: its Jobs are not shown"
+
+
+def run_time_decisions(workflow: Workflow) -> dict[tuple[str, str], list[Decision]]:
+    """Every ``when``/``withParam``/``withSequence`` whose value depends on the run, by (template,
+    task).  A reference depends on the run when it names a task's outputs, status or exit code, the
+    workflow's status, an item of such a fan-out, or an input parameter some caller passes such a
+    value (followed through nested templates until nothing changes)."""
+    argo = is_argo(workflow)
+    tainted: dict[str, set[str]] = {name: set() for name in workflow.templates}
+    changed = True
+    while changed:
+        changed = False
+        for template in workflow.templates.values():
+            for task in _tasks(template):
+                callee = tainted.setdefault(task.template, set())
+                item_run_time = _fan_out_run_time(task, tainted[template.name], argo) is not None
+                for arg in task.arguments.parameters:
+                    if arg.name in callee or arg.value is None:
+                        continue
+                    if _run_time(arg.value, tainted[template.name], argo, item=item_run_time):
+                        callee.add(arg.name)
+                        changed = True
+    found: dict[tuple[str, str], list[Decision]] = {}
+    for template in workflow.templates.values():
+        for task in _tasks(template):
+            decisions: list[Decision] = []
+            fan_out = _fan_out_run_time(task, tainted[template.name], argo)
+            if fan_out is not None:
+                decisions.append(Decision(template.name, task.name, *fan_out))
+            if task.when is not None and _run_time(
+                task.when, tainted[template.name], argo, item=fan_out is not None
+            ):
+                decisions.append(Decision(template.name, task.name, "when", task.when))
+            if decisions:
+                found[(template.name, task.name)] = decisions
+    return found
+
+
+def _tasks(template: Template) -> list[DagTask]:
+    if template.dag is not None:
+        return list(template.dag.tasks)
+    return [step for group in template.steps or () for step in group]
+
+
+def _fan_out_run_time(task: DagTask, tainted: set[str], argo: bool) -> tuple[str, str] | None:
+    if task.with_param is not None and _run_time(task.with_param, tainted, argo):
+        return "withParam", task.with_param
+    seq = task.with_sequence
+    if seq is not None:
+        texts = [t for t in (seq.count, seq.start, seq.end) if t is not None]
+        if any(_run_time(t, tainted, argo) for t in texts):
+            what = ", ".join(
+                f"{k}={v}"
+                for k, v in zip(("count", "start", "end"), (seq.count, seq.start, seq.end), strict=True)
+                if v is not None
+            )
+            return "withSequence", what
+    return None
+
+
+def _run_time(text: str, tainted: set[str], argo: bool, *, item: bool = False) -> bool:
+    try:
+        refs = parse_template(text, argo_braces=argo).refs
+    except TemplateError:
+        return False  # malformed: the engine reports it where it evaluates it
+    for ref in refs:
+        parts = ref.path.split(".")
+        if parts[0] in ("tasks", "steps") and len(parts) >= 3:
+            return True
+        if parts[0] == "workflow" and parts[1:2] in (["status"], ["failures"]):
+            return True
+        if parts[0] == "inputs" and parts[1:2] == ["parameters"] and parts[2:3] and parts[2] in tainted:
+            return True
+        if parts[0] == "item" and item:
+            return True
+    return False
+
+
+def without_run_time_decisions(
+    workflow: Workflow, decisions: Mapping[tuple[str, str], Sequence[Decision]]
+) -> Workflow:
+    """The workflow the dry run executes: a run-time ``when`` dropped (the task is shown), a run-time
+    fan-out given no items (nothing is shown for it, its dependents still are)."""
+
+    def strip(template: Template, task: DagTask) -> DagTask:
+        fields = {d.field for d in decisions.get((template.name, task.name), ())}
+        if not fields:
+            return task
+        changes: dict[str, Any] = {}
+        if "when" in fields:
+            changes["when"] = None
+        if fields & {"withParam", "withSequence"}:
+            changes.update(with_param=None, with_sequence=None, with_items=())
+        return dataclasses.replace(task, **changes)
+
+    templates: dict[str, Template] = {}
+    for name, template in workflow.templates.items():
+        if template.dag is not None:
+            dag = dataclasses.replace(
+                template.dag, tasks=tuple(strip(template, t) for t in template.dag.tasks)
+            )
+            template = dataclasses.replace(template, dag=dag)
+        elif template.steps is not None:
+            steps = tuple(tuple(strip(template, s) for s in group) for group in template.steps)
+            template = dataclasses.replace(template, steps=steps)
+        templates[name] = template
+    return dataclasses.replace(workflow, templates=frozen_map(templates))
+
+
+# ----------------------------------------------------------------------------------- backend
+class DryRunBackend:
+    """Renders each attempt into its Job, collects it, and reports it succeeded at once (virtual
+    time: the clock only moves when the engine waits for a timer).  Declared outputs come back as
+    ``<run-time: ...>`` placeholders.  A Job that cannot be rendered (say, a template with several
+    outputs and no command) stops the dry run with that error."""
+
+    name = "kubernetes (dry run)"
+
+    def __init__(
+        self,
+        run: RunObject,
+        *,
+        ttl_seconds_after_finished: int | None = None,
+        queue: str | None = None,
+        indexed_jobs: bool = True,
+    ) -> None:
+        self.run = run
+        self.indexed_jobs = indexed_jobs
+        self.ttl_seconds_after_finished = ttl_seconds_after_finished
+        self.queue = queue
+        # in dispatch order; an Indexed Job (after its items' ConfigMap) under its fan-out's node id
+        self.jobs: list[tuple[AttemptSpec, Manifest]] = []
+        self.scripts: dict[str, str] = {}  # run ConfigMap key -> rendered script source
+        self.fan_outs: list[str] = []  # fan-outs shown one Job per item, and why
+        self._now = 0.0
+        self._events: list[AttemptEvent] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def submit(self, spec: AttemptSpec) -> None:
+        job = manifests.job_manifest(
+            spec, self.run, ttl_seconds_after_finished=self.ttl_seconds_after_finished, queue=self.queue
+        )
+        if spec.container.source is not None:
+            self.scripts[manifests.script_key(spec.container.source)] = spec.container.source
+        self.jobs.append((spec, job))
+        self._succeed(spec)
+
+    def _succeed(self, spec: AttemptSpec) -> None:
+        node = spec.node_id
+        self._events.append(AttemptStarted(spec.attempt_id, self._now))
+        self._events.append(
+            AttemptFinished(
+                spec.attempt_id,
+                AttemptPhase.SUCCEEDED,
+                self._now,
+                exit_code=0,
+                result=f"{RUN_TIME}{node}.outputs.result>" if spec.wants_result else None,
+                parameters={
+                    p.name: f"{RUN_TIME}{node}.outputs.parameters.{p.name}>" for p in spec.output_parameters
+                },
+                artifacts={
+                    a.name: workspace.location(self.run.run_id, node, spec.attempt, a.name)
+                    for a in spec.output_artifacts
+                },
+            )
+        )
+
+    def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
+        """One Indexed Job and its items' ConfigMap, as a run on Kubernetes 1.29+ creates them; not
+        taken with ``--no-indexed-jobs`` or when the items cannot share one (the fan-out is named
+        with the reason, and each item is shown as its own Job)."""
+        ordered = sorted(specs, key=lambda s: s.item_index or 0)
+        why = indexed.refusal(ordered) if self.indexed_jobs else "--no-indexed-jobs"
+        if why is not None:
+            self.fan_outs.append(f"{specs[0].group_id}: one Job per item ({why})")
+            return False
+        job, items = indexed.indexed_job(
+            ordered,
+            self.run,
+            parallelism=parallelism,
+            ttl_seconds_after_finished=self.ttl_seconds_after_finished,
+            queue=self.queue,
+        )
+        group = dataclasses.replace(ordered[0], node_id=ordered[0].group_id)
+        self.jobs += [(group, items), (group, job)]
+        for spec in ordered:
+            self._succeed(spec)
+        return True
+
+    def cancel(self, attempt_id: str) -> None:
+        """Nothing to stop: every attempt's end is already queued."""
+
+    def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
+        if self._events:
+            taken, self._events = self._events, []
+            return taken
+        if timeout is not None:
+            self._now += timeout
+        return []
+
+    def close(self) -> None:
+        self._events.clear()
+
+
+# ----------------------------------------------------------------------------------- dry run
+@dataclass
+class RenderedJob:
+    manifest: Manifest
+    node_id: str
+    notes: list[str] = field(default_factory=list)  # why this Job may differ at run time
+
+
+@dataclass
+class DryRun:
+    """What a run would create: the run ConfigMap first, then the Jobs in dispatch order."""
+
+    run_id: str
+    namespace: str
+    configmap: Manifest
+    jobs: list[RenderedJob]
+    notes: list[str]  # what the dry run cannot show, one line each
+    result: RunResult
+
+    @property
+    def manifests(self) -> list[Manifest]:
+        return [self.configmap, *(j.manifest for j in self.jobs)]
+
+
+def dry_run(
+    workflow: Workflow,
+    *,
+    run_id: str,
+    namespace: str,
+    workflow_text: str,
+    parameters: Mapping[str, str],
+    parallelism: int | None = None,
+    ttl_seconds_after_finished: int | None = None,
+    queue: str | None = None,
+    workspace_claim: str | None = None,
+    indexed_jobs: bool = True,
+) -> DryRun:
+    """Drive the engine over a :class:`DryRunBackend` and gather the manifests and notes.  Raises
+    :class:`KjobError` when the run would fail even if every task succeeded (a Job that cannot be
+    rendered, an input with no value, a malformed expression)."""
+    workspace.require(workflow, workspace_claim)
+    decisions = run_time_decisions(workflow)
+    run = RunObject(run_id, namespace, PLACEHOLDER_UID, workspace=workspace_claim)
+    backend = DryRunBackend(
+        run, ttl_seconds_after_finished=ttl_seconds_after_finished, queue=queue, indexed_jobs=indexed_jobs
+    )
+    engine = Engine(
+        without_run_time_decisions(workflow, decisions),
+        backend,
+        run_id=run_id,
+        options=EngineOptions(
+            parameters=dict(parameters), parallelism=parallelism, namespace=namespace, uid=PLACEHOLDER_UID
+        ),
+    )
+    try:
+        result = engine.run()
+    finally:
+        backend.close()
+    if not result.succeeded:
+        raise _failure(result)
+    configmap = manifests.run_configmap(
+        run_id, namespace, workflow_text=workflow_text, parameters=parameters, workspace_claim=workspace_claim
+    )
+    for key in sorted(backend.scripts):
+        configmap["data"][key] = backend.scripts[key]
+    by_id = {n.id: n for n in result.nodes}
+    jobs = [
+        RenderedJob(job, spec.node_id, _job_notes(by_id[spec.node_id], job, decisions))
+        for spec, job in backend.jobs
+    ]
+    notes = _run_notes(workflow, result, decisions, backend.jobs)
+    notes += backend.fan_outs
+    return DryRun(run_id, namespace, configmap, jobs, notes, result)
+
+
+def _failure(result: RunResult) -> KjobError:
+    """The first node that failed on its own (not because something inside it did)."""
+    own = [n for n in result.nodes if n.phase.failed_or_error and not n.children and n.inner is None]
+    where = f"{own[0].id}: {own[0].message}" if own else result.message
+    return KjobError(
+        f"the run would fail at {where}",
+        hint="the dry run assumes every task succeeds: this is a mistake in the workflow or its parameters",
+    )
+
+
+def _lineage(node: Node) -> list[Node]:
+    """``node`` and every node that contains it (fan-out group, nested template), outermost first."""
+    chain: list[Node] = []
+    current: Node | None = node
+    while current is not None:
+        chain.append(current)
+        current = current.parent if current.parent is not None else current.scope.owner
+    return chain[::-1]
+
+
+def _decided_by(node: Node, decisions: Mapping[tuple[str, str], Sequence[Decision]]) -> list[Decision]:
+    """The run-time decisions of ``node``'s own task (a fan-out item has its group's)."""
+    if node.scope.owner is None or node.parent is not None:
+        return []  # the entrypoint or the exit handler (no DAG task), or an item (its group decides)
+    return list(decisions.get((node.scope.template.name, node.task.name), ()))
+
+
+def _job_notes(
+    node: Node, job: Manifest, decisions: Mapping[tuple[str, str], Sequence[Decision]]
+) -> list[str]:
+    notes = [
+        f"{n.id}: {d.describe()}"
+        for n in _lineage(node)
+        for d in _decided_by(n, decisions)
+        if d.field == "when"
+    ]
+    if RUN_TIME in json.dumps(job):
+        notes.append("holds run-time values, shown as <run-time: ...>")
+    return notes
+
+
+def _run_notes(
+    workflow: Workflow,
+    result: RunResult,
+    decisions: Mapping[tuple[str, str], Sequence[Decision]],
+    jobs: Sequence[tuple[AttemptSpec, Manifest]],
+) -> list[str]:
+    notes = [f"{n.id}: {d.describe()}" for n in result.nodes for d in _decided_by(n, decisions)]
+    notes += [
+        f"{n.id}: not shown: {n.message} when every task succeeds"
+        for n in result.nodes
+        if n.phase is Phase.OMITTED
+    ]
+    retrying = sorted(
+        {spec.template_name for spec, _ in jobs if workflow.templates[spec.template_name].retry_strategy}
+    )
+    if retrying:
+        notes.append(
+            f"retryStrategy of {', '.join(retrying)}: each retry would be one more Job like the first, "
+            "named ...-1, ...-2 and so on instead of ...-0"
+        )
+    return notes
+
+
+# --------------------------------------------------------------------------------- rendering
+def to_yaml(dry: DryRun, *, source: str) -> str:
+    """A multi-document YAML stream (the ConfigMap, then the Jobs) with what it cannot show as
+    comments; the same bytes for the same input."""
+    header = [
+        f"kjob run {source} --dry-run: what run {dry.run_id} would create in namespace "
+        f"{dry.namespace}, in order. Nothing was created.",
+        f"ownerReferences[].uid {PLACEHOLDER_UID} is a placeholder for the run ConfigMap's uid, "
+        "which the API server assigns when it creates the ConfigMap.",
+    ]
+    if dry.notes:
+        header.append("Known only at run time (the dry run shows what it can and invents no values):")
+        header.extend(f"  {note}" for note in dry.notes)
+    chunks = []  # the header goes inside the first document: no document is only comments
+    for i, doc in enumerate(dry.manifests):
+        notes = dry.jobs[i - 1].notes if i > 0 else header
+        chunks.append("---\n" + _comment(notes) + yaml_text(doc))
+    return "".join(chunks)
+
+
+def yaml_text(doc: Manifest) -> str:
+    """One object as YAML that every YAML reader (1.1 like kubectl's, or 1.2) reads back unchanged."""
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 100_000  # never fold a line: scripts and commands stay as written
+    buffer = io.StringIO()
+    yaml.dump(_styled(doc), buffer)
+    return buffer.getvalue()
+
+
+def to_json(dry: DryRun) -> str:
+    """A ``v1`` List of the same objects (notes go to stderr: JSON has no comments)."""
+    listing = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+        "items": dry.manifests,
+    }
+    return json.dumps(listing, indent=2, ensure_ascii=False) + "\n"
+
+
+def _comment(lines: Sequence[str]) -> str:
+    return "".join(f"# {line}".rstrip() + "\n" for text in lines for line in text.splitlines() or [""])
+
+
+def _styled(value: Any) -> Any:
+    """Every string (keys too) with an explicit style, so that any YAML reader, 1.1 or 1.2, reads it
+    back as the same string: plain only for a safe word (never ``yes``, ``on``, ``1e3``, ``0o12``),
+    a literal block (``|``) for multi-line text, so scripts read as written; double quotes (escapes)
+    for control characters and the line breaks YAML readers disagree on; single quotes otherwise."""
+    if isinstance(value, dict):
+        return {_styled(k): _styled(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_styled(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    if any(c in _AWKWARD or not (c.isprintable() or c in "\n\t") for c in value):
+        return DoubleQuotedScalarString(value)
+    if "\n" in value:
+        return LiteralScalarString(value)
+    if _PLAIN.fullmatch(value) and value.lower() not in _YAML11_WORDS:
+        return value
+    return SingleQuotedScalarString(value)
+
+
+_AWKWARD = frozenset("\r\x85\u2028\u2029\ufeff")
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:-]*(?<!:)")  # no YAML reader takes these as non-strings
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
