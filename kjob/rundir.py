@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,10 @@ class RunDir:
         for sub in ("logs", "work", "artifacts"):
             (path / sub).mkdir()
         return cls(path)
+
+    def discard(self) -> None:
+        """Remove a run directory nothing was recorded in yet (its run could not start)."""
+        shutil.rmtree(self.path, ignore_errors=True)
 
     @classmethod
     def find(cls, run_id: str) -> RunDir:

@@ -93,7 +93,17 @@ class AttemptFinished:
     transient: bool = False
 
 
-AttemptEvent = AttemptStarted | AttemptFinished
+@dataclass(frozen=True, slots=True)
+class AttemptWaiting:
+    """An attempt is held up by its platform (an image that cannot be pulled, a pod no node can
+    take): shown to the user as the node's message; the attempt is still going."""
+
+    attempt_id: str
+    at: float
+    reason: str
+
+
+AttemptEvent = AttemptStarted | AttemptFinished | AttemptWaiting
 
 
 class Backend(Protocol):

@@ -44,6 +44,13 @@ def cluster_options(command: F) -> F:
                 show_default=True,
                 help="Client-side API request burst.",
             ),
+            click.option(
+                "--detach-on-interrupt",
+                "detach",
+                is_flag=True,
+                help="On Ctrl-C or SIGTERM, leave the running Jobs running (finish with kjob resume) "
+                "instead of asking / stopping them.",
+            ),
         ]
     ):
         command = option(command)
@@ -60,9 +67,15 @@ def execute(
     parameters: dict[str, str],
     parallelism: int | None,
     namespace: str,
+    detach: bool = False,
 ) -> None:
-    """Run to the end, show progress and the summary, record ``run.json``, exit 0/1/130."""
+    """Run to the end, show progress and the summary, record ``run.json``, exit 0/1/130.
+
+    On Ctrl-C a Kubernetes run asks whether to stop its running Jobs or leave them running for
+    ``kjob resume`` (``detach``: leave them, without asking); SIGTERM, or no terminal to ask on,
+    stops them unless ``detach``.  A local run always stops its processes."""
     progress = Progress(console.out, root=workflow.entrypoint, clock=backend.now)
+    interrupt = _InterruptChoice(run_id, progress, detach=detach)
     recorder = RunRecorder(
         run_dir,
         header={"run_id": run_id, "workflow": source, "backend": backend.name, "namespace": namespace},
@@ -73,29 +86,68 @@ def execute(
         backend,
         run_id=run_id,
         options=EngineOptions(
-            parameters=parameters, parallelism=parallelism, namespace=namespace, uid=str(uuid.uuid4())
+            parameters=parameters,
+            parallelism=parallelism,
+            namespace=namespace,
+            uid=str(uuid.uuid4()),
+            detach_on_interrupt=interrupt.detach if backend.name == "kubernetes" else None,
         ),
         observers=[progress, recorder],
     )
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(interrupt):
             result = engine.run()
     finally:
         progress.close()
         backend.close()
     recorder.finish(result)
     progress.summary(result)
+    if result.detached:
+        console.notice(
+            f"detached: the run's running Jobs keep running in namespace {namespace}; "
+            f"finish the run with `kjob resume {run_id}`"
+        )
+        sys.exit(EXIT_INTERRUPTED)
     if result.interrupted:
         console.notice(f"stopped; every running task was stopped. The record is in {run_dir.path}")
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_OK if result.succeeded else EXIT_FAILED)
 
 
+class _InterruptChoice:
+    """What an interrupt does to a resumable run: stop its running Jobs, or leave them running."""
+
+    def __init__(self, run_id: str, progress: Progress, *, detach: bool) -> None:
+        self.run_id = run_id
+        self.progress = progress
+        self.always_detach = detach
+        self.by_signal = False
+
+    def detach(self) -> bool:
+        if self.always_detach:
+            return True
+        if self.by_signal or not sys.stdin.isatty():
+            return False
+        self.progress.close()  # the live table would draw over the question
+        try:
+            stop: bool = click.confirm(
+                f"\nStop the running tasks of {self.run_id}? "
+                f"(no: they keep running, and `kjob resume {self.run_id}` finishes the run later)",
+                default=True,
+                err=True,
+            )
+        except (click.Abort, EOFError):
+            return False  # Ctrl-C again (or stdin closed): stop
+        return not stop
+
+
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops a run the way Ctrl-C does, so no task is left running behind us."""
+def _sigterm_as_interrupt(choice: _InterruptChoice) -> Iterator[None]:
+    """SIGTERM stops a run the way Ctrl-C does (without asking), so no task is left running behind
+    us unless the user chose ``--detach-on-interrupt``."""
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
+        choice.by_signal = True
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)

@@ -100,7 +100,7 @@ class Progress:
         self.root = root
         self.clock = clock
         self._nodes: dict[str, Node] = {}
-        self._seen: dict[str, tuple[Phase, bool]] = {}
+        self._seen: dict[str, tuple[Phase, bool, str]] = {}
         self._live: Live | None = None
         if console.is_terminal:
             self._live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
@@ -112,7 +112,8 @@ class Progress:
         self._nodes[node.id] = node
         if self._live is not None:
             return
-        key = (node.phase, node.retry_at is not None)
+        held_up = node.message if node.phase is Phase.RUNNING and node.message.startswith("waiting") else ""
+        key = (node.phase, node.retry_at is not None, held_up)
         if node.phase is Phase.PENDING or self._seen.get(node.id) == key:
             return
         self._seen[node.id] = key
@@ -121,7 +122,7 @@ class Progress:
             text += " (retrying)"
         if node.phase.finished and node.duration is not None and node.phase is not Phase.SKIPPED:
             text += f" in {seconds(node.duration)}"
-        if node.message and node.phase.finished:
+        if node.message and (node.phase.finished or held_up):
             text += f": {node.message}"
         self.console.print(escape(text), style=STYLE[node.phase])
 

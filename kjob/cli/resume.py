@@ -24,6 +24,7 @@ def command(
     namespace: str | None,
     qps: float,
     burst: int,
+    detach: bool,
 ) -> None:
     """Adopt RUN's existing Jobs (never creating one twice) and finish the workflow."""
     from kjob.backends.kubernetes import KubernetesBackend, connect
@@ -48,4 +49,5 @@ def command(
         parameters=parameters,
         parallelism=parallelism,
         namespace=conn.namespace,
+        detach=detach,
     )

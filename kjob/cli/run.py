@@ -39,6 +39,26 @@ from kjob.rundir import RunDir
     help="Let Kubernetes delete finished Jobs.",
 )
 @click.option("--queue", metavar="NAME", help="Kueue LocalQueue: Jobs are created suspended and labelled.")
+@click.option(
+    "--no-indexed-jobs",
+    "one_job_per_item",
+    is_flag=True,
+    help="Run each fan-out item as its own Job instead of one Indexed Job per fan-out.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the objects a Kubernetes run would create, and exit (see above)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["yaml", "json"]),
+    help="With --dry-run: a YAML stream (the default) or a v1 List in JSON.",
+)
+@click.option(
+    "--workspace-pvc",
+    metavar="NAME",
+    help="PersistentVolumeClaim that holds the run's artifacts (kubernetes backend).",
+)
 @cluster_options
 @lenient_option
 def command(
@@ -50,19 +70,60 @@ def command(
     keep_workdirs: bool,
     ttl: int | None,
     queue: str | None,
+    one_job_per_item: bool,
+    dry_run: bool,
+    output: str | None,
+    workspace_pvc: str | None,
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
     qps: float,
     burst: int,
+    detach: bool,
     lenient: bool,
 ) -> None:
-    """Run the workflow in FILE, show its progress, exit 0 if it succeeded and 1 if it failed."""
+    """Run the workflow in FILE, show its progress, exit 0 if it succeeded and 1 if it failed.
+
+    With --dry-run, print instead the objects a Kubernetes run would create, in order: the run
+    ConfigMap, then each task's Job as it would be dispatched (--queue, --ttl-seconds-after-finished,
+    --parallelism and -p apply). No cluster is contacted and nothing is recorded; stdout holds only
+    YAML (or JSON), notes go to stderr. A run-time `when` or `withParam` (one that reads another
+    task's outputs) cannot be decided: such tasks are named, and no values are invented.
+
+    Pipe it to `kubectl apply --dry-run=server -f -` to have a cluster check it (schema, admission,
+    quota). Applying it for real does not run the workflow: every Job would start at once, in no
+    order, and their ownerReferences carry a placeholder uid (the run ConfigMap's real uid exists only
+    once it is created), so the garbage collector would delete them. `kjob run` creates them in order.
+    """
     overrides = parse_parameters(parameters)
     loaded = load(file, lenient=lenient)
     workflow = pick_workflow(loaded, file, workflow_name)
     resolve_workflow_parameters(workflow, overrides)  # bad -p values fail before anything starts
+    if dry_run or output is not None:
+        from kjob.cli.dryrun import print_dry_run
+
+        print_dry_run(
+            file,
+            workflow,
+            dry_run=dry_run,
+            backend=backend,
+            output=output,
+            parameters=overrides,
+            parallelism=parallelism,
+            ttl=ttl,
+            queue=queue,
+            kubeconfig=kubeconfig,
+            context=context,
+            namespace=namespace,
+            workspace_claim=workspace_pvc,
+            indexed_jobs=not one_job_per_item,
+        )
+        return
     chosen = _choose_backend(backend, kubeconfig)
+    if chosen == "kubernetes":
+        from kjob.backends.kubernetes import workspace
+
+        workspace.require(workflow, workspace_pvc)  # before anything is created in the cluster
     run_id = run_id_for(workflow)
     runner: Backend
     if chosen == "kubernetes":
@@ -75,13 +136,28 @@ def command(
             qps=qps,
             burst=burst,
         )
-        run = KubernetesBackend.create_run(
-            conn, run_id, workflow_text=Path(file).read_text(), parameters=overrides
-        )
-        run_dir = RunDir.create(run_id)
+        if workspace_pvc is not None:
+            workspace.check_claim(conn.core, conn.namespace, workspace_pvc)
+        run_dir = RunDir.create(run_id)  # first: a clash here must not leave a run in the cluster
+        try:
+            run = KubernetesBackend.create_run(
+                conn,
+                run_id,
+                workflow_text=Path(file).read_text(),
+                parameters=overrides,
+                workspace_claim=workspace_pvc,
+            )
+        except BaseException:
+            run_dir.discard()
+            raise
         _announce(run_id, f"kubernetes ({conn.where}, namespace {conn.namespace})", run_dir)
         runner = KubernetesBackend(
-            conn, run, notice=console.notice, ttl_seconds_after_finished=ttl, queue_name=queue
+            conn,
+            run,
+            notice=console.notice,
+            ttl_seconds_after_finished=ttl,
+            queue_name=queue,
+            indexed_jobs=not one_job_per_item,
         )
         ns = conn.namespace
     else:
@@ -99,6 +175,7 @@ def command(
         parameters=overrides,
         parallelism=parallelism,
         namespace=ns,
+        detach=detach,
     )
 
 

@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from kjob.backends.base import (
     AttemptPhase,
     AttemptSpec,
     AttemptStarted,
+    AttemptWaiting,
     Backend,
     InputArtifact,
     OutputArtifactSpec,
@@ -54,6 +55,7 @@ class RunResult:
     started_at: float
     finished_at: float
     interrupted: bool = False
+    detached: bool = False  # interrupted, with its running attempts left running (to resume later)
 
     @property
     def succeeded(self) -> bool:
@@ -66,6 +68,9 @@ class EngineOptions:
     parallelism: int | None = None
     namespace: str = "default"
     uid: str = ""
+    # Asked on an interrupt: True leaves the running attempts running (the run can be resumed), False
+    # stops them.  None: always stop.
+    detach_on_interrupt: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -117,6 +122,7 @@ class Engine:
         self.argo = is_argo(workflow)
         self._stop_reason = ""
         self._interrupted = False
+        self._detached = False
         self._exit_node: Node | None = None
         self._root: Node | None = None
 
@@ -133,8 +139,12 @@ class Engine:
         try:
             self._loop()
         except KeyboardInterrupt:
-            self.interrupt("interrupted by user")
-            self._loop()
+            ask = self.options.detach_on_interrupt
+            if ask is not None and ask():
+                self._interrupted = self._detached = True
+            else:
+                self.interrupt("interrupted by user")
+                self._loop()
         phase, message = self._final_phase()
         return RunResult(
             run_id=self.run_id,
@@ -144,6 +154,7 @@ class Engine:
             started_at=started,
             finished_at=self.backend.now(),
             interrupted=self._interrupted,
+            detached=self._detached,
         )
 
     def _loop(self) -> None:
@@ -506,7 +517,10 @@ class Engine:
             if node is None:
                 continue
             record = node.attempts[-1]
-            if isinstance(event, AttemptStarted):
+            if isinstance(event, AttemptWaiting):
+                node.message = f"waiting: {event.reason}" if event.reason else ""
+                self._notify(node)
+            elif isinstance(event, AttemptStarted):
                 record.started_at = event.at
                 if node.started_at is None:
                     node.started_at = event.at
@@ -669,6 +683,8 @@ class Engine:
     def _final_phase(self) -> tuple[Phase, str]:
         assert self._root is not None
         main = self._root.phase
+        if self._detached:
+            return Phase.RUNNING, f"detached; {len(self._running)} attempts left running"
         if self._interrupted:
             return Phase.FAILED, self._stop_reason
         if self._stop_reason:

@@ -13,6 +13,7 @@ import json
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,14 +21,25 @@ from typing import Any
 
 import urllib3
 
-from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted, drain
-from kjob.backends.kubernetes import manifests, names
+from kjob.backends.base import (
+    AttemptEvent,
+    AttemptFinished,
+    AttemptPhase,
+    AttemptSpec,
+    AttemptStarted,
+    AttemptWaiting,
+    drain,
+)
+from kjob.backends.kubernetes import heldup, indexed, manifests, names, workspace
 from kjob.backends.kubernetes.cluster import Cluster
+from kjob.backends.kubernetes.intervals import parse_indexes
 from kjob.backends.kubernetes.manifests import RunObject
 from kjob.errors import ClusterError, KjobError
 from kubernetes import client, watch
 
 RESULT_LIMIT = 256 * 1024
+HELD_UP_AFTER = 10.0  # seconds a pod may be not ready before kjob looks at why
+INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
 WATCH_TIMEOUT = 30
 
 Notice = Callable[[str], None]
@@ -37,8 +49,11 @@ Notice = Callable[[str], None]
 class _Tracked:
     spec: AttemptSpec
     job: str
+    index: int | None = None  # the completion index, for an item of an Indexed Job
     started: bool = False
     done: bool = False
+    started_at: float | None = None
+    held_up: str | None = None  # why its pod is stuck, as last reported
 
 
 class KubernetesBackend:
@@ -54,6 +69,8 @@ class KubernetesBackend:
         notice: Notice | None = None,
         ttl_seconds_after_finished: int | None = None,
         queue_name: str | None = None,
+        indexed_jobs: bool = True,
+        held_up_after: float = HELD_UP_AFTER,
     ) -> None:
         self.cluster = cluster
         self.run = run
@@ -63,39 +80,64 @@ class KubernetesBackend:
         self._events: queue.Queue[AttemptEvent] = queue.Queue()
         self._lock = threading.Lock()
         self._tracked: dict[str, _Tracked] = {}  # attempt id -> tracked
-        self._by_job: dict[str, str] = {}  # job name -> attempt id
+        self._by_job: dict[str, list[_Tracked]] = {}  # job name -> its attempt (or items)
         self._latest: dict[str, client.V1Job] = {}  # job name -> last state seen
+        # (fan-out, item, attempt) -> (Indexed Job, completion index), for every one seen: adopted on resume
+        self._items_seen: dict[tuple[str, int, int], tuple[str, int]] = {}
+        self._indexed = indexed_jobs and cluster.server_version >= (1, 29)
+        if indexed_jobs and not self._indexed:
+            major, minor = cluster.server_version
+            self._notice(
+                f"the cluster runs Kubernetes {major}.{minor}, which has no backoffLimitPerIndex "
+                "(1.29+): each fan-out item runs as a Job of its own"
+            )
         self._scripts: set[str] = set()
         self._stop = threading.Event()
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kjob-outputs")
         self._ready = threading.Event()
         self._watcher = threading.Thread(target=self._watch_loop, name="kjob-watch", daemon=True)
         self._watcher.start()
+        self._held_up_after = held_up_after
+        threading.Thread(target=self._held_up_loop, name="kjob-held-up", daemon=True).start()
         self._ready.wait(timeout=30)
 
     # ------------------------------------------------------------------------------ run object
     @staticmethod
     def create_run(
-        cluster: Cluster, run_id: str, *, workflow_text: str, parameters: dict[str, str]
+        cluster: Cluster,
+        run_id: str,
+        *,
+        workflow_text: str,
+        parameters: dict[str, str],
+        workspace_claim: str | None = None,
     ) -> RunObject:
+        token = uuid.uuid4().hex
         body: Any = manifests.run_configmap(
-            run_id, cluster.namespace, workflow_text=workflow_text, parameters=parameters
+            run_id,
+            cluster.namespace,
+            workflow_text=workflow_text,
+            parameters=parameters,
+            workspace_claim=workspace_claim,
+            creator=token,
         )
         try:
             created = cluster.core.create_namespaced_config_map(cluster.namespace, body)
         except client.ApiException as err:
-            if err.status == 409:
+            if err.status == 409 and (mine := _own_run_object(cluster, run_id, token)) is not None:
+                created = mine  # our create, retried after its answer was lost
+            elif err.status == 409:
                 raise KjobError(
                     f"a run named '{run_id}' already exists in namespace {cluster.namespace}",
                     hint=f"finish it with `kjob resume {run_id}`, or use metadata.generateName",
                 ) from None
-            if err.status == 404:
+            elif err.status == 404:
                 raise ClusterError(
                     f"namespace '{cluster.namespace}' does not exist",
                     hint="create it (kubectl create namespace ...) or choose another with -n",
                 ) from None
-            raise _cluster_error("create the run object", err) from None
-        return RunObject(run_id, cluster.namespace, str(_meta(created).uid))
+            else:
+                raise _cluster_error("create the run object", err) from None
+        return RunObject(run_id, cluster.namespace, str(_meta(created).uid), workspace_claim)
 
     @staticmethod
     def open_run(cluster: Cluster, run_id: str) -> tuple[RunObject, str, dict[str, str]]:
@@ -110,7 +152,8 @@ class KubernetesBackend:
         if (_meta(cm).labels or {}).get(names.LABEL_ROLE) != "run" or "workflow.yaml" not in data:
             raise KjobError(f"configmap '{run_id}' in namespace {cluster.namespace} is not a kjob run")
         params = json.loads(data.get("parameters.json") or "{}")
-        return RunObject(run_id, cluster.namespace, str(_meta(cm).uid)), data["workflow.yaml"], params
+        claim = data.get(workspace.CONFIGMAP_KEY)
+        return RunObject(run_id, cluster.namespace, str(_meta(cm).uid), claim), data["workflow.yaml"], params
 
     # ------------------------------------------------------------------------------- interface
     def now(self) -> float:
@@ -130,7 +173,7 @@ class KubernetesBackend:
         tracked = _Tracked(spec, job)
         with self._lock:
             self._tracked[spec.attempt_id] = tracked
-            self._by_job[job] = spec.attempt_id
+            self._by_job[job] = [tracked]
             seen = self._latest.get(job)
         try:
             self.cluster.batch.create_namespaced_job(self.run.namespace, body)
@@ -145,19 +188,101 @@ class KubernetesBackend:
         if seen is not None:
             self._observe(seen)
 
+    def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
+        """A fan-out's items as one Indexed Job (see :mod:`.indexed`); items an earlier life of this
+        run already submitted are adopted from their Indexed Job instead."""
+        if not self._indexed or len(specs) < 2:
+            return False
+        ordered = sorted(specs, key=lambda s: s.item_index or 0)
+        if indexed.refusal(ordered) is not None:
+            return False
+        fresh: list[AttemptSpec] = []
+        for spec in ordered:
+            if not self._adopt_item(spec):
+                fresh.append(spec)
+        if not fresh:
+            return True
+        try:
+            job_body, items_body = indexed.indexed_job(
+                fresh,
+                self.run,
+                parallelism=parallelism,
+                ttl_seconds_after_finished=self._ttl,
+                queue=self._queue_name,
+            )
+        except KjobError as err:
+            for spec in fresh:
+                self._events.put(self._ended(spec, AttemptPhase.ERROR, err.message))
+            return True
+        job: str = job_body["metadata"]["name"]
+        tracked = [_Tracked(spec, job, index) for index, spec in enumerate(fresh)]
+        with self._lock:
+            for t in tracked:
+                self._tracked[t.spec.attempt_id] = t
+            self._by_job[job] = tracked
+        problem = self._create_items(job, items_body, job_body)
+        if problem is not None:
+            for t in tracked:
+                self._finish(t, AttemptPhase.ERROR, problem)
+        return True
+
+    def _create_items(self, job: str, items: Any, body: Any) -> str | None:
+        """Create the items' ConfigMap, then their Indexed Job (409: ours from before, adopted)."""
+        try:
+            self.cluster.core.create_namespaced_config_map(self.run.namespace, items)
+        except client.ApiException as err:
+            if err.status != 409:
+                return f"the cluster refused the items' ConfigMap: {_reason(err)}"
+        try:
+            self.cluster.batch.create_namespaced_job(self.run.namespace, body)
+        except client.ApiException as err:
+            if err.status != 409:
+                return f"the cluster refused the Indexed Job: {_reason(err)}"
+            with self._lock:
+                seen = self._latest.get(job)
+            seen = seen or self._read_job(job)
+            if seen is None:
+                return f"Job {job} exists but cannot be read"
+            self._observe(seen)
+        return None
+
+    def _adopt_item(self, spec: AttemptSpec) -> bool:
+        """Track ``spec`` on the Indexed Job that already runs it, if an earlier life created one."""
+        key = (spec.group_id, spec.item_index or 0, spec.attempt)
+        with self._lock:
+            found = self._items_seen.get(key)
+            if found is None:
+                return False
+            job, index = found
+            tracked = _Tracked(spec, job, index)
+            self._tracked[spec.attempt_id] = tracked
+            self._by_job.setdefault(job, []).append(tracked)
+            seen = self._latest.get(job)
+        if seen is not None:
+            self._observe(seen)
+        return True
+
     def cancel(self, attempt_id: str) -> None:
         with self._lock:
             tracked = self._tracked.get(attempt_id)
         if tracked is None or tracked.done:
             return
+        if tracked.index is not None:
+            self._finish(tracked, AttemptPhase.FAILED, "stopped")
+            with self._lock:
+                if not all(t.done for t in self._by_job.get(tracked.job, ())):
+                    return  # the Indexed Job still runs other items
+            self._delete_job(tracked.job)
+            return
+        self._delete_job(tracked.job)
+        self._finish(tracked, AttemptPhase.FAILED, "stopped")
+
+    def _delete_job(self, job: str) -> None:
         try:
-            self.cluster.batch.delete_namespaced_job(
-                tracked.job, self.run.namespace, propagation_policy="Background"
-            )
+            self.cluster.batch.delete_namespaced_job(job, self.run.namespace, propagation_policy="Background")
         except client.ApiException as err:
             if err.status != 404:
-                self._notice(f"could not delete Job {tracked.job}: {_reason(err)}")
-        self._finish(tracked, AttemptPhase.FAILED, "stopped")
+                self._notice(f"could not delete Job {job}: {_reason(err)}")
 
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
         return drain(self._events, timeout)
@@ -210,24 +335,116 @@ class KubernetesBackend:
                 delay = min(delay * 2, 5.0)
 
     def _observe(self, job: client.V1Job) -> None:
-        name = str(_meta(job).name)
+        meta = _meta(job)
+        name = str(meta.name)
         with self._lock:
+            first_sight = name not in self._latest
             self._latest[name] = job
-            attempt_id = self._by_job.get(name)
-            tracked = self._tracked.get(attempt_id) if attempt_id else None
-        if tracked is None or tracked.done:
+            if first_sight:
+                self._remember_items(job)
+            tracked = list(self._by_job.get(name, ()))
+        if not tracked:
             return
         status = job.status or client.V1JobStatus()
-        if not tracked.started and (status.active or status.start_time or status.succeeded or status.failed):
-            tracked.started = True
-            self._events.put(AttemptStarted(tracked.spec.attempt_id, self.now()))
+        if tracked[0].index is not None:
+            self._observe_items(tracked, status)
+            return
+        single = tracked[0]
+        if single.done:
+            return
+        if not single.started and (status.active or status.start_time or status.succeeded or status.failed):
+            self._started(single)
         condition = _terminal_condition(status)
-        if condition is not None:
-            with self._lock:
-                if tracked.done:
-                    return
-                tracked.done = True
-            self._workers.submit(self._conclude, tracked, condition)
+        if condition is not None and self._claim(single):
+            self._workers.submit(self._conclude, single, condition)
+
+    def _remember_items(self, job: client.V1Job) -> None:
+        """Note which fan-out items an Indexed Job runs (under ``self._lock``)."""
+        meta = _meta(job)
+        annotations = meta.annotations or {}
+        items = annotations.get(indexed.ANNOTATION_ITEMS)
+        group = annotations.get(names.ANNOTATION_NODE_ID)
+        attempt = (meta.labels or {}).get(names.LABEL_ATTEMPT, "")
+        if items is None or group is None or not attempt.isdigit():
+            return
+        for index, item in enumerate(sorted(parse_indexes(items))):
+            self._items_seen[(group, item, int(attempt))] = (str(meta.name), index)
+
+    def _observe_items(self, tracked: list[_Tracked], status: client.V1JobStatus) -> None:
+        """An Indexed Job changed: report the items that started and ended.  The Job controller starts
+        the lowest pending indexes first, so the ``active`` count says which are running."""
+        completed = parse_indexes(status.completed_indexes or "")
+        failed = parse_indexes(status.failed_indexes or "")
+        pending = sorted(
+            (t for t in tracked if t.index not in completed and t.index not in failed),
+            key=lambda t: t.index or 0,
+        )
+        running = {id(t) for t in pending[: status.active or 0]}
+        for t in sorted(tracked, key=lambda t: t.index or 0):
+            if (
+                not t.started
+                and not t.done
+                and (id(t) in running or t.index in completed or t.index in failed)
+            ):
+                self._started(t)
+            if t.index in completed and self._claim(t):
+                self._workers.submit(self._conclude, t, _COMPLETE)
+            elif t.index in failed and self._claim(t):
+                self._workers.submit(self._conclude, t, _index_failed(t.index))
+        condition = _terminal_condition(status)
+        if condition is not None:  # ended (deleted, suspended for good...) with items unaccounted for
+            for t in pending:
+                if self._claim(t):
+                    why = condition.message or condition.reason or "the Indexed Job ended"
+                    self._events.put(self._ended(t.spec, AttemptPhase.ERROR, why))
+
+    def _started(self, tracked: _Tracked) -> None:
+        tracked.started, tracked.started_at = True, self.now()
+        self._events.put(AttemptStarted(tracked.spec.attempt_id, tracked.started_at))
+
+    # ----------------------------------------------------------------------------- held up
+    def _held_up_loop(self) -> None:
+        """Every ``held_up_after`` seconds, look at the pods of Jobs that have had a pod not ready
+        for that long, and report why they are stuck (or that they no longer are)."""
+        while not self._stop.wait(self._held_up_after):
+            try:
+                self._check_held_up()
+            except (client.ApiException, urllib3.exceptions.HTTPError, OSError):
+                continue  # look again next time
+
+    def _check_held_up(self) -> None:
+        now = self.now()
+        with self._lock:
+            jobs = [
+                (name, [t for t in tracked if t.started and not t.done], self._latest.get(name))
+                for name, tracked in self._by_job.items()
+            ]
+        for name, waiting, job in jobs:
+            status = job.status if job is not None else None
+            if not waiting or status is None:
+                continue
+            if (status.ready or 0) >= (status.active or 0) and not any(t.held_up for t in waiting):
+                continue
+            if min(t.started_at or now for t in waiting) > now - self._held_up_after:
+                continue
+            pods = self.cluster.core.list_namespaced_pod(
+                self.run.namespace, label_selector=f"job-name={name}"
+            ).items
+            by_index = {_completion_index(p): p for p in pods if not _finished(p)}
+            for t in waiting:
+                pod = by_index.get(t.index) if t.index is not None else next(iter(by_index.values()), None)
+                reason = heldup.held_up(pod) if pod is not None else None
+                if reason != t.held_up:
+                    t.held_up = reason
+                    self._events.put(AttemptWaiting(t.spec.attempt_id, now, reason or ""))
+
+    def _claim(self, tracked: _Tracked) -> bool:
+        """Mark ``tracked`` done; ``False`` if something else already had."""
+        with self._lock:
+            if tracked.done:
+                return False
+            tracked.done = True
+            return True
 
     # --------------------------------------------------------------------------------- results
     def _conclude(self, tracked: _Tracked, condition: client.V1JobCondition) -> None:
@@ -245,7 +462,7 @@ class KubernetesBackend:
         spec = tracked.spec
         if manifests.output_mode(spec) == "none" and not spec.wants_result:
             return self._ended(spec, AttemptPhase.SUCCEEDED, "", exit_code=0)
-        pod = self._pod(tracked.job, want="Succeeded")
+        pod = self._pod(tracked, want="Succeeded")
         terminated = _terminated(pod)
         result = self._log(pod) if spec.wants_result and pod is not None else None
         values, missing, problem = manifests.parse_outputs(spec, terminated.message if terminated else None)
@@ -258,6 +475,9 @@ class KubernetesBackend:
             exit_code=0,
             result=result,
             parameters=values,
+            artifacts=workspace.stored_artifacts(
+                spec, self.run.run_id, terminated.message if terminated else None
+            ),
             missing_outputs=tuple(missing),
         )
 
@@ -266,7 +486,7 @@ class KubernetesBackend:
         if condition.reason == "DeadlineExceeded":
             limit = f" of {spec.deadline:g}s" if spec.deadline else ""
             return self._ended(spec, AttemptPhase.FAILED, f"exceeded its deadline{limit}")
-        pod = self._pod(tracked.job, want="Failed")
+        pod = self._pod(tracked, want="Failed")
         terminated = _terminated(pod)
         result = self._log(pod) if spec.wants_result and pod is not None else None
         if terminated is None:
@@ -291,8 +511,10 @@ class KubernetesBackend:
             spec.attempt_id, phase, self.now(), exit_code=exit_code, result=result, message=message
         )
 
-    def _pod(self, job: str, *, want: str) -> client.V1Pod | None:
-        selector = f"job-name={job}"
+    def _pod(self, tracked: _Tracked, *, want: str) -> client.V1Pod | None:
+        selector = f"job-name={tracked.job}"
+        if tracked.index is not None:
+            selector += f",{INDEX_LABEL}={tracked.index}"
         pods = self.cluster.core.list_namespaced_pod(self.run.namespace, label_selector=selector).items
         matching = [p for p in pods if p.status is not None and p.status.phase == want] or pods
         matching.sort(key=lambda p: str(_meta(p).creation_timestamp or ""))
@@ -330,9 +552,36 @@ class KubernetesBackend:
         self._events.put(self._ended(tracked.spec, phase, message))
 
 
+def _own_run_object(cluster: Cluster, run_id: str, token: str) -> client.V1ConfigMap | None:
+    """The existing run object if this client created it (its create's answer was lost)."""
+    try:
+        found: client.V1ConfigMap = cluster.core.read_namespaced_config_map(run_id, cluster.namespace)
+    except client.ApiException:
+        return None
+    return found if (_meta(found).annotations or {}).get(names.ANNOTATION_CREATOR) == token else None
+
+
 def _meta(obj: Any) -> client.V1ObjectMeta:
     meta = getattr(obj, "metadata", None)
     return meta if meta is not None else client.V1ObjectMeta()
+
+
+_COMPLETE = client.V1JobCondition(type="Complete", status="True")
+
+
+def _index_failed(index: int | None) -> client.V1JobCondition:
+    return client.V1JobCondition(
+        type="Failed", status="True", reason="FailedIndexes", message=f"index {index} failed"
+    )
+
+
+def _completion_index(pod: client.V1Pod) -> int | None:
+    value = (_meta(pod).labels or {}).get(INDEX_LABEL) or (_meta(pod).annotations or {}).get(INDEX_LABEL)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _finished(pod: client.V1Pod) -> bool:
+    return pod.status is not None and pod.status.phase in ("Succeeded", "Failed")
 
 
 def _terminal_condition(status: client.V1JobStatus) -> client.V1JobCondition | None:

@@ -9,7 +9,9 @@
 
 Outputs come back without a sidecar: a single output parameter's file *is* the container's
 termination message file (``terminationMessagePath``); several outputs are gathered by a small POSIX
-``sh`` wrapper into a JSON map written to ``/dev/termination-log`` (4 KiB at most).
+``sh`` wrapper into a JSON map written to ``/dev/termination-log`` (4 KiB at most).  Artifacts go
+through the run workspace volume (:mod:`~kjob.backends.kubernetes.workspace`): its wrapper runs inside
+the outputs wrapper, whose map then also carries the report of the output artifacts stored.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from kjob.backends.base import AttemptSpec, settle_outputs
-from kjob.backends.kubernetes import names
+from kjob.backends.kubernetes import names, workspace
 from kjob.errors import KjobError
 
 SCRIPT_DIR = "/kjob/script"
@@ -31,8 +33,12 @@ MESSAGE_LIMIT = 4096
 Manifest = dict[str, Any]
 
 # $1: how many outputs, then that many (name, path) pairs, then the command.  Values only ever reach
-# the script as positional arguments; `eval` only assigns "$1"/"$2" to fixed variable names.
+# the script as positional arguments; `eval` only assigns "$1"/"$2" to fixed variable names.  The
+# message path stands alone after `=` so the API emulator, which maps container paths in the command
+# text to host files, finds it.
 OUTPUTS_WRAPPER = r"""
+kjob_log=/dev/termination-log
+[ -z "${KJOB_TERMINATION_LOG:-}" ] || kjob_log=$KJOB_TERMINATION_LOG
 n=$1; shift; i=0
 while [ "$i" -lt "$n" ]; do eval "kn_$i=\$1 kp_$i=\$2"; shift 2; i=$((i+1)); done
 "$@"; rc=$?
@@ -49,7 +55,7 @@ while [ "$i" -lt "$n" ]; do eval "kn_$i=\$1 kp_$i=\$2"; shift 2; i=$((i+1)); don
     i=$((i+1))
   done
   printf '}'
-} > "${KJOB_TERMINATION_LOG:-/dev/termination-log}"
+} > "$kjob_log"
 exit "$rc"
 """
 
@@ -61,14 +67,29 @@ class RunObject:
     run_id: str
     namespace: str
     uid: str
+    workspace: str | None = None  # the PersistentVolumeClaim that holds the run's artifacts
 
     def owner_reference(self) -> dict[str, Any]:
         return {"apiVersion": "v1", "kind": "ConfigMap", "name": self.run_id, "uid": self.uid}
 
 
 def run_configmap(
-    run_id: str, namespace: str, *, workflow_text: str, parameters: Mapping[str, str]
+    run_id: str,
+    namespace: str,
+    *,
+    workflow_text: str,
+    parameters: Mapping[str, str],
+    workspace_claim: str | None = None,
+    creator: str | None = None,
 ) -> Manifest:
+    """The run object; ``creator`` is a token unique to the client creating it, so that a create
+    retried after its answer was lost recognises its own object in the 409."""
+    data = {
+        "workflow.yaml": workflow_text,
+        "parameters.json": json.dumps(dict(parameters), sort_keys=True),
+    }
+    if workspace_claim is not None:
+        data[workspace.CONFIGMAP_KEY] = workspace_claim
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -76,11 +97,9 @@ def run_configmap(
             "name": run_id,
             "namespace": namespace,
             "labels": {names.LABEL_RUN: names.label_value(run_id), names.LABEL_ROLE: "run"},
+            **({"annotations": {names.ANNOTATION_CREATOR: creator}} if creator else {}),
         },
-        "data": {
-            "workflow.yaml": workflow_text,
-            "parameters.json": json.dumps(dict(parameters), sort_keys=True),
-        },
+        "data": data,
     }
 
 
@@ -90,13 +109,10 @@ def script_key(source: str) -> str:
 
 
 def output_mode(spec: AttemptSpec) -> str:
-    """``none``, ``direct`` (one output file is the termination message) or ``wrapped``."""
+    """``none``, ``direct`` (one output file is the termination message) or ``wrapped`` (also
+    whenever there are output artifacts: their report travels in the JSON map)."""
     if spec.output_artifacts:
-        raise KjobError(
-            f"template '{spec.template_name}' has output artifacts: the kubernetes backend needs a "
-            "run workspace for them",
-            hint="artifacts between tasks on Kubernetes are not supported by this version",
-        )
+        return "wrapped"
     if not spec.output_parameters:
         return "none"
     return "direct" if len(spec.output_parameters) == 1 else "wrapped"
@@ -178,14 +194,22 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
         mounts.append({"name": "kjob-script", "mountPath": SCRIPT_DIR, "readOnly": True})
         argv = [*(c.command or ("sh",)), f"{SCRIPT_DIR}/script"]
     container: dict[str, Any] = {"name": "main", "image": c.image}
+    if workspace.needed(spec):
+        argv, volume, mount = workspace.attach(spec, run.run_id, run.workspace, argv)
+        volumes.append(volume)
+        mounts.append(mount)
     mode = output_mode(spec)
     if mode == "direct":
         container["terminationMessagePath"] = spec.output_parameters[0].path
     elif mode == "wrapped":
-        pairs = [x for p in spec.output_parameters for x in (p.name, p.path)]
+        outputs = [(p.name, p.path) for p in spec.output_parameters]
+        report = workspace.report_output(run.run_id, spec)
+        if report is not None:
+            outputs.append(report)
+        pairs = [x for pair in outputs for x in pair]
         if not argv:
             raise KjobError(f"template '{spec.template_name}' needs a command to collect its outputs")
-        argv = ["sh", "-c", OUTPUTS_WRAPPER, "kjob-outputs", str(len(spec.output_parameters)), *pairs, *argv]
+        argv = ["sh", "-c", OUTPUTS_WRAPPER, "kjob-outputs", str(len(outputs)), *pairs, *argv]
     if argv:
         container["command"] = argv[:1]
         container["args"] = argv[1:]
@@ -235,4 +259,4 @@ def parse_outputs(spec: AttemptSpec, message: str | None) -> tuple[dict[str, str
         if isinstance(data, dict):
             values = {k: str(v).rstrip("\r\n") for k, v in data.items() if isinstance(k, str)}
     settled, missing = settle_outputs(spec.output_parameters, values)
-    return settled, missing, None
+    return settled, missing + workspace.missing(spec, values), None

@@ -42,10 +42,13 @@ class PodScript:
 
 @dataclass(frozen=True)
 class HostProcess:
-    """Run the container's command on the host. ``extra_env`` is added to the container's env."""
+    """Run the container's command on the host. ``extra_env`` is added to the container's env.
+    ``private_tmp``: the container sees its own empty ``/tmp``, as in a real container (through a
+    mount namespace, as the local backend does; where that is not permitted, the host ``/tmp``)."""
 
     extra_env: Mapping[str, str] = field(default_factory=dict)
     inherit_env: tuple[str, ...] = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
+    private_tmp: bool = False
 
 
 Outcome = PodScript | HostProcess
@@ -156,9 +159,10 @@ def scripted(
     return behaviour
 
 
-def host_process(**extra_env: str) -> Behaviour:
-    """Run every container's command as a host process (with ``extra_env`` added)."""
-    outcome = HostProcess(extra_env=dict(extra_env))
+def host_process(*, private_tmp: bool = False, **extra_env: str) -> Behaviour:
+    """Run every container's command as a host process (with ``extra_env`` added; ``private_tmp``:
+    each container gets its own ``/tmp``, as in a real container)."""
+    outcome = HostProcess(extra_env=dict(extra_env), private_tmp=private_tmp)
 
     def behaviour(pod: PodView) -> Outcome:
         return outcome

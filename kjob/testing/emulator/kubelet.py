@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from kjob.backends.sandbox import detect_isolation
 from kjob.testing.emulator import hostproc
 from kjob.testing.emulator.api import Registry
 from kjob.testing.emulator.behaviour import Behaviour, HostProcess, Outcome, PodScript, PodView
@@ -329,10 +330,14 @@ class Kubelet:
                 "(the image's entrypoint is unknown)",
             )
             return
+        argv = prepared.argv
+        if run.outcome.private_tmp and detect_isolation().private_tmp:
+            (root / "tmp").mkdir(exist_ok=True)
+            argv = detect_isolation().wrap(argv, private_dir=str(root / "tmp"), workdir=str(prepared.cwd))
         run.log_file = run.log_path.open("wb")
         try:
             run.process = subprocess.Popen(
-                prepared.argv,
+                argv,
                 cwd=prepared.cwd,
                 env=prepared.env,
                 stdin=subprocess.DEVNULL,

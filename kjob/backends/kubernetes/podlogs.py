@@ -1,0 +1,78 @@
+"""The logs of a Kubernetes run's attempts, read from the cluster when asked (``kjob logs``): a run
+spends no API request on logs nobody reads.  Two lists (the run's Jobs and pods, by its label) find
+each attempt's pod, whether its Job ran one attempt or a fan-out's items as an Indexed Job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kjob.backends.kubernetes import indexed, names
+from kjob.backends.kubernetes.cluster import Cluster
+from kjob.backends.kubernetes.intervals import parse_indexes
+from kubernetes import client
+
+INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
+
+# (node id, attempt number) -> (Job name, completion index or None)
+Where = dict[tuple[str, int], tuple[str, int | None]]
+
+
+def attempt_jobs(cluster: Cluster, run_id: str) -> Where:
+    """Which Job (and index) ran each attempt of the run, from the Jobs' own annotations."""
+    where: Where = {}
+    jobs = cluster.batch.list_namespaced_job(cluster.namespace, label_selector=names.run_selector(run_id))
+    for job in jobs.items:
+        meta = job.metadata or client.V1ObjectMeta()
+        name = str(meta.name)
+        annotations, labels = meta.annotations or {}, meta.labels or {}
+        node, attempt = annotations.get(names.ANNOTATION_NODE_ID), labels.get(names.LABEL_ATTEMPT, "")
+        if node is None or not attempt.isdigit():
+            continue
+        items = annotations.get(indexed.ANNOTATION_ITEMS)
+        if items is None:
+            where[(node, int(attempt))] = (name, None)
+            continue
+        for index, item in enumerate(sorted(parse_indexes(items))):
+            where[(f"{node}({item}:", int(attempt))] = (name, index)  # an item, by its id's prefix
+    return where
+
+
+def read_logs(
+    cluster: Cluster, run_id: str, wanted: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], str | None]:
+    """The log of each wanted (node id, attempt); ``None`` where its pod no longer exists."""
+    where = attempt_jobs(cluster, run_id)
+    pods = cluster.core.list_namespaced_pod(
+        cluster.namespace, label_selector=names.run_selector(run_id)
+    ).items
+    newest: dict[tuple[str, int | None], client.V1Pod] = {}
+    for pod in sorted(pods, key=lambda p: str(_meta(p).creation_timestamp or "")):
+        labels = _meta(pod).labels or {}
+        index = labels.get(INDEX_LABEL)
+        newest[(labels.get("job-name", ""), int(index) if index and index.isdigit() else None)] = pod
+    logs: dict[tuple[str, int], str | None] = {}
+    for node, attempt in wanted:
+        found = where.get((node, attempt)) or where.get((_item_prefix(node), attempt))
+        ran = newest.get(found) if found is not None else None
+        if ran is None:
+            logs[(node, attempt)] = None
+            continue
+        try:
+            logs[(node, attempt)] = cluster.core.read_namespaced_pod_log(
+                str(_meta(ran).name), cluster.namespace, container="main"
+            )
+        except client.ApiException as err:
+            if err.status != 404:
+                raise
+            logs[(node, attempt)] = None
+    return logs
+
+
+def _meta(pod: client.V1Pod) -> client.V1ObjectMeta:
+    return pod.metadata or client.V1ObjectMeta()
+
+
+def _item_prefix(node_id: str) -> str:
+    """``fan(3:`` from a fan-out item's id ``fan(3:value)``."""
+    head, sep, rest = node_id.rpartition("(")
+    return f"{head}({rest.split(':', 1)[0]}:" if sep and ":" in rest else node_id
