@@ -33,7 +33,9 @@ def fan_workflow(*, dag_limit: int | None = None, retry: bool = False) -> object
     return workflow(text)
 
 
-def run(wf: object, outcomes: dict[str, object], *, batches: bool, **options: object) -> tuple[RunResult, VirtualBackend]:
+def run(
+    wf: object, outcomes: dict[str, object], *, batches: bool, **options: object
+) -> tuple[RunResult, VirtualBackend]:
     backend = VirtualBackend(scripted(outcomes), batches=batches)  # type: ignore[arg-type]
     engine = Engine(wf, backend, run_id="wf", options=EngineOptions(**options))  # type: ignore[arg-type]
     return engine.run(), backend
@@ -47,7 +49,9 @@ DURATIONS = {f"fan({i}:{i})": Outcome(duration=1 + (i % 3)) for i in range(10)}
 
 
 @pytest.mark.parametrize(("workflow_limit", "dag_limit"), [(3, None), (None, 4), (5, 2), (None, None)])
-def test_a_batched_fan_out_runs_exactly_as_one_by_one(workflow_limit: int | None, dag_limit: int | None) -> None:
+def test_a_batched_fan_out_runs_exactly_as_one_by_one(
+    workflow_limit: int | None, dag_limit: int | None
+) -> None:
     wf = fan_workflow(dag_limit=dag_limit)
     batched, backend = run(wf, DURATIONS, batches=True, parallelism=workflow_limit)
     single, _ = run(wf, DURATIONS, batches=False, parallelism=workflow_limit)
