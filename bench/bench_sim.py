@@ -178,8 +178,7 @@ def all_features_case(label: str, n: int, *, shapes: int, repeat: int) -> Row:
 def loop_time(sim: Simulator, repeat: int) -> float:
     """The event loop alone (the draws made and the lists prepared beforehand)."""
     draws = sim._draw(np.random.default_rng(np.random.SeedSequence(1)))
-    loop = sim._loop_fast if sim._fast_ok(draws) else sim._loop
-    return best_of(repeat, lambda: loop(draws))[0]
+    return best_of(repeat, sim._prepared_loop(draws))[0]
 
 
 def big_case(n: int, nodes: int) -> dict[str, Any]:

@@ -18,14 +18,14 @@ A cluster file (YAML or JSON; every key optional except ``pools``)::
 Placement is by requests, as kube-scheduler does it: a pod fits a node when every request fits in what
 the node has left.  ``first-fit`` takes the lowest-numbered node that fits, ``best-fit`` the one left
 with the least free CPU (then memory, then lowest number).  A pod that fits nowhere waits.
-:class:`Placer` implements both for any mix of requests; the core inlines the common case (one request
-shape, first-fit) as free-slot counters.
+:class:`Placer` holds the free resources and the index each rule searches, for any mix of requests;
+the core runs first-fit on it inline (one request shape as free-slot counters), checking only the
+resources that can run out first (:func:`binding`).
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
 import io
 import math
 import re
@@ -200,13 +200,14 @@ class Nodes:
 
 
 class Placer:
-    """First-fit or best-fit placement of pods with requests (cpu, memory, gpu, one pod) on nodes.
+    """The free resources of every node, and the index each placement rule searches.
 
-    ``classes`` holds the distinct request shapes; a pod is placed by its class.  Resources are kept
-    as integers (milli-cpu, bytes, milli-gpu) so that taking and giving back never drifts.  First-fit
-    keeps, per class, a heap of node numbers where that class may fit (stale entries are dropped when
-    seen); best-fit keeps the nodes sorted by (free cpu, free memory, number) and scans up from the
-    request.
+    Resources are integers (milli-cpu, bytes, milli-gpu, pods) so that taking and giving back never
+    drifts; ``req`` holds each request shape's cpu, memory and gpu.  First-fit keeps, per shape, a heap
+    of the node numbers where that shape may fit, and :class:`sim.core.Simulator` places and frees
+    inline on it: the lowest node in the heap that fits takes the pod, a node seen not to fit is
+    dropped (``member`` false) until something on it is freed.  Best-fit keeps the nodes sorted by
+    (free cpu, free memory, number): :meth:`place` scans up from the request, :meth:`give` frees.
     """
 
     def __init__(self, nodes: Nodes, classes: npt.NDArray[np.float64], placement: str) -> None:
@@ -231,75 +232,60 @@ class Placer:
         return bool(self.cpu[j] >= rc and self.mem[j] >= rm and self.gpu[j] >= rg and self.pods[j] > 0)
 
     def place(self, c: int) -> int:
-        """Put a pod of class ``c`` on a node where it fits now and return the node, or -1."""
+        """Best-fit: put a pod of class ``c`` on the node left with the least free cpu (then memory,
+        then lowest number) where it fits now, and return the node, or -1."""
         rc, rm, rg = self.req[c]
-        cpu, mem, gpu, pods = self.cpu, self.mem, self.gpu, self.pods
-        if self.best:
-            j = self.find(c)
-            if j >= 0:
-                self.take(j, c)
-            return j
-        heap = self.heaps[c]
-        while heap:
-            j = heap[0]
-            if cpu[j] >= rc and mem[j] >= rm and gpu[j] >= rg and pods[j] > 0:
+        cpu, mem, gpu, pods, order = self.cpu, self.mem, self.gpu, self.pods, self.order
+        for k in range(bisect.bisect_left(order, (rc,)), len(order)):
+            j = order[k][2]
+            if mem[j] >= rm and gpu[j] >= rg and pods[j] > 0 and cpu[j] >= rc:
+                del order[k]
+                bisect.insort(order, (cpu[j] - rc, mem[j] - rm, j))
                 cpu[j] -= rc
                 mem[j] -= rm
                 gpu[j] -= rg
                 pods[j] -= 1
                 return j
-            heapq.heappop(heap)
-            self.member[c][j] = False
         return -1
-
-    def find(self, c: int) -> int:
-        """A node where a pod of class ``c`` fits now, or -1."""
-        rc, rm, rg = self.req[c]
-        cpu, mem, gpu, pods = self.cpu, self.mem, self.gpu, self.pods
-        if self.best:
-            order = self.order
-            for k in range(bisect.bisect_left(order, (rc,)), len(order)):
-                j = order[k][2]
-                if mem[j] >= rm and gpu[j] >= rg and pods[j] > 0 and cpu[j] >= rc:
-                    return j
-            return -1
-        heap = self.heaps[c]
-        while heap:
-            j = heap[0]
-            if cpu[j] >= rc and mem[j] >= rm and gpu[j] >= rg and pods[j] > 0:
-                return j
-            heapq.heappop(heap)
-            self.member[c][j] = False
-        return -1
-
-    def take(self, j: int, c: int) -> None:
-        rc, rm, rg = self.req[c]
-        if self.best:
-            del self.order[bisect.bisect_left(self.order, (self.cpu[j], self.mem[j], j))]
-            bisect.insort(self.order, (self.cpu[j] - rc, self.mem[j] - rm, j))
-        self.cpu[j] -= rc
-        self.mem[j] -= rm
-        self.gpu[j] -= rg
-        self.pods[j] -= 1
 
     def give(self, j: int, c: int) -> None:
-        """Free what a pod of class ``c`` held on node ``j``."""
+        """Best-fit: free what a pod of class ``c`` held on node ``j``."""
         rc, rm, rg = self.req[c]
-        cpu, mem, gpu = self.cpu, self.mem, self.gpu
-        if self.best:
-            del self.order[bisect.bisect_left(self.order, (cpu[j], mem[j], j))]
-            bisect.insort(self.order, (cpu[j] + rc, mem[j] + rm, j))
+        cpu, mem, order = self.cpu, self.mem, self.order
+        del order[bisect.bisect_left(order, (cpu[j], mem[j], j))]
+        bisect.insort(order, (cpu[j] + rc, mem[j] + rm, j))
         cpu[j] += rc
         mem[j] += rm
-        gpu[j] += rg
+        self.gpu[j] += rg
         self.pods[j] += 1
-        if not self.best:
-            for k, member in enumerate(self.member):
-                if not member[j]:
-                    rc, rm, rg = self.req[k]
-                    if cpu[j] >= rc and mem[j] >= rm and gpu[j] >= rg:
-                        heapq.heappush(self.heaps[k], j)
-                        member[j] = True
+
+
+def binding(capacity: npt.NDArray[np.float64], requests: npt.NDArray[np.float64]) -> tuple[bool, ...]:
+    """Per resource (cpu, memory, gpu, pods), whether it can be the one that keeps a pod off a node,
+    given ``capacity`` per node and ``requests`` per shape (rows of cpu, memory, gpu, pods).
+
+    A resource cannot when no shape asks for it, or when another resource ``q`` that every shape asks
+    for always runs out first: ``req[r] * cap[q] <= cap[r] * req[q]`` for every shape and node means
+    whatever fits by ``q`` fits by ``r`` (the pods on a node use at most ``cap[q] * max(req[r] / req[q])``
+    of ``r``).  Exact: integers, and a resource is dropped only for one that is still checked.
+
+    >>> binding(np.array([[8, 2**36, 0, 110]]), np.array([[1, 2**30, 0, 1], [2, 2**32, 0, 1]]))
+    (True, False, False, False)
+    """
+    caps = {tuple(row) for row in _units(capacity).tolist()}
+    reqs: list[list[int]] = _units(requests).tolist()
+    binds = [any(req[r] > 0 for req in reqs) for r in range(4)]
+    for r in range(4):
+        for q in range(4):
+            if (
+                binds[r]
+                and q != r
+                and binds[q]
+                and all(req[q] > 0 for req in reqs)
+                and all(req[r] * cap[q] <= cap[r] * req[q] for req in reqs for cap in caps)
+            ):
+                binds[r] = False
+    return tuple(binds)
 
 
 _UNIT = np.array([1000.0, 1.0, 1000.0, 1.0])  # milli-cpu, bytes, milli-gpu, pods

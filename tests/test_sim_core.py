@@ -9,6 +9,9 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -27,6 +30,13 @@ from sim.sources import load_source
 from tests.conftest import NO_SHARED, SHARED
 
 HEFT = SHARED / "data" / "heft-example.json"
+
+
+class Flags(NamedTuple):
+    a: bool
+    b: bool
+
+
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -211,21 +221,99 @@ def test_every_makespan_lies_between_the_lower_bound_and_grahams_bound(
 
 
 @PROPS
-@given(dags(max_n=30), st.integers(1, 5), st.sampled_from([0.0, 1.5]), st.booleans(), st.integers(0, 999))
-def test_the_fast_loop_and_the_general_loop_agree(
-    dag: tuple[int, list[tuple[int, int]], list[float]], m: int, startup: float, nodes: bool, seed: int
+@given(
+    dags(max_n=30),
+    st.integers(1, 5),
+    st.sampled_from(["eager", "levels", "critical-path"]),
+    st.sampled_from([None, 2]),
+    st.sampled_from([None, 0.5]),
+    st.sampled_from([0.0, 0.3]),
+    st.sampled_from(["slots", "one shape", "shapes", "best-fit"]),
+    st.booleans(),
+    st.integers(0, 999),
+)
+def test_the_specialised_loop_and_the_loop_as_written_agree(
+    dag: tuple[int, list[tuple[int, int]], list[float]],
+    m: int,
+    policy: str,
+    parallelism: int | None,
+    qps: float | None,
+    fail: float,
+    placement: str,
+    spread: bool,
+    seed: int,
 ) -> None:
     n, edges, durations = dag
-    w = workload(n, edges, durations)
+    retry = RetryStrategy(limit=2, policy=RetryPolicy.ALWAYS, backoff=Backoff(duration=1.0, factor=2.0))
+    w = workload(n, edges, durations, fail_prob=fail, retry=retry)
     w = replace(w, durations=(LogNormal(3.0, 0.5),))  # ties from recorded values, spread from draws
-    cluster = Cluster.uniform(m, cpu=1.0, startup=Fixed(startup)) if nodes else Cluster.slots(m)
-    fast = Simulator(w, cluster)
-    general = Simulator(w, cluster)
-    general.force_general = True
-    a, b = fast.run(seed), general.run(seed)
+    if placement in ("shapes", "best-fit"):
+        request = w.request.copy()
+        request[::3] = [2.0, 2.0**30, 0.0]
+        w = replace(w, request=request)
+    startup = LogNormal(1.0, 0.5) if spread else Fixed(1.5)
+    kw = {"startup": startup, "qps": qps, "burst": 2}
+    if placement == "slots":
+        cluster = Cluster.slots(m, **kw)
+    else:
+        rule = "best-fit" if placement == "best-fit" else "first-fit"
+        cluster = Cluster.uniform(m, cpu=2.0, memory=4 * 2.0**30, placement=rule, **kw)
+    runs = []
+    for as_written in (False, True):
+        sim = Simulator(w, cluster, policy=policy, parallelism=parallelism, fail_fast=seed % 2 == 0)
+        sim.force_general = as_written
+        runs.append(sim.run(seed))
+    a, b = runs
     for field in ("ready", "start", "end", "node", "wait", "busy", "status", "attempts"):
         assert np.array_equal(getattr(a, field), getattr(b, field), equal_nan=True), field
-    assert a.makespan == b.makespan
+    assert json.dumps(a.summary()) == json.dumps(b.summary())
+
+
+def test_specialising_removes_the_branches_of_unused_features() -> None:
+    from sim.specialise import specialise
+
+    def f(on: Any, x: int) -> int:
+        if on.a and x > 1:
+            x += 10
+        elif not on.b:
+            x += 100
+        if x > 0 and on.b:
+            x -= 1
+        if x > 2 and not on.a and on.b:
+            x += 1000
+        return x * (2 if on.a else 3) if on.b or x else -1
+
+    for a, b in [(False, False), (False, True), (True, False), (True, True)]:
+        on = SimpleNamespace(a=a, b=b)
+        g = specialise(f, Flags(a, b))
+        assert not {"a", "b"} & set(g.__code__.co_names)  # no flag is looked up any more
+        for x in range(-1, 4):
+            assert g(None, x) == f(on, x), (a, b, x)
+    # the simulator's loop is specialised too (its source is there and is the code that runs)
+    d = Simulator(workload(2, [(0, 1)], [1.0, 2.0]), Cluster.slots(1))._draw(np.random.default_rng(0))
+    assert Simulator(workload(2, [(0, 1)], [1.0, 2.0]), Cluster.slots(1))._flags(d).direct
+    loop = specialise(
+        Simulator._loop, Simulator(workload(2, [(0, 1)], [1.0, 2.0]), Cluster.slots(1))._flags(d)
+    )
+    assert (
+        loop is not Simulator._loop and len(loop.__code__.co_code) < len(Simulator._loop.__code__.co_code) / 2
+    )
+
+
+def test_a_source_edited_since_import_is_not_specialised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.specialise import specialise
+
+    module = tmp_path / "edited_module.py"
+    module.write_text("def f(on, x):\n    if on.a:\n        x += 1\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import edited_module  # type: ignore[import-not-found]
+
+    assert specialise(edited_module.f, Flags(True, False)) is not edited_module.f
+    module.write_text("def f(on, x):\n    if on.a:\n        x += 2\n    return x\n")
+    assert specialise(edited_module.f, Flags(False, False)) is edited_module.f  # the code as imported
+    assert edited_module.f(Flags(True, False), 1) == 2
 
 
 def test_a_run_is_determined_by_its_seed() -> None:
