@@ -36,7 +36,8 @@ from kjob.rundir import RunDir
     "--ttl-seconds-after-finished",
     "ttl",
     type=click.IntRange(min=0),
-    help="Let Kubernetes delete finished Jobs.",
+    help="Let Kubernetes delete finished Jobs after N seconds (at least 60 for those whose outputs "
+    "kjob reads).",
 )
 @click.option("--queue", metavar="NAME", help="Kueue LocalQueue: Jobs are created suspended and labelled.")
 @click.option(

@@ -38,6 +38,7 @@ from kjob.errors import ClusterError, KjobError
 from kubernetes import client, watch
 
 RESULT_LIMIT = 256 * 1024
+OUTPUTS_TTL_FLOOR = 60  # seconds a finished Job with outputs to read is kept at least
 HELD_UP_AFTER = 10.0  # seconds a pod may be not ready before kjob looks at why
 INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
 WATCH_TIMEOUT = 30
@@ -52,6 +53,7 @@ class _Tracked:
     index: int | None = None  # the completion index, for an item of an Indexed Job
     started: bool = False
     done: bool = False
+    cancelled: bool = False
     started_at: float | None = None
     held_up: str | None = None  # why its pod is stuck, as last reported
 
@@ -94,6 +96,7 @@ class KubernetesBackend:
         self._scripts: set[str] = set()
         self._stop = threading.Event()
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kjob-outputs")
+        self._creates = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kjob-create")
         self._ready = threading.Event()
         self._watcher = threading.Thread(target=self._watch_loop, name="kjob-watch", daemon=True)
         self._watcher.start()
@@ -162,10 +165,8 @@ class KubernetesBackend:
     def submit(self, spec: AttemptSpec) -> None:
         try:
             body: Any = manifests.job_manifest(
-                spec, self.run, ttl_seconds_after_finished=self._ttl, queue=self._queue_name
+                spec, self.run, ttl_seconds_after_finished=self._ttl_for([spec]), queue=self._queue_name
             )
-            if spec.container.source is not None:
-                self._ensure_script(spec.container.source)
         except KjobError as err:
             self._events.put(self._ended(spec, AttemptPhase.ERROR, err.message))
             return
@@ -174,19 +175,53 @@ class KubernetesBackend:
         with self._lock:
             self._tracked[spec.attempt_id] = tracked
             self._by_job[job] = [tracked]
-            seen = self._latest.get(job)
+        self._creates.submit(self._sending, [tracked], self._create_job, job, body, spec.container.source)
+
+    def _create_job(self, job: str, body: Any, source: str | None) -> str | None:
+        """Store the script, then create the Job (409: ours from before, adopted)."""
+        if source is not None:
+            self._ensure_script(source)
         try:
             self.cluster.batch.create_namespaced_job(self.run.namespace, body)
         except client.ApiException as err:
             if err.status != 409:
-                self._finish(tracked, AttemptPhase.ERROR, f"the cluster refused the Job: {_reason(err)}")
-                return
-            seen = seen or self._read_job(job)  # ours from before: adopt it
-            if seen is None:
-                self._finish(tracked, AttemptPhase.ERROR, f"Job {job} exists but cannot be read")
-                return
-        if seen is not None:
-            self._observe(seen)
+                return f"the cluster refused the Job: {_reason(err)}"
+            return self._adopt(job)
+        return None
+
+    def _adopt(self, job: str) -> str | None:
+        with self._lock:
+            seen = self._latest.get(job)
+        seen = seen or self._read_job(job)
+        if seen is None:
+            return f"Job {job} exists but cannot be read"
+        self._observe(seen)
+        return None
+
+    def _sending(self, tracked: list[_Tracked], create: Callable[..., str | None], *args: Any) -> None:
+        """Run ``create`` (on the create threads, so the engine never waits on HTTP); a refusal ends
+        every attempt it carried, and a Job whose attempts were all cancelled meanwhile is deleted."""
+        if all(t.cancelled for t in tracked):
+            return  # cancelled before it was sent
+        try:
+            problem = create(*args)
+        except KjobError as err:
+            problem = err.message
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            problem = f"could not reach the cluster: {err}"
+        if problem is not None:
+            for t in tracked:
+                self._finish(t, AttemptPhase.ERROR, problem)
+        elif all(t.cancelled for t in tracked):
+            self._delete_job(tracked[0].job)  # cancelled while it was being created
+
+    def _ttl_for(self, specs: Sequence[AttemptSpec]) -> int | None:
+        """``--ttl-seconds-after-finished``, but never so short that a Job (and its pod) could be gone
+        before kjob has read the outputs it needs from it."""
+        if self._ttl is None:
+            return None
+        needs_pod = any(manifests.output_mode(s) != "none" or s.wants_result for s in specs)
+        return max(self._ttl, OUTPUTS_TTL_FLOOR) if needs_pod else self._ttl
 
     def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
         """A fan-out's items as one Indexed Job (see :mod:`.indexed`); items an earlier life of this
@@ -207,7 +242,7 @@ class KubernetesBackend:
                 fresh,
                 self.run,
                 parallelism=parallelism,
-                ttl_seconds_after_finished=self._ttl,
+                ttl_seconds_after_finished=self._ttl_for(fresh),
                 queue=self._queue_name,
             )
         except KjobError as err:
@@ -220,10 +255,7 @@ class KubernetesBackend:
             for t in tracked:
                 self._tracked[t.spec.attempt_id] = t
             self._by_job[job] = tracked
-        problem = self._create_items(job, items_body, job_body)
-        if problem is not None:
-            for t in tracked:
-                self._finish(t, AttemptPhase.ERROR, problem)
+        self._creates.submit(self._sending, tracked, self._create_items, job, items_body, job_body)
         return True
 
     def _create_items(self, job: str, items: Any, body: Any) -> str | None:
@@ -238,12 +270,7 @@ class KubernetesBackend:
         except client.ApiException as err:
             if err.status != 409:
                 return f"the cluster refused the Indexed Job: {_reason(err)}"
-            with self._lock:
-                seen = self._latest.get(job)
-            seen = seen or self._read_job(job)
-            if seen is None:
-                return f"Job {job} exists but cannot be read"
-            self._observe(seen)
+            return self._adopt(job)
         return None
 
     def _adopt_item(self, spec: AttemptSpec) -> bool:
@@ -267,6 +294,7 @@ class KubernetesBackend:
             tracked = self._tracked.get(attempt_id)
         if tracked is None or tracked.done:
             return
+        tracked.cancelled = True
         if tracked.index is not None:
             self._finish(tracked, AttemptPhase.FAILED, "stopped")
             with self._lock:
@@ -289,6 +317,7 @@ class KubernetesBackend:
 
     def close(self) -> None:
         self._stop.set()
+        self._creates.shutdown(wait=True, cancel_futures=True)
         self._workers.shutdown(wait=True, cancel_futures=True)
         # The watch thread may be blocked reading a quiet stream; it is a daemon and notices the
         # stop flag at its next event or timeout, so there is nothing to wait for.
@@ -419,6 +448,7 @@ class KubernetesBackend:
                 (name, [t for t in tracked if t.started and not t.done], self._latest.get(name))
                 for name, tracked in self._by_job.items()
             ]
+        pods: list[client.V1Pod] | None = None
         for name, waiting, job in jobs:
             status = job.status if job is not None else None
             if not waiting or status is None:
@@ -427,10 +457,15 @@ class KubernetesBackend:
                 continue
             if min(t.started_at or now for t in waiting) > now - self._held_up_after:
                 continue
-            pods = self.cluster.core.list_namespaced_pod(
-                self.run.namespace, label_selector=f"job-name={name}"
-            ).items
-            by_index = {_completion_index(p): p for p in pods if not _finished(p)}
+            if pods is None:  # one list of the run's pods serves every Job looked at
+                pods = self.cluster.core.list_namespaced_pod(
+                    self.run.namespace, label_selector=names.run_selector(self.run.run_id)
+                ).items
+            by_index = {
+                _completion_index(p): p
+                for p in pods
+                if not _finished(p) and (_meta(p).labels or {}).get("job-name") == name
+            }
             for t in waiting:
                 pod = by_index.get(t.index) if t.index is not None else next(iter(by_index.values()), None)
                 reason = heldup.held_up(pod) if pod is not None else None
@@ -463,8 +498,15 @@ class KubernetesBackend:
         if manifests.output_mode(spec) == "none" and not spec.wants_result:
             return self._ended(spec, AttemptPhase.SUCCEEDED, "", exit_code=0)
         pod = self._pod(tracked, want="Succeeded")
+        if pod is None:
+            return self._ended(
+                spec,
+                AttemptPhase.ERROR,
+                f"the pod of Job {tracked.job} was deleted before kjob read its outputs",
+                exit_code=0,
+            )
         terminated = _terminated(pod)
-        result = self._log(pod) if spec.wants_result and pod is not None else None
+        result = self._log(pod) if spec.wants_result else None
         values, missing, problem = manifests.parse_outputs(spec, terminated.message if terminated else None)
         if problem:
             return self._ended(spec, AttemptPhase.ERROR, problem, exit_code=0, result=result)
