@@ -40,7 +40,6 @@ from kubernetes import client, watch
 RESULT_LIMIT = 256 * 1024
 OUTPUTS_TTL_FLOOR = 60  # seconds a finished Job with outputs to read is kept at least
 HELD_UP_AFTER = 10.0  # seconds a pod may be not ready before kjob looks at why
-INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
 WATCH_TIMEOUT = 30
 
 Notice = Callable[[str], None]
@@ -391,12 +390,12 @@ class KubernetesBackend:
         """Note which fan-out items an Indexed Job runs (under ``self._lock``)."""
         meta = _meta(job)
         annotations = meta.annotations or {}
-        items = annotations.get(indexed.ANNOTATION_ITEMS)
+        items = indexed.item_indexes(annotations)
         group = annotations.get(names.ANNOTATION_NODE_ID)
         attempt = (meta.labels or {}).get(names.LABEL_ATTEMPT, "")
         if items is None or group is None or not attempt.isdigit():
             return
-        for index, item in enumerate(sorted(parse_indexes(items))):
+        for index, item in enumerate(items):
             self._items_seen[(group, item, int(attempt))] = (str(meta.name), index)
 
     def _observe_items(self, tracked: list[_Tracked], status: client.V1JobStatus) -> None:
@@ -556,7 +555,7 @@ class KubernetesBackend:
     def _pod(self, tracked: _Tracked, *, want: str) -> client.V1Pod | None:
         selector = f"job-name={tracked.job}"
         if tracked.index is not None:
-            selector += f",{INDEX_LABEL}={tracked.index}"
+            selector += f",{names.LABEL_COMPLETION_INDEX}={tracked.index}"
         pods = self.cluster.core.list_namespaced_pod(self.run.namespace, label_selector=selector).items
         matching = [p for p in pods if p.status is not None and p.status.phase == want] or pods
         matching.sort(key=lambda p: str(_meta(p).creation_timestamp or ""))
@@ -618,7 +617,8 @@ def _index_failed(index: int | None) -> client.V1JobCondition:
 
 
 def _completion_index(pod: client.V1Pod) -> int | None:
-    value = (_meta(pod).labels or {}).get(INDEX_LABEL) or (_meta(pod).annotations or {}).get(INDEX_LABEL)
+    key = names.LABEL_COMPLETION_INDEX
+    value = (_meta(pod).labels or {}).get(key) or (_meta(pod).annotations or {}).get(key)
     return int(value) if value is not None and value.isdigit() else None
 
 

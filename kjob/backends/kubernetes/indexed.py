@@ -16,12 +16,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kjob.backends.base import AttemptSpec
 from kjob.backends.kubernetes import manifests, names, workspace
-from kjob.backends.kubernetes.intervals import compress_indexes
+from kjob.backends.kubernetes.intervals import compress_indexes, parse_indexes
 from kjob.backends.kubernetes.manifests import Manifest, RunObject
 from kjob.spec.model import EnvVar
 
@@ -29,6 +29,13 @@ ITEMS_DIR = "/kjob/items"
 ANNOTATION_ITEMS = "kjob.dev/item-indexes"  # the fan-out item of each completion index, in order
 LAUNCH = f'exec sh "{ITEMS_DIR}/i$JOB_COMPLETION_INDEX"'
 DATA_LIMIT = 900 * 1024  # a ConfigMap holds at most 1 MiB; keep room for its metadata
+
+
+def item_indexes(annotations: Mapping[str, str]) -> list[int] | None:
+    """The fan-out item each completion index of an Indexed Job of kjob's runs, in index order;
+    ``None`` for a Job of one attempt."""
+    items = annotations.get(ANNOTATION_ITEMS)
+    return None if items is None else sorted(parse_indexes(items))
 
 
 def refusal(specs: Sequence[AttemptSpec]) -> str | None:

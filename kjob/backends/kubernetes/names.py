@@ -17,6 +17,7 @@ LABEL_ATTEMPT = "kjob.dev/attempt"
 LABEL_ROLE = "kjob.dev/role"
 ANNOTATION_NODE_ID = "kjob.dev/node-id"
 ANNOTATION_INPUTS = "kjob.dev/inputs"
+LABEL_COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"  # set by the Job controller
 ANNOTATION_CREATOR = "kjob.dev/created-by"  # a token of the client that created the run object
 
 _MAX = 63

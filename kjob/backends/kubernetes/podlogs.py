@@ -8,10 +8,7 @@ from collections.abc import Iterable
 
 from kjob.backends.kubernetes import indexed, names
 from kjob.backends.kubernetes.cluster import Cluster
-from kjob.backends.kubernetes.intervals import parse_indexes
 from kubernetes import client
-
-INDEX_LABEL = "batch.kubernetes.io/job-completion-index"
 
 # (node id, attempt number) -> (Job name, completion index or None)
 Where = dict[tuple[str, int], tuple[str, int | None]]
@@ -28,11 +25,11 @@ def attempt_jobs(cluster: Cluster, run_id: str) -> Where:
         node, attempt = annotations.get(names.ANNOTATION_NODE_ID), labels.get(names.LABEL_ATTEMPT, "")
         if node is None or not attempt.isdigit():
             continue
-        items = annotations.get(indexed.ANNOTATION_ITEMS)
+        items = indexed.item_indexes(annotations)
         if items is None:
             where[(node, int(attempt))] = (name, None)
             continue
-        for index, item in enumerate(sorted(parse_indexes(items))):
+        for index, item in enumerate(items):
             where[(f"{node}({item}:", int(attempt))] = (name, index)  # an item, by its id's prefix
     return where
 
@@ -48,7 +45,7 @@ def read_logs(
     newest: dict[tuple[str, int | None], client.V1Pod] = {}
     for pod in sorted(pods, key=lambda p: str(_meta(p).creation_timestamp or "")):
         labels = _meta(pod).labels or {}
-        index = labels.get(INDEX_LABEL)
+        index = labels.get(names.LABEL_COMPLETION_INDEX)
         newest[(labels.get("job-name", ""), int(index) if index and index.isdigit() else None)] = pod
     logs: dict[tuple[str, int], str | None] = {}
     for node, attempt in wanted:
