@@ -313,8 +313,8 @@ class Registry:
                     )
                 rv = token_rv
             items = [
-                o
-                for o in self.store.list(rt.plural, namespace)
+                deepcopy(o)
+                for o in self.store.items(rt.plural, namespace)
                 if labels.matches_object(o) and fields.matches(o) and _key(o) > start
             ]
         list_meta: Obj = {"resourceVersion": str(rv)}
@@ -642,7 +642,7 @@ class Registry:
             if _deletion_done(plural, new):
                 self.store.remove(plural, namespace, name)
                 return None
-            return self.store.put(plural, namespace, name, new)
+            return self.store.put(plural, namespace, name, new, owned=True)
 
     def remove_finalizer(self, plural: str, namespace: str, name: str, finalizer: str) -> None:
         def drop(o: Obj) -> None:

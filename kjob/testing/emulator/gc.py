@@ -27,8 +27,9 @@ class GarbageCollector:
     def step(self) -> None:
         """Process finalizers, dangling owners and terminating namespaces (driven by changes only)."""
         store = self.registry.store
-        objects: list[tuple[str, Obj]] = [(plural, o) for plural in _NAMESPACED for o in store.list(plural)]
-        namespaces = store.list("namespaces")
+        # read-only views of the stored objects: every write goes through the registry
+        objects: list[tuple[str, Obj]] = [(plural, o) for plural in _NAMESPACED for o in store.items(plural)]
+        namespaces = store.items("namespaces")
         uids = {str(sub(o, "metadata").get("uid")) for _, o in objects}
         uids |= {str(sub(n, "metadata").get("uid")) for n in namespaces}
         dependents: dict[str, list[tuple[str, Obj]]] = {}

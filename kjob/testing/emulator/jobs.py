@@ -125,13 +125,39 @@ class JobController:
         self.max_backoff = max_backoff
         self.memory: dict[str, JobMemory] = {}
         self.errors: list[str] = []
+        self._feed = registry.store.feed()
+        self._unfinished = False
+        #: Per Job uid synced before: the emulated times after that sync at which it must be synced
+        #: again although neither it nor its pods changed (deadline, back-off, TTL).
+        self._due: dict[str, list[float]] = {}
+        #: Jobs whose last sync ran into an error: synced again on the next pass.
+        self._retry: set[str] = set()
 
     def step(self) -> float | None:
-        """Sync every Job; returns the emulated time of the next timed event (None: none)."""
+        """Sync the Jobs that changed, whose pods changed or whose timed event is due (every Job
+        on the first pass); returns the emulated time of the next timed event (None: none).
+
+        A sync of any other Job would find nothing to do: it depends only on the Job, its pods, the
+        controller's memory of it (changed only by its syncs) and the time, through the deadlines
+        and back-offs recorded in ``_due``.
+        """
         store = self.registry.store
-        jobs = store.list("jobs")
+        now = self.clock.now()
+        events, everything = store.drain(self._feed)
+        everything = everything or self._unfinished  # the last pass stopped on an error
+        self._unfinished = True
+        touched = self._retry
+        self._retry = set()
+        for ev in events:
+            if ev.resource == "jobs":
+                touched.add(str(sub(ev.obj, "metadata").get("uid")))
+            elif ev.resource == "pods":
+                for o in (ev.obj, ev.old):
+                    for ref in sub(o, "metadata").get("ownerReferences") or [] if o is not None else []:
+                        touched.add(str(ref.get("uid")))
+        jobs = store.items("jobs")  # read-only: sync copies what it writes
         pods_by_owner: dict[str, list[Obj]] = {}
-        all_pods = store.list("pods")
+        all_pods = store.items("pods")
         for pod in all_pods:
             for ref in sub(pod, "metadata").get("ownerReferences") or []:
                 if ref.get("controller") and ref.get("kind") == "Job":
@@ -140,11 +166,19 @@ class JobController:
         for job in jobs:
             uid = str(sub(job, "metadata").get("uid"))
             live.add(uid)
+            due = self._due.get(uid)
+            if not everything and due is not None and uid not in touched and not any(t <= now for t in due):
+                continue
+            errors = len(self.errors)
             try:
                 self.sync(job, pods_by_owner.get(uid, []))
             except ApiError as e:
+                self._retry.add(uid)
                 if e.code not in (404, 409):
                     self.errors.append(f"{sub(job, 'metadata').get('name')}: {e.message}")
+            if len(self.errors) != errors:
+                self._retry.add(uid)
+            self._due[uid] = self._job_due(job, self.clock.now())
         for pod in all_pods:  # syncOrphanPod: drop the tracking finalizer of pods whose Job is gone
             refs = [r for r in sub(pod, "metadata").get("ownerReferences") or [] if r.get("controller")]
             if JOB_TRACKING_FINALIZER in finalizers_of(pod) and not any(
@@ -153,31 +187,33 @@ class JobController:
                 self._drop_finalizer(pod)
         for uid in [u for u in self.memory if u not in live]:
             del self.memory[uid]
-        return self._next_due(jobs)
-
-    def _next_due(self, jobs: list[Obj]) -> float | None:
-        """The earliest future deadline, TTL expiry or back-off expiry among the Jobs."""
+        for uid in [u for u in self._due if u not in live]:
+            del self._due[uid]
         now = self.clock.now()
-        times: list[float] = []
-        for job in jobs:
-            spec, status = sub(job, "spec"), sub(job, "status")
-            if is_finished(job):
-                ttl = spec.get("ttlSecondsAfterFinished")
-                cond = _condition(status, "Complete") or _condition(status, "Failed")
-                if isinstance(ttl, int) and cond and cond.get("lastTransitionTime"):
-                    times.append(parse_time(str(cond["lastTransitionTime"])) + ttl)
-                continue
-            ads = spec.get("activeDeadlineSeconds")
-            if isinstance(ads, int) and status.get("startTime") and not spec.get("suspend"):
-                times.append(parse_time(str(status["startTime"])) + ads)
-            mem = self.memory.get(str(sub(job, "metadata").get("uid")))
-            if mem is not None:
-                if mem.last_failure is not None:
-                    times.append(now + self._remaining(mem.failures_after_success, mem.last_failure, now))
-                for i, last in mem.index_last_failure.items():
-                    times.append(now + self._remaining(mem.index_failures.get(i, 0), last, now))
-        future = [t for t in times if t > now]
+        future = [t for times in self._due.values() for t in times if t > now]
+        self._unfinished = False
         return min(future) if future else None
+
+    def _job_due(self, job: Obj, now: float) -> list[float]:
+        """The Job's future deadline, TTL expiry and back-off expiries (emulated times after ``now``)."""
+        times: list[float] = []
+        spec, status = sub(job, "spec"), sub(job, "status")
+        if is_finished(job):
+            ttl = spec.get("ttlSecondsAfterFinished")
+            cond = _condition(status, "Complete") or _condition(status, "Failed")
+            if isinstance(ttl, int) and cond and cond.get("lastTransitionTime"):
+                times.append(parse_time(str(cond["lastTransitionTime"])) + ttl)
+            return [t for t in times if t > now]
+        ads = spec.get("activeDeadlineSeconds")
+        if isinstance(ads, int) and status.get("startTime") and not spec.get("suspend"):
+            times.append(parse_time(str(status["startTime"])) + ads)
+        mem = self.memory.get(str(sub(job, "metadata").get("uid")))
+        if mem is not None:
+            if mem.last_failure is not None:
+                times.append(now + self._remaining(mem.failures_after_success, mem.last_failure, now))
+            for i, last in mem.index_last_failure.items():
+                times.append(now + self._remaining(mem.index_failures.get(i, 0), last, now))
+        return [t for t in times if t > now]
 
     def _drop_finalizer(self, pod: Obj) -> None:
         m = sub(pod, "metadata")
@@ -360,6 +396,9 @@ class JobController:
                 status.pop(key, None)
         if not status.get("completedIndexes"):
             status.pop("completedIndexes", None)
+
+        if status == sub(job, "status"):
+            return  # nothing new to report: skip the write (a later change syncs the Job again)
 
         def write(j: Obj) -> None:
             j["status"] = status

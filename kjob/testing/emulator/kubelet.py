@@ -35,7 +35,7 @@ from kjob.testing.emulator import hostproc
 from kjob.testing.emulator.api import Registry
 from kjob.testing.emulator.behaviour import Behaviour, HostProcess, Outcome, PodScript, PodView
 from kjob.testing.emulator.errors import ApiError, bad_request, not_found
-from kjob.testing.emulator.util import Obj, format_time_nano, int_or, sub
+from kjob.testing.emulator.util import Obj, deepcopy, format_time_nano, int_or, sub
 
 MAX_TERMINATION_MESSAGE = 4096
 FALLBACK_LINES = 80
@@ -117,16 +117,38 @@ class Kubelet:
         self.pods: dict[str, PodRuntime] = {}
         self._next_ip = 1
         self.errors: list[str] = []
+        self._feed = registry.store.feed()
+        self._unfinished = False
+        #: Pods whose last sync ran into an error: synced again on the next pass.
+        self._retry: set[str] = set()
 
     # ------------------------------------------------------------------------ the loop
     def step(self) -> float | None:
-        """Sync every pod; returns the emulated time of the next timed event (None: none)."""
+        """Sync the pods that changed or have a container event due (every pod on the first pass);
+        returns the emulated time of the next timed event (None: none).
+
+        A sync of any other pod would find nothing to do: it depends only on the pod and its
+        runtime state, which changes with time only at the times :meth:`_due` lists (and while a
+        host process runs).
+        """
         now = self.clock.now()
+        events, everything = self.registry.store.drain(self._feed)
+        everything = everything or self._unfinished  # the last pass stopped on an error
+        self._unfinished = True
+        touched = self._retry
+        self._retry = set()
+        for ev in events:
+            if ev.resource == "pods":
+                touched.add(str(sub(ev.obj, "metadata").get("uid")))
         live: set[str] = set()
-        for pod in self.registry.store.list("pods"):
+        for pod in self.registry.store.items("pods"):  # read-only; writes go through mutate
             m = sub(pod, "metadata")
             uid = str(m.get("uid"))
             live.add(uid)
+            if not (everything or uid in touched):
+                rt = self.pods.get(uid)
+                if rt is None or not any(t <= now for t in self._due(rt)):
+                    continue
             spec = sub(pod, "spec")
             if not spec.get("nodeName"):
                 if not m.get("deletionTimestamp") and not spec.get("schedulingGates"):
@@ -137,27 +159,38 @@ class Kubelet:
             try:
                 self._sync(pod, now)
             except ApiError as e:  # the pod changed under us; next tick sees the new state
+                self._retry.add(uid)
                 if e.code not in (404, 409):
                     self.errors.append(f"{m.get('name')}: {e.message}")
         for uid in [u for u in self.pods if u not in live]:
             self._forget(uid)
+        self._unfinished = False
         return self._next_due(now)
 
-    def _next_due(self, now: float) -> float | None:
+    def _due(self, rt: PodRuntime) -> list[float]:
+        """When the pod's runtime state next changes by itself (``-inf``: a host process to poll)."""
         times: list[float] = []
+        for run in rt.runs.values():
+            if run.exit_code is not None:
+                continue
+            if run.process is not None:
+                times.append(float("-inf"))
+            elif run.started is None:
+                times.append(run.start_at)
+            elif run.finish_at is not None:
+                times.append(run.finish_at)
+        if rt.deadline is not None and rt.phase not in ("Succeeded", "Failed"):
+            times.append(rt.deadline)
+        return times
+
+    def _next_due(self, now: float) -> float | None:
+        future: list[float] = []
         for rt in self.pods.values():
-            for run in rt.runs.values():
-                if run.exit_code is not None:
-                    continue
-                if run.process is not None:
+            for t in self._due(rt):
+                if t == float("-inf"):
                     return now  # host processes are polled every tick
-                if run.started is None:
-                    times.append(run.start_at)
-                elif run.finish_at is not None:
-                    times.append(run.finish_at)
-            if rt.deadline is not None and rt.phase not in ("Succeeded", "Failed"):
-                times.append(rt.deadline)
-        future = [t for t in times if t > now and t != float("inf")]
+                if t > now and t != float("inf"):
+                    future.append(t)
         return min(future) if future else None
 
     def _bind(self, pod: Obj) -> None:
@@ -253,7 +286,7 @@ class Kubelet:
 
     def _outcome(self, pod: Obj, rt: PodRuntime, cname: str) -> Outcome:
         containers = [str(c.get("name")) for c in sub(pod, "spec").get("containers") or []]
-        view = PodView(pod, rt.attempt, rt.restarts.get(cname, 0))
+        view = PodView(deepcopy(pod), rt.attempt, rt.restarts.get(cname, 0))
         main = self.behaviour(view)
         if cname == (containers[0] if containers else cname) or isinstance(main, HostProcess):
             return main

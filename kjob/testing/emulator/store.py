@@ -12,7 +12,9 @@ This plays etcd plus the apiserver's watch cache:
 * a watch with a selector sees an object that stops matching as DELETED and one that starts
   matching as ADDED, exactly like the cacher's filtered watchers.
 
-One re-entrant lock guards everything; objects go in and out as deep copies.
+One re-entrant lock guards everything; objects go in and out as deep copies. A stored object is
+never changed in place (a write stores a new object), so events share the stored objects, and the
+emulator's own controllers read them uncopied through :meth:`Store.items`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from kjob.testing.emulator.util import Obj, deepcopy, meta
 
 Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
 Predicate = Callable[[Obj], bool]
+Objs = list[Obj]  # spelled out here: inside ``Store``, ``list`` is the method
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,22 @@ class Watcher:
         return None
 
 
+Events = list[Event]
+
+
+@dataclass
+class ChangeFeed:
+    """The events committed since a controller last looked (see :meth:`Store.drain`).
+
+    Past ``limit`` unread events it keeps none and sets ``overflow``: the reader then looks at
+    everything, as it does on its first pass.
+    """
+
+    events: list[Event] = field(default_factory=list)
+    overflow: bool = True
+    limit: int = 10_000
+
+
 class Store:
     """All objects of all resources, keyed by ``(namespace, name)`` within a resource."""
 
@@ -78,11 +97,14 @@ class Store:
         #: Notified after every commit; controllers wait on it between ticks.
         self.changed = threading.Condition(self.lock)
         self._objects: dict[str, dict[Key, Obj]] = {}
+        #: Per resource, its keys in etcd's order; dropped when a key is added or removed.
+        self._order: dict[str, list[Key]] = {}
         self._rv = 0
         self._history: deque[Event] = deque()
         self._window = max(1, history_window)
         self._compacted = 0
         self._watchers: list[Watcher] = []
+        self._feeds: list[ChangeFeed] = []
         #: Bumped on every commit; cheap "did anything change" test for controllers.
         self.generation = 0
 
@@ -114,18 +136,41 @@ class Store:
     def list(self, resource: str, namespace: str | None = None) -> list[Obj]:
         """Copies of the objects, sorted by ``(namespace, name)`` as etcd's key order sorts them."""
         with self.lock:
+            return [deepcopy(o) for o in self.items(resource, namespace)]
+
+    def items(self, resource: str, namespace: str | None = None) -> Objs:
+        """The stored objects themselves, in :meth:`list`'s order: read-only, never to be changed.
+
+        For the emulator's controllers, which copy only an object they are about to write (see
+        :meth:`Registry.mutate <kjob.testing.emulator.api.Registry.mutate>`). The objects stay
+        valid after the lock is released: a write replaces an object, it never changes one.
+        """
+        with self.lock:
             objs = self._objects.get(resource, {})
-            return [deepcopy(objs[k]) for k in sorted(objs) if namespace is None or k[0] == namespace]
+            order = self._order.get(resource)
+            if order is None:
+                order = self._order[resource] = sorted(objs)
+            return [objs[k] for k in order if namespace is None or k[0] == namespace]
 
     # ---------------------------------------------------------------------------- writes
     def _commit(self, resource: str, namespace: str, type_: str, obj: Obj, old: Obj | None) -> Obj:
         self._rv += 1
         self.generation += 1
         meta(obj)["resourceVersion"] = str(self._rv)
-        ev = Event(self._rv, resource, namespace, type_, deepcopy(obj), deepcopy(old) if old else None)
+        # ``obj`` is (or, for DELETED, is a copy of) the stored object and ``old`` the one it replaced:
+        # neither is changed again, so the event shares them.
+        ev = Event(self._rv, resource, namespace, type_, obj, old)
         self._history.append(ev)
         while len(self._history) > self._window:
             self._compacted = self._history.popleft().rv
+        for f in self._feeds:
+            if f.overflow:
+                pass
+            elif len(f.events) >= f.limit:
+                f.events.clear()
+                f.overflow = True
+            else:
+                f.events.append(ev)
         for w in list(self._watchers):
             seen = w.transform(ev)
             if seen is not None:
@@ -138,14 +183,20 @@ class Store:
         with self.lock:
             stored = deepcopy(obj)
             self._objects.setdefault(resource, {})[(namespace, name)] = stored
+            self._order.pop(resource, None)
             return self._commit(resource, namespace, "ADDED", stored, None)
 
-    def put(self, resource: str, namespace: str, name: str, obj: Obj) -> Obj:
-        """Replace an existing object; returns the stored copy with its new resourceVersion."""
+    def put(self, resource: str, namespace: str, name: str, obj: Obj, *, owned: bool = False) -> Obj:
+        """Replace an existing object; returns a copy of the stored one with its new resourceVersion.
+
+        ``owned=True``: the caller hands ``obj`` over (it keeps no reference), so it is stored as is.
+        """
         with self.lock:
             bucket = self._objects.setdefault(resource, {})
             old = bucket.get((namespace, name))
-            stored = deepcopy(obj)
+            if old is None:
+                self._order.pop(resource, None)
+            stored = obj if owned else deepcopy(obj)
             bucket[(namespace, name)] = stored
             return self._commit(resource, namespace, "MODIFIED", stored, old)
 
@@ -156,6 +207,7 @@ class Store:
             old = bucket.pop((namespace, name), None)
             if old is None:
                 return None
+            self._order.pop(resource, None)
             final = deepcopy(old)
             return self._commit(resource, namespace, "DELETED", final, old)
 
@@ -166,6 +218,24 @@ class Store:
             self._compacted = self._rv
             return self._rv
 
+    # ------------------------------------------------------------------------ change feeds
+    def feed(self) -> ChangeFeed:
+        """A feed of every commit from now on, for a controller that looks only at what changed.
+
+        It starts in ``overflow`` (nothing read yet: look at everything).
+        """
+        with self.lock:
+            f = ChangeFeed()
+            self._feeds.append(f)
+            return f
+
+    def drain(self, f: ChangeFeed) -> tuple[Events, bool]:
+        """The events since the last drain and whether some were lost (look at everything)."""
+        with self.lock:
+            events, overflow = f.events, f.overflow
+            f.events, f.overflow = [], False
+            return events, overflow
+
     # ---------------------------------------------------------------------------- watches
     def watch(self, resource: str, namespace: str | None, predicate: Predicate, since: int | None) -> Watcher:
         """Register a watch. ``since=None`` replays the current objects as ADDED first.
@@ -175,9 +245,9 @@ class Store:
         with self.lock:
             w = Watcher(resource, namespace, predicate)
             if since is None:
-                for obj in self.list(resource, namespace):
+                for obj in self.items(resource, namespace):
                     if predicate(obj):
-                        w.queue.put(("ADDED", obj))
+                        w.queue.put(("ADDED", deepcopy(obj)))
             else:
                 if since < self._compacted:
                     raise expired(f"too old resource version: {since} ({self._compacted})")
