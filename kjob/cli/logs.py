@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from kjob.cli import console
-from kjob.errors import KjobError
+from kjob.errors import ClusterError, KjobError
 from kjob.rundir import RunDir
 
 
@@ -87,11 +87,20 @@ def _from_cluster(
     context: str | None,
     namespace: str | None,
 ) -> dict[tuple[str, int], str | None]:
+    import urllib3
+    from kubernetes import client
+
     from kjob.backends.kubernetes import connect
     from kjob.backends.kubernetes.podlogs import read_logs
 
     cluster = connect(kubeconfig=kubeconfig, context=context, namespace=namespace)
     try:
         return read_logs(cluster, run_id, wanted)
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
+        reason = f"{err.status} {err.reason}" if isinstance(err, client.ApiException) else str(err)
+        raise ClusterError(
+            f"could not read the logs of run {run_id} from {cluster.where}: {reason}",
+            hint="check --kubeconfig/--context/-n, and that you may list and read pods there",
+        ) from None
     finally:
         cluster.close()
