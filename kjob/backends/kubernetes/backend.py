@@ -294,15 +294,11 @@ class KubernetesBackend:
         if tracked is None or tracked.done:
             return
         tracked.cancelled = True
-        if tracked.index is not None:
-            self._finish(tracked, AttemptPhase.FAILED, "stopped")
-            with self._lock:
-                if not all(t.done for t in self._by_job.get(tracked.job, ())):
-                    return  # the Indexed Job still runs other items
-            self._delete_job(tracked.job)
-            return
-        self._delete_job(tracked.job)
         self._finish(tracked, AttemptPhase.FAILED, "stopped")
+        with self._lock:
+            if not all(t.done for t in self._by_job.get(tracked.job, ())):
+                return  # an Indexed Job that still runs other items
+        self._delete_job(tracked.job)
 
     def _delete_job(self, job: str) -> None:
         try:
@@ -363,8 +359,7 @@ class KubernetesBackend:
                 delay = min(delay * 2, 5.0)
 
     def _observe(self, job: client.V1Job) -> None:
-        meta = _meta(job)
-        name = str(meta.name)
+        name = str(_meta(job).name)
         with self._lock:
             first_sight = name not in self._latest
             self._latest[name] = job
@@ -421,10 +416,9 @@ class KubernetesBackend:
                 self._workers.submit(self._conclude, t, _index_failed(t.index))
         condition = _terminal_condition(status)
         if condition is not None:  # ended (deleted, suspended for good...) with items unaccounted for
+            why = condition.message or condition.reason or "the Indexed Job ended"
             for t in pending:
-                if self._claim(t):
-                    why = condition.message or condition.reason or "the Indexed Job ended"
-                    self._events.put(self._ended(t.spec, AttemptPhase.ERROR, why))
+                self._finish(t, AttemptPhase.ERROR, why)
 
     def _started(self, tracked: _Tracked) -> None:
         tracked.started, tracked.started_at = True, self.now()
@@ -586,11 +580,8 @@ class KubernetesBackend:
         self._scripts.add(key)
 
     def _finish(self, tracked: _Tracked, phase: AttemptPhase, message: str) -> None:
-        with self._lock:
-            if tracked.done:
-                return
-            tracked.done = True
-        self._events.put(self._ended(tracked.spec, phase, message))
+        if self._claim(tracked):
+            self._events.put(self._ended(tracked.spec, phase, message))
 
 
 def _own_run_object(cluster: Cluster, run_id: str, token: str) -> client.V1ConfigMap | None:
