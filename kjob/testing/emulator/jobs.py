@@ -126,12 +126,9 @@ class JobController:
         self.memory: dict[str, JobMemory] = {}
         self.errors: list[str] = []
         self._feed = registry.store.feed()
-        self._unfinished = False
         #: Per Job uid synced before: the emulated times after that sync at which it must be synced
         #: again although neither it nor its pods changed (deadline, back-off, TTL).
         self._due: dict[str, list[float]] = {}
-        #: Jobs whose last sync ran into an error: synced again on the next pass.
-        self._retry: set[str] = set()
 
     def step(self) -> float | None:
         """Sync the Jobs that changed, whose pods changed or whose timed event is due (every Job
@@ -143,11 +140,7 @@ class JobController:
         """
         store = self.registry.store
         now = self.clock.now()
-        events, everything = store.drain(self._feed)
-        everything = everything or self._unfinished  # the last pass stopped on an error
-        self._unfinished = True
-        touched = self._retry
-        self._retry = set()
+        events, everything, touched = store.drain(self._feed)
         for ev in events:
             if ev.resource == "jobs":
                 touched.add(str(sub(ev.obj, "metadata").get("uid")))
@@ -173,11 +166,11 @@ class JobController:
             try:
                 self.sync(job, pods_by_owner.get(uid, []))
             except ApiError as e:
-                self._retry.add(uid)
+                self._feed.retry.add(uid)
                 if e.code not in (404, 409):
                     self.errors.append(f"{sub(job, 'metadata').get('name')}: {e.message}")
             if len(self.errors) != errors:
-                self._retry.add(uid)
+                self._feed.retry.add(uid)
             self._due[uid] = self._job_due(job, self.clock.now())
         for pod in all_pods:  # syncOrphanPod: drop the tracking finalizer of pods whose Job is gone
             refs = [r for r in sub(pod, "metadata").get("ownerReferences") or [] if r.get("controller")]
@@ -191,7 +184,7 @@ class JobController:
             del self._due[uid]
         now = self.clock.now()
         future = [t for times in self._due.values() for t in times if t > now]
-        self._unfinished = False
+        self._feed.unfinished = False
         return min(future) if future else None
 
     def _job_due(self, job: Obj, now: float) -> list[float]:

@@ -118,9 +118,6 @@ class Kubelet:
         self._next_ip = 1
         self.errors: list[str] = []
         self._feed = registry.store.feed()
-        self._unfinished = False
-        #: Pods whose last sync ran into an error: synced again on the next pass.
-        self._retry: set[str] = set()
 
     # ------------------------------------------------------------------------ the loop
     def step(self) -> float | None:
@@ -132,11 +129,7 @@ class Kubelet:
         host process runs).
         """
         now = self.clock.now()
-        events, everything = self.registry.store.drain(self._feed)
-        everything = everything or self._unfinished  # the last pass stopped on an error
-        self._unfinished = True
-        touched = self._retry
-        self._retry = set()
+        events, everything, touched = self.registry.store.drain(self._feed)
         for ev in events:
             if ev.resource == "pods":
                 touched.add(str(sub(ev.obj, "metadata").get("uid")))
@@ -159,12 +152,12 @@ class Kubelet:
             try:
                 self._sync(pod, now)
             except ApiError as e:  # the pod changed under us; next tick sees the new state
-                self._retry.add(uid)
+                self._feed.retry.add(uid)
                 if e.code not in (404, 409):
                     self.errors.append(f"{m.get('name')}: {e.message}")
         for uid in [u for u in self.pods if u not in live]:
             self._forget(uid)
-        self._unfinished = False
+        self._feed.unfinished = False
         return self._next_due(now)
 
     def _due(self, rt: PodRuntime) -> list[float]:

@@ -81,12 +81,16 @@ class ChangeFeed:
     """The events committed since a controller last looked (see :meth:`Store.drain`).
 
     Past ``limit`` unread events it keeps none and sets ``overflow``: the reader then looks at
-    everything, as it does on its first pass.
+    everything, as it does on its first pass.  The controller notes in ``retry`` the objects whose
+    sync ran into an error, to sync them again next pass, and clears ``unfinished`` when a pass
+    ends normally (a pass that stopped on an exception makes the next one look at everything).
     """
 
     events: list[Event] = field(default_factory=list)
     overflow: bool = True
     limit: int = 10_000
+    retry: set[str] = field(default_factory=set)
+    unfinished: bool = False
 
 
 class Store:
@@ -229,12 +233,13 @@ class Store:
             self._feeds.append(f)
             return f
 
-    def drain(self, f: ChangeFeed) -> tuple[Events, bool]:
-        """The events since the last drain and whether some were lost (look at everything)."""
+    def drain(self, f: ChangeFeed) -> tuple[Events, bool, set[str]]:
+        """Start a controller's pass: the events since the last one, whether to look at everything
+        (events were lost, or the last pass did not finish), and the objects to retry."""
         with self.lock:
-            events, overflow = f.events, f.overflow
-            f.events, f.overflow = [], False
-            return events, overflow
+            events, everything, retry = f.events, f.overflow or f.unfinished, f.retry
+            f.events, f.overflow, f.retry, f.unfinished = [], False, set(), True
+            return events, everything, retry
 
     # ---------------------------------------------------------------------------- watches
     def watch(self, resource: str, namespace: str | None, predicate: Predicate, since: int | None) -> Watcher:
