@@ -91,15 +91,15 @@ def _from_cluster(
     from kubernetes import client
 
     from kjob.backends.kubernetes import connect
+    from kjob.backends.kubernetes.cluster import describe_error
     from kjob.backends.kubernetes.podlogs import read_logs
 
     cluster = connect(kubeconfig=kubeconfig, context=context, namespace=namespace)
     try:
         return read_logs(cluster, run_id, wanted)
     except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-        reason = f"{err.status} {err.reason}" if isinstance(err, client.ApiException) else str(err)
         raise ClusterError(
-            f"could not read the logs of run {run_id} from {cluster.where}: {reason}",
+            f"could not read the logs of run {run_id} from {cluster.where}: {describe_error(err)}",
             hint="check --kubeconfig/--context/-n, and that you may list and read pods there",
         ) from None
     finally:

@@ -198,13 +198,14 @@ def _server_version(api: PoliteApiClient, where: str) -> tuple[int, int]:
     try:
         info = client.VersionApi(api).get_code()
     except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-        raise ClusterError(f"cannot reach the cluster ({where}): {_short(err)}") from None
+        raise ClusterError(f"cannot reach the cluster ({where}): {describe_error(err)}") from None
     major = int("".join(ch for ch in str(info.major) if ch.isdigit()) or 0)
     minor = int("".join(ch for ch in str(info.minor) if ch.isdigit()) or 0)
     return major, minor
 
 
-def _short(err: Exception) -> str:
+def describe_error(err: Exception) -> str:
+    """An API or connection error in one short line (status and reason, or the first line)."""
     if isinstance(err, client.ApiException):
         return f"{err.status} {err.reason}"
     return str(err).splitlines()[0][:200]
