@@ -9,10 +9,11 @@ import pytest
 
 from kjob.testing.emulator.errors import ApiError, FieldError, invalid
 from kjob.testing.emulator.hostproc import expand, rewrite
+from kjob.testing.emulator.intervals import compress_indexes, parse_indexes
 from kjob.testing.emulator.jobs import pod_generate_name
 from kjob.testing.emulator.patch import json_patch, merge_patch, strategic_merge_patch
 from kjob.testing.emulator.selectors import parse_field_selector, parse_label_selector
-from kjob.testing.emulator.util import NAME_ALPHABET, NameGenerator, compress_indexes, parse_indexes
+from kjob.testing.emulator.util import NAME_ALPHABET, NameGenerator
 
 LABELS = {"app": "web", "tier": "front", "n": "5"}
 
@@ -66,11 +67,23 @@ def test_field_selectors() -> None:
 
 @pytest.mark.parametrize(
     ("indexes", "text"),
-    [(set(), ""), ({0}, "0"), ({0, 1, 2, 3, 5}, "0-3,5"), ({1, 3, 4, 9, 10, 11}, "1,3-4,9-11")],
+    [
+        (set(), ""),
+        ({0}, "0"),
+        ({0, 1, 2, 3, 5}, "0-3,5"),
+        ({0, 1, 3}, "0,1,3"),  # a run of two is two numbers, as the Job controller writes it
+        ({1, 3, 4, 9, 10, 11}, "1,3,4,9-11"),
+        ({0, 1, 2}, "0-2"),
+        ({4, 5}, "4,5"),
+    ],
 )
 def test_index_intervals_round_trip(indexes: set[int], text: str) -> None:
     assert compress_indexes(indexes) == text
     assert parse_indexes(text) == indexes
+
+
+def test_index_ranges_of_two_are_parsed_too() -> None:
+    assert parse_indexes("0-1,3") == {0, 1, 3}
 
 
 def test_generated_names_use_the_kubernetes_alphabet_and_repeat_with_a_seed() -> None:

@@ -238,7 +238,7 @@ def test_indexed_job_with_backoff_limit_per_index(cluster: Cluster) -> None:
     job = cluster.finished("indexed")
     failed = _condition(job, "Failed")
     assert failed.reason == "FailedIndexes" and failed.message == "Job has failed indexes"
-    assert job.status.completed_indexes == "0-1,3"
+    assert job.status.completed_indexes == "0,1,3"  # a run of two is written as two numbers
     assert job.status.failed_indexes == "2"
     assert job.status.succeeded == 3 and job.status.failed == 1
     pods = sorted(cluster.pods("indexed"), key=lambda p: p.metadata.name)
@@ -250,6 +250,35 @@ def test_indexed_job_with_backoff_limit_per_index(cluster: Cluster) -> None:
         assert pod.spec.hostname == f"indexed-{index}"
         log = cluster.core.read_namespaced_pod_log(pod.metadata.name, cluster.namespace)
         assert log == f"index {index}\n"
+
+
+@pytest.mark.parametrize(
+    ("completions", "failing", "completed", "failed"),
+    [
+        (6, "1 2 3", "0,4,5", "1-3"),  # a triple is a range, a pair two numbers
+        (7, "2 6", "0,1,3-5", "2,6"),
+        (4, "0 1", "2,3", "0,1"),
+    ],
+)
+def test_index_interval_strings(
+    cluster: Cluster, completions: int, failing: str, completed: str, failed: str
+) -> None:
+    """``completedIndexes``/``failedIndexes`` as the Job controller writes them: runs of three or
+    more as ``first-last``, runs of two as two numbers."""
+    script = f'case " {failing} " in *" $JOB_COMPLETION_INDEX "*) exit 1;; esac'
+    name = f"intervals-{completions}"
+    body = cluster.job(
+        name,
+        script,
+        completionMode="Indexed",
+        completions=completions,
+        parallelism=completions,
+        backoffLimitPerIndex=0,
+    )
+    del body["spec"]["backoffLimit"]
+    cluster.create_job(body)
+    job = cluster.finished(name)
+    assert (job.status.completed_indexes, job.status.failed_indexes) == (completed, failed)
 
 
 def test_active_deadline_exceeded(cluster: Cluster) -> None:

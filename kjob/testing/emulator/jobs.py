@@ -39,16 +39,15 @@ from typing import Any
 
 from kjob.testing.emulator.api import JOB_TRACKING_FINALIZER, Registry
 from kjob.testing.emulator.errors import ApiError
+from kjob.testing.emulator.intervals import compress_indexes, parse_indexes
 from kjob.testing.emulator.resources import BY_PLURAL
 from kjob.testing.emulator.util import (
     MAX_GENERATED_NAME_LENGTH,
     Obj,
     annotations_of,
-    compress_indexes,
     deepcopy,
     finalizers_of,
     int_or,
-    parse_indexes,
     parse_time,
     sub,
 )

@@ -1,9 +1,8 @@
-"""Small shared helpers: the JSON object type, clocks, names, timestamps and index strings.
+"""Small shared helpers: the JSON object type, clocks, names and timestamps.
 
 Everything here mirrors a convention of the real API machinery: timestamps are RFC 3339 with
-second precision (``metav1.Time``), generated names append five characters from the alphabet of
-``k8s.io/apimachinery/pkg/util/rand`` to a prefix cut at 58 characters, and Indexed Jobs report
-indexes as compressed interval strings such as ``"0-3,5"``.
+second precision (``metav1.Time``) and generated names append five characters from the alphabet of
+``k8s.io/apimachinery/pkg/util/rand`` to a prefix cut at 58 characters.
 """
 
 from __future__ import annotations
@@ -15,10 +14,6 @@ import threading
 import time
 import uuid
 from typing import Any
-
-# the interval form of status.completedIndexes, shared with the backend that reads it
-from kjob.backends.kubernetes.intervals import compress_indexes as compress_indexes
-from kjob.backends.kubernetes.intervals import parse_indexes as parse_indexes
 
 Obj = dict[str, Any]
 """A Kubernetes object (or any JSON mapping) as decoded from the wire."""
