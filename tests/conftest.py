@@ -46,16 +46,17 @@ def kjob_home(tmp_path: Path) -> Path:
     return home
 
 
-def kjob_env(home: Path) -> dict[str, str]:
+def kjob_env(home: Path, kubeconfig: Path | None = None) -> dict[str, str]:
+    """The environment of a ``kjob`` command: its own ``KJOB_HOME``, plain output, and ``KUBECONFIG`` =
+    ``kubeconfig``; without one no cluster is configured, so ``--backend auto`` picks the local backend."""
     env = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
-    # No cluster is configured for these runs: `--backend auto` picks the local backend.
     env.update(
         {
             "KJOB_HOME": str(home),
             "NO_COLOR": "1",
             "COLUMNS": "200",
             "TERM": "dumb",
-            "KUBECONFIG": str(home / "none"),
+            "KUBECONFIG": str(kubeconfig or home / "none"),
         }
     )
     return env

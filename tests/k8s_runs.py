@@ -1,9 +1,10 @@
-"""Run ``kjob run`` through the CLI on the API emulator and on the local backend, and compare the runs.
+"""Run ``kjob run`` through the CLI on the API emulator, on a real cluster and on the local backend, and
+compare the runs.
 
-Used by ``test_k8s_examples.py`` and ``test_k8s_faults.py``.  Every run gets its own ``KJOB_HOME`` (and,
-on Kubernetes, its own emulator), so runs can go at the same time: :func:`concurrently` starts them in
-threads, which keeps these end-to-end tests within CI's time budget.  An emulator is closed when its run
-ends; its audit log and stored objects stay readable.
+Used by ``test_k8s_examples.py``, ``test_k8s_faults.py`` and ``real/test_examples_real.py``.  Every run
+gets its own ``KJOB_HOME`` (and, on the emulator, its own emulator), so runs can go at the same time:
+:func:`concurrently` starts them in threads, which keeps these end-to-end tests within CI's time budget.
+An emulator is closed when its run ends; its audit log and stored objects stay readable.
 
 Some examples draw random numbers (03's size, 04's failures).  With ``random_seed`` every Python task
 of the run seeds :mod:`random` with it at start-up (through a ``sitecustomize`` module on
@@ -33,7 +34,7 @@ from urllib.parse import urlsplit
 
 from kjob.testing.emulator import Emulator, HostProcess, PodView
 from kjob.testing.emulator import kubeconfig as emulator_kubeconfig
-from tests.conftest import REPO, Completed, kjob_env
+from tests.conftest import EXAMPLES, REPO, Completed, kjob_env
 
 T = TypeVar("T")
 
@@ -153,10 +154,41 @@ class Runner:
             }
         return KubeRun(done, emu, kubeconfig, pod_logs, proxy)
 
+    def on_cluster(self, kubeconfig: Path, namespace: str, workflow: Path, *args: str) -> Completed:
+        """``kjob run WORKFLOW --backend kubernetes -n NAMESPACE ARGS`` with ``KUBECONFIG=kubeconfig``, as
+        a user types it for a cluster of theirs."""
+        home = self._fresh("cluster")
+        return _kjob(
+            kjob_env(home, kubeconfig),
+            home,
+            "run",
+            str(workflow),
+            "--backend",
+            "kubernetes",
+            "-n",
+            namespace,
+            *args,
+            timeout=CLUSTER_RUN_TIMEOUT,
+        )
 
-def logs(done: Completed, *args: str) -> Completed:
-    """``kjob logs RUN ARGS`` for a run that is done, with that run's ``KJOB_HOME``."""
-    return _kjob(kjob_env(done.home), done.home, "logs", done.run_id(), *args)
+
+#: a run on a real cluster waits for pods to be scheduled and started, possibly among other tests' pods
+CLUSTER_RUN_TIMEOUT = 300
+
+
+def logs(done: Completed, *args: str, kubeconfig: Path | None = None) -> Completed:
+    """``kjob logs RUN ARGS`` for a run that is done, with that run's ``KJOB_HOME`` (and, for a run on a
+    cluster, ``KUBECONFIG=kubeconfig``)."""
+    return _kjob(kjob_env(done.home, kubeconfig), done.home, "logs", done.run_id(), *args)
+
+
+def fast_retries(directory: Path) -> Path:
+    """Example 04 with its backoff 100 times shorter (100ms, 200ms, 400ms), nothing else changed."""
+    text = (EXAMPLES / "04-retries.yaml").read_text()
+    assert text.count('duration: "10s"') == 1, "04-retries.yaml changed: update this test"
+    path = directory / "04-retries-fast.yaml"
+    path.write_text(text.replace('duration: "10s"', 'duration: "100ms"'))
+    return path
 
 
 def _kjob(env: dict[str, str], home: Path, *args: str, timeout: float = 120) -> Completed:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EXAMPLES, Completed
-from tests.k8s_runs import KubeRun, Runner, attempts, concurrently, explain, logs, results
+from tests.k8s_runs import KubeRun, Runner, attempts, concurrently, explain, fast_retries, logs, results
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +34,6 @@ CASES: dict[str, tuple[str, tuple[str, ...], int | None, int]] = {
 }
 
 Pair = tuple[KubeRun, Completed]
-
-
-def fast_retries(directory: Path) -> Path:
-    """04 with its backoff 100 times shorter (100ms, 200ms, 400ms), nothing else changed."""
-    text = (EXAMPLES / "04-retries.yaml").read_text()
-    assert text.count('duration: "10s"') == 1, "04-retries.yaml changed: update this test"
-    path = directory / "04-retries-fast.yaml"
-    path.write_text(text.replace('duration: "10s"', 'duration: "100ms"'))
-    return path
 
 
 @pytest.fixture(scope="module")

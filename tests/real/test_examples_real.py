@@ -1,0 +1,306 @@
+"""Every example of ``examples/`` on a real Kubernetes cluster (the one in ``KJOB_TEST_KUBECONFIG``;
+skipped without it), through the CLI exactly as a user types it:
+``KUBECONFIG=... kjob run FILE --backend kubernetes -n NAMESPACE``, in a namespace of this module's.
+
+Each run is compared with the same example on the local backend: exit code, every node's phase,
+message, output parameters and attempts (with exit codes), and ``kjob logs``.  Every attempt must be
+one Job, created once (a watch on the namespace sees each Job added once and never deleted), whose
+outcome is the attempt's.  All runs go at the same time, so the module takes about as long as its
+slowest run.
+
+- 02 passes an artifact through a run workspace: ``--workspace-pvc kjob-work``, a claim bound to
+  realk8s's hostPath PersistentVolume.
+- 03 draws its size at random inside a pod, which runs in the node agent's environment, not the
+  test's: nothing seeds it.  The local run comes after, seeded so that it draws the same size.
+- 04 fails at random: ``-p failure-rate=0`` succeeds at the first try; ``-p failure-rate=1`` fails its
+  four attempts, from a copy whose backoff is 100 times shorter (``fast_retries``).
+- 07 is a CronWorkflow: ``kjob run`` runs it once, now.
+
+On Kubernetes 1.28 a fan-out (05) runs each item as a Job of its own: one Job per attempt throughout.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kjob.backends.kubernetes import indexed, intervals, names
+from tests.conftest import EXAMPLES, Completed
+from tests.k8s_runs import Runner, concurrently, explain, fast_retries, logs, results
+from tests.realk8s import JobWatch, Namespace, namespace, workspace_claim
+
+pytestmark = [pytest.mark.real_cluster, pytest.mark.slow]
+
+CLAIM = "kjob-work"
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    args: tuple[str, ...] = ()  # on both backends
+    cluster_args: tuple[str, ...] = ()  # on the cluster only
+    code: int = 0
+
+
+CASES: dict[str, Case] = {
+    "01-basic-dag": Case("01-basic-dag.yaml"),
+    "02-artifacts": Case("02-artifacts.yaml", cluster_args=("--workspace-pvc", CLAIM)),
+    "03-conditional": Case("03-conditional.yaml"),
+    "04-retries": Case("04-retries.yaml", ("-p", "failure-rate=0")),
+    "04-retries-failing": Case("04-retries-fast.yaml", ("-p", "failure-rate=1"), code=1),
+    "05-parallel-withparam": Case("05-parallel-withparam.yaml"),
+    "06-resources": Case("06-resources.yaml"),
+    "07-cronworkflow": Case("07-cronworkflow.yaml"),
+}
+
+
+@dataclass
+class Pair:
+    cluster: Completed
+    local: Completed
+
+
+@dataclass
+class Runs:
+    ns: Namespace
+    jobs: JobWatch
+    pairs: dict[str, Pair]
+    seconds: float
+
+    def logs(self, case: str, *args: str) -> Completed:
+        """``kjob logs RUN ARGS`` of the case's run on the cluster."""
+        return logs(self.pairs[case].cluster, *args, kubeconfig=self.ns.kubeconfig)
+
+
+def seed_drawing_size(size: int) -> int:
+    """A seed after which 03's draw, ``random.randint(500, 2000)``, gives ``size``."""
+    assert "random.randint(500, 2000)" in (EXAMPLES / "03-conditional.yaml").read_text(), (
+        "03-conditional.yaml changed its draw: update this test"
+    )
+    return next(s for s in itertools.count() if random.Random(s).randint(500, 2000) == size)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    """Every case on the real cluster and on the local backend, all at once."""
+    with namespace("kjob-examples") as ns:
+        workspace_claim(ns, CLAIM)
+        root = tmp_path_factory.mktemp("real-examples")
+        runner = Runner(root)
+        fast = fast_retries(root)
+
+        def path_of(case: Case) -> Path:
+            return fast if case.file == fast.name else EXAMPLES / case.file
+
+        def on_cluster(case: Case) -> Callable[[], Completed]:
+            return lambda: runner.on_cluster(
+                ns.kubeconfig, ns.name, path_of(case), *case.args, *case.cluster_args
+            )
+
+        def local(case: Case) -> Callable[[], Completed]:
+            return lambda: runner.local(path_of(case), *case.args)
+
+        def conditional() -> Pair:
+            cluster = on_cluster(CASES["03-conditional"])()
+            size = cluster.nodes()["check-data-size"]["outputs"]["parameters"].get("size")
+            seed = seed_drawing_size(int(size)) if size is not None else None
+            return Pair(cluster, runner.local(EXAMPLES / "03-conditional.yaml", random_seed=seed))
+
+        others = [name for name in CASES if name != "03-conditional"]
+        with JobWatch(ns) as jobs:
+            start = time.monotonic()
+            done: list[Any] = concurrently(
+                conditional,
+                *(on_cluster(CASES[name]) for name in others),
+                *(local(CASES[name]) for name in others),
+            )
+            seconds = time.monotonic() - start
+        pairs = {"03-conditional": done[0]}
+        pairs.update({name: Pair(done[1 + i], done[1 + len(others) + i]) for i, name in enumerate(others)})
+        print(f"\n{len(CASES)} examples on the real cluster and locally, at once: {seconds:.1f} s")
+        yield Runs(ns, jobs, pairs, seconds)
+
+
+def by_node(done: Completed, printed: str) -> dict[str, list[str]]:
+    """``kjob logs RUN``'s lines (``NODE: line``) → each node's lines, in order."""
+    ids = sorted(done.nodes(), key=len, reverse=True)  # "a(0:x)" before "a"
+    lines: dict[str, list[str]] = {}
+    for line in printed.splitlines():
+        node = next((i for i in ids if line.startswith(f"{i}: ")), None)
+        assert node is not None, f"a log line without a node: {line!r}"
+        lines.setdefault(node, []).append(line[len(node) + 2 :])
+    return lines
+
+
+# ------------------------------------------------------------------------------------ every example
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_results_as_on_the_local_backend(runs: Runs, case: str) -> None:
+    pair = runs.pairs[case]
+    assert pair.local.code == CASES[case].code, explain(pair.local)
+    assert pair.cluster.code == CASES[case].code, explain(pair.cluster)
+    assert results(pair.cluster) == results(pair.local)
+    assert pair.cluster.record()["phase"] == pair.local.record()["phase"]
+    assert pair.cluster.record()["backend"] == "kubernetes"
+    assert pair.cluster.record()["namespace"] == runs.ns.name
+
+
+def attempts_run(jobs: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """(node id, attempt) → (the Job that ran it, how it ended there), read from the Jobs alone: a Job
+    of one attempt names its node (annotation) and attempt (label); an Indexed Job runs a fan-out's
+    items, one per completion index, and names them ``GROUP(ITEM:`` here."""
+    ran: dict[tuple[str, int], tuple[str, str | None]] = {}
+    for job in jobs:
+        meta, status = job["metadata"], job["status"]
+        node, attempt = (
+            meta["annotations"][names.ANNOTATION_NODE_ID],
+            int(meta["labels"][names.LABEL_ATTEMPT]),
+        )
+        items = indexed.item_indexes(meta["annotations"])
+        if items is None:
+            true = [c["type"] for c in status.get("conditions") or [] if c["status"] == "True"]
+            ended = {("Complete",): "Succeeded", ("Failed",): "Failed"}.get(tuple(true))
+            assert (node, attempt) not in ran, (node, attempt, meta["name"])
+            ran[(node, attempt)] = (meta["name"], ended)
+            continue
+        completed = intervals.parse_indexes(status.get("completedIndexes") or "")
+        failed = intervals.parse_indexes(status.get("failedIndexes") or "")
+        for index, item in enumerate(items):
+            ended = "Succeeded" if index in completed else "Failed" if index in failed else None
+            assert (f"{node}({item}:", attempt) not in ran, (node, item, attempt, meta["name"])
+            ran[(f"{node}({item}:", attempt)] = (f"{meta['name']}[{index}]", ended)
+    return ran
+
+
+ITEM = re.compile(r"(?P<prefix>.+\(\d+:).*\)")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_attempt_is_one_job_created_once(runs: Runs, case: str) -> None:
+    """Each attempt of the record ran in exactly one Job (or one index of an Indexed Job), ended there
+    as the record says, and no Job ran anything else; each Job was added once and never deleted."""
+    done = runs.pairs[case].cluster
+    run_id = done.run_id()
+    jobs = runs.ns.jobs(names.run_selector(run_id))
+    ran = attempts_run(jobs)
+    recorded: dict[tuple[str, int], tuple[str, str | None]] = {}
+    for node_id, node in done.nodes().items():
+        item = ITEM.fullmatch(node_id)
+        for number, attempt in enumerate(node["attempts"]):
+            key = (node_id, number) if item is None or (node_id, number) in ran else (item["prefix"], number)
+            assert key in ran, f"no Job ran {node_id} attempt {number}: {sorted(ran)}"
+            recorded[key] = (ran[key][0], attempt["phase"])
+    assert recorded == ran
+    assert not runs.jobs.errors
+    assert runs.jobs.added(run_id) == {j["metadata"]["name"]: 1 for j in jobs}
+    assert {e.uid for e in runs.jobs.of_run(run_id)} == {j["metadata"]["uid"] for j in jobs}
+    assert not [e.name for e in runs.jobs.of_run(run_id) if e.type == "DELETED"]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_logs_show_what_every_task_printed(runs: Runs, case: str) -> None:
+    cluster, local = runs.logs(case), logs(runs.pairs[case].local)
+    assert cluster.code == 0, explain(cluster)
+    assert local.code == 0, explain(local)
+    assert by_node(runs.pairs[case].cluster, cluster.stdout) == by_node(runs.pairs[case].local, local.stdout)
+    assert cluster.stdout.strip(), "no task printed anything"
+
+
+# ------------------------------------------------------------------------------- what each one shows
+def test_basic_dag_runs_in_dependency_order(runs: Runs) -> None:
+    nodes = runs.pairs["01-basic-dag"].cluster.nodes()
+    for first, then in [
+        ("validate-input", "transform-data"),
+        ("transform-data", "aggregate-users"),
+        ("transform-data", "aggregate-orders"),
+        ("aggregate-users", "generate-report"),
+        ("aggregate-orders", "generate-report"),
+        ("generate-report", "upload-results"),
+    ]:
+        assert nodes[first]["finished"] <= nodes[then]["started"], (first, then)
+    cluster = runs.logs("01-basic-dag", "aggregate-users")
+    assert cluster.stdout == "Aggregating users data...\nusers aggregation complete\n"
+
+
+def test_the_artifact_travels_through_the_workspace_claim(runs: Runs) -> None:
+    done = runs.pairs["02-artifacts"].cluster
+    stored = done.nodes()["extract-data"]["outputs"]["artifacts"]["data"]
+    assert stored.startswith(f"runs/{done.run_id()}/"), stored
+    cluster = runs.logs("02-artifacts", "process-data")
+    assert cluster.stdout == "Processing 1000 records\n"
+
+
+def test_conditional_runs_exactly_the_branch_its_size_selects(runs: Runs) -> None:
+    done = runs.pairs["03-conditional"].cluster
+    nodes = done.nodes()
+    size = int(nodes["check-data-size"]["outputs"]["parameters"]["size"])
+    small, large = nodes["process-small-batch"]["phase"], nodes["process-large-batch"]["phase"]
+    assert (small, large) == (("Succeeded", "Skipped") if size < 1000 else ("Skipped", "Succeeded"))
+    cluster = runs.logs("03-conditional", "check-data-size")
+    assert cluster.stdout == f"{size}\n"
+
+
+def test_retries_succeed_at_once_without_failures(runs: Runs) -> None:
+    step = runs.pairs["04-retries"].cluster.nodes()["flaky-step"]
+    assert [a["phase"] for a in step["attempts"]] == ["Succeeded"]
+    cluster = runs.logs("04-retries", "flaky-step")
+    assert cluster.stdout == "Task succeeded\n"
+
+
+def test_retries_stop_at_the_limit_after_the_backoff(runs: Runs) -> None:
+    """limit 3: four attempts, each failing with exit code 1 after the backoff (100ms doubling)."""
+    step = runs.pairs["04-retries-failing"].cluster.nodes()["flaky-step"]
+    assert step["phase"] == "Failed"
+    assert step["message"] == "exit code 1 (retry limit 3 reached)"
+    tries = step["attempts"]
+    assert [(a["phase"], a["exit_code"]) for a in tries] == [("Failed", 1)] * 4
+    for n, (before, after) in enumerate(itertools.pairwise(tries)):
+        waited = after["queued"] - before["finished"]
+        assert waited >= 0.1 * 2**n - 0.005, (n, waited, tries)
+    cluster = runs.logs("04-retries-failing", "flaky-step", "--all-attempts")
+    failures = [line for line in cluster.stdout.splitlines() if line.endswith("Exception: Simulated failure")]
+    assert [f.split(":")[0] for f in failures] == [f"flaky-step#{n}" for n in range(4)], cluster.stdout
+
+
+def test_with_param_fans_out_over_every_partition(runs: Runs) -> None:
+    nodes = runs.pairs["05-parallel-withparam"].cluster.nodes()
+    children = [f"process-partition({i}:partition-{i})" for i in range(10)]
+    assert [nodes[c]["phase"] for c in children] == ["Succeeded"] * 10
+    assert all(nodes[c]["finished"] <= nodes["merge-results"]["started"] for c in children)
+    cluster = runs.logs("05-parallel-withparam", "process-partition")
+    assert sorted(cluster.stdout.splitlines()) == sorted(
+        f"{c}: Processing partition-{c[-2]}" for c in children
+    )
+
+
+def test_resources_go_on_the_job_containers_as_they_are(runs: Runs) -> None:
+    done = runs.pairs["06-resources"].cluster
+    by_task = {
+        j["metadata"]["labels"][names.LABEL_TASK]: j["spec"]["template"]["spec"]["containers"]
+        for j in runs.ns.jobs(names.run_selector(done.run_id()))
+    }
+    assert by_task["prepare"][0]["resources"] == {"requests": {"memory": "256Mi", "cpu": "250m"}}
+    assert by_task["crunch"][0]["resources"] == {
+        "requests": {"memory": "4Gi", "cpu": "2"},
+        "limits": {"memory": "8Gi", "cpu": "4"},
+    }
+    cluster = runs.logs("06-resources", "crunch")
+    assert cluster.stdout == "Crunching numbers: 333332833333500000\n"
+
+
+def test_a_cron_workflow_runs_once_now(runs: Runs) -> None:
+    done = runs.pairs["07-cronworkflow"].cluster
+    assert re.fullmatch(r"daily-data-pipeline-\d{10}", done.run_id()), done.stdout
+    nodes = done.nodes()
+    tasks = ("validate-input", "transform-data", "generate-report")
+    assert [nodes[t]["phase"] for t in tasks] == ["Succeeded"] * 3
+    assert not runs.ns.batch.list_namespaced_cron_job(runs.ns.name).items  # it schedules nothing
+    cluster = runs.logs("07-cronworkflow", "generate-report")
+    assert cluster.stdout == "Generating report\n"
