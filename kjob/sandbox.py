@@ -1,4 +1,7 @@
-"""A private ``/tmp`` for each local task, through a Linux mount namespace.
+"""A private ``/tmp`` for each task run as a host process, through a Linux mount namespace.
+
+Used by the local backend and by the API emulator's kubelet (:mod:`kjob.testing.emulator`), which
+must not import backend code; so it lives here, outside ``kjob/backends``.
 
 Two tasks that both write ``/tmp/data.json`` must not collide, exactly as two pods would not.  The task
 is started by ``unshare`` in a new mount namespace where a per-attempt host directory is bind-mounted

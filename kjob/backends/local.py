@@ -31,9 +31,9 @@ from kjob.backends.base import (
     drain,
     settle_outputs,
 )
-from kjob.backends.sandbox import Isolation, detect_isolation
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
+from kjob.sandbox import Isolation, detect_isolation
 
 RESULT_LIMIT = 256 * 1024
 _STOP_GRACE = 3.0

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from kjob.backends.sandbox import detect_isolation
+from kjob.sandbox import detect_isolation
 from kjob.testing.emulator import hostproc
 from kjob.testing.emulator.api import Registry
 from kjob.testing.emulator.behaviour import Behaviour, HostProcess, Outcome, PodScript, PodView
