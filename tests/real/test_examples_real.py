@@ -48,24 +48,38 @@ class Case:
     args: tuple[str, ...] = ()  # on both backends
     cluster_args: tuple[str, ...] = ()  # on the cluster only
     code: int = 0
+    #: what the tests read with ``kjob logs RUN ARGS`` besides the whole run's logs
+    reads: tuple[tuple[str, ...], ...] = ()
 
 
 CASES: dict[str, Case] = {
-    "01-basic-dag": Case("01-basic-dag.yaml"),
-    "02-artifacts": Case("02-artifacts.yaml", cluster_args=("--workspace-pvc", CLAIM)),
-    "03-conditional": Case("03-conditional.yaml"),
-    "04-retries": Case("04-retries.yaml", ("-p", "failure-rate=0")),
-    "04-retries-failing": Case("04-retries-fast.yaml", ("-p", "failure-rate=1"), code=1),
-    "05-parallel-withparam": Case("05-parallel-withparam.yaml"),
-    "06-resources": Case("06-resources.yaml"),
-    "07-cronworkflow": Case("07-cronworkflow.yaml"),
+    "01-basic-dag": Case("01-basic-dag.yaml", reads=(("aggregate-users",),)),
+    "02-artifacts": Case(
+        "02-artifacts.yaml", cluster_args=("--workspace-pvc", CLAIM), reads=(("process-data",),)
+    ),
+    "03-conditional": Case("03-conditional.yaml", reads=(("check-data-size",),)),
+    "04-retries": Case("04-retries.yaml", ("-p", "failure-rate=0"), reads=(("flaky-step",),)),
+    "04-retries-failing": Case(
+        "04-retries-fast.yaml", ("-p", "failure-rate=1"), code=1, reads=(("flaky-step", "--all-attempts"),)
+    ),
+    "05-parallel-withparam": Case("05-parallel-withparam.yaml", reads=(("process-partition",),)),
+    "06-resources": Case("06-resources.yaml", reads=(("crunch",),)),
+    "07-cronworkflow": Case("07-cronworkflow.yaml", reads=(("generate-report",),)),
 }
 
 
 @dataclass
+class Side:
+    """One run and what ``kjob logs RUN ARGS`` printed for it, by ARGS (``()``: the whole run's)."""
+
+    done: Completed
+    logs: dict[tuple[str, ...], Completed]
+
+
+@dataclass
 class Pair:
-    cluster: Completed
-    local: Completed
+    cluster: Side
+    local: Side
 
 
 @dataclass
@@ -73,11 +87,13 @@ class Runs:
     ns: Namespace
     jobs: JobWatch
     pairs: dict[str, Pair]
-    seconds: float
+
+    def cluster(self, case: str) -> Completed:
+        return self.pairs[case].cluster.done
 
     def logs(self, case: str, *args: str) -> Completed:
-        """``kjob logs RUN ARGS`` of the case's run on the cluster."""
-        return logs(self.pairs[case].cluster, *args, kubeconfig=self.ns.kubeconfig)
+        """``kjob logs RUN ARGS`` of the case's run on the cluster (ARGS from the case's ``reads``)."""
+        return self.pairs[case].cluster.logs[args]
 
 
 def seed_drawing_size(size: int) -> int:
@@ -90,43 +106,44 @@ def seed_drawing_size(size: int) -> int:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
-    """Every case on the real cluster and on the local backend, all at once."""
+    """Every case on the real cluster and on the local backend, and the logs the tests read, all at
+    once (03's local run waits for its cluster run's draw)."""
     with namespace("kjob-examples") as ns:
         workspace_claim(ns, CLAIM)
         root = tmp_path_factory.mktemp("real-examples")
         runner = Runner(root)
         fast = fast_retries(root)
 
-        def path_of(case: Case) -> Path:
+        def workflow(case: Case) -> Path:
             return fast if case.file == fast.name else EXAMPLES / case.file
 
-        def on_cluster(case: Case) -> Callable[[], Completed]:
-            return lambda: runner.on_cluster(
-                ns.kubeconfig, ns.name, path_of(case), *case.args, *case.cluster_args
-            )
+        def on_cluster(case: Case) -> Side:
+            done = runner.on_cluster(ns.kubeconfig, ns.name, workflow(case), *case.args, *case.cluster_args)
+            return Side(done, {a: logs(done, *a, kubeconfig=ns.kubeconfig) for a in ((), *case.reads)})
 
-        def local(case: Case) -> Callable[[], Completed]:
-            return lambda: runner.local(path_of(case), *case.args)
+        def local(case: Case, random_seed: int | None = None) -> Side:
+            done = runner.local(workflow(case), *case.args, random_seed=random_seed)
+            return Side(done, {(): logs(done)})
 
         def conditional() -> Pair:
-            cluster = on_cluster(CASES["03-conditional"])()
-            size = cluster.nodes()["check-data-size"]["outputs"]["parameters"].get("size")
+            cluster = on_cluster(CASES["03-conditional"])
+            size = cluster.done.nodes()["check-data-size"]["outputs"]["parameters"].get("size")
             seed = seed_drawing_size(int(size)) if size is not None else None
-            return Pair(cluster, runner.local(EXAMPLES / "03-conditional.yaml", random_seed=seed))
+            return Pair(cluster, local(CASES["03-conditional"], random_seed=seed))
 
         others = [name for name in CASES if name != "03-conditional"]
+        calls: list[Callable[[], Any]] = [conditional]
+        calls += [lambda c=CASES[name]: on_cluster(c) for name in others]
+        calls += [lambda c=CASES[name]: local(c) for name in others]
         with JobWatch(ns) as jobs:
             start = time.monotonic()
-            done: list[Any] = concurrently(
-                conditional,
-                *(on_cluster(CASES[name]) for name in others),
-                *(local(CASES[name]) for name in others),
-            )
+            done = concurrently(*calls, at_once=len(calls))
             seconds = time.monotonic() - start
         pairs = {"03-conditional": done[0]}
         pairs.update({name: Pair(done[1 + i], done[1 + len(others) + i]) for i, name in enumerate(others)})
-        print(f"\n{len(CASES)} examples on the real cluster and locally, at once: {seconds:.1f} s")
-        yield Runs(ns, jobs, pairs, seconds)
+        each = ", ".join(f"{name} {pair.cluster.seconds:.0f} s" for name, pair in pairs.items())
+        print(f"\n{len(CASES)} examples on the cluster and locally, at once: {seconds:.1f} s ({each})")
+        yield Runs(ns, jobs, pairs)
 
 
 def by_node(done: Completed, printed: str) -> dict[str, list[str]]:
@@ -143,13 +160,13 @@ def by_node(done: Completed, printed: str) -> dict[str, list[str]]:
 # ------------------------------------------------------------------------------------ every example
 @pytest.mark.parametrize("case", list(CASES))
 def test_same_results_as_on_the_local_backend(runs: Runs, case: str) -> None:
-    pair = runs.pairs[case]
-    assert pair.local.code == CASES[case].code, explain(pair.local)
-    assert pair.cluster.code == CASES[case].code, explain(pair.cluster)
-    assert results(pair.cluster) == results(pair.local)
-    assert pair.cluster.record()["phase"] == pair.local.record()["phase"]
-    assert pair.cluster.record()["backend"] == "kubernetes"
-    assert pair.cluster.record()["namespace"] == runs.ns.name
+    cluster, local = runs.pairs[case].cluster.done, runs.pairs[case].local.done
+    assert local.code == CASES[case].code, explain(local)
+    assert cluster.code == CASES[case].code, explain(cluster)
+    assert results(cluster) == results(local)
+    assert cluster.record()["phase"] == local.record()["phase"]
+    assert cluster.record()["backend"] == "kubernetes"
+    assert cluster.record()["namespace"] == runs.ns.name
 
 
 def attempts_run(jobs: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[str, str | None]]:
@@ -186,7 +203,7 @@ ITEM = re.compile(r"(?P<prefix>.+\(\d+:).*\)")
 def test_every_attempt_is_one_job_created_once(runs: Runs, case: str) -> None:
     """Each attempt of the record ran in exactly one Job (or one index of an Indexed Job), ended there
     as the record says, and no Job ran anything else; each Job was added once and never deleted."""
-    done = runs.pairs[case].cluster
+    done = runs.cluster(case)
     run_id = done.run_id()
     jobs = runs.ns.jobs(names.run_selector(run_id))
     ran = attempts_run(jobs)
@@ -206,16 +223,17 @@ def test_every_attempt_is_one_job_created_once(runs: Runs, case: str) -> None:
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_logs_show_what_every_task_printed(runs: Runs, case: str) -> None:
-    cluster, local = runs.logs(case), logs(runs.pairs[case].local)
+    pair = runs.pairs[case]
+    cluster, local = pair.cluster.logs[()], pair.local.logs[()]
     assert cluster.code == 0, explain(cluster)
     assert local.code == 0, explain(local)
-    assert by_node(runs.pairs[case].cluster, cluster.stdout) == by_node(runs.pairs[case].local, local.stdout)
+    assert by_node(pair.cluster.done, cluster.stdout) == by_node(pair.local.done, local.stdout)
     assert cluster.stdout.strip(), "no task printed anything"
 
 
 # ------------------------------------------------------------------------------- what each one shows
 def test_basic_dag_runs_in_dependency_order(runs: Runs) -> None:
-    nodes = runs.pairs["01-basic-dag"].cluster.nodes()
+    nodes = runs.cluster("01-basic-dag").nodes()
     for first, then in [
         ("validate-input", "transform-data"),
         ("transform-data", "aggregate-users"),
@@ -230,7 +248,7 @@ def test_basic_dag_runs_in_dependency_order(runs: Runs) -> None:
 
 
 def test_the_artifact_travels_through_the_workspace_claim(runs: Runs) -> None:
-    done = runs.pairs["02-artifacts"].cluster
+    done = runs.cluster("02-artifacts")
     stored = done.nodes()["extract-data"]["outputs"]["artifacts"]["data"]
     assert stored.startswith(f"runs/{done.run_id()}/"), stored
     cluster = runs.logs("02-artifacts", "process-data")
@@ -238,7 +256,7 @@ def test_the_artifact_travels_through_the_workspace_claim(runs: Runs) -> None:
 
 
 def test_conditional_runs_exactly_the_branch_its_size_selects(runs: Runs) -> None:
-    done = runs.pairs["03-conditional"].cluster
+    done = runs.cluster("03-conditional")
     nodes = done.nodes()
     size = int(nodes["check-data-size"]["outputs"]["parameters"]["size"])
     small, large = nodes["process-small-batch"]["phase"], nodes["process-large-batch"]["phase"]
@@ -248,7 +266,7 @@ def test_conditional_runs_exactly_the_branch_its_size_selects(runs: Runs) -> Non
 
 
 def test_retries_succeed_at_once_without_failures(runs: Runs) -> None:
-    step = runs.pairs["04-retries"].cluster.nodes()["flaky-step"]
+    step = runs.cluster("04-retries").nodes()["flaky-step"]
     assert [a["phase"] for a in step["attempts"]] == ["Succeeded"]
     cluster = runs.logs("04-retries", "flaky-step")
     assert cluster.stdout == "Task succeeded\n"
@@ -256,7 +274,7 @@ def test_retries_succeed_at_once_without_failures(runs: Runs) -> None:
 
 def test_retries_stop_at_the_limit_after_the_backoff(runs: Runs) -> None:
     """limit 3: four attempts, each failing with exit code 1 after the backoff (100ms doubling)."""
-    step = runs.pairs["04-retries-failing"].cluster.nodes()["flaky-step"]
+    step = runs.cluster("04-retries-failing").nodes()["flaky-step"]
     assert step["phase"] == "Failed"
     assert step["message"] == "exit code 1 (retry limit 3 reached)"
     tries = step["attempts"]
@@ -270,7 +288,7 @@ def test_retries_stop_at_the_limit_after_the_backoff(runs: Runs) -> None:
 
 
 def test_with_param_fans_out_over_every_partition(runs: Runs) -> None:
-    nodes = runs.pairs["05-parallel-withparam"].cluster.nodes()
+    nodes = runs.cluster("05-parallel-withparam").nodes()
     children = [f"process-partition({i}:partition-{i})" for i in range(10)]
     assert [nodes[c]["phase"] for c in children] == ["Succeeded"] * 10
     assert all(nodes[c]["finished"] <= nodes["merge-results"]["started"] for c in children)
@@ -281,7 +299,7 @@ def test_with_param_fans_out_over_every_partition(runs: Runs) -> None:
 
 
 def test_resources_go_on_the_job_containers_as_they_are(runs: Runs) -> None:
-    done = runs.pairs["06-resources"].cluster
+    done = runs.cluster("06-resources")
     by_task = {
         j["metadata"]["labels"][names.LABEL_TASK]: j["spec"]["template"]["spec"]["containers"]
         for j in runs.ns.jobs(names.run_selector(done.run_id()))
@@ -296,7 +314,7 @@ def test_resources_go_on_the_job_containers_as_they_are(runs: Runs) -> None:
 
 
 def test_a_cron_workflow_runs_once_now(runs: Runs) -> None:
-    done = runs.pairs["07-cronworkflow"].cluster
+    done = runs.cluster("07-cronworkflow")
     assert re.fullmatch(r"daily-data-pipeline-\d{10}", done.run_id()), done.stdout
     nodes = done.nodes()
     tasks = ("validate-input", "transform-data", "generate-report")
