@@ -102,6 +102,13 @@ class ClusterError(KjobError):
     exit_code = 1
 
 
+class AccessError(ClusterError):
+    """The cluster does not let this identity do what a run needs (RBAC): a configuration to fix
+    before anything runs, so exit 2 like any bad input."""
+
+    exit_code = 2
+
+
 class SpecErrors(KjobError):
     """Several mistakes found in one pass over a file; ``errors`` in source order."""
 

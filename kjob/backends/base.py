@@ -11,7 +11,7 @@ import enum
 import queue
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from kjob.spec.model import Container, frozen_map
 
@@ -104,6 +104,7 @@ class AttemptWaiting:
 
 
 AttemptEvent = AttemptStarted | AttemptFinished | AttemptWaiting
+E = TypeVar("E")
 
 
 class Backend(Protocol):
@@ -132,7 +133,7 @@ class Backend(Protocol):
         """Release everything; called once when the run ends, also after an error or interrupt."""
 
 
-def drain(events: queue.Queue[AttemptEvent], timeout: float | None) -> list[AttemptEvent]:
+def drain(events: queue.Queue[E], timeout: float | None) -> list[E]:
     """Wait up to ``timeout`` for one event (``0``: don't wait), then take every event already there:
     the ``poll`` of backends that feed a queue from their own threads."""
     try:

@@ -17,6 +17,7 @@ from kjob.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, console
 from kjob.cli.progress import Progress
 from kjob.engine.engine import Engine, EngineOptions
 from kjob.engine.record import RunRecorder
+from kjob.errors import KjobError
 from kjob.rundir import RunDir
 from kjob.spec.model import Workflow
 
@@ -97,6 +98,13 @@ def execute(
     try:
         with _sigterm_as_interrupt(interrupt):
             result = engine.run()
+    except KjobError as err:
+        recorder.abort(err.message, backend.now())
+        if backend.name == "kubernetes":
+            err.hint = (err.hint + "; " if err.hint else "") + (
+                f"the Jobs it created are left as they are: `kjob resume {run_id}` finishes the run"
+            )
+        raise
     finally:
         progress.close()
         backend.close()

@@ -27,10 +27,11 @@ def command(
     detach: bool,
 ) -> None:
     """Adopt RUN's existing Jobs (never creating one twice) and finish the workflow."""
-    from kjob.backends.kubernetes import KubernetesBackend, connect
+    from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
 
     conn = connect(kubeconfig=kubeconfig, context=context, namespace=namespace, qps=qps, burst=burst)
     run_object, text, parameters = KubernetesBackend.open_run(conn, run)
+    permissions.check(conn, permissions.features(workspace_claim=run_object.workspace))
     source = f"configmap/{run} in namespace {conn.namespace}"
     workflow = pick_workflow(load_text(text, path=source), source, None)
     try:

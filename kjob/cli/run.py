@@ -122,13 +122,15 @@ def command(
         return
     chosen = _choose_backend(backend, kubeconfig)
     if chosen == "kubernetes":
-        from kjob.backends.kubernetes import workspace
+        from kjob.backends.kubernetes import entrypoint, workspace
 
-        workspace.require(workflow, workspace_pvc)  # before anything is created in the cluster
+        # before anything is created in the cluster
+        workspace.require(workflow, workspace_pvc)
+        entrypoint.require(workflow)
     run_id = run_id_for(workflow)
     runner: Backend
     if chosen == "kubernetes":
-        from kjob.backends.kubernetes import KubernetesBackend, connect
+        from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
 
         conn = connect(
             kubeconfig=kubeconfig,
@@ -137,6 +139,7 @@ def command(
             qps=qps,
             burst=burst,
         )
+        permissions.check(conn, permissions.features(ttl=ttl, workspace_claim=workspace_pvc))
         if workspace_pvc is not None:
             workspace.check_claim(conn.core, conn.namespace, workspace_pvc)
         run_dir = RunDir.create(run_id)  # first: a clash here must not leave a run in the cluster
@@ -151,15 +154,20 @@ def command(
         except BaseException:
             run_dir.discard()
             raise
+        try:
+            runner = KubernetesBackend(
+                conn,
+                run,
+                notice=console.notice,
+                ttl_seconds_after_finished=ttl,
+                queue_name=queue,
+                indexed_jobs=not one_job_per_item,
+            )
+        except BaseException:  # it could not watch the run: nothing was started, leave nothing
+            KubernetesBackend.discard_run(conn, run)
+            run_dir.discard()
+            raise
         _announce(run_id, f"kubernetes ({conn.where}, namespace {conn.namespace})", run_dir)
-        runner = KubernetesBackend(
-            conn,
-            run,
-            notice=console.notice,
-            ttl_seconds_after_finished=ttl,
-            queue_name=queue,
-            indexed_jobs=not one_job_per_item,
-        )
         ns = conn.namespace
     else:
         run_dir = RunDir.create(run_id)

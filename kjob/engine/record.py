@@ -50,6 +50,12 @@ class RunRecorder:
         )
         self._write()
 
+    def abort(self, message: str, at: float) -> None:
+        """The run could not go on (kjob's or the platform's error, not the workflow's): the record
+        is closed as ``Error`` with what stopped it, every node as it was last seen."""
+        self.header.update(phase="Error", message=message, finished=self._wall(at))
+        self._write()
+
     def _wall(self, t: float | None) -> float | None:
         return None if t is None else round(t + self._offset, 3)
 
