@@ -9,6 +9,7 @@ duplicated, which is how ``kjob resume`` finishes a run whose client died.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -30,15 +31,14 @@ from kjob.backends.base import (
     AttemptWaiting,
     drain,
 )
-from kjob.backends.kubernetes import heldup, indexed, manifests, names, workspace
+from kjob.backends.kubernetes import features, heldup, indexed, manifests, names, permissions, workspace
 from kjob.backends.kubernetes.cluster import Cluster
 from kjob.backends.kubernetes.intervals import parse_indexes
 from kjob.backends.kubernetes.manifests import RunObject
-from kjob.errors import ClusterError, KjobError
+from kjob.errors import AccessError, ClusterError, KjobError
 from kubernetes import client, watch
 
 RESULT_LIMIT = 256 * 1024
-OUTPUTS_TTL_FLOOR = 60  # seconds a finished Job with outputs to read is kept at least
 HELD_UP_AFTER = 10.0  # seconds a pod may be not ready before kjob looks at why
 WATCH_TIMEOUT = 30
 
@@ -78,21 +78,17 @@ class KubernetesBackend:
         self._notice = notice or (lambda _m: None)
         self._ttl = ttl_seconds_after_finished
         self._queue_name = queue_name
-        self._events: queue.Queue[AttemptEvent] = queue.Queue()
+        self._events: queue.Queue[AttemptEvent | None] = queue.Queue()  # None: wake up, see _fatal
+        self._fatal: KjobError | None = None  # the run cannot go on (refused access, namespace gone)
         self._lock = threading.Lock()
         self._tracked: dict[str, _Tracked] = {}  # attempt id -> tracked
         self._by_job: dict[str, list[_Tracked]] = {}  # job name -> its attempt (or items)
         self._latest: dict[str, client.V1Job] = {}  # job name -> last state seen
         # (fan-out, item, attempt) -> (Indexed Job, completion index), for every one seen: adopted on resume
         self._items_seen: dict[tuple[str, int, int], tuple[str, int]] = {}
-        self._indexed = indexed_jobs and cluster.server_version >= (1, 29)
-        if indexed_jobs and not self._indexed:
-            major, minor = cluster.server_version
-            self._notice(
-                f"the cluster runs Kubernetes {major}.{minor}, which has no backoffLimitPerIndex "
-                "(1.29+): each fan-out item runs as a Job of its own"
-            )
+        self._indexed: bool | None = None if indexed_jobs else False  # None: not probed yet
         self._scripts: set[str] = set()
+        self._settled: set[str] = set()  # Jobs whose TTL was set (or that need none)
         self._stop = threading.Event()
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kjob-outputs")
         self._creates = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kjob-create")
@@ -102,6 +98,9 @@ class KubernetesBackend:
         self._held_up_after = held_up_after
         threading.Thread(target=self._held_up_loop, name="kjob-held-up", daemon=True).start()
         self._ready.wait(timeout=30)
+        if self._fatal is not None:
+            self.close()
+            raise self._fatal
 
     # ------------------------------------------------------------------------------ run object
     @staticmethod
@@ -142,6 +141,12 @@ class KubernetesBackend:
         return RunObject(run_id, cluster.namespace, str(_meta(created).uid), workspace_claim)
 
     @staticmethod
+    def discard_run(cluster: Cluster, run: RunObject) -> None:
+        """Delete a run object that never got to create anything (best effort)."""
+        with contextlib.suppress(client.ApiException, urllib3.exceptions.HTTPError, OSError):
+            cluster.core.delete_namespaced_config_map(run.run_id, run.namespace)
+
+    @staticmethod
     def open_run(cluster: Cluster, run_id: str) -> tuple[RunObject, str, dict[str, str]]:
         """An existing run: its object, workflow text and parameters (for ``kjob resume``)."""
         try:
@@ -164,7 +169,7 @@ class KubernetesBackend:
     def submit(self, spec: AttemptSpec) -> None:
         try:
             body: Any = manifests.job_manifest(
-                spec, self.run, ttl_seconds_after_finished=self._ttl_for([spec]), queue=self._queue_name
+                spec, self.run, ttl_seconds_after_finished=self._ttl, queue=self._queue_name
             )
         except KjobError as err:
             self._events.put(self._ended(spec, AttemptPhase.ERROR, err.message))
@@ -184,9 +189,16 @@ class KubernetesBackend:
             self.cluster.batch.create_namespaced_job(self.run.namespace, body)
         except client.ApiException as err:
             if err.status != 409:
-                return f"the cluster refused the Job: {_reason(err)}"
+                return self._refusal("jobs", "the Job", err)
             return self._adopt(job)
         return None
+
+    def _refusal(self, resource: str, what: str, err: client.ApiException) -> str:
+        """Why a create was refused; a refusal that no retry can mend (RBAC, the namespace gone or
+        going) also ends the run."""
+        if _unrecoverable(err):
+            self._fail(self._refused("create", resource, err))
+        return f"the cluster refused {what}: {_reason(err)}"
 
     def _adopt(self, job: str) -> str | None:
         with self._lock:
@@ -214,18 +226,10 @@ class KubernetesBackend:
         elif all(t.cancelled for t in tracked):
             self._delete_job(tracked[0].job)  # cancelled while it was being created
 
-    def _ttl_for(self, specs: Sequence[AttemptSpec]) -> int | None:
-        """``--ttl-seconds-after-finished``, but never so short that a Job (and its pod) could be gone
-        before kjob has read the outputs it needs from it."""
-        if self._ttl is None:
-            return None
-        needs_pod = any(manifests.output_mode(s) != "none" or s.wants_result for s in specs)
-        return max(self._ttl, OUTPUTS_TTL_FLOOR) if needs_pod else self._ttl
-
     def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
         """A fan-out's items as one Indexed Job (see :mod:`.indexed`); items an earlier life of this
         run already submitted are adopted from their Indexed Job instead."""
-        if not self._indexed or len(specs) < 2:
+        if len(specs) < 2 or not self._indexed_jobs_work():
             return False
         ordered = sorted(specs, key=lambda s: s.item_index or 0)
         if indexed.refusal(ordered) is not None:
@@ -241,7 +245,7 @@ class KubernetesBackend:
                 fresh,
                 self.run,
                 parallelism=parallelism,
-                ttl_seconds_after_finished=self._ttl_for(fresh),
+                ttl_seconds_after_finished=self._ttl,
                 queue=self._queue_name,
             )
         except KjobError as err:
@@ -263,14 +267,23 @@ class KubernetesBackend:
             self.cluster.core.create_namespaced_config_map(self.run.namespace, items)
         except client.ApiException as err:
             if err.status != 409:
-                return f"the cluster refused the items' ConfigMap: {_reason(err)}"
+                return self._refusal("configmaps", "the items' ConfigMap", err)
         try:
             self.cluster.batch.create_namespaced_job(self.run.namespace, body)
         except client.ApiException as err:
             if err.status != 409:
-                return f"the cluster refused the Indexed Job: {_reason(err)}"
+                return self._refusal("jobs", "the Indexed Job", err)
             return self._adopt(job)
         return None
+
+    def _indexed_jobs_work(self) -> bool:
+        """Whether fan-outs may be Indexed Jobs: asked of the cluster once, at the first fan-out."""
+        if self._indexed is None:
+            why = features.backoff_limit_per_index(self.cluster)
+            self._indexed = why is None
+            if why is not None:
+                self._notice(f"{why}: each fan-out item runs as a Job of its own")
+        return self._indexed
 
     def _adopt_item(self, spec: AttemptSpec) -> bool:
         """Track ``spec`` on the Indexed Job that already runs it, if an earlier life created one."""
@@ -308,7 +321,18 @@ class KubernetesBackend:
                 self._notice(f"could not delete Job {job}: {_reason(err)}")
 
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
-        return drain(self._events, timeout)
+        events = [e for e in drain(self._events, timeout) if e is not None]
+        if self._fatal is not None:
+            raise self._fatal
+        return events
+
+    def _fail(self, error: KjobError) -> None:
+        """The run cannot go on: :meth:`poll` raises ``error`` (the first one) from now on."""
+        with self._lock:
+            if self._fatal is None:
+                self._fatal = error
+        self._ready.set()
+        self._events.put(None)
 
     def close(self) -> None:
         self._stop.set()
@@ -345,6 +369,8 @@ class KubernetesBackend:
                     resource_version = _resource_version(obj) or resource_version
                     if event["type"] in ("ADDED", "MODIFIED"):
                         self._observe(obj)
+                    elif event["type"] == "DELETED":
+                        self._deleted(obj)
                     if self._stop.is_set():
                         break
                 delay = 0.2
@@ -352,6 +378,10 @@ class KubernetesBackend:
                 if err.status == 410:
                     resource_version = None  # too old: list again
                     continue
+                if err.status in (401, 403):
+                    verb = "list" if resource_version is None else "watch"
+                    self._fail(self._refused(verb, "jobs", err))
+                    return
                 self._stop.wait(delay)
                 delay = min(delay * 2, 5.0)
             except (urllib3.exceptions.HTTPError, OSError, ValueError):
@@ -380,6 +410,30 @@ class KubernetesBackend:
         condition = _terminal_condition(status)
         if condition is not None and self._claim(single):
             self._workers.submit(self._conclude, single, condition)
+
+    def _deleted(self, job: client.V1Job) -> None:
+        """A Job of the run is gone.  kjob deletes Jobs it stopped and, with a TTL, Jobs whose
+        outcome it has read; anything else (a user's ``kubectl delete``, the namespace going) ends
+        the attempts it still ran as errors, instead of leaving them running for ever."""
+        self._observe(job)  # a last state with a terminal condition concludes as usual
+        name = str(_meta(job).name)
+        with self._lock:
+            self._latest.pop(name, None)
+            unfinished = [t for t in self._by_job.get(name, ()) if not t.done]
+        for t in unfinished:
+            self._finish(t, AttemptPhase.ERROR, f"its Job {name} was deleted before it finished")
+
+    def _refused(self, verb: str, resource: str, err: client.ApiException) -> KjobError:
+        """The error that ends the run when the cluster refuses a request it needs."""
+        group = "batch" if resource == "jobs" else ""
+        if err.status == 404 or "being terminated" in _reason(err):
+            return ClusterError(
+                f"namespace {self.run.namespace} is gone or going ({_reason(err)})",
+                hint="the run's Jobs go with it; start the run again in another namespace",
+            )
+        error: AccessError = permissions.refused(self.cluster, verb, group, resource)
+        error.message += f": {_reason(err)}"
+        return error
 
     def _remember_items(self, job: client.V1Job) -> None:
         """Note which fan-out items an Indexed Job runs (under ``self._lock``)."""
@@ -419,6 +473,8 @@ class KubernetesBackend:
             why = condition.message or condition.reason or "the Indexed Job ended"
             for t in pending:
                 self._finish(t, AttemptPhase.ERROR, why)
+            if pending:
+                self._settle(tracked[0].job)
 
     def _started(self, tracked: _Tracked) -> None:
         tracked.started, tracked.started_at = True, self.now()
@@ -485,6 +541,34 @@ class KubernetesBackend:
         except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
             message = _reason(err) if isinstance(err, client.ApiException) else str(err)
             self._events.put(self._ended(spec, AttemptPhase.ERROR, f"reading results: {message}"))
+            return
+        self._settle(tracked.job)
+
+    def _settle(self, job: str) -> None:
+        """Every attempt ``job`` ran has its outcome read: now it may have the TTL it was created to
+        have (``kjob.dev/ttl-seconds-after-finished``), whoever created it.  Until then it has none,
+        so no TTL can delete it, or its pods, before kjob has read them."""
+        with self._lock:
+            tracked = self._by_job.get(job, [])
+            seen = self._latest.get(job)
+            if job in self._settled or seen is None or not all(t.done for t in tracked):
+                return
+            items = indexed.item_indexes(_meta(seen).annotations or {})
+            if len(tracked) < (len(items) if items is not None else 1):
+                return  # an Indexed Job with items this client is not following
+            self._settled.add(job)
+        ttl = (_meta(seen).annotations or {}).get(names.ANNOTATION_TTL, "")
+        if not ttl.isdigit() or any(t.cancelled for t in tracked):
+            return  # no TTL asked for; or stopped, and deleted by cancel()
+        if seen.spec is not None and seen.spec.ttl_seconds_after_finished is not None:
+            return  # set by an earlier life of the run
+        try:
+            self.cluster.batch.patch_namespaced_job(
+                job, self.run.namespace, {"spec": {"ttlSecondsAfterFinished": int(ttl)}}
+            )
+        except client.ApiException as err:
+            if err.status != 404:
+                self._notice(f"could not set the TTL of Job {job}: {_reason(err)}")
 
     def _succeeded(self, tracked: _Tracked) -> AttemptFinished:
         spec = tracked.spec
@@ -582,6 +666,17 @@ class KubernetesBackend:
     def _finish(self, tracked: _Tracked, phase: AttemptPhase, message: str) -> None:
         if self._claim(tracked):
             self._events.put(self._ended(tracked.spec, phase, message))
+
+
+def _unrecoverable(err: client.ApiException) -> bool:
+    """A refusal no retry mends: RBAC's 401/403 (not a quota's or an admission webhook's 403, which
+    may pass later), or the namespace gone (404) or being deleted."""
+    if err.status == 401 or err.status == 404:
+        return True
+    if err.status != 403:
+        return False
+    text = _reason(err)
+    return (" cannot " in text and " resource " in text) or "being terminated" in text
 
 
 def _own_run_object(cluster: Cluster, run_id: str, token: str) -> client.V1ConfigMap | None:

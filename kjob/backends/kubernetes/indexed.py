@@ -95,6 +95,7 @@ def indexed_job(
     meta["labels"][names.LABEL_NODE] = node_label
     job["spec"]["template"]["metadata"]["labels"][names.LABEL_NODE] = node_label
     meta["annotations"] = {
+        **{k: v for k, v in meta["annotations"].items() if k != names.ANNOTATION_INPUTS},
         names.ANNOTATION_NODE_ID: first.group_id,
         ANNOTATION_ITEMS: compress_indexes(_item(s) for s in specs),
     }

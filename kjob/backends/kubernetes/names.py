@@ -19,6 +19,7 @@ ANNOTATION_NODE_ID = "kjob.dev/node-id"
 ANNOTATION_INPUTS = "kjob.dev/inputs"
 LABEL_COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"  # set by the Job controller
 ANNOTATION_CREATOR = "kjob.dev/created-by"  # a token of the client that created the run object
+ANNOTATION_TTL = "kjob.dev/ttl-seconds-after-finished"  # set on the Job once its outcome is read
 
 _MAX = 63
 

@@ -1,0 +1,47 @@
+"""What the cluster's API server actually honours, found out rather than read off ``/version``.
+
+Distributions backport features and gate them, so a version number says little.  An API server that
+does not know a field (or has its feature gate off) drops it from a created object without an error;
+a server-side dry-run create (validated, defaulted, never stored, nothing runs) shows whether it kept
+the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import urllib3
+
+from kjob.backends.kubernetes.cluster import Cluster, describe_error
+from kubernetes import client
+
+PROBE_IMAGE = "registry.invalid/kjob-probe"  # never pulled: a dry run stores and starts nothing
+
+
+def backoff_limit_per_index(cluster: Cluster) -> str | None:
+    """``None`` if Indexed Jobs with ``backoffLimitPerIndex`` work here, else why not (one phrase)."""
+    probe: Any = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"generateName": "kjob-probe-"},
+        "spec": {
+            "completionMode": "Indexed",
+            "completions": 1,
+            "parallelism": 1,
+            "backoffLimitPerIndex": 0,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "probe", "image": PROBE_IMAGE, "command": ["true"]}],
+                }
+            },
+        },
+    }
+    try:
+        created = cluster.batch.create_namespaced_job(cluster.namespace, probe, dry_run="All")
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
+        return f"the cluster refused a dry-run Indexed Job ({describe_error(err)})"
+    spec = created.spec
+    if spec is None or spec.backoff_limit_per_index is None:
+        return "the cluster drops backoffLimitPerIndex (Kubernetes before 1.29, or its feature gate is off)"
+    return None
