@@ -308,7 +308,7 @@ class LocalBackend:
         for param in spec.output_parameters:
             path = self._host_path(param.path, running.workdir, running.private_tmp)
             if path.is_file():
-                written[param.name] = path.read_text(errors="replace").rstrip("\r\n")
+                written[param.name] = path.read_bytes().decode(errors="replace").rstrip("\r\n")
         parameters, missing = settle_outputs(spec.output_parameters, written)
         for art in spec.output_artifacts:
             path = self._host_path(art.path, running.workdir, running.private_tmp)

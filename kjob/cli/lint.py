@@ -6,9 +6,12 @@ import sys
 
 import click
 
+from kjob.backends.kubernetes import entrypoint
 from kjob.cli import EXIT_OK, EXIT_USAGE, console
 from kjob.cli.common import lenient_option, load
 from kjob.errors import KjobError
+from kjob.spec.diagnostics import SpecWarning
+from kjob.spec.model import Mark
 
 
 @click.command("lint")
@@ -25,6 +28,9 @@ def command(files: tuple[str, ...], lenient: bool) -> None:
             bad += 1
             continue
         for wf in loaded.workflows:
+            for problem in entrypoint.problems(wf):  # runs locally; on Kubernetes it would not
+                where = Mark(problem.path, problem.line, problem.col)
+                console.notice(SpecWarning(problem.message, where, problem.hint).render())
             tasks = sum(
                 len(t.dag.tasks) if t.dag else sum(len(g) for g in t.steps or ())
                 for t in wf.templates.values()

@@ -35,7 +35,7 @@ from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
-from kjob.spec.model import Container, DagTask, EnvVar, Workflow
+from kjob.spec.model import Container, DagTask, EnvVar, Resources, Workflow, frozen_map
 
 
 class Observer(Protocol):
@@ -497,7 +497,9 @@ class Engine:
             output_parameters=outputs,
             output_artifacts=artifacts,
             deadline=template.deadline,
-            pod_extra={**self.workflow.pod_extra, **template.pod_extra},
+            pod_extra=_render_tree(
+                {**self.workflow.pod_extra, **template.pod_extra}, lambda t: self._render(t, lookup)
+            ),
             task_name=node.task.name,
             inputs=dict(node.inputs),
             wants_result=_result_used(node),
@@ -793,14 +795,35 @@ def _render_container(container: Container, lookup: Lookup, *, argo: bool) -> Co
         command=tuple(r(c) for c in container.command),
         args=tuple(r(a) for a in container.args),
         env=tuple(
-            EnvVar(e.name, r(e.value) if e.value is not None else None, e.value_from) for e in container.env
+            EnvVar(
+                e.name,
+                r(e.value) if e.value is not None else None,
+                frozen_map(_render_tree(e.value_from, r)) if e.value_from else e.value_from,
+            )
+            for e in container.env
         ),
         working_dir=r(container.working_dir) if container.working_dir else None,
-        resources=container.resources,
+        resources=Resources(
+            requests=frozen_map(_render_tree(container.resources.requests, r)),
+            limits=frozen_map(_render_tree(container.resources.limits, r)),
+        ),
         source=r(container.source) if container.source is not None else None,
-        extra=container.extra,
+        extra=frozen_map(_render_tree(container.extra, r)),
         mark=container.mark,
     )
+
+
+def _render_tree(value: Any, r: Callable[[str], str]) -> Any:
+    """``value`` (a pod or container field, verbatim from the file) with every string in it rendered,
+    keys included, as Argo substitutes the whole template: a templated ``nodeSelector``, label or
+    toleration is rendered like any other field."""
+    if isinstance(value, str):
+        return r(value)
+    if isinstance(value, Mapping):
+        return {r(str(k)): _render_tree(v, r) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_render_tree(v, r) for v in value]
+    return value
 
 
 def _sequence_items(task: DagTask, lookup: Lookup, *, argo: bool) -> list[Any]:

@@ -107,8 +107,10 @@ def _quantities(r: Reader, node: YamlMap, key: str) -> Mapping[str, str]:
     values = r.string_map(node, key)
     table = node.get(key)
     for name, value in values.items():
-        if not QUANTITY.fullmatch(value):
-            mark = r.src.value(table, name) if isinstance(table, YamlMap) else r.src.key(node, key)
+        mark = r.src.value(table, name) if isinstance(table, YamlMap) else r.src.key(node, key)
+        if "{{" in value or "<<" in value:
+            r.site(value, f"{key}.{name}", mark)  # rendered per attempt; the API server checks it
+        elif not QUANTITY.fullmatch(value):
             r.diag.error(
                 f"invalid quantity '{value}' for {key}.{name}",
                 mark,

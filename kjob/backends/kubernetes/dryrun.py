@@ -43,7 +43,7 @@ from ruamel.yaml.scalarstring import (
 )
 
 from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted
-from kjob.backends.kubernetes import indexed, manifests, workspace
+from kjob.backends.kubernetes import entrypoint, indexed, manifests, workspace
 from kjob.backends.kubernetes.manifests import Manifest, RunObject
 from kjob.engine.engine import Engine, EngineOptions, RunResult, is_argo
 from kjob.engine.state import Node, Phase
@@ -317,6 +317,7 @@ def dry_run(
     :class:`KjobError` when the run would fail even if every task succeeded (a Job that cannot be
     rendered, an input with no value, a malformed expression)."""
     workspace.require(workflow, workspace_claim)
+    entrypoint.require(workflow)
     decisions = run_time_decisions(workflow)
     run = RunObject(run_id, namespace, PLACEHOLDER_UID, workspace=workspace_claim)
     backend = DryRunBackend(

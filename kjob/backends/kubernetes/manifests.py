@@ -21,21 +21,26 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import unquote
 
 from kjob.backends.base import AttemptSpec, settle_outputs
-from kjob.backends.kubernetes import names, workspace
+from kjob.backends.kubernetes import entrypoint, names, workspace
 from kjob.errors import KjobError
 
 SCRIPT_DIR = "/kjob/script"
+SCRIPT_MODE = 0o755  # so a script can also be run as a program (`sh -c /kjob/script/script`)
 TERMINATION_LOG = "/dev/termination-log"
 MESSAGE_LIMIT = 4096
 
 Manifest = dict[str, Any]
 
 # $1: how many outputs, then that many (name, path) pairs, then the command.  Values only ever reach
-# the script as positional arguments; `eval` only assigns "$1"/"$2" to fixed variable names.  The
-# message path stands alone after `=` so the API emulator, which maps container paths in the command
-# text to host files, finds it.
+# the script as positional arguments; `eval` only assigns "$1"/"$2" to fixed variable names.  Each
+# file's bytes are percent-encoded (od and awk are POSIX): printable ASCII stays as it is, every
+# other byte (control characters, quotes, '%', '\\', UTF-8 or not) becomes %XX, so the map is JSON
+# that any bytes survive, and the kubelet's UTF-8 handling never touches a value.  The message path
+# stands alone after `=` so the API emulator, which maps container paths in the command text to host
+# files, finds it.
 OUTPUTS_WRAPPER = r"""
 kjob_log=/dev/termination-log
 [ -z "${KJOB_TERMINATION_LOG:-}" ] || kjob_log=$KJOB_TERMINATION_LOG
@@ -48,8 +53,13 @@ while [ "$i" -lt "$n" ]; do eval "kn_$i=\$1 kp_$i=\$2"; shift 2; i=$((i+1)); don
     eval "name=\$kn_$i path=\$kp_$i"
     if [ -f "$path" ]; then
       printf '%s"%s":"' "$sep" "$name"
-      sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/\r/\\r/g' "$path" \
-        | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'
+      od -An -v -tu1 "$path" | awk '{
+        for (i = 1; i <= NF; i++) {
+          b = $i + 0
+          if (b >= 32 && b < 127 && b != 34 && b != 37 && b != 92) printf "%c", b
+          else printf "%%%02X", b
+        }
+      }'
       printf '"'; sep=','
     fi
     i=$((i+1))
@@ -161,7 +171,10 @@ def job_manifest(
     if spec.deadline is not None:
         job_spec["activeDeadlineSeconds"] = max(1, round(spec.deadline))
     if ttl_seconds_after_finished is not None:
-        job_spec["ttlSecondsAfterFinished"] = ttl_seconds_after_finished
+        # Not spec.ttlSecondsAfterFinished: the TTL controller could delete the Job and its pod
+        # before kjob has read the attempt's exit code and outputs.  Whoever reads them (this run or
+        # `kjob resume`) sets the field from this annotation afterwards.
+        annotations[names.ANNOTATION_TTL] = str(ttl_seconds_after_finished)
     if queue:
         job_spec["suspend"] = True
     return {
@@ -188,13 +201,21 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
         volumes.append(
             {
                 "name": "kjob-script",
-                "configMap": {"name": run.run_id, "items": [{"key": key, "path": "script"}]},
+                "configMap": {
+                    "name": run.run_id,
+                    "items": [{"key": key, "path": "script"}],
+                    "defaultMode": SCRIPT_MODE,
+                },
             }
         )
         mounts.append({"name": "kjob-script", "mountPath": SCRIPT_DIR, "readOnly": True})
         argv = [*(c.command or ("sh",)), f"{SCRIPT_DIR}/script"]
+    # Without a command the image's ENTRYPOINT runs, with `args`: kjob can only wrap a command it knows.
+    entrypoint = not c.command and c.source is None
     container: dict[str, Any] = {"name": "main", "image": c.image}
     if workspace.needed(spec):
+        if entrypoint:
+            raise _needs_command(spec, "pass its artifacts")
         argv, volume, mount = workspace.attach(spec, run.run_id, run.workspace, argv)
         volumes.append(volume)
         mounts.append(mount)
@@ -202,15 +223,19 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
     if mode == "direct":
         container["terminationMessagePath"] = spec.output_parameters[0].path
     elif mode == "wrapped":
+        if entrypoint:
+            raise _needs_command(spec, f"collect its {len(spec.output_parameters)} output parameters")
         outputs = [(p.name, p.path) for p in spec.output_parameters]
         report = workspace.report_output(run.run_id, spec)
         if report is not None:
             outputs.append(report)
         pairs = [x for pair in outputs for x in pair]
-        if not argv:
-            raise KjobError(f"template '{spec.template_name}' needs a command to collect its outputs")
         argv = ["sh", "-c", OUTPUTS_WRAPPER, "kjob-outputs", str(len(outputs)), *pairs, *argv]
-    if argv:
+        entrypoint = False
+    if entrypoint:
+        if c.args:
+            container["args"] = list(c.args)
+    elif argv:
         container["command"] = argv[:1]
         container["args"] = argv[1:]
     container["terminationMessagePolicy"] = "File"
@@ -239,6 +264,10 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
     return container, volumes
 
 
+def _needs_command(spec: AttemptSpec, why: str) -> KjobError:
+    return KjobError(entrypoint.message(spec.template_name, why), hint=entrypoint.HINT)
+
+
 def parse_outputs(spec: AttemptSpec, message: str | None) -> tuple[dict[str, str], list[str], str | None]:
     """Output parameters from a terminated container's message: (values, missing names, error)."""
     mode = output_mode(spec)
@@ -257,6 +286,12 @@ def parse_outputs(spec: AttemptSpec, message: str | None) -> tuple[dict[str, str
         except json.JSONDecodeError:
             return values, [], "could not read the task's outputs (malformed termination message)"
         if isinstance(data, dict):
-            values = {k: str(v).rstrip("\r\n") for k, v in data.items() if isinstance(k, str)}
+            values = {k: decoded(str(v)).rstrip("\r\n") for k, v in data.items() if isinstance(k, str)}
     settled, missing = settle_outputs(spec.output_parameters, values)
     return settled, missing + workspace.missing(spec, values), None
+
+
+def decoded(value: str) -> str:
+    """A value the outputs wrapper percent-encoded, as the local backend reads a file: UTF-8, an
+    invalid byte replaced by U+FFFD."""
+    return unquote(value, encoding="utf-8", errors="replace")

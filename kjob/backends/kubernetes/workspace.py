@@ -176,8 +176,6 @@ def attach(
             "workspace for them",
             hint=f"name a PersistentVolumeClaim with {OPTION} NAME",
         )
-    if not argv:
-        raise KjobError(f"template '{spec.template_name}' needs a command to pass its artifacts")
     words = ["sh", "-c", WRAPPER, "kjob-artifacts", MOUNT, str(len(spec.input_artifacts))]
     for inp in spec.input_artifacts:
         words += [inp.name, inp.path, _checked_source(inp.source, inp.name)]
