@@ -281,7 +281,9 @@ def test_queue_and_ttl_change_every_job(dry: Dry) -> None:
     for job in docs[1:]:
         assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
         assert job["spec"]["suspend"] is True
-        assert job["spec"]["ttlSecondsAfterFinished"] == 600
+        # set by kjob once it has read the Job's outcome, never before (a TTL could delete it first)
+        assert "ttlSecondsAfterFinished" not in job["spec"]
+        assert job["metadata"]["annotations"]["kjob.dev/ttl-seconds-after-finished"] == "600"
 
 
 def test_the_namespace_comes_from_the_flag_the_workflow_or_the_kubeconfig_without_contacting_it(

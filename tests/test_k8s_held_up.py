@@ -1,17 +1,16 @@
-"""Pods the cluster keeps or removes behind kjob's back: a pod that cannot start (its image cannot be
-pulled) stays Pending for ever and its Job never fails, so kjob shows why on the task; a short
-``--ttl-seconds-after-finished`` never deletes a Job before kjob has read its outputs."""
+"""Pods the cluster keeps behind kjob's back: a pod that cannot start (its image cannot be pulled)
+stays Pending for ever and its Job never fails, so kjob shows why on the task.  (A short
+``--ttl-seconds-after-finished``: ``tests/contract/test_kjob_on_cluster.py``.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from kjob.backends.kubernetes import KubernetesBackend, connect
 from kjob.engine.engine import Engine, EngineOptions
 from kjob.engine.state import Node, Phase
 from kjob.spec import load_text
-from kjob.testing.emulator import Emulator, PodScript, host_process
+from kjob.testing.emulator import Emulator, PodScript
 from kjob.testing.emulator.behaviour import PodView
 
 WORKFLOW = """\
@@ -66,42 +65,3 @@ def test_a_pod_that_cannot_pull_its_image_is_reported_on_its_task(tmp_path: Path
     assert ("Running", "waiting: ImagePullBackOff") in typo
     assert not [m for node, _, m in messages.seen if node == "fine" and m.startswith("waiting")]
     assert result.phase is Phase.FAILED and "activeDeadlineSeconds" in result.message
-
-
-TTL_WORKFLOW = """\
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {name: ttl}
-spec:
-  entrypoint: main
-  templates:
-  - name: main
-    dag:
-      tasks:
-      - {name: answer, template: answer}
-      - {name: quiet, template: quiet}
-      - name: use
-        dependencies: [answer]
-        template: quiet
-  - name: answer
-    container: {image: alpine, command: [sh, -c, "echo 42 > /tmp/a"]}
-    outputs: {parameters: [{name: a, valueFrom: {path: /tmp/a}}]}
-  - name: quiet
-    container: {image: alpine, command: [echo, hi]}
-"""
-
-
-def test_a_short_ttl_never_deletes_a_job_before_its_outputs_are_read(kjob: Any, tmp_path: Path) -> None:
-    wf = tmp_path / "ttl.yaml"
-    wf.write_text(TTL_WORKFLOW)
-    with Emulator(host_process(private_tmp=True)) as emu:
-        kubeconfig = emu.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
-        done = kjob("run", str(wf), "--kubeconfig", str(kubeconfig), "--ttl-seconds-after-finished", "0")
-        assert done.code == 0, done.stdout + done.stderr
-        assert done.nodes()["answer"]["outputs"]["parameters"] == {"a": "42"}
-        ttl = {
-            j["metadata"]["labels"]["kjob.dev/task"]: j["spec"]["ttlSecondsAfterFinished"]
-            for j in emu.objects("jobs", "default")
-        }
-        assert ttl.get("answer") == 60  # kept long enough for kjob to read its output
-        assert "quiet" not in ttl  # nothing to read: deleted as asked

@@ -82,8 +82,15 @@ def test_a_script_runs_from_the_run_configmap() -> None:
     assert container["args"] == [f"{manifests.SCRIPT_DIR}/script"]
     key = manifests.script_key(check.container.source or "")
     assert pod["volumes"] == [
-        {"name": "kjob-script", "configMap": {"name": RUN.run_id, "items": [{"key": key, "path": "script"}]}}
-    ]
+        {
+            "name": "kjob-script",
+            "configMap": {
+                "name": RUN.run_id,
+                "items": [{"key": key, "path": "script"}],
+                "defaultMode": 0o755,
+            },
+        }
+    ]  # executable: a script may also be run as a program
     assert container["terminationMessagePath"] == "/tmp/size"  # one output: its file is the message
 
 
