@@ -36,8 +36,7 @@ from kjob.rundir import RunDir
     "--ttl-seconds-after-finished",
     "ttl",
     type=click.IntRange(min=0),
-    help="Let Kubernetes delete finished Jobs after N seconds (at least 60 for those whose outputs "
-    "kjob reads).",
+    help="Let Kubernetes delete each finished Job N seconds after kjob has read its outcome.",
 )
 @click.option("--queue", metavar="NAME", help="Kueue LocalQueue: Jobs are created suspended and labelled.")
 @click.option(
