@@ -19,7 +19,8 @@ What only the run can tell is never invented:
   not shown; tasks omitted that way, and templates that retry, are named.
 * A fan-out whose items are known is shown as the run creates it: one Indexed Job after the ConfigMap
   of its items' commands (or one Job per item, named with the reason, when they cannot share one or
-  with ``--no-indexed-jobs``).  A real run falls back to one Job per item below Kubernetes 1.29.
+  with ``--no-indexed-jobs``).  A real run falls back to one Job per item where the cluster drops
+  ``backoffLimitPerIndex`` (it asks the cluster; a dry run contacts nothing).
 
 The run ConfigMap's ``uid`` is assigned by the API server when it is created; the Jobs'
 ``ownerReferences`` carry :data:`PLACEHOLDER_UID` in its place.
@@ -240,9 +241,9 @@ class DryRunBackend:
         )
 
     def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
-        """One Indexed Job and its items' ConfigMap, as a run on Kubernetes 1.29+ creates them; not
-        taken with ``--no-indexed-jobs`` or when the items cannot share one (the fan-out is named
-        with the reason, and each item is shown as its own Job)."""
+        """One Indexed Job and its items' ConfigMap, as a run creates them where the cluster keeps
+        ``backoffLimitPerIndex``; not taken with ``--no-indexed-jobs`` or when the items cannot share
+        one (the fan-out is named with the reason, and each item is shown as its own Job)."""
         ordered = sorted(specs, key=lambda s: s.item_index or 0)
         why = indexed.refusal(ordered) if self.indexed_jobs else "--no-indexed-jobs"
         if why is not None:
