@@ -604,7 +604,8 @@ class KubernetesBackend:
         spec = tracked.spec
         if condition.reason == "DeadlineExceeded":
             limit = f" of {spec.deadline:g}s" if spec.deadline else ""
-            return self._ended(spec, AttemptPhase.FAILED, f"exceeded its deadline{limit}")
+            stuck = f" while its pod was held up ({tracked.held_up})" if tracked.held_up else ""
+            return self._ended(spec, AttemptPhase.FAILED, f"exceeded its deadline{limit}{stuck}")
         pod = self._pod(tracked, want="Failed")
         terminated = _terminated(pod)
         result = self._log(pod) if spec.wants_result and pod is not None else None
