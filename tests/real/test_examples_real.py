@@ -74,6 +74,7 @@ class Side:
 
     done: Completed
     logs: dict[tuple[str, ...], Completed]
+    seconds: float  # the run and its logs
 
 
 @dataclass
@@ -118,12 +119,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
             return fast if case.file == fast.name else EXAMPLES / case.file
 
         def on_cluster(case: Case) -> Side:
+            start = time.monotonic()
             done = runner.on_cluster(ns.kubeconfig, ns.name, workflow(case), *case.args, *case.cluster_args)
-            return Side(done, {a: logs(done, *a, kubeconfig=ns.kubeconfig) for a in ((), *case.reads)})
+            read = {a: logs(done, *a, kubeconfig=ns.kubeconfig) for a in ((), *case.reads)}
+            return Side(done, read, time.monotonic() - start)
 
         def local(case: Case, random_seed: int | None = None) -> Side:
+            start = time.monotonic()
             done = runner.local(workflow(case), *case.args, random_seed=random_seed)
-            return Side(done, {(): logs(done)})
+            return Side(done, {(): logs(done)}, time.monotonic() - start)
 
         def conditional() -> Pair:
             cluster = on_cluster(CASES["03-conditional"])
