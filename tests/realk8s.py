@@ -107,9 +107,11 @@ def namespace(prefix: str) -> Iterator[Namespace]:
             api.close()
 
 
-def workspace_claim(ns: Namespace, claim: str = "kjob-work") -> None:
-    """Apply realk8s's ``pv-hostpath.yaml`` in ``ns`` as a claim ``claim``, bound to a PersistentVolume
-    of its own (named and placed after the namespace), and wait until it is Bound.  The volume and its
+def workspace_claim(ns: Namespace, claim: str = "kjob-work") -> Path:
+    """Apply realk8s's ``pv-hostpath.yaml`` in ``ns`` as a claim ``claim``, to be bound to a
+    PersistentVolume of its own (named and placed after the namespace; :func:`wait_bound` waits for it,
+    which takes up to the volume controller's 15 s sync period).  Return the volume's directory: realk8s
+    runs its pods on this machine, so what they store there is readable here.  The volume and its
     directory go when the namespace does."""
     if not PV_FILE.is_file():
         pytest.skip(f"{PV_FILE} (the run workspace's PersistentVolume) is not beside the checkout")
@@ -129,11 +131,14 @@ def workspace_claim(ns: Namespace, claim: str = "kjob-work") -> None:
 
     ns.cleanup.append(remove_volume)
     ns.core.create_namespaced_persistent_volume_claim(ns.name, pvc)
+    return host_dir
 
+
+def wait_bound(ns: Namespace, claim: str) -> None:
     def bound() -> bool:
         return bool(ns.core.read_namespaced_persistent_volume_claim(claim, ns.name).status.phase == "Bound")
 
-    ns.wait(f"claim {claim} to be Bound to {pv_name}", bound)
+    ns.wait(f"claim {claim} to be Bound", bound)
 
 
 @dataclass(frozen=True)
