@@ -733,6 +733,9 @@ class Run:
     # and submit -> the Job seen created
     decide_ms: list[float] = field(default_factory=list)
     post_ms: list[float] = field(default_factory=list)
+    # kube-controller-manager's client during the run (--controller-metrics): requests sent, and
+    # requests through its rate limiter and the seconds they waited there
+    controller_manager: tuple[float, float, float] | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -773,7 +776,14 @@ class Target:
     """Where the runs go: ``emulator`` (a fresh emulator per run) or ``cluster`` (``kubeconfig``; a
     fresh namespace per run), and the sizes asked for."""
 
-    def __init__(self, *, quick: bool, fan_items: int | None, kubeconfig: Path | None) -> None:
+    def __init__(
+        self,
+        *,
+        quick: bool,
+        fan_items: int | None,
+        kubeconfig: Path | None,
+        controller_metrics: str | None = None,
+    ) -> None:
         self.quick = quick
         self.fan_items = fan_items if fan_items is not None else 20 if quick else 2000
         self.kubeconfig = kubeconfig
@@ -787,6 +797,7 @@ class Target:
             config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)  # type: ignore[no-untyped-call]
             self.api = client.ApiClient(cfg)
             self.version = str(client.VersionApi(self.api).get_code().git_version)
+        self.metrics = ControllerMetrics(controller_metrics, cfg) if controller_metrics else None
 
     def side(self, pods: Pods, root: Path) -> EmulatorSide | ClusterSide:
         if self.kubeconfig is None:
@@ -798,6 +809,47 @@ class Target:
     def close(self) -> None:
         if self.api is not None:
             self.api.close()
+        if self.metrics is not None:
+            self.metrics.api.close()
+
+
+class ControllerMetrics:
+    """kube-controller-manager's own API client, read off its ``/metrics`` before and after a run
+    (``--controller-metrics URL``, cluster mode): the requests it sent (the Job controller's pod
+    creates and Job status writes, the garbage collector's, ...) and how long they waited in its
+    client-side rate limiter (``--kube-api-qps``, 20 by default).  These are the whole controller
+    manager's: on a shared cluster, other users' work is in them too."""
+
+    def __init__(self, url: str, cfg: Any) -> None:
+        import copy
+
+        from kubernetes import client
+
+        cfg = copy.copy(cfg)
+        cfg.verify_ssl = False  # its serving certificate is self-signed (loopback only)
+        self.url = url
+        self.api: Any = client.ApiClient(cfg)
+
+    def read(self) -> tuple[float, float, float]:
+        """(requests sent, requests that went through the rate limiter, seconds they waited there)."""
+        import warnings
+
+        import urllib3
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+            resp = self.api.call_api("GET", self.url, {"Accept": "text/plain"})
+            resp.read()
+        sums = {"rest_client_requests_total": 0.0, "_count": 0.0, "_sum": 0.0}
+        for line in resp.data.decode().splitlines():
+            name, _, value = line.partition(" ")
+            if name.startswith("rest_client_requests_total{"):
+                sums["rest_client_requests_total"] += float(value)
+            elif name.startswith("rest_client_rate_limiter_duration_seconds_count{"):
+                sums["_count"] += float(value)
+            elif name.startswith("rest_client_rate_limiter_duration_seconds_sum{"):
+                sums["_sum"] += float(value)
+        return sums["rest_client_requests_total"], sums["_count"], sums["_sum"]
 
 
 def measure(
@@ -829,6 +881,7 @@ def measure(
             cmd += ["kjob", "run", str(wf), "--backend", "kubernetes", *common]
         else:
             cmd += ["engine", str(wf), "--trace", str(trace), *common]
+        before = target.metrics.read() if target.metrics else None
         started = time.time()
         try:
             done = subprocess.run(
@@ -845,6 +898,9 @@ def measure(
             run.code, output = -1, f"timed out after {TIMEOUT:g} s: {err.stdout!r}"
         ended = time.time()
         side.settle()
+        if before is not None and target.metrics is not None:
+            after = target.metrics.read()
+            run.controller_manager = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
         if run.code != 0:
             run.problems.append(f"exit {run.code}: {output[-1500:]}")
         audit = side.audit()
@@ -1009,6 +1065,10 @@ def secs(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.0f}"
 
 
+def times(ratio: float) -> str:
+    return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -1143,6 +1203,29 @@ def report(runs: list[Run], mode: str) -> str:
             ],
         )
     )
+    managed = [r for r in runs if r.controller_manager is not None]
+    if managed:
+        out += [
+            "",
+            "kube-controller-manager's own client from start to settle (all of it: other users' work on"
+            " a shared\ncluster included): requests, the rate they came at, their mean wait in its rate"
+            " limiter",
+        ]
+        rows = []
+        for r in managed:
+            assert r.controller_manager is not None
+            sent, limited, waited = r.controller_manager
+            span = r.startup_s + r.run_s + r.tail_s
+            rows.append(
+                [
+                    r.case,
+                    r.label,
+                    f"{sent:,.0f}",
+                    f"{sent / span:.1f}" if span > 0 else "-",
+                    ms(waited / limited * 1000) if limited else "-",
+                ]
+            )
+        out.append(table(["case", "run", "requests", "per s", "mean wait ms"], rows))
     who = "the real Job controller and kubelet" if cluster else "the emulated Job controller and kubelet"
     out.append(
         "  Jobs, ConfigMaps: created by the client (a dry-run probe is not a Job); pods: created by the Job"
@@ -1162,8 +1245,9 @@ def report(runs: list[Run], mode: str) -> str:
             requests = b.total_requests / max(a.total_requests, 1)
             writes = (b.job_writes - b.jobs_created) / max(a.job_writes - a.jobs_created, 1)
             out.append(
-                f"  {a.case}, {a.label}: one Job per item creates {jobs:.0f}x the Jobs, makes {requests:.0f}x"
-                f" the requests and {writes:.0f}x the Job writes, and takes {b.run_s / a.run_s:.1f}x as long"
+                f"  {a.case}, {a.label}: one Job per item creates {times(jobs)} the Jobs, makes"
+                f" {times(requests)} the requests and {times(writes)} the Job writes, and takes"
+                f" {b.run_s / a.run_s:.1f}x as long"
                 " (run s)"
             )
     for r in runs:
@@ -1201,6 +1285,12 @@ def main(argv: list[str] | None = None) -> int:
         " the emulator",
     )
     ap.add_argument(
+        "--controller-metrics",
+        metavar="URL",
+        help="with --kubeconfig: also read kube-controller-manager's client figures from this /metrics"
+        " URL before and after each run (realk8s: https://127.0.0.1:10257/metrics)",
+    )
+    ap.add_argument(
         "--fan-items", type=int, metavar="N", help="items in the fan-out case (default 2000; 20 with --quick)"
     )
     args = ap.parse_args(argv)
@@ -1208,7 +1298,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--kubeconfig {args.kubeconfig}: no such file")
     if args.fan_items is not None and args.fan_items < 1:
         ap.error("--fan-items must be at least 1")
-    target = Target(quick=args.quick, fan_items=args.fan_items, kubeconfig=args.kubeconfig)
+    if args.controller_metrics and args.kubeconfig is None:
+        ap.error("--controller-metrics needs --kubeconfig")
+    target = Target(
+        quick=args.quick,
+        fan_items=args.fan_items,
+        kubeconfig=args.kubeconfig,
+        controller_metrics=args.controller_metrics,
+    )
     where = (
         f"the real cluster of {args.kubeconfig} (Kubernetes {target.version})"
         if target.mode == "cluster"
