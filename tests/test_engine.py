@@ -576,3 +576,31 @@ def test_template_parallelism_caps_a_fan_out() -> None:
     result, backend = run(wf)
     assert [t for t, _ in backend.submitted] == [0, 0, 1, 1, 2]
     assert result.phase is Phase.SUCCEEDED
+
+
+def test_a_result_is_fetched_only_for_tasks_whose_result_a_sibling_reads() -> None:
+    """``wants_result`` spares the Kubernetes backend a pod-log read per task nobody reads; the name
+    must match whole (``a`` is not read because ``ba``'s result is)."""
+    wf = workflow(
+        """\
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - {name: a, template: echo}
+            - {name: ba, template: echo}
+            - name: reader
+              template: take
+              dependencies: [a, ba]
+              when: "'{{tasks.ba.outputs.result}}' != 'never'"
+              arguments: {parameters: [{name: x, value: "{{tasks.ba.outputs.result}}"}]}
+        - name: take
+          inputs: {parameters: [{name: x}]}
+          container: {image: alpine, command: [echo, "{{inputs.parameters.x}}"]}
+        """,
+        ECHO,
+    )
+    _, backend = run(wf)
+    wants = {spec.node_id: spec.wants_result for _, spec in backend.submitted}
+    assert wants == {"a": False, "ba": True, "reader": False}

@@ -726,18 +726,25 @@ def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]
     return values
 
 
+_RESULT_REF = re.compile(r"([A-Za-z0-9_-]+)\.outputs\.result")
+
+
 def _result_used(node: Node) -> bool:
     """Whether a sibling task reads ``tasks.<this>.outputs.result`` (or ``steps.``), or this is the
-    workflow's own entrypoint (whose result a person may want to see)."""
-    tasks = node.scope.tasks.values()
-    needle = f"{node.task.name}.outputs.result"
-    if node.scope.owner is None:
+    workflow's own entrypoint (whose result a person may want to see).  The scope's tasks are read
+    once, not once per task: a 100,000-task DAG is one pass."""
+    scope = node.scope
+    if scope.owner is None:
         return True
-    for task in tasks:
-        texts = [task.when or "", task.with_param or "", *(p.value or "" for p in task.arguments.parameters)]
-        if any(needle in text for text in texts):
-            return True
-    return False
+    if scope.results_read is None:
+        scope.results_read = frozenset(
+            match
+            for task in scope.tasks.values()
+            for text in (task.when, task.with_param, *(p.value for p in task.arguments.parameters))
+            if text
+            for match in _RESULT_REF.findall(text)
+        )
+    return node.task.name in scope.results_read
 
 
 def is_argo(workflow: Workflow) -> bool:

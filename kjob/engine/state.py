@@ -121,4 +121,5 @@ class Scope:
         return self.template.parallelism
 
     unfinished: int = 0  # tasks not finished yet
+    results_read: frozenset[str] | None = None  # tasks whose outputs.result a sibling reads (lazy)
     waiting_on: dict[str, int] = field(default_factory=dict)  # task -> dependencies not finished yet
