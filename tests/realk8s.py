@@ -109,7 +109,7 @@ def namespace(prefix: str) -> Iterator[Namespace]:
 
 def workspace_claim(ns: Namespace, claim: str = "kjob-work") -> Path:
     """Apply realk8s's ``pv-hostpath.yaml`` in ``ns`` as a claim ``claim``, to be bound to a
-    PersistentVolume of its own (named and placed after the namespace; :func:`wait_bound` waits for it,
+    PersistentVolume reserved for it (named and placed after the namespace; :func:`wait_bound` waits for it,
     which takes up to the volume controller's 15 s sync period).  Return the volume's directory: realk8s
     runs its pods on this machine, so what they store there is readable here.  The volume and its
     directory go when the namespace does."""
@@ -121,6 +121,8 @@ def workspace_claim(ns: Namespace, claim: str = "kjob-work") -> Path:
     host_dir = Path(pv["spec"]["hostPath"]["path"]) / ns.name
     pv["metadata"]["name"] = pvc["spec"]["volumeName"] = pv_name
     pv["spec"]["hostPath"]["path"] = str(host_dir)
+    # reserved for this claim: otherwise any pending claim that fits, of any namespace, may take it
+    pv["spec"]["claimRef"] = {"namespace": ns.name, "name": claim}
     pvc["metadata"]["name"] = claim
     ns.core.create_persistent_volume(pv)
 

@@ -186,6 +186,7 @@ def test_same_results_as_on_the_local_backend(runs: Runs, case: str) -> None:
     assert cluster.record()["phase"] == local.record()["phase"]
     assert cluster.record()["backend"] == "kubernetes"
     assert cluster.record()["namespace"] == runs.ns.name
+    assert f"Workflow {cluster.run_id()} {cluster.record()['phase']}" in cluster.stdout
 
 
 def attempts_run(jobs: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[str, str | None]]:
