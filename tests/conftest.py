@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,37 @@ def kjob(kjob_home: Path) -> Any:
 def needs_shared() -> None:
     if not SEED.is_dir():
         pytest.skip(NO_SHARED)
+
+
+# ------------------------------------------------------------------ emulator errors fail the test
+EMULATOR_ERRORS_MARKER = "emulator_errors_expected"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{EMULATOR_ERRORS_MARKER}(reason): the test provokes errors inside an emulator on purpose; "
+        "they do not fail it",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _emulator_errors_fail_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test during which any emulator (its own, or a shared one) recorded an internal error.
+
+    Errors noted before the test began (after the previous test's check) fail its setup instead, so
+    none goes unseen. A test that provokes them on purpose says so with
+    ``@pytest.mark.emulator_errors_expected(reason="...")``.
+    """
+    from kjob.testing.emulator.ledger import LEDGER
+
+    marker = request.node.get_closest_marker(EMULATOR_ERRORS_MARKER)
+    if marker is not None and not (marker.kwargs.get("reason") or marker.args):
+        pytest.fail(f"@pytest.mark.{EMULATOR_ERRORS_MARKER} needs a reason", pytrace=False)
+    earlier = LEDGER.take()
+    if earlier:
+        pytest.fail("emulator errors recorded before this test began:\n" + "\n".join(earlier), pytrace=False)
+    yield
+    errors = LEDGER.take()
+    if errors and marker is None:
+        pytest.fail("emulator errors recorded during this test:\n" + "\n".join(errors), pytrace=False)

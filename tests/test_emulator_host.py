@@ -99,7 +99,8 @@ def test_persistent_volume_claims_are_shared_between_pods(emu: Emulator, k: Clie
         "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}},
     }
     k.core.create_namespaced_persistent_volume_claim(NS, claim)
-    assert k.core.read_namespaced_persistent_volume_claim("ws", NS).status.phase == "Bound"
+    # the default StorageClass provisions a volume for it at once
+    emu.wait_for(lambda: k.core.read_namespaced_persistent_volume_claim("ws", NS).status.phase == "Bound")
     volumes = [{"name": "ws", "persistentVolumeClaim": {"claimName": "ws"}}]
     mounts = [{"name": "ws", "mountPath": "/workspace"}]
     k.batch.create_namespaced_job(

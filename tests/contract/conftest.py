@@ -72,6 +72,27 @@ class Cluster:
         }
         return body
 
+    def pod(self, name: str, script: str = "true", **spec: Any) -> dict[str, Any]:
+        """A bare pod running ``sh -c script`` in one container ``main``; ``resources`` and
+        ``volume_mounts`` go to the container, anything else to the pod's spec."""
+        container: dict[str, Any] = {"name": "main", "image": IMAGE, "command": ["sh", "-c", script]}
+        if "resources" in spec:
+            container["resources"] = spec.pop("resources")
+        if "volume_mounts" in spec:
+            container["volumeMounts"] = spec.pop("volume_mounts")
+        pod_spec = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1, "containers": [container]}
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {**pod_spec, **spec}}
+
+    def scheduled(self, name: str) -> Any:
+        """The pod's ``PodScheduled`` condition once the scheduler has set it (waits for it)."""
+
+        def condition() -> Any:
+            pod = self.core.read_namespaced_pod(name, self.namespace)
+            conds = [c for c in pod.status.conditions or [] if c.type == "PodScheduled"]
+            return conds[0] if conds else None
+
+        return self.wait(condition, f"the scheduler to look at pod {name}")
+
     def create_job(self, body: dict[str, Any]) -> Any:
         return self.batch.create_namespaced_job(self.namespace, body)
 
@@ -118,7 +139,13 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             pytest.skip(f"{KUBECONFIG_ENV} is not set")
         kubeconfig, timeout = Path(path), 180.0
     else:
-        emulator = Emulator(host_process(), tick=0.01, pod_backoff=0.05, bookmark_interval=0.2).start()
+        emulator = Emulator(
+            host_process(),
+            tick=0.01,
+            pod_backoff=0.05,
+            bookmark_interval=0.2,
+            default_storage_class=None,  # the real test cluster has no StorageClass
+        ).start()
         kubeconfig, timeout = (
             emulator.write_kubeconfig(tmp_path_factory.mktemp("contract") / "kubeconfig"),
             15.0,

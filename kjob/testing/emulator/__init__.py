@@ -20,21 +20,26 @@ Typical use::
         ...
         assert emu.audit_counts(verb="create", resource="jobs", code=201)[("create", "jobs", "my-job")] == 1
 
-What is emulated is described module by module: :mod:`.api` (REST semantics), :mod:`.store`
+What is emulated is described module by module: :mod:`.api` (REST semantics, dry run), :mod:`.store`
 (resource versions, watches, 410), :mod:`.validation` (OpenAPI schema + the Job/Pod/ConfigMap
-rules), :mod:`.defaults`, :mod:`.patch`, :mod:`.selectors`, :mod:`.jobs` (Job + TTL controllers),
-:mod:`.kubelet` (scheduler + kubelet), :mod:`.hostproc` (host-process containers), :mod:`.gc`
-(garbage collector + namespace controller), :mod:`.faults`, :mod:`.audit`.
+rules), :mod:`.defaults`, :mod:`.features` (the Job feature gates, on or off), :mod:`.patch`,
+:mod:`.selectors`, :mod:`.jobs` (Job + TTL controllers), :mod:`.nodes` (the nodes and their
+capacity), :mod:`.scheduler` (placement by requests, node selectors and claims, with the real
+scheduler's ``Unschedulable`` messages), :mod:`.volumes` (claims bound to volumes, a default
+StorageClass), :mod:`.kubelet`, :mod:`.hostproc` (host-process containers), :mod:`.gc` (garbage
+collector + namespace controller), :mod:`.faults`, :mod:`.audit`, :mod:`.ledger` (controller
+errors, for test harnesses).
 
 Not emulated (a client can tell): authentication/authorization (every request is allowed),
 TLS, protobuf and Table output (JSON only), server-side apply (415), ``managedFields``, OpenAPI
 endpoints, Events from the controllers, CronJob scheduling (CronJobs are stored, not run),
-Services/Deployments and other kinds, resource quotas and limit ranges, real scheduling (one
-node, no resources), images (ignored; host-process mode runs the command on the host), init
-containers (accepted, not run), ``sendInitialEvents``, watches from a future resourceVersion
-(treated as "now"), snapshot-consistent pagination (a ``continue`` page reads current objects),
-the Job controller's one-second batching of pod events, ``successPolicy``, ``managedBy``, and
-the projected service-account token volume.
+Services/Deployments and other kinds, resource quotas and limit ranges, taints, pod affinity,
+priorities and preemption, images (ignored; host-process mode runs the command on the host), init
+containers (accepted, counted by the scheduler, not run), ``sendInitialEvents``, watches from a
+future resourceVersion (treated as "now"), snapshot-consistent pagination (a ``continue`` page
+reads current objects), the Job controller's one-second batching of pod events, ``successPolicy``,
+``managedBy``, the projected service-account token volume, and the kubelet's admission of a pod
+given a ``nodeName`` directly (it runs whatever the node).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,10 +72,14 @@ from kjob.testing.emulator.faults import FaultInjector, Faults, make_faults
 from kjob.testing.emulator.gc import GarbageCollector
 from kjob.testing.emulator.jobs import JobController
 from kjob.testing.emulator.kubelet import Kubelet
+from kjob.testing.emulator.ledger import LEDGER
+from kjob.testing.emulator.nodes import Node, default_nodes, node_object
 from kjob.testing.emulator.resources import resource
+from kjob.testing.emulator.scheduler import Scheduler
 from kjob.testing.emulator.server import App, EmulatorHTTPServer, ServerConfig
 from kjob.testing.emulator.store import Store
 from kjob.testing.emulator.util import Clock, NameGenerator, Obj
+from kjob.testing.emulator.volumes import VolumeController, storage_class
 
 __all__ = [
     "AuditEntry",
@@ -79,6 +88,7 @@ __all__ = [
     "Emulator",
     "Faults",
     "HostProcess",
+    "Node",
     "Outcome",
     "PodScript",
     "PodView",
@@ -118,7 +128,14 @@ class Emulator:
     * ``strict_fields`` — treat a request without ``fieldValidation`` as ``Strict`` (unknown fields
       are a 400) instead of the real default ``Warn`` (dropped with a warning);
     * ``seed`` — seeds UIDs, generated names and fault decisions;
-    * ``workdir`` — where host processes get their pod roots (default: a temporary directory).
+    * ``workdir`` — where host processes get their pod roots (default: a temporary directory);
+    * ``nodes`` — the cluster's :class:`Node` s (default: two of 8 cpu / 32Gi / 110 pods, like the
+      real test cluster); more can be added with :meth:`add_node` or through the API;
+    * ``default_storage_class`` — name of the default StorageClass whose claims are provisioned at
+      once (``None``: no StorageClass, claims wait for a matching PersistentVolume);
+    * ``feature_gates`` — gates to turn on or off, as ``kube-apiserver --feature-gates`` does, e.g.
+      ``{"JobBackoffLimitPerIndex": False}`` (default: the emulated version's defaults; see
+      :mod:`.features`).
     """
 
     def __init__(
@@ -139,14 +156,21 @@ class Emulator:
         seed: int | None = 0,
         workdir: str | Path | None = None,
         namespaces: Collection[str] = DEFAULT_NAMESPACES,
-        node_name: str = "emulator-node",
+        nodes: Sequence[Node] | None = None,
+        default_storage_class: str | None = "standard",
+        feature_gates: Mapping[str, bool] | None = None,
     ) -> None:
         self.version = version
         self.tick = tick
         self.clock = Clock(speed)
         self.store = Store(history_window)
         self.registry = Registry(
-            self.store, self.clock, NameGenerator(seed), version, strict_fields=strict_fields
+            self.store,
+            self.clock,
+            NameGenerator(seed),
+            version,
+            strict_fields=strict_fields,
+            gates=feature_gates,
         )
         self._own_workdir = workdir is None
         self.workdir = (
@@ -154,18 +178,26 @@ class Emulator:
         )
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._attempts: dict[str, int] = {}
+        #: What the controllers ran into, in order; one list shared by all of them.
+        self._errors: list[str] = []
         self.kubelet = Kubelet(
             self.registry,
             behaviour or succeed_instantly,
             self.workdir,
             self._attempts,
-            node_name=node_name,
             crashloop_backoff=crashloop_backoff,
+            errors=self._errors,
         )
         self.jobs = JobController(
-            self.registry, self._attempts, backoff=pod_backoff, max_backoff=max_pod_backoff
+            self.registry,
+            self._attempts,
+            backoff=pod_backoff,
+            max_backoff=max_pod_backoff,
+            errors=self._errors,
         )
         self.gc = GarbageCollector(self.registry)
+        self.scheduler = Scheduler(self.registry)
+        self.volumes = VolumeController(self.registry, self.workdir)
         self._faults = FaultInjector()
         if seed is not None:
             self._faults.configure(Faults(seed=seed))
@@ -183,9 +215,13 @@ class Emulator:
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._closed = False
-        self.loop_errors: list[str] = []
         for ns in namespaces:
             self.registry.create(resource("namespaces"), None, {"metadata": {"name": ns}})
+        for i, node in enumerate(default_nodes() if nodes is None else nodes):
+            self.add_node(node, index=i)
+        if default_storage_class is not None:
+            self.registry.create(resource("storageclasses"), None, storage_class(default_storage_class))
+        LEDGER.register(self)
 
     # ------------------------------------------------------------------------ lifecycle
     def start(self) -> Emulator:
@@ -222,6 +258,7 @@ class Emulator:
         self.kubelet.shutdown()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        LEDGER.close(self)
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -239,15 +276,22 @@ class Emulator:
             generation = self.store.generation
             if generation != seen or (due is not None and self.clock.now() >= due):
                 dues: list[float] = []
-                for step in (self.gc.step, self.jobs.step, self.kubelet.step):
+                steps = (
+                    self.gc.step,
+                    self.volumes.step,
+                    self.jobs.step,
+                    self.scheduler.step,
+                    self.kubelet.step,
+                )
+                for step in steps:
                     try:
                         d = step()
                         if d is not None:
                             dues.append(d)
                     except ApiError as e:
-                        self.loop_errors.append(f"{step.__qualname__}: {e.message}")
+                        self._errors.append(f"{step.__qualname__}: {e.message}")
                     except Exception as e:  # keep the cluster alive; the error is reported
-                        self.loop_errors.append(f"{step.__qualname__}: {type(e).__name__}: {e}")
+                        self._errors.append(f"{step.__qualname__}: {type(e).__name__}: {e}")
                 due = min(dues) if dues else None
                 seen = generation
                 if self.store.generation != generation and reruns < 10:
@@ -296,6 +340,13 @@ class Emulator:
         api = self.api_client()
         return Clients(api, client.CoreV1Api(api), client.BatchV1Api(api))
 
+    def add_node(self, node: Node, *, index: int | None = None) -> Obj:
+        """Register one more node (its ``Node`` object, as its kubelet would); returns the object."""
+        if index is None:
+            index = len(self.store.items("nodes"))
+        obj = node_object(node, index, self.clock.timestamp())
+        return self.registry.create(resource("nodes"), None, obj, decoded=True).body
+
     def set_behaviour(self, behaviour: Behaviour) -> None:
         """Change what pods admitted from now on do."""
         self.kubelet.behaviour = behaviour
@@ -336,8 +387,16 @@ class Emulator:
 
     @property
     def errors(self) -> list[str]:
-        """Errors the controllers ran into (failed pod creations, emulator bugs)."""
-        return [*self.loop_errors, *self.jobs.errors, *self.kubelet.errors]
+        """Errors the controllers ran into (failed pod creations, emulator bugs), oldest first.
+
+        Every emulator is listed in :data:`.ledger.LEDGER`, through which a test harness can find
+        new errors of emulators it never saw (``tests/conftest.py`` fails a test that caused any).
+        """
+        return list(self._errors)
+
+    def describe(self) -> str:
+        """``emulator http://127.0.0.1:PORT`` (or ``emulator (not started)``), for messages."""
+        return f"emulator {self.url}" if self._server is not None else "emulator (not started)"
 
     # ---------------------------------------------------------------------------- faults
     def faults(
@@ -383,10 +442,18 @@ class Emulator:
         name: str | None = None,
         code: int | None = None,
         subresource: str | None = None,
+        dry_run: bool | None = None,
     ) -> list[AuditEntry]:
-        """The audit entries matching every given filter, oldest first."""
+        """The audit entries matching every given filter, oldest first (``dry_run=False``: leave out
+        ``?dryRun=All`` requests, which store nothing)."""
         return self._audit.query(
-            verb=verb, resource=resource, namespace=namespace, name=name, code=code, subresource=subresource
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            name=name,
+            code=code,
+            subresource=subresource,
+            dry_run=dry_run,
         )
 
     def audit_counts(self, **filters: Any) -> Counter[tuple[str, str, str]]:

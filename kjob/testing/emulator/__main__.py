@@ -36,7 +36,19 @@ def main(argv: list[str] | None = None) -> int:
         help="run container commands on the host, or succeed at once",
     )
     parser.add_argument("--workdir", help="directory for host-process pod roots (default: a temporary one)")
+    parser.add_argument(
+        "--feature-gates",
+        default="",
+        metavar="GATE=BOOL,...",
+        help="as kube-apiserver's, e.g. JobBackoffLimitPerIndex=false (default: the version's defaults)",
+    )
     args = parser.parse_args(argv)
+    gates: dict[str, bool] = {}
+    for item in filter(None, args.feature_gates.split(",")):
+        gate, _, value = item.partition("=")
+        if value.lower() not in ("true", "false"):
+            parser.error(f"--feature-gates: {item!r} is not GATE=true or GATE=false")
+        gates[gate.strip()] = value.lower() == "true"
 
     behaviour = host_process() if args.behaviour == "host" else succeed_instantly
     stop = threading.Event()
@@ -54,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         pod_backoff=args.pod_backoff,
         seed=args.seed,
         workdir=args.workdir,
+        feature_gates=gates,
     ) as emu:
         if args.kubeconfig:
             emu.write_kubeconfig(args.kubeconfig, namespace=args.namespace)

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from kjob.testing.emulator import defaults
@@ -39,7 +40,9 @@ from kjob.testing.emulator.errors import (
     not_found,
     qualified,
 )
+from kjob.testing.emulator.features import drop_disabled_job_fields, feature_gates
 from kjob.testing.emulator.patch import apply_patch
+from kjob.testing.emulator.quantity import parse_quantity
 from kjob.testing.emulator.resources import BY_PLURAL, ResourceType
 from kjob.testing.emulator.selectors import (
     EVERYTHING,
@@ -53,6 +56,7 @@ from kjob.testing.emulator.util import (
     Clock,
     NameGenerator,
     Obj,
+    annotations_of,
     deepcopy,
     finalizers_of,
     int_or,
@@ -70,6 +74,7 @@ ORPHAN_WARNING = (
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 JOB_TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
 
 @dataclass
@@ -97,6 +102,7 @@ class Registry:
         *,
         strict_fields: bool = True,
         validate_schema: bool = True,
+        gates: Mapping[str, bool] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -104,6 +110,7 @@ class Registry:
         self.version = version
         parts = version.lstrip("v").split(".")
         self.minor = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 31
+        self.gates = feature_gates(self.minor, gates)
         self.default_field_validation = "Strict" if strict_fields else "Warn"
         self._schema = schema_validator(version) if validate_schema else None
 
@@ -142,6 +149,14 @@ class Registry:
         warnings: list[str] = []
         if self._schema is not None:
             errors, warnings = self._schema.check(rt.kind, rt.api_version, obj, mode)
+        for amounts in _resource_amounts(rt.plural, obj):
+            for value in amounts.values():
+                try:
+                    parse_quantity(value)
+                except ValueError as e:
+                    raise bad_request(
+                        f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {e}'
+                    ) from None
         meta(obj).pop("managedFields", None)
         return obj, errors, warnings
 
@@ -241,7 +256,8 @@ class Registry:
             tmeta: Obj = template.setdefault("metadata", {})
             if not m.get("labels") and tmeta.get("labels"):
                 m["labels"] = dict(tmeta["labels"])
-            defaults.apply("jobs", obj, self.minor)
+            defaults.apply("jobs", obj, self.gates)
+            drop_disabled_job_fields(spec, None, self.gates)
             if not spec.get("manualSelector"):
                 labels: Obj = tmeta.setdefault("labels", {})
                 for key in ("job-name", "batch.kubernetes.io/job-name"):
@@ -256,20 +272,38 @@ class Registry:
                 m["labels"] = dict(tmeta["labels"])
             obj["status"] = {}
         else:
-            defaults.apply(rt.plural, obj, self.minor)
+            defaults.apply(rt.plural, obj, self.gates)
+            if rt.plural == "cronjobs":
+                drop_disabled_job_fields(sub(obj, "spec", "jobTemplate", "spec"), None, self.gates)
             if rt.plural == "pods":
                 obj["status"] = {"phase": "Pending", "qosClass": _qos_class(sub(obj, "spec"))}
             elif rt.plural == "namespaces":
                 obj["status"] = {"phase": "Active"}
             elif rt.plural == "persistentvolumeclaims":
-                spec = sub(obj, "spec")
-                obj["status"] = {
-                    "phase": "Bound",
-                    "accessModes": spec.get("accessModes", []),
-                    "capacity": sub(spec, "resources").get("requests", {}),
-                }
+                spec = obj.setdefault("spec", {})
+                if "storageClassName" not in spec:  # the DefaultStorageClass admission plugin
+                    default = self._default_storage_class()
+                    if default is not None:
+                        spec["storageClassName"] = default
+                obj["status"] = {"phase": "Pending"}
+            elif rt.plural == "persistentvolumes":
+                obj["status"] = {"phase": "Pending"}
+            elif rt.plural == "nodes":
+                obj.setdefault("status", {})  # a kubelet registers its node with its status
             elif rt.has_status:
                 obj["status"] = {}
+
+    def _default_storage_class(self) -> str | None:
+        """The StorageClass marked default (the newest, if several), as the admission plugin picks it."""
+        marked = [
+            c
+            for c in self.store.items("storageclasses")
+            if annotations_of(c).get(DEFAULT_CLASS_ANNOTATION) == "true"
+        ]
+        newest = max(
+            marked, key=lambda c: (str(sub(c, "metadata").get("creationTimestamp")), name_of(c)), default=None
+        )
+        return None if newest is None else name_of(newest)
 
     # ------------------------------------------------------------------------------ read
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
@@ -463,7 +497,10 @@ class Registry:
                         f"found new finalizers {json.dumps(added)}",
                     ),
                 ]
-            defaults.apply(rt.plural, new, self.minor)
+            defaults.apply(rt.plural, new, self.gates)
+            if rt.plural in ("jobs", "cronjobs"):
+                inner = ("spec",) if rt.plural == "jobs" else ("spec", "jobTemplate", "spec")
+                drop_disabled_job_fields(sub(new, *inner), sub(current, *inner), self.gates)
             if rt.has_generation and new.get("spec") != current.get("spec"):
                 nm["generation"] = int_or(cm.get("generation"), 1) + 1
         meta(new)["resourceVersion"] = cm.get("resourceVersion")
@@ -687,21 +724,46 @@ def _deletion_done(plural: str, obj: Obj) -> bool:
     return plural != "namespaces" or not sub(obj, "spec").get("finalizers")
 
 
-def _qos_class(spec: Obj) -> str:
+def _resource_amounts(plural: str, obj: Obj) -> list[Obj]:
+    """The quantity maps (``requests``, ``limits``) in an object's containers, or a claim's."""
+    if plural == "persistentvolumeclaims":
+        return [sub(obj, "spec", "resources", "requests"), sub(obj, "spec", "resources", "limits")]
+    path = {"pods": ("spec",), "jobs": ("spec", "template", "spec")}.get(plural)
+    if plural == "cronjobs":
+        path = ("spec", "jobTemplate", "spec", "template", "spec")
+    if path is None:
+        return []
+    spec = sub(obj, *path)
     containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
-    requests_any = False
+    return [
+        sub(c, "resources", key) for c in containers if isinstance(c, dict) for key in ("requests", "limits")
+    ]
+
+
+def _qos_class(spec: Obj) -> str:
+    """``GetPodQOS``: only positive cpu and memory amounts count (summed over all containers)."""
+    requests: dict[str, Fraction] = {}
+    limits: dict[str, Fraction] = {}
     guaranteed = True
-    for c in containers:
+    for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
         res = sub(c, "resources")
-        limits, requests = res.get("limits") or {}, res.get("requests") or {}
-        if limits or requests:
-            requests_any = True
-        for r in ("cpu", "memory"):
-            if r not in limits or requests.get(r, limits[r]) != limits[r]:
-                guaranteed = False
-    if not requests_any:
+        limited = set()
+        for source, into in ((res.get("requests") or {}, requests), (res.get("limits") or {}, limits)):
+            for name in ("cpu", "memory"):
+                try:
+                    amount = parse_quantity(source[name]) if name in source else Fraction(0)
+                except ValueError:
+                    amount = Fraction(0)
+                if amount > 0:
+                    into[name] = into.get(name, Fraction(0)) + amount
+                    if into is limits:
+                        limited.add(name)
+        guaranteed = guaranteed and limited == {"cpu", "memory"}
+    if not requests and not limits:
         return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
+    if guaranteed and all(limits.get(k) == v for k, v in requests.items()) and len(requests) == len(limits):
+        return "Guaranteed"
+    return "Burstable"
 
 
 def _key(obj: Obj) -> str:

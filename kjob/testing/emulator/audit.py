@@ -3,7 +3,8 @@
 Entries carry the verb (``get``, ``list``, ``watch``, ``create``, ``update``, ``patch``,
 ``delete``, ``deletecollection``), resource, subresource, namespace, name (for ``create``, the
 name the object got, so ``generateName`` creates are countable), the response code (``0`` for a
-connection the fault injector dropped), the injected fault if any, and the wall-clock time.
+connection the fault injector dropped), the injected fault if any, whether it was a dry run
+(``?dryRun=All``: answered, nothing stored) and the wall-clock time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class AuditEntry:
     path: str = ""
     fault: str | None = None
     user_agent: str = ""
+    dry_run: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -55,6 +57,7 @@ class AuditLog:
         code: int | None = None,
         subresource: str | None = None,
         since: float | None = None,
+        dry_run: bool | None = None,
     ) -> list[AuditEntry]:
         with self._lock:
             entries = list(self._entries)
@@ -68,6 +71,7 @@ class AuditLog:
             and (code is None or e.code == code)
             and (subresource is None or e.subresource == subresource)
             and (since is None or e.time >= since)
+            and (dry_run is None or e.dry_run == dry_run)
         ]
 
     def counts(self, **filters: Any) -> Counter[tuple[str, str, str]]:

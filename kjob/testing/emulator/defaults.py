@@ -1,5 +1,7 @@
 """Defaulting, as ``SetDefaults_*`` in ``pkg/apis/*/v1/defaults.go`` plus the admission plugins a
-default cluster runs on pods (ServiceAccount, DefaultTolerationSeconds, Priority).
+default cluster runs on pods (ServiceAccount, DefaultTolerationSeconds, Priority). A pod's container
+with a resource limit and no request for it is given the limit as its request (pods only, not pod
+templates: a Job read back keeps its template as written).
 
 Clients observe these: a Job read back has ``backoffLimit: 6``, ``completionMode: NonIndexed``,
 ``suspend: false``, a generated selector; its template's containers have
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from kjob.testing.emulator.features import JOB_POD_REPLACEMENT_POLICY, FeatureGates
 from kjob.testing.emulator.util import Obj, meta
 
 MAX_INT32 = 2**31 - 1
@@ -42,6 +45,18 @@ def _container(c: Obj) -> None:
         del env_from  # nothing is defaulted there
 
 
+def _requests_from_limits(c: Obj) -> None:
+    """``SetDefaults_Pod``: a resource with a limit and no request is requested at its limit."""
+    res = c.get("resources")
+    if not isinstance(res, dict) or not isinstance(res.get("limits"), dict):
+        return
+    requests: Obj = res["requests"] if isinstance(res.get("requests"), dict) else {}
+    for name, value in res["limits"].items():
+        requests.setdefault(name, value)
+    if requests:
+        res["requests"] = requests
+
+
 def pod_spec(spec: Obj, *, template: bool) -> None:
     """``SetDefaults_PodSpec`` (+ container defaults); for a real pod also the admission defaults."""
     spec.setdefault("restartPolicy", "Always")
@@ -60,6 +75,10 @@ def pod_spec(spec: Obj, *, template: bool) -> None:
             if isinstance(v.get(src), dict):
                 v[src].setdefault("defaultMode", 420)
     if not template:
+        for key in ("containers", "initContainers"):
+            for c in spec.get(key) or []:
+                if isinstance(c, dict):
+                    _requests_from_limits(c)
         spec.setdefault("enableServiceLinks", True)
         spec.setdefault("serviceAccountName", "default")
         spec["serviceAccount"] = spec["serviceAccountName"]
@@ -73,7 +92,7 @@ def pod_spec(spec: Obj, *, template: bool) -> None:
                 )
 
 
-def job(obj: Obj, minor: int) -> None:
+def job(obj: Obj, gates: FeatureGates) -> None:
     """``SetDefaults_Job`` for batch/v1."""
     spec: Obj = obj.setdefault("spec", {})
     if spec.get("completions") is None and spec.get("parallelism") is None:
@@ -84,7 +103,7 @@ def job(obj: Obj, minor: int) -> None:
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
     spec.setdefault("manualSelector", False)
-    if minor >= 29:
+    if JOB_POD_REPLACEMENT_POLICY in gates:
         spec.setdefault(
             "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
         )
@@ -95,14 +114,14 @@ def job(obj: Obj, minor: int) -> None:
     pod_spec(template.setdefault("spec", {}), template=True)
 
 
-def cronjob(obj: Obj, minor: int) -> None:
+def cronjob(obj: Obj, gates: FeatureGates) -> None:
     spec: Obj = obj.setdefault("spec", {})
     spec.setdefault("concurrencyPolicy", "Allow")
     spec.setdefault("suspend", False)
     spec.setdefault("successfulJobsHistoryLimit", 3)
     spec.setdefault("failedJobsHistoryLimit", 1)
     job_template: Obj = spec.setdefault("jobTemplate", {})
-    job(job_template, minor)
+    job(job_template, gates)
     job_template["spec"].pop("manualSelector", None)
 
 
@@ -129,12 +148,25 @@ def pvc(obj: Obj) -> None:
     obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
 
 
-def apply(plural: str, obj: Obj, minor: int) -> None:
+def persistent_volume(obj: Obj) -> None:
+    spec: Obj = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    if isinstance(spec.get("hostPath"), dict):
+        spec["hostPath"].setdefault("type", "")
+
+
+def storage_class(obj: Obj) -> None:
+    obj.setdefault("reclaimPolicy", "Delete")
+    obj.setdefault("volumeBindingMode", "Immediate")
+
+
+def apply(plural: str, obj: Obj, gates: FeatureGates) -> None:
     """Apply the defaults of resource ``plural`` to ``obj`` in place."""
     if plural == "jobs":
-        job(obj, minor)
+        job(obj, gates)
     elif plural == "cronjobs":
-        cronjob(obj, minor)
+        cronjob(obj, gates)
     elif plural == "pods":
         pod(obj)
     elif plural == "namespaces":
@@ -143,3 +175,7 @@ def apply(plural: str, obj: Obj, minor: int) -> None:
         secret(obj)
     elif plural == "persistentvolumeclaims":
         pvc(obj)
+    elif plural == "persistentvolumes":
+        persistent_volume(obj)
+    elif plural == "storageclasses":
+        storage_class(obj)

@@ -39,6 +39,7 @@ from typing import Any
 
 from kjob.testing.emulator.api import JOB_TRACKING_FINALIZER, Registry
 from kjob.testing.emulator.errors import ApiError
+from kjob.testing.emulator.features import JOB_POD_REPLACEMENT_POLICY
 from kjob.testing.emulator.intervals import compress_indexes, parse_indexes
 from kjob.testing.emulator.resources import BY_PLURAL
 from kjob.testing.emulator.util import (
@@ -116,6 +117,7 @@ class JobController:
         *,
         backoff: float = 10.0,
         max_backoff: float = 600.0,
+        errors: list[str] | None = None,
     ) -> None:
         self.registry = registry
         self.clock = registry.clock
@@ -123,7 +125,8 @@ class JobController:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.memory: dict[str, JobMemory] = {}
-        self.errors: list[str] = []
+        #: Where errors are noted (the emulator passes the one list all its controllers share).
+        self.errors: list[str] = [] if errors is None else errors
         self._feed = registry.store.feed()
         #: Per Job uid synced before: the emulated times after that sync at which it must be synced
         #: again although neither it nor its pods changed (deadline, back-off, TTL).
@@ -374,7 +377,7 @@ class JobController:
 
         status["active"] = len(active)
         status["ready"] = sum(1 for p in active if _true(sub(p, "status"), "Ready"))
-        if self.registry.minor >= 29:
+        if JOB_POD_REPLACEMENT_POLICY in self.registry.gates:
             status["terminating"] = len(terminating)
         if indexed:
             status["completedIndexes"] = compress_indexes(succeeded_indexes)

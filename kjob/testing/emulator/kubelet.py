@@ -1,8 +1,8 @@
-"""The scheduler and the kubelet of a single emulated node.
+"""The kubelet of every emulated node (the scheduler, :mod:`.scheduler`, binds pods to them).
 
-The scheduler binds every pod without ``spec.nodeName`` (and without ``schedulingGates``) to the
-node and sets ``PodScheduled``. The kubelet then drives each pod through the phases a real one
-reports:
+It runs the pods bound to any ``Node`` in the store (a pod bound to a node that does not exist
+stays ``Pending``, as it would with no kubelet there) and drives each through the phases a real
+one reports:
 
 ``Pending`` (containers ``waiting: ContainerCreating``) → ``Running`` (``running.startedAt``,
 ``Ready`` condition) → ``Succeeded``/``Failed`` (``terminated`` with ``exitCode``, ``reason``
@@ -35,7 +35,8 @@ from kjob.testing.emulator import hostproc
 from kjob.testing.emulator.api import Registry
 from kjob.testing.emulator.behaviour import Behaviour, HostProcess, Outcome, PodScript, PodView
 from kjob.testing.emulator.errors import ApiError, bad_request, not_found
-from kjob.testing.emulator.util import Obj, deepcopy, format_time_nano, int_or, sub
+from kjob.testing.emulator.nodes import internal_ip
+from kjob.testing.emulator.util import Obj, deepcopy, format_time_nano, int_or, name_of, sub
 
 MAX_TERMINATION_MESSAGE = 4096
 FALLBACK_LINES = 80
@@ -88,12 +89,13 @@ class PodRuntime:
     pod_reason: str = ""
     pod_message: str = ""
     transitions: dict[str, str] = field(default_factory=dict)
+    host_ip: str = ""
     root: Path | None = None
     deadline: float | None = None
 
 
 class Kubelet:
-    """Scheduler + kubelet for the node ``node_name``."""
+    """The kubelets of all the nodes."""
 
     def __init__(
         self,
@@ -102,21 +104,18 @@ class Kubelet:
         workdir: Path,
         attempts: dict[str, int],
         *,
-        node_name: str = "emulator-node",
-        host_ip: str = "172.18.0.2",
         crashloop_backoff: float = 10.0,
+        errors: list[str] | None = None,
     ) -> None:
         self.registry = registry
         self.clock = registry.clock
         self.behaviour = behaviour
         self.workdir = workdir
         self.attempts = attempts
-        self.node_name = node_name
-        self.host_ip = host_ip
         self.crashloop_backoff = crashloop_backoff
         self.pods: dict[str, PodRuntime] = {}
         self._next_ip = 1
-        self.errors: list[str] = []
+        self.errors: list[str] = [] if errors is None else errors
         self._feed = registry.store.feed()
 
     # ------------------------------------------------------------------------ the loop
@@ -134,6 +133,7 @@ class Kubelet:
             if ev.resource == "pods":
                 touched.add(str(sub(ev.obj, "metadata").get("uid")))
         live: set[str] = set()
+        nodes = {name_of(n): internal_ip(n) for n in self.registry.store.items("nodes")}
         for pod in self.registry.store.items("pods"):  # read-only; writes go through mutate
             m = sub(pod, "metadata")
             uid = str(m.get("uid"))
@@ -142,15 +142,11 @@ class Kubelet:
                 rt = self.pods.get(uid)
                 if rt is None or not any(t <= now for t in self._due(rt)):
                     continue
-            spec = sub(pod, "spec")
-            if not spec.get("nodeName"):
-                if not m.get("deletionTimestamp") and not spec.get("schedulingGates"):
-                    self._bind(pod)
-                continue
-            if spec.get("nodeName") != self.node_name:
-                continue
+            host_ip = nodes.get(str(sub(pod, "spec").get("nodeName") or ""))
+            if host_ip is None:
+                continue  # not scheduled yet, or on a node nobody runs
             try:
-                self._sync(pod, now)
+                self._sync(pod, now, host_ip)
             except ApiError as e:  # the pod changed under us; next tick sees the new state
                 self._feed.retry.add(uid)
                 if e.code not in (404, 409):
@@ -186,27 +182,8 @@ class Kubelet:
                     future.append(t)
         return min(future) if future else None
 
-    def _bind(self, pod: Obj) -> None:
-        now_ts = self.clock.timestamp()
-
-        def bind(p: Obj) -> None:
-            p.setdefault("spec", {})["nodeName"] = self.node_name
-            conds = p.setdefault("status", {}).setdefault("conditions", [])
-            if not any(c.get("type") == "PodScheduled" for c in conds):
-                conds.append(
-                    {
-                        "type": "PodScheduled",
-                        "status": "True",
-                        "lastProbeTime": None,
-                        "lastTransitionTime": now_ts,
-                    }
-                )
-
-        m = sub(pod, "metadata")
-        self.registry.mutate("pods", str(m.get("namespace")), str(m.get("name")), bind)
-
     # ------------------------------------------------------------------------- per pod
-    def _sync(self, pod: Obj, now: float) -> None:
+    def _sync(self, pod: Obj, now: float, host_ip: str) -> None:
         m = sub(pod, "metadata")
         uid = str(m.get("uid"))
         ns, name = str(m.get("namespace")), str(m.get("name"))
@@ -217,7 +194,7 @@ class Kubelet:
                 if m.get("deletionTimestamp"):
                     self.registry.finalize_pod(ns, name)
                 return
-            rt = self._admit(pod, now)
+            rt = self._admit(pod, now, host_ip)
         if m.get("deletionTimestamp"):
             self._terminate(pod, rt, now)
             return
@@ -263,11 +240,12 @@ class Kubelet:
                 return found
         return {"name": cname}
 
-    def _admit(self, pod: Obj, now: float) -> PodRuntime:
+    def _admit(self, pod: Obj, now: float, host_ip: str) -> PodRuntime:
         m = sub(pod, "metadata")
         uid = str(m.get("uid"))
         rt = PodRuntime(uid, str(m.get("namespace")), str(m.get("name")), self.attempts.get(uid, 0))
-        rt.pod_ip = f"10.244.0.{self._next_ip % 250 + 2}"
+        rt.host_ip = host_ip
+        rt.pod_ip = f"10.244.{host_ip.rsplit('.', 1)[-1]}.{self._next_ip % 250 + 2}"
         self._next_ip += 1
         rt.started = now
         self.pods[uid] = rt
@@ -478,8 +456,8 @@ class Kubelet:
 
         desired: Obj = {
             "phase": rt.phase,
-            "hostIP": self.host_ip,
-            "hostIPs": [{"ip": self.host_ip}],
+            "hostIP": rt.host_ip,
+            "hostIPs": [{"ip": rt.host_ip}],
             "podIP": rt.pod_ip,
             "podIPs": [{"ip": rt.pod_ip}],
             "startTime": ts(rt.started),

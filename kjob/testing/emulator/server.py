@@ -141,6 +141,30 @@ def _int(params: dict[str, str], key: str) -> int | None:
         raise bad_request(f'{key}: Invalid value: "{params[key]}": must be an integer') from None
 
 
+_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
+
+
+def _dry_run(verb: str, params: dict[str, str]) -> bool:
+    """``?dryRun=All``: validate, default and answer, store nothing. Any other value is a 422."""
+    if "dryRun" not in params or verb not in (*_OPTIONS, "delete", "deletecollection"):
+        return False
+    value = params["dryRun"]
+    if value != "All":
+        kind = _OPTIONS.get(verb, "DeleteOptions")
+        detail = f'Unsupported value: []string{{"{value}"}}: supported values: "All"'
+        raise ApiError(
+            422,
+            "Invalid",
+            f'{kind}.meta.k8s.io "" is invalid: dryRun: {detail}',
+            {
+                "group": "meta.k8s.io",
+                "kind": kind,
+                "causes": [{"reason": "FieldValueNotSupported", "message": detail, "field": "dryRun"}],
+            },
+        )
+    return True
+
+
 def parse_path(method: str, path: str, params: dict[str, str]) -> RequestInfo:
     parts = [urllib.parse.unquote(p) for p in path.split("/") if p]
     verb_for_get = "get"
@@ -281,7 +305,8 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _audit(self, info: RequestInfo, code: int, fault: str | None = None, name: str | None = None) -> None:
-        path = urllib.parse.urlsplit(self.path).path
+        split = urllib.parse.urlsplit(self.path)
+        path = split.path
         self.app.audit.record(
             AuditEntry(
                 verb=info.verb,
@@ -294,6 +319,7 @@ class Handler(BaseHTTPRequestHandler):
                 path=path,
                 fault=fault,
                 user_agent=self.headers.get("User-Agent", ""),
+                dry_run="dryRun" in urllib.parse.parse_qs(split.query),
             )
         )
 
@@ -391,7 +417,7 @@ class Handler(BaseHTTPRequestHandler):
         rt = info.rt
         assert rt is not None
         ns = info.namespace or None
-        dry_run = params.get("dryRun") == "All"
+        dry_run = _dry_run(info.verb, params)
         fv = params.get("fieldValidation") or None
         if info.verb == "get":
             return Result(200, reg.get(rt, ns, info.name))
