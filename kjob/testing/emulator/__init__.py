@@ -27,19 +27,21 @@ rules), :mod:`.defaults`, :mod:`.features` (the Job feature gates, on or off), :
 capacity), :mod:`.scheduler` (placement by requests, node selectors and claims, with the real
 scheduler's ``Unschedulable`` messages), :mod:`.volumes` (claims bound to volumes, a default
 StorageClass), :mod:`.kubelet`, :mod:`.hostproc` (host-process containers), :mod:`.gc` (garbage
-collector + namespace controller), :mod:`.faults`, :mod:`.audit`, :mod:`.ledger` (controller
-errors, for test harnesses).
+collector + namespace controller), :mod:`.authz` (who may do what: 403s and
+SelfSubjectAccessReviews as RBAC answers them), :mod:`.faults`, :mod:`.audit`, :mod:`.ledger`
+(controller errors, for test harnesses).
 
-Not emulated (a client can tell): authentication/authorization (every request is allowed),
-TLS, protobuf and Table output (JSON only), server-side apply (415), ``managedFields``, OpenAPI
-endpoints, Events from the controllers, CronJob scheduling (CronJobs are stored, not run),
-Services/Deployments and other kinds, resource quotas and limit ranges, taints, pod affinity,
-priorities and preemption, images (ignored; host-process mode runs the command on the host), init
-containers (accepted, counted by the scheduler, not run), ``sendInitialEvents``, watches from a
-future resourceVersion (treated as "now"), snapshot-consistent pagination (a ``continue`` page
-reads current objects), the Job controller's one-second batching of pod events, ``successPolicy``,
-``managedBy``, the projected service-account token volume, and the kubelet's admission of a pod
-given a ``nodeName`` directly (it runs whatever the node).
+Not emulated (a client can tell): authentication (a bearer token names an identity made with
+:meth:`Emulator.add_identity`, any other request is the admin), RBAC objects (Roles and bindings are
+stored nowhere; identities carry their rules), TLS, protobuf and Table output (JSON only), server-
+side apply (415), ``managedFields``, OpenAPI endpoints, Events from the controllers, CronJob
+scheduling (CronJobs are stored, not run), Services/Deployments and other kinds, resource quotas and
+limit ranges, taints, pod affinity, priorities and preemption, images (ignored; host-process mode
+runs the command on the host), init containers (accepted, counted by the scheduler, not run),
+``sendInitialEvents``, watches from a future resourceVersion (treated as "now"), snapshot-consistent
+pagination (a ``continue`` page reads current objects), the Job controller's one-second batching of
+pod events, ``successPolicy``, ``managedBy``, the projected service-account token volume, and the
+kubelet's admission of a pod given a ``nodeName`` directly (it runs whatever the node).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from typing import Any
 from kjob.testing.emulator import kubeconfig
 from kjob.testing.emulator.api import Registry
 from kjob.testing.emulator.audit import AuditEntry, AuditLog
+from kjob.testing.emulator.authz import Authorizer, Identity, Rule
 from kjob.testing.emulator.behaviour import (
     Behaviour,
     HostProcess,
@@ -135,7 +138,9 @@ class Emulator:
       once (``None``: no StorageClass, claims wait for a matching PersistentVolume);
     * ``feature_gates`` — gates to turn on or off, as ``kube-apiserver --feature-gates`` does, e.g.
       ``{"JobBackoffLimitPerIndex": False}`` (default: the emulated version's defaults; see
-      :mod:`.features`).
+      :mod:`.features`);
+    * ``forbid`` — ``(verb, resource)`` pairs denied to every client, e.g. ``[("watch", "jobs")]``
+      (see :meth:`forbid` and, for an identity allowed only some rules, :meth:`add_identity`).
     """
 
     def __init__(
@@ -159,6 +164,7 @@ class Emulator:
         nodes: Sequence[Node] | None = None,
         default_storage_class: str | None = "standard",
         feature_gates: Mapping[str, bool] | None = None,
+        forbid: Collection[tuple[str, str]] = (),
     ) -> None:
         self.version = version
         self.tick = tick
@@ -202,6 +208,8 @@ class Emulator:
         if seed is not None:
             self._faults.configure(Faults(seed=seed))
         self._audit = AuditLog()
+        self.authorizer = Authorizer()
+        self.authorizer.forbid(forbid)
         self._app = App(
             self.registry,
             self.kubelet,
@@ -209,6 +217,7 @@ class Emulator:
             self._audit,
             ServerConfig(version, bookmark_interval, max_watch_timeout),
             self._admin,
+            self.authorizer,
         )
         self._port = port
         self._server: EmulatorHTTPServer | None = None
@@ -315,10 +324,44 @@ class Emulator:
         return f"http://127.0.0.1:{self.port}"
 
     def write_kubeconfig(
-        self, path: str | Path, *, namespace: str = "default", context: str = "kjob-emulator"
+        self,
+        path: str | Path,
+        *,
+        namespace: str = "default",
+        context: str = "kjob-emulator",
+        token: str | None = None,
     ) -> Path:
-        """Write a kubeconfig for this emulator; ``kubernetes.config.load_kube_config`` accepts it."""
-        return kubeconfig.write(path, self.url, namespace=namespace, context=context)
+        """Write a kubeconfig for this emulator; ``kubernetes.config.load_kube_config`` accepts it.
+
+        ``token``: one from :meth:`add_identity`, to act as that identity (default: the admin).
+        """
+        return kubeconfig.write(path, self.url, namespace=namespace, context=context, token=token)
+
+    # ----------------------------------------------------------------------- authorization
+    def add_identity(
+        self,
+        user: str,
+        rules: Sequence[Mapping[str, Sequence[str]]],
+        *,
+        namespace: str | None = None,
+        granted_by: str = "",
+    ) -> str:
+        """A bearer token for ``user``, allowed exactly the RBAC ``rules`` (``{"apiGroups": [...],
+        "resources": [...], "verbs": [...]}``) in ``namespace`` (``None``: everywhere), like a
+        Role and RoleBinding; ``granted_by`` names the binding in review answers (see :mod:`.authz`).
+        Pass the token to :meth:`write_kubeconfig`.
+        """
+        rule_set = tuple(Rule.from_dict(r) for r in rules)
+        return self.authorizer.add_identity(Identity(user, rule_set, namespace, granted_by))
+
+    def forbid(self, *pairs: tuple[str, str]) -> None:
+        """Deny ``(verb, resource)`` pairs to every client from now on, e.g.
+        ``emu.forbid(("watch", "jobs"), ("get", "pods/log"))``: a 403 as RBAC gives it."""
+        self.authorizer.forbid(pairs)
+
+    def allow_all(self) -> None:
+        """Undo :meth:`forbid` (identities keep their rules)."""
+        self.authorizer.allow_all()
 
     def configuration(self) -> Any:
         """A ``kubernetes.client.Configuration`` for this emulator (no global state touched)."""

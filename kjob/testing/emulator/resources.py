@@ -33,6 +33,7 @@ class ResourceType:
     returns_deleted_object: bool = False
     has_status: bool = False
     has_generation: bool = False
+    verbs: tuple[str, ...] = tuple(_VERBS)
 
     @property
     def api_version(self) -> str:
@@ -152,6 +153,16 @@ RESOURCES: tuple[ResourceType, ...] = (
         has_status=True,
         has_generation=True,
     ),
+    # answered by the authorizer (see :mod:`.authz`), never stored
+    ResourceType(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "",
+        "SelfSubjectAccessReview",
+        False,
+        verbs=("create",),
+    ),
 )
 
 BY_PATH: dict[tuple[str, str, str], ResourceType] = {(r.group, r.version, r.plural): r for r in RESOURCES}
@@ -227,7 +238,7 @@ def api_resource_list(group: str, version: str) -> Obj:
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": _VERBS if r.plural != "namespaces" else [v for v in _VERBS if v != "deletecollection"],
+            "verbs": [v for v in r.verbs if not (r.plural == "namespaces" and v == "deletecollection")],
         }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)

@@ -29,6 +29,7 @@ from typing import Any
 from kjob.testing.emulator import resources
 from kjob.testing.emulator.api import Registry, Result
 from kjob.testing.emulator.audit import AuditEntry, AuditLog
+from kjob.testing.emulator.authz import Attributes, Authorizer
 from kjob.testing.emulator.errors import (
     ApiError,
     bad_request,
@@ -74,8 +75,10 @@ class App:
         audit: AuditLog,
         config: ServerConfig,
         admin: Callable[[str, str, dict[str, str], Any], tuple[int, Obj]],
+        authorizer: Authorizer,
     ) -> None:
         self.registry = registry
+        self.authorizer = authorizer
         self.kubelet = kubelet
         self.faults = faults
         self.audit = audit
@@ -139,6 +142,15 @@ def _int(params: dict[str, str], key: str) -> int | None:
         return int(params[key])
     except ValueError:
         raise bad_request(f'{key}: Invalid value: "{params[key]}": must be an integer') from None
+
+
+def _attributes(info: RequestInfo) -> Attributes:
+    """What the authorizer is asked (a namespace's own name is its namespace, as RBAC sees it)."""
+    rt = info.rt
+    assert rt is not None
+    namespace = info.name if rt.plural == "namespaces" and info.name else info.namespace
+    resource = f"{rt.plural}/{info.subresource}" if info.subresource else rt.plural
+    return Attributes(info.verb, rt.group, resource, namespace, info.name, rt.plural)
 
 
 _OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
@@ -359,6 +371,14 @@ class Handler(BaseHTTPRequestHandler):
             if info.rt is None:
                 self._non_resource(split.path, info)
                 self._audit(info, 200)
+                return
+            identity = self.app.authorizer.identity(self.headers.get("Authorization"))
+            self.app.authorizer.check(identity, _attributes(info))
+            if info.rt.plural == "selfsubjectaccessreviews":
+                if info.verb != "create":
+                    raise method_not_allowed()
+                self._audit(info, 201)
+                self._send_json(201, self.app.authorizer.review(identity, self._json_body(body)))
                 return
             if info.verb == "watch":
                 self._watch(info, params)
