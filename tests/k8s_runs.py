@@ -62,7 +62,7 @@ class KubeRun:
 
     def jobs_created(self) -> Counter[tuple[str, str, str]]:
         """``(verb, resource, name)`` → how many creates of that Job answered 201."""
-        return self.emulator.audit_counts(verb="create", resource="jobs", code=201)
+        return self.emulator.audit_counts(verb="create", resource="jobs", code=201, dry_run=False)
 
     def faults(self) -> Counter[str]:
         """How many requests the fault injector failed, by kind (``error``, ``throttle``, ``drop``)."""

@@ -48,7 +48,7 @@ def test_basic_dag_on_kubernetes(kjob: Any, cluster: tuple[Emulator, str]) -> No
     ]
     assert {t: nodes[t]["phase"] for t in tasks} == dict.fromkeys(tasks, "Succeeded")
     emu, _ = cluster
-    created = emu.audit_counts(verb="create", resource="jobs", code=201)
+    created = emu.audit_counts(verb="create", resource="jobs", code=201, dry_run=False)
     assert len(created) == 6 and set(created.values()) == {1}
 
 
@@ -120,18 +120,19 @@ def test_resume_after_the_client_is_killed_creates_every_job_exactly_once(
     )
     deadline = time.monotonic() + 60
     while (
-        time.monotonic() < deadline and len(emu.audit_counts(verb="create", resource="jobs", code=201)) < 15
+        time.monotonic() < deadline
+        and len(emu.audit_counts(verb="create", resource="jobs", code=201, dry_run=False)) < 15
     ):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    created_before = len(emu.audit_counts(verb="create", resource="jobs", code=201))
+    created_before = len(emu.audit_counts(verb="create", resource="jobs", code=201, dry_run=False))
     assert 15 <= created_before < 50, "the client should die in the middle of the run"
 
     done = kjob("resume", "fifty", "--kubeconfig", kubeconfig, "-n", "default")
     assert done.code == 0, done.stdout + done.stderr
     nodes = done.nodes()
     assert sum(1 for n in nodes.values() if n["phase"] == "Succeeded" and n["id"] != "main") == 50
-    created = emu.audit_counts(verb="create", resource="jobs", code=201)
+    created = emu.audit_counts(verb="create", resource="jobs", code=201, dry_run=False)
     assert len(created) == 50
     assert set(created.values()) == {1}

@@ -1,7 +1,7 @@
 """Fan-outs on Kubernetes as ONE Indexed Job (plus one ConfigMap of the items' commands), through the
 CLI against the API emulator: the same per-item results as the local backend, outputs per index,
 failed items retried by a follow-up Indexed Job over just those items, the fallback to one Job per
-item below Kubernetes 1.29, and ``--no-indexed-jobs``."""
+item where the server drops ``backoffLimitPerIndex``, and ``--no-indexed-jobs``."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def run_on(kjob: Any, emu: Emulator, tmp_path: Path, workflow: Path, *args: str)
 
 
 def created(emu: Emulator, resource: str) -> list[str]:
-    return sorted(name for (_, _, name) in emu.audit_counts(verb="create", resource=resource, code=201))
+    return sorted(
+        name for (_, _, name) in emu.audit_counts(verb="create", resource=resource, code=201, dry_run=False)
+    )
 
 
 def test_with_param_fan_out_is_one_indexed_job_with_each_items_output(
@@ -142,7 +144,7 @@ def test_items_outputs_come_back_per_index_and_failed_items_get_a_follow_up_job(
     # items 3 and 6 were retried on the workflow's own 1 s backoff by Jobs over just those items: one
     # follow-up Indexed Job when both failures arrived in one status update, else a Job each
     assert sorted(retried_items(emulator)) == ["square(2:3)", "square(5:6)"]
-    created_jobs = emulator.audit_counts(verb="create", resource="jobs", code=201)
+    created_jobs = emulator.audit_counts(verb="create", resource="jobs", code=201, dry_run=False)
     assert set(created_jobs.values()) == {1}
 
 
@@ -163,14 +165,19 @@ def retried_items(emu: Emulator) -> list[str]:
     return items
 
 
-def test_below_kubernetes_1_29_each_item_is_a_job_and_kjob_says_so_once(kjob: Any, tmp_path: Path) -> None:
-    with Emulator(host_process(private_tmp=True), version="v1.28.9") as emu:
+def test_where_the_server_drops_backoff_limit_per_index_each_item_is_a_job_and_kjob_says_so_once(
+    kjob: Any, tmp_path: Path
+) -> None:
+    """A 1.28 server with the gate off drops the field from a created Job; kjob's dry-run probe sees
+    that (the real 1.28 cluster with the gate on gets Indexed Jobs: tests/contract)."""
+    gate_off = {"JobBackoffLimitPerIndex": False}
+    with Emulator(host_process(private_tmp=True), version="v1.28.0", feature_gates=gate_off) as emu:
         done = run_on(kjob, emu, tmp_path, EXAMPLES / "05-parallel-withparam.yaml")
         assert done.code == 0, done.stdout + done.stderr
         jobs = emu.objects("jobs", "default")
         assert not [j for j in jobs if j["spec"].get("completionMode") == "Indexed"]
         assert len(created(emu, "jobs")) == 12
-    assert done.stderr.count("no backoffLimitPerIndex") == 1
+    assert done.stderr.count("the cluster drops backoffLimitPerIndex") == 1
 
 
 def test_no_indexed_jobs_flag_runs_one_job_per_item(kjob: Any, emulator: Emulator, tmp_path: Path) -> None:
@@ -236,4 +243,4 @@ def test_resume_adopts_the_indexed_job_and_never_runs_an_item_twice(
     pairs = covered(emulator)
     assert len(pairs) == len(set(pairs)), "an item ran twice at the same attempt"
     assert sorted(p for p in pairs if p[1] == "1") == [(f"square({i}:{i + 1})", "1") for i in (2, 5, 8)]
-    assert set(emulator.audit_counts(verb="create", resource="jobs", code=201).values()) == {1}
+    assert set(emulator.audit_counts(verb="create", resource="jobs", code=201, dry_run=False).values()) == {1}

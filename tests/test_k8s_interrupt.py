@@ -93,7 +93,7 @@ def test_detach_on_interrupt_leaves_the_job_running_and_resume_finishes_the_run(
         "nap": "Succeeded",
         "after": "Succeeded",
     }
-    assert set(emulator.audit_counts(verb="create", resource="jobs", code=201).values()) == {1}
+    assert set(emulator.audit_counts(verb="create", resource="jobs", code=201, dry_run=False).values()) == {1}
 
 
 def test_without_a_terminal_an_interrupt_stops_the_running_jobs(
