@@ -43,8 +43,8 @@ class CiRun:
 
 def ci_run(tmp_path: Path, *, realk8s: bool = True, fail: dict[str, int] | None = None) -> CiRun:
     """``.ci/run`` in a copy of the checkout under ``tmp_path``; ``fail`` gives programs an exit code."""
-    checkout, stubs, temp = tmp_path / "main", tmp_path / "stubs", tmp_path / "tmp"
-    for d in (checkout / ".ci", stubs, temp):
+    checkout, stubs = tmp_path / "main", tmp_path / "stubs"
+    for d in (checkout / ".ci", stubs):
         d.mkdir(parents=True)
     shutil.copy(REPO / ".ci" / "run", checkout / ".ci" / "run")
     calls = tmp_path / "calls"
@@ -66,7 +66,6 @@ def ci_run(tmp_path: Path, *, realk8s: bool = True, fail: dict[str, int] | None 
     env = {
         "PATH": f"{stubs}:/usr/bin:/bin",
         "HOME": str(tmp_path),
-        "TMPDIR": str(temp),
         "CALLS": str(calls),
         "TOOL": str(tmp_path / "tool"),
     }
@@ -108,7 +107,8 @@ def test_the_tests_run_on_a_fresh_cluster_that_is_stopped_afterwards(tmp_path: P
     ]
     start, pytest_call, stop = run.calls[2], run.calls[3], run.calls[-1]
     state = Path(start[3])
-    assert state.parent == tmp_path / "tmp"  # a fresh state dir of its own, not ~/.cache/realk8s
+    assert state.parent == tmp_path / ".cache"  # a fresh state dir of its own, not ~/.cache/realk8s
+    assert state.name.startswith("kjob-ci-realk8s.")
     assert start[1] == "--print-kubeconfig"
     assert start[4] == str(run.checkout / ".venv" / "bin" / "python")
     assert pytest_call[1:3] == ("", str(state / "kubeconfig"))  # README's command, with the kubeconfig
