@@ -3,10 +3,10 @@ skipped without it), through the CLI exactly as a user types it:
 ``KUBECONFIG=... kjob run FILE --backend kubernetes -n NAMESPACE``, in a namespace of this module's.
 
 Each run is compared with the same example on the local backend: exit code, every node's phase,
-message, output parameters and attempts (with exit codes), and ``kjob logs``.  Every attempt must be
-one Job, created once (a watch on the namespace sees each Job added once and never deleted), whose
-outcome is the attempt's.  All runs go at the same time, so the module takes about as long as its
-slowest run.
+message, output parameters and attempts (with exit codes), and ``kjob logs``.  Every attempt must have
+run in one Job (or one index of an Indexed Job), created once (a watch on the namespace sees each Job
+added once and never deleted), and ended there as the run records.  All runs go at the same time, so
+the module takes about as long as its slowest run (on two cores, as long as its CPU time allows).
 
 - 02 passes an artifact through a run workspace: ``--workspace-pvc kjob-work``, a claim bound to
   realk8s's hostPath PersistentVolume.
@@ -16,7 +16,8 @@ slowest run.
   four attempts, from a copy whose backoff is 100 times shorter (``fast_retries``).
 - 07 is a CronWorkflow: ``kjob run`` runs it once, now.
 
-On Kubernetes 1.28 a fan-out (05) runs each item as a Job of its own: one Job per attempt throughout.
+05's fan-out is one Indexed Job where the server keeps ``backoffLimitPerIndex`` (realk8s's 1.28 has its
+feature gate on), else a Job per item; either way each item's attempt is found in exactly one place.
 """
 
 from __future__ import annotations
