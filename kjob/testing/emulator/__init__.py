@@ -33,15 +33,16 @@ SelfSubjectAccessReviews as RBAC answers them), :mod:`.faults`, :mod:`.audit`, :
 
 Not emulated (a client can tell): authentication (a bearer token names an identity made with
 :meth:`Emulator.add_identity`, any other request is the admin), RBAC objects (Roles and bindings are
-stored nowhere; identities carry their rules), TLS, protobuf and Table output (JSON only), server-
-side apply (415), ``managedFields``, OpenAPI endpoints, Events from the controllers, CronJob
+stored nowhere; identities carry their rules), TLS, protobuf and Table output (JSON only),
+server-side apply (415), ``managedFields``, OpenAPI endpoints, Events from the controllers, CronJob
 scheduling (CronJobs are stored, not run), Services/Deployments and other kinds, resource quotas and
 limit ranges, taints, pod affinity, priorities and preemption, images (ignored; host-process mode
 runs the command on the host), init containers (accepted, counted by the scheduler, not run),
 ``sendInitialEvents``, watches from a future resourceVersion (treated as "now"), snapshot-consistent
 pagination (a ``continue`` page reads current objects), the Job controller's one-second batching of
 pod events, ``successPolicy``, ``managedBy``, the projected service-account token volume, and the
-kubelet's admission of a pod given a ``nodeName`` directly (it runs whatever the node).
+kubelet's own checks on a pod given a ``nodeName`` directly, bypassing the scheduler (it runs
+whatever the node has left, and mounts its claims Bound or not).
 """
 
 from __future__ import annotations
