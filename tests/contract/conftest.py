@@ -18,7 +18,6 @@ test namespace, on either side.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,11 +27,12 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 
 from kjob.testing.emulator import Emulator, host_process
+from tests import realk8s
 
-KUBECONFIG_ENV = "KJOB_TEST_KUBECONFIG"
+KUBECONFIG_ENV = realk8s.KUBECONFIG_ENV
 IMAGE = "busybox:1.36"
 
 
@@ -130,20 +130,11 @@ class Cluster:
         )
 
 
-def _connect(kubeconfig: Path) -> Any:
-    cfg = client.Configuration()
-    config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
-    return client.ApiClient(cfg)
-
-
-@pytest.fixture(scope="session", params=["emulator", "real"])
+@pytest.fixture(scope="session", params=["emulator", pytest.param("real", marks=pytest.mark.real_cluster)])
 def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     emulator: Emulator | None = None
     if request.param == "real":
-        path = os.environ.get(KUBECONFIG_ENV)
-        if not path:
-            pytest.skip(f"{KUBECONFIG_ENV} is not set")
-        kubeconfig, timeout = Path(path), 180.0
+        kubeconfig, timeout = realk8s.kubeconfig(), 180.0  # skips, saying how to start one, if unset
         workdir = tmp_path_factory.mktemp("contract-real")
     else:
         emulator = Emulator(
@@ -155,7 +146,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         ).start()
         workdir = tmp_path_factory.mktemp("contract")
         kubeconfig, timeout = emulator.write_kubeconfig(workdir / "kubeconfig"), 15.0
-    api = _connect(kubeconfig)
+    api = realk8s.connect(kubeconfig)
     core = client.CoreV1Api(api)
     namespace = f"kjob-contract-{secrets.token_hex(3)}"
     core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
@@ -249,7 +240,7 @@ def _wait_until_granted(cluster: Cluster, kubeconfig: Path, rule: Mapping[str, S
         "resource": rule["resources"][0],
     }
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview"}
-    with _connect(kubeconfig) as api:
+    with realk8s.connect(kubeconfig) as api:
         authz = client.AuthorizationV1Api(api)
 
         def granted() -> bool:
