@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EXAMPLES, Completed
-from tests.contract.conftest import KUBECONFIG_ENV, Cluster
+from tests.contract.conftest import KUBECONFIG_ENV, Cluster, restricted_kubeconfig
 
 Kjob = Callable[..., Completed]
 
@@ -318,3 +318,89 @@ def test_a_job_deleted_under_a_run_ends_its_attempt_instead_of_hanging(
         proc.kill()
     assert proc.returncode == 1, stdout + stderr
     assert f"its Job {job.metadata.name} was deleted before it finished" in stdout
+
+
+# ---------------------------------------------------------------------------------- RBAC
+def rules_of(permissions: list[Any]) -> list[dict[str, list[str]]]:
+    """kjob's permission table as RBAC rules, one per (group, resource)."""
+    by_resource: dict[tuple[str, str], list[str]] = {}
+    for p in permissions:
+        by_resource.setdefault((p.group, p.resource), []).append(p.verb)
+    return [
+        {"apiGroups": [group], "resources": [resource], "verbs": verbs}
+        for (group, resource), verbs in by_resource.items()
+    ]
+
+
+def test_the_verbs_in_kjobs_table_are_all_a_run_needs(cluster: Cluster, kjob: Any, tmp_path: Path) -> None:
+    """An identity allowed exactly the table's verbs (with a TTL) runs a fan-out with outputs and
+    reads its logs: the table is complete, so a Role made from it is enough."""
+    from kjob.backends.kubernetes import permissions
+
+    rules = rules_of(permissions.needed({permissions.Need.TTL}))
+    restricted = restricted_kubeconfig(cluster, rules, name="kjob-exact")
+    args = ("--kubeconfig", str(restricted), "-n", cluster.namespace)
+    done = kjob(
+        "run", str(EXAMPLES / "05-parallel-withparam.yaml"), *args, "--ttl-seconds-after-finished", "0"
+    )
+    assert done.code == 0, explain(done)
+    assert kjob("logs", done.run_id(), "merge-results", *args).code == 0
+
+
+def test_a_run_that_may_not_watch_jobs_stops_at_once_and_leaves_nothing(
+    cluster: Cluster, kjob: Any, tmp_path: Path
+) -> None:
+    from kjob.backends.kubernetes import permissions
+
+    allowed = [
+        p for p in permissions.needed() if (p.resource, p.verb) not in (("jobs", "list"), ("jobs", "watch"))
+    ]
+    restricted = restricted_kubeconfig(cluster, rules_of(allowed), name="kjob-no-watch")
+    before = run_objects(cluster), jobs_in(cluster)
+    done = kjob(
+        "run", str(EXAMPLES / "01-basic-dag.yaml"), "--kubeconfig", str(restricted), "-n", cluster.namespace
+    )
+    assert done.code == 2, explain(done)
+    first, hint = done.stderr.splitlines()[:2]
+    assert first == (
+        f"error: kjob may not list, watch jobs.batch in namespace {cluster.namespace} "
+        f"({restricted}, context kjob-no-watch)"
+    )
+    assert hint == (
+        f"  hint: ask for a Role granting it (`kubectl auth can-i list jobs.batch -n {cluster.namespace}` "
+        "checks), or use another namespace with -n"
+    )
+    assert "Traceback" not in done.stderr
+    assert (run_objects(cluster), jobs_in(cluster)) == before
+
+
+def jobs_in(cluster: Cluster) -> list[str]:
+    return sorted(j.metadata.name for j in cluster.batch.list_namespaced_job(cluster.namespace).items)
+
+
+def test_a_refused_watch_is_an_error_even_where_access_reviews_are_refused(
+    cluster: Cluster, kjob: Any, tmp_path: Path
+) -> None:
+    """Without access reviews kjob cannot ask first; the watch's 403 then ends the run as quickly,
+    and the run object it had made is removed."""
+    emulator = cluster.require_emulator("every real user may create access reviews")
+    kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig", namespace=cluster.namespace)
+    before = run_objects(cluster)
+    emulator.forbid(("create", "selfsubjectaccessreviews"), ("watch", "jobs"), ("list", "jobs"))
+    try:
+        done = kjob(
+            "run",
+            str(EXAMPLES / "01-basic-dag.yaml"),
+            "--kubeconfig",
+            str(kubeconfig),
+            "-n",
+            cluster.namespace,
+        )
+    finally:
+        emulator.allow_all()
+    assert done.code == 2, explain(done)
+    assert done.stderr.startswith(
+        f"error: kjob may not list jobs.batch in namespace {cluster.namespace} ({kubeconfig}, context "
+        "kjob-emulator): 403 jobs.batch is forbidden: "
+    ), done.stderr
+    assert run_objects(cluster) == before
