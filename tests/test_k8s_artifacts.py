@@ -23,9 +23,9 @@ from kjob.backends import virtual
 from kjob.backends.base import AttemptSpec, InputArtifact, OutputArtifactSpec, OutputParameterSpec
 from kjob.backends.kubernetes import manifests, workspace
 from kjob.backends.kubernetes.manifests import RunObject
-from kjob.backends.sandbox import detect_isolation
 from kjob.engine.engine import Engine
 from kjob.errors import KjobError
+from kjob.sandbox import detect_isolation
 from kjob.spec import load_file
 from kjob.spec.model import Container
 from kjob.testing.emulator import Emulator, HostProcess, scripted

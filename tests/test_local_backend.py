@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kjob.backends.sandbox import detect_isolation
+from kjob.sandbox import detect_isolation
 from tests.conftest import REPO, kjob_env
 
 private_tmp = pytest.mark.skipif(

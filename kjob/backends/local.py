@@ -1,6 +1,6 @@
 """The embedded local backend: each attempt's container command runs as a host process.
 
-Each attempt gets a working directory and a private ``/tmp`` (see :mod:`kjob.backends.sandbox`); input
+Each attempt gets a working directory and a private ``/tmp`` (see :mod:`kjob.sandbox`); input
 artifacts are placed at their declared paths before it starts; output parameters and artifacts are read
 from that private view after it ends; stdout and stderr go to one log file per attempt, and the last
 256 KiB of stdout become ``outputs.result``.  The image is not pulled.
