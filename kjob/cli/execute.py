@@ -17,7 +17,7 @@ from kjob.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, console
 from kjob.cli.progress import Progress
 from kjob.engine.engine import Engine, EngineOptions
 from kjob.engine.record import RunRecorder
-from kjob.errors import KjobError
+from kjob.errors import AccessError, KjobError
 from kjob.rundir import RunDir
 from kjob.spec.model import Workflow
 
@@ -100,7 +100,7 @@ def execute(
             result = engine.run()
     except KjobError as err:
         recorder.abort(err.message, backend.now())
-        if backend.name == "kubernetes":
+        if isinstance(err, AccessError):  # once access is granted, the run can go on
             err.hint = (err.hint + "; " if err.hint else "") + (
                 f"the Jobs it created are left as they are: `kjob resume {run_id}` finishes the run"
             )
