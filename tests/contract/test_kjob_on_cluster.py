@@ -10,14 +10,17 @@ watch.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES, Completed
+from tests.conftest import EXAMPLES, REPO, Completed, kjob_env
 from tests.contract.conftest import KUBECONFIG_ENV, Cluster, restricted_kubeconfig
 
 Kjob = Callable[..., Completed]
@@ -272,6 +275,18 @@ def test_output_values_with_any_bytes_come_back_exactly(
 
 
 # -------------------------------------------------------------------------- deleted under us
+def start_kjob(home: Path, *args: str) -> subprocess.Popen[str]:
+    """``kjob ARGS`` in the background, as a user starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "kjob", *args],
+        env=kjob_env(home),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 SLEEPER = """\
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -291,22 +306,9 @@ spec:
 def test_a_job_deleted_under_a_run_ends_its_attempt_instead_of_hanging(
     cluster: Cluster, kjob_home: Path, kubeconfig: Path, tmp_path: Path
 ) -> None:
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO, kjob_env
-
     run_id = f"sleeper-{cluster.kind}"
     path = write(tmp_path, "sleeper.yaml", SLEEPER.replace("RUN", cluster.kind))
-    args = ["run", str(path), "--kubeconfig", str(kubeconfig), "-n", cluster.namespace]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kjob", *args],
-        env=kjob_env(kjob_home),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_kjob(kjob_home, "run", str(path), "--kubeconfig", str(kubeconfig), "-n", cluster.namespace)
     try:
         job = cluster.wait(lambda: jobs_of(cluster, run_id), "the run's Job")[0]
         cluster.wait(lambda: cluster.pods(job.metadata.name), "its pod")
@@ -404,3 +406,38 @@ def test_a_refused_watch_is_an_error_even_where_access_reviews_are_refused(
         "kjob-emulator): 403 jobs.batch is forbidden: "
     ), done.stderr
     assert run_objects(cluster) == before
+
+
+def test_access_refused_mid_run_ends_it_with_the_message_and_a_closed_record(
+    cluster: Cluster, kjob_home: Path, kubeconfig: Path, tmp_path: Path
+) -> None:
+    """Permission taken away while the run goes (the emulator refuses creates from then on): the run
+    stops at its next create with the error, exit 2, and ``run.json`` says so."""
+    emulator = cluster.require_emulator("revoking a permission mid-run needs a handle on the authorizer")
+    path = write(
+        tmp_path,
+        "two-steps.yaml",
+        SLEEPER.replace("RUN", "revoked")
+        .replace(
+            "- {name: nap, template: nap}",
+            "- {name: nap, template: nap}\n      - {name: after, template: nap, dependencies: [nap]}",
+        )
+        .replace('command: [sleep, "600"]', 'command: [sleep, "1"]'),
+    )
+    proc = start_kjob(kjob_home, "run", str(path), "--kubeconfig", str(kubeconfig), "-n", cluster.namespace)
+    try:
+        cluster.wait(lambda: jobs_of(cluster, "sleeper-revoked"), "the first Job")
+        emulator.forbid(("create", "jobs"))
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        emulator.allow_all()
+    assert proc.returncode == 2, stdout + stderr
+    assert stderr.startswith(
+        f"error: kjob may not create jobs.batch in namespace {cluster.namespace} ({kubeconfig}, context "
+        "kjob-emulator): 403 jobs.batch is forbidden: "
+    ), stderr
+    assert "`kjob resume sleeper-revoked` finishes the run" in stderr
+    record = json.loads((kjob_home / "runs" / "sleeper-revoked" / "run.json").read_text())
+    assert record["phase"] == "Error" and record["message"].startswith("kjob may not create jobs.batch")
+    assert {n["id"]: n["phase"] for n in record["nodes"]}["nap"] == "Succeeded"
