@@ -96,6 +96,22 @@ def test_a_failing_task_fails_the_run_with_exit_1(kjob: Any, tmp_path: Path) -> 
     assert kjob("logs", done.run_id(), "boom").stdout.strip() == "going down"
 
 
+@pytest.mark.parametrize(("number", "name"), [(9, "SIGKILL"), (33, "signal 33"), (40, "SIGRTMIN+6")])
+def test_a_task_killed_by_any_signal_fails_with_its_name(
+    kjob: Any, tmp_path: Path, number: int, name: str
+) -> None:
+    """Signals Python does not name (32, 33, 35-63) once killed the watcher and hung the run."""
+    wf = write(
+        tmp_path,
+        "  entrypoint: shot\n  templates:\n  - name: shot\n"
+        f"    container: {{image: x, command: [sh, -c, 'kill -{number} $$']}}\n",
+    )
+    done = kjob("run", wf, timeout=60)
+    assert done.code == 1, done.stdout + done.stderr
+    node = done.nodes()["shot"]
+    assert (node["phase"], node["message"]) == ("Failed", f"killed by signal {name}")
+
+
 def test_a_command_missing_on_the_host_is_an_error_that_says_so(kjob: Any, tmp_path: Path) -> None:
     wf = write(
         tmp_path,

@@ -355,5 +355,17 @@ def _failure_reason(running: _Running, code: int) -> str | None:
     if code > 0:
         return f"exit code {code}"
     if code < 0:
-        return f"killed by signal {signal.Signals(-code).name}"
+        return f"killed by signal {signal_name(-code)}"
     return None
+
+
+def signal_name(number: int) -> str:
+    """``SIGKILL``; ``SIGRTMIN+6`` for a real-time signal; ``signal 33`` for one with no name (a
+    signal :class:`signal.Signals` does not know must not break the run)."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        rtmin = getattr(signal, "SIGRTMIN", None)
+        if rtmin is not None and number > rtmin:
+            return f"SIGRTMIN+{number - rtmin}"
+        return f"signal {number}"
