@@ -153,7 +153,8 @@ ERROR_CASES = [
     ("a - 1 == 1", "cannot use '-' on the string 'a' and the number 1", 2),
     ("-a == 1", "cannot negate the string 'a'", 0),
     ("'a' + 1 == 1", "cannot use '+' on the string 'a' and the number 1", 4),
-    ("a =~ '('", "invalid regular expression '(': missing ), unterminated subpattern at position 0", 5),
+    ("a =~ '('", "invalid regular expression '(': missing ): (", 5),
+    ("a =~ '(?<=a)b'", "invalid regular expression '(?<=a)b': invalid perl operator: (?<=", 5),
     ("1.2.3 == 1", "unexpected character '.'", 3),
 ]
 
@@ -220,3 +221,28 @@ def test_check_when_checks_literal_expressions() -> None:
         check_when("{{tasks.a.outputs.result")
     # with references, the expression can only be checked once values exist
     assert check_when("{{x}} &&") == (Ref("x", 2),)
+
+
+def test_a_catastrophic_pattern_cannot_hang_a_run() -> None:
+    """``(a+)+$`` on 40 a's and a b backtracks 2**40 times in Python's ``re``; RE2 (Go's, so Argo's
+    engine) is linear in the text.  Run in a thread so a regression fails instead of hanging."""
+    import threading
+
+    answer: list[bool] = []
+    worker = threading.Thread(
+        target=lambda: answer.append(
+            evaluate_when("{{inputs.parameters.words}} =~ '(a+)+$'", lambda _: "a" * 40 + "b")
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=20)
+    assert answer == [False]
+
+
+def test_re2_patterns_are_go_patterns() -> None:
+    assert evaluate_when("'Hello' =~ '(?i)^hello$'", lookup) is True
+    assert evaluate_when("'café' =~ '^caf.$'", lookup) is True  # . is one character, not one byte
+    with pytest.raises(TemplateError) as info:
+        evaluate_when("aa =~ '(a)\\\\1'", lookup)
+    assert info.value.hint == "patterns are RE2, as Argo's (Go) are: no backreferences or lookaround"
