@@ -710,6 +710,7 @@ class Run:
     tasks: int
     mode: str = "emulator"  # or "cluster"
     namespace: str = ""
+    load: float = 0.0  # the machine's 1-minute load average when the run started
     code: int = -1
     startup_s: float = 0.0  # process start -> first API request
     run_s: float = 0.0  # first API request -> the last Job's Complete
@@ -798,6 +799,8 @@ class Target:
             self.api = client.ApiClient(cfg)
             self.version = str(client.VersionApi(self.api).get_code().git_version)
         self.metrics = ControllerMetrics(controller_metrics, cfg) if controller_metrics else None
+        self.runs: list[Run] = []  # every run measured so far, in order
+        self.on_run: Callable[[Run], None] | None = None
 
     def side(self, pods: Pods, root: Path) -> EmulatorSide | ClusterSide:
         if self.kubeconfig is None:
@@ -864,6 +867,7 @@ def measure(
 ) -> Run:
     """Run ``work`` once through ``driver`` on a fresh emulator or namespace, and measure it."""
     run = Run(case, driver, qps[0], qps[1], " ".join(options), work.tasks, mode=target.mode)
+    run.load = os.getloadavg()[0]
     print(f"... {case}: {run.label}", flush=True)
     with tempfile.TemporaryDirectory(prefix="kjob-bench-") as tmp, target.side(work.pods, Path(tmp)) as side:
         root = Path(tmp)
@@ -954,7 +958,25 @@ def measure(
             run.post_ms = sorted(
                 (seen.created[j] - at) * 1000 for j, at in submitted.items() if j in seen.created
             )
+    target.runs.append(run)
+    print(f"    {brief(run)}", flush=True)
+    if target.on_run is not None:
+        target.on_run(run)
     return run
+
+
+def brief(r: Run) -> str:
+    """One line for a run just measured (the tables come at the end)."""
+    parts = [
+        f"exit {r.code}",
+        f"{r.total_requests:,} requests ({r.per_task:.3f}/task)",
+        f"{r.jobs_created:,} Jobs, {r.pods:,} pods",
+        f"run {r.run_s:.1f} s",
+    ]
+    if r.latency_ms:
+        parts.append(f"latency p50 {ms(pct(r.latency_ms, 50))} / p99 {ms(pct(r.latency_ms, 99))} ms")
+    parts.append(f"load {r.load:.1f}")
+    return "; ".join(parts) + ("; PROBLEMS" if r.problems else "")
 
 
 def latencies(
@@ -1318,19 +1340,10 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {load1} (1 min), {load5} (5 min)",
         flush=True,
     )
-    runs: list[Run] = []
-    try:
-        with sigterm_as_interrupt():
-            for name, cases in CASES.items():
-                if not args.only or args.only in name:
-                    runs += cases(target)
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-        return 130
-    finally:
-        target.close()
-    print(report(runs, target.mode))
-    if args.json:
+
+    def save(complete: bool) -> None:
+        if not args.json:
+            return
         data = {
             "mode": target.mode,
             "server_version": target.version,
@@ -1342,9 +1355,28 @@ def main(argv: list[str] | None = None) -> int:
                 "cpus": os.cpu_count(),
                 "load_average": os.getloadavg(),
             },
-            "runs": [r.summary() for r in runs],
+            "complete": complete,
+            "runs": [r.summary() for r in target.runs],
         }
         args.json.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+    target.on_run = lambda _run: save(complete=False)  # a long run stopped halfway keeps what it measured
+    interrupted = False
+    try:
+        with sigterm_as_interrupt():
+            for name, cases in CASES.items():
+                if not args.only or args.only in name:
+                    cases(target)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        target.close()
+    runs = target.runs
+    print(report(runs, target.mode))
+    save(complete=not interrupted)
+    if interrupted:
+        print("interrupted: the runs above are the ones that finished", flush=True)
+        return 130
     return 1 if any(r.problems for r in runs) else 0
 
 
