@@ -1166,3 +1166,36 @@ YAML_MISTAKES: list[tuple[str, str, str]] = [
 )
 def test_yaml_mistakes(parser: str, templates: str, expected: str) -> None:
     assert errors(HEAD + templates) == expected
+
+
+DEEP = (
+    "invalid YAML: the YAML is nested more than 100 levels deep here; no workflow needs that "
+    "(pass deep data as a JSON string instead)"
+)
+
+
+@pytest.mark.parametrize(
+    ("depth", "where"),
+    [(101, "wf.yaml:8:145"), (100_000, "wf.yaml:8:149")],
+    ids=["just too deep", "deep enough to overflow the C parser's stack"],
+)
+def test_flow_collections_nested_too_deep_are_a_located_error(parser: str, depth: int, where: str) -> None:
+    """Once a traceback (RecursionError) past ~500 levels, and a segfault of the C parser past tens of
+    thousands: now one located error, whichever parser reads the file.  It points into the run of
+    brackets: at the 101st level of the document (the args list is its 6th level, so the 96th '['), or,
+    where no parser could build that deep, at the 101st bracket ('{' of the container and 100 '[')."""
+    text = (
+        HEAD
+        + "  - name: main\n    container: {image: a, command: [echo], args: "
+        + "[" * depth
+        + "]" * depth
+        + "}\n"
+    )
+    assert errors(text).startswith(f"{where}: error: {DEEP}")
+
+
+def test_block_collections_nested_too_deep_are_a_located_error(parser: str) -> None:
+    # annotations' mapping is the document's 6th level and holds k0: k95's mapping is the 101st
+    nested = "".join("  " * (i + 4) + f"k{i}:\n" for i in range(120)) + "  " * 124 + "v: 1\n"
+    text = HEAD + "  - name: main\n    container: {image: a}\n    metadata:\n      annotations:\n" + nested
+    assert errors(text).startswith(f"wf.yaml:106:199: error: {DEEP}")

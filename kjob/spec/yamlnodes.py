@@ -27,6 +27,11 @@ from ruamel.yaml.util import create_timestamp, timestamp_regexp
 Position = tuple[int, int]  # 0-based line and column, as ruamel's marks count them
 _Number = TypeVar("_Number", int, float)
 
+MAX_DEPTH = 100  # mappings and sequences inside each other; real workflows stay below 20
+DEEP = (
+    f"the YAML is nested more than {MAX_DEPTH} levels deep here; no workflow needs that "
+    "(pass deep data as a JSON string instead)"
+)
 _YAML_TAG = "tag:yaml.org,2002:"
 STR_TAG = _YAML_TAG + "str"
 MERGE_TAG = _YAML_TAG + "merge"
@@ -82,6 +87,7 @@ class _Builder:
             _YAML_TAG + "timestamp": _timestamp,
         }
         self.built: dict[int, YamlMap | YamlSeq] = {}  # by id of node: an alias is its anchor's node
+        self.depth = 0
 
     def build(self, node: Node) -> Any:
         if isinstance(node, ScalarNode):
@@ -111,7 +117,15 @@ class _Builder:
                 None, None, f'failed to construct {kind} from "{text}"', node.start_mark
             ) from None
 
+    def nest(self, node: Node) -> None:
+        """One level deeper; a document nested deeper than any workflow needs is refused at the
+        place it goes too deep (before Python's recursion limit is)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise NodeError(None, None, DEEP, node.start_mark)
+
     def sequence(self, node: SequenceNode) -> YamlSeq:
+        self.nest(node)
         mark = node.start_mark
         seq = YamlSeq((mark.line, mark.column))
         self.built[id(node)] = seq
@@ -120,11 +134,13 @@ class _Builder:
             seq.append(self.build(child))
             mark = child.start_mark
             places.append((mark.line, mark.column))
+        self.depth -= 1
         return seq
 
     def mapping(self, node: MappingNode) -> YamlMap:
         """Like ruamel's round-trip constructor: merge sources first, then the own keys in order, each
         checked for duplicates after its value is built; merged keys go last and never override."""
+        self.nest(node)
         mark = node.start_mark
         mapping = YamlMap((mark.line, mark.column))
         self.built[id(node)] = mapping
@@ -153,6 +169,7 @@ class _Builder:
             for key, value in source.items():
                 if key not in mapping:
                     mapping[key] = value
+        self.depth -= 1
         return mapping
 
     def key(self, key_node: Node, tag: str | None, node: MappingNode) -> Any:
