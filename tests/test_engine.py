@@ -213,6 +213,33 @@ def test_retries_follow_the_exact_backoff_schedule(
     assert result.phase is Phase.FAILED
 
 
+@pytest.mark.parametrize(
+    ("backoff", "starts", "message"),
+    [
+        (
+            "{duration: '1s', factor: 1e300}",
+            [0, 2],
+            "the next backoff (1e+300s) is longer than any wait (292 years)",
+        ),
+        (
+            "{duration: '10s', factor: 1e308}",
+            [0, 11],
+            "the next backoff (more seconds than a float holds) is longer than any wait (292 years)",
+        ),
+    ],
+)
+def test_a_backoff_beyond_any_wait_ends_the_retries_with_a_reason(
+    backoff: str, starts: list[float], message: str
+) -> None:
+    """1e300**2 overflows a float: once an OverflowError mid-run, now the task fails saying why."""
+    wf = workflow(RETRY.format(limit=5, backoff=backoff))
+    result, backend = run(wf, {"flaky": Outcome(duration=1, exit_code=1)})
+    assert [t for t, _ in backend.submitted] == starts
+    flaky = next(n for n in result.nodes if n.id == "flaky")
+    assert flaky.message == f"exit code 1 ({message})"
+    assert result.phase is Phase.FAILED
+
+
 def test_a_retry_that_succeeds_makes_the_task_succeed() -> None:
     wf = workflow(RETRY.format(limit=3, backoff='{duration: "10s", factor: 2}'))
     attempts = [Outcome(exit_code=1), Outcome(exit_code=1), Outcome(exit_code=0)]

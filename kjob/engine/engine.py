@@ -62,6 +62,9 @@ class RunResult:
         return self.phase is Phase.SUCCEEDED
 
 
+MAX_WAIT = 3600.0  # seconds the engine asks a backend to wait at most, then asks again
+
+
 @dataclass
 class EngineOptions:
     parameters: Mapping[str, str] = field(default_factory=dict)
@@ -664,7 +667,9 @@ class Engine:
             return 0.0
         if not self._timers:
             return None
-        return max(0.0, self._timers[0][0] - self.backend.now())
+        # A timer years away (a huge backoff) is waited for an hour at a time: no platform's wait
+        # takes an unbounded timeout.
+        return min(MAX_WAIT, max(0.0, self._timers[0][0] - self.backend.now()))
 
     def _fire_timers(self) -> None:
         now = self.backend.now()

@@ -5,20 +5,27 @@ Kept pure so that the exact backoff schedule can be tested and reused by the sim
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from kjob.backends.base import AttemptPhase
 from kjob.spec.model import Backoff, RetryPolicy, RetryStrategy
 
+LONGEST_WAIT = (2**63 - 1) / 1e9  # seconds: Go's longest time.Duration (~292 years), so Argo's too
+
 
 def backoff_delay(backoff: Backoff | None, retry_index: int) -> float:
     """Seconds to wait before retry number ``retry_index`` (0 for the first retry).
 
-    ``duration * factor**retry_index``, never more than ``cap``.
+    ``duration * factor**retry_index``, never more than ``cap``; ``inf`` where that product is
+    beyond any float (a huge factor: the retry never comes, rather than an ``OverflowError``).
     """
     if backoff is None or backoff.duration <= 0:
         return 0.0
-    delay = backoff.duration * backoff.factor**retry_index
+    try:
+        delay = backoff.duration * backoff.factor**retry_index
+    except OverflowError:
+        delay = math.inf
     if backoff.cap is not None:
         delay = min(delay, backoff.cap)
     return float(delay)
@@ -66,7 +73,11 @@ def decide_retry(
     retries_done = attempts_done - 1
     if strategy.limit is not None and retries_done >= strategy.limit:
         return RetryDecision(None, f"retry limit {strategy.limit} reached")
-    at = finished_at + backoff_delay(strategy.backoff, retries_done)
+    delay = backoff_delay(strategy.backoff, retries_done)
+    if delay > LONGEST_WAIT:
+        length = f"{delay:.3g}s" if math.isfinite(delay) else "more seconds than a float holds"
+        return RetryDecision(None, f"the next backoff ({length}) is longer than any wait (292 years)")
+    at = finished_at + delay
     window = strategy.backoff.max_duration if strategy.backoff is not None else None
     if window is not None and at > first_started_at + window:
         return RetryDecision(None, "the next backoff would exceed maxDuration")
