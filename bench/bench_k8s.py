@@ -524,6 +524,30 @@ class EmulatorSide:
         )
 
 
+IO_PRESSURE = Path("/proc/pressure/io")
+
+
+def quiet(limit: float = 20.0, timeout: float = 600.0) -> None:
+    """Wait (at most ``timeout`` s) until this machine's I/O pressure (``some avg10``, the share of
+    the last 10 s in which some task waited for I/O) is below ``limit`` percent.  A node agent on
+    this machine (realk8s's runs each pod here) removes a deleted namespace's pod directories after
+    the namespace is gone; thousands of them keep the disk busy for minutes, and a run started then
+    would measure the disk, not kjob.  Without the file (not Linux, no PSI) it does not wait."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            some = IO_PRESSURE.read_text().splitlines()[0]
+        except (OSError, IndexError):
+            return
+        fields = dict(f.split("=") for f in some.split()[1:])
+        if float(fields.get("avg10", 0)) < limit:
+            break
+        time.sleep(2)
+    waited = time.monotonic() - started
+    if waited > 5:
+        print(f"... waited {waited:.0f} s for the disk to settle (I/O pressure below {limit:g}%)", flush=True)
+
+
 class ClusterSide:
     """A namespace of its own on a real cluster for one run, watched from this process (Jobs, pods,
     ConfigMaps; each event timestamped when it arrives), and deleted afterwards with everything in it
@@ -546,6 +570,8 @@ class ClusterSide:
 
     def __enter__(self) -> ClusterSide:
         from kubernetes import client
+
+        quiet()
 
         meta = client.V1ObjectMeta(name=self.namespace, labels={"kjob.dev/bench": "k8s"})
         self.core.create_namespace(client.V1Namespace(metadata=meta))
