@@ -234,3 +234,34 @@ def test_an_output_path_outside_tmp_is_refused_before_the_task_runs(kjob: Any, t
     assert node["phase"] == "Error"
     assert "path /data/p.txt is outside /tmp" in node["message"]
     assert not list((done.home / "runs" / done.run_id() / "work").glob("*/ran"))
+
+
+NUL_OUTPUT = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: make, template: make}
+      - {name: use, template: use, dependencies: [make], arguments: {parameters: [{name: x, value: "{{tasks.make.outputs.parameters.o}}"}]}}
+  - name: make
+    container: {image: a, command: [sh, -c, "printf 'a\\\\000b' > /tmp/o"]}
+    outputs: {parameters: [{name: o, valueFrom: {path: /tmp/o}}]}
+  - name: use
+    inputs: {parameters: [{name: x}]}
+    container: {image: a, command: [echo, "{{inputs.parameters.x}}"]}
+"""
+
+
+def test_an_output_with_a_nul_passed_as_an_argument_is_a_task_error(kjob: Any, tmp_path: Path) -> None:
+    """Once a ValueError traceback from the process spawn; now the dependent errors, saying why."""
+    done = kjob("run", write(tmp_path, NUL_OUTPUT))
+    assert done.code == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.nodes()["make"]["outputs"]["parameters"] == {"o": "a\x00b"}
+    use = done.nodes()["use"]
+    assert (use["phase"], use["message"]) == (
+        "Error",
+        "an argument of the task contains a NUL character, which no program can be given",
+    )
+    assert done.record()["phase"] == "Error"

@@ -1199,3 +1199,14 @@ def test_block_collections_nested_too_deep_are_a_located_error(parser: str) -> N
     nested = "".join("  " * (i + 4) + f"k{i}:\n" for i in range(120)) + "  " * 124 + "v: 1\n"
     text = HEAD + "  - name: main\n    container: {image: a}\n    metadata:\n      annotations:\n" + nested
     assert errors(text).startswith(f"wf.yaml:106:199: error: {DEEP}")
+
+
+@pytest.mark.parametrize(
+    ("escape", "problem"), [("\\0", "a NUL character"), ("\\ud800", "a lone surrogate (not a character)")]
+)
+def test_an_argument_no_program_can_be_given_is_a_located_error(escape: str, problem: str) -> None:
+    text = HEAD + f'  - name: main\n    container:\n      image: a\n      args: [echo, "a{escape}b"]\n'
+    assert errors(text) == (
+        f"wf.yaml:10:20: error: args[1] contains {problem}, which no program can be given\n"
+        "  hint: a process's arguments and environment are C strings: remove it"
+    )

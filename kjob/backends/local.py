@@ -34,6 +34,7 @@ from kjob.backends.base import (
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
 from kjob.sandbox import Isolation, detect_isolation
+from kjob.spec.values import unpassable_in
 
 RESULT_LIMIT = 256 * 1024
 _STOP_GRACE = 3.0
@@ -172,6 +173,9 @@ class LocalBackend:
         if private is not None:
             argv = isolation.wrap(argv, private_dir=str(private), workdir=cwd)
             cwd = "/"
+        problem = unpassable_in(argv, env)  # a value rendered at run time; literal ones fail lint
+        if problem:
+            raise KjobError(problem)
         log = self.run_dir.log_file(spec.attempt_id).open("wb")
         try:
             proc = subprocess.Popen(

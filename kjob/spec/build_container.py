@@ -10,9 +10,9 @@ import re
 from collections.abc import Mapping
 
 from kjob.spec import fields as F
-from kjob.spec.model import Container, EnvVar, Resources, TemplateKind, frozen_map
+from kjob.spec.model import Container, EnvVar, Mark, Resources, TemplateKind, frozen_map
 from kjob.spec.reader import Reader
-from kjob.spec.values import argo_string, describe, is_scalar, plain
+from kjob.spec.values import argo_string, describe, is_scalar, plain, unpassable
 from kjob.spec.yamlnodes import YamlMap
 
 QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?")
@@ -59,9 +59,20 @@ def _words(r: Reader, node: YamlMap, key: str) -> tuple[str, ...]:
             r.diag.error(f"each item of '{key}' must be a string, not {describe(item)}", mark)
             continue
         word = argo_string(item) or ""
+        _passable(r, word, f"{key}[{index}]", mark)
         r.site(word, f"{key}[{index}]", mark)
         words.append(word)
     return tuple(words)
+
+
+def _passable(r: Reader, text: str, what: str, mark: Mark) -> None:
+    problem = unpassable(text)
+    if problem:
+        r.diag.error(
+            f"{what} contains {problem}, which no program can be given",
+            mark,
+            hint="a process's arguments and environment are C strings: remove it",
+        )
 
 
 def _env(r: Reader, node: YamlMap) -> tuple[EnvVar, ...]:
@@ -83,6 +94,7 @@ def _env(r: Reader, node: YamlMap) -> tuple[EnvVar, ...]:
             else:
                 value = argo_string(raw)
                 if value is not None:
+                    _passable(r, value, f"env {name}", r.src.value(item, "value"))
                     r.site(value, f"env {name}", r.src.value(item, "value"))
         source = r.mapping(item, "valueFrom")
         if value is not None and source is not None:

@@ -8,7 +8,7 @@ kjob passes through to Kubernetes untouched.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -63,3 +63,25 @@ def describe(value: Any) -> str:
 
 def is_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float | datetime.date) or value is None
+
+
+def unpassable(text: str) -> str | None:
+    """What in ``text`` cannot reach a process (argv and environment are NUL-terminated bytes), or
+    ``None``: a NUL character, or a lone surrogate (no encoding can carry it)."""
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return "a lone surrogate (not a character)"
+    return None
+
+
+def unpassable_in(argv: Iterable[str], env: Mapping[str, str]) -> str | None:
+    """Why a process cannot be started with this command and environment, or ``None``."""
+    named = [*(("an argument", a) for a in argv), *((f"env {k}", v) for k, v in env.items())]
+    for what, text in named:
+        problem = unpassable(text)
+        if problem:
+            return f"{what} of the task contains {problem}, which no program can be given"
+    return None

@@ -24,6 +24,7 @@ from kjob.backends.kubernetes import manifests, names, workspace
 from kjob.backends.kubernetes.intervals import compress_indexes, parse_indexes
 from kjob.backends.kubernetes.manifests import Manifest, RunObject
 from kjob.spec.model import EnvVar
+from kjob.spec.values import unpassable_in
 
 ITEMS_DIR = "/kjob/items"
 ANNOTATION_ITEMS = "kjob.dev/item-indexes"  # the fan-out item of each completion index, in order
@@ -50,6 +51,8 @@ def refusal(specs: Sequence[AttemptSpec]) -> str | None:
         return "activeDeadlineSeconds applies to each item; an Indexed Job would apply it to all"
     if any("$(" in text for s in specs for text in _texts(s)):
         return "a $(VAR) reference is expanded by the kubelet in each container's own command"
+    if any(unpassable_in(_texts(s), {}) for s in specs):
+        return "an item's command cannot be given to a program: its own Job says why"
     if not all(s.container.command or s.container.source is not None for s in specs):
         return "the items run the image's own entrypoint, which only the container runtime knows"
     if (

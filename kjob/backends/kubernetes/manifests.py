@@ -26,6 +26,7 @@ from urllib.parse import unquote
 from kjob.backends.base import AttemptSpec, settle_outputs
 from kjob.backends.kubernetes import entrypoint, names, workspace
 from kjob.errors import KjobError
+from kjob.spec.values import unpassable_in
 
 SCRIPT_DIR = "/kjob/script"
 SCRIPT_MODE = 0o755  # so a script can also be run as a program (`sh -c /kjob/script/script`)
@@ -193,6 +194,9 @@ def job_manifest(
 
 def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     c = spec.container
+    problem = unpassable_in([*c.command, *c.args], {e.name: e.value for e in c.env if e.value is not None})
+    if problem:
+        raise KjobError(problem)
     volumes: list[dict[str, Any]] = []
     mounts: list[dict[str, Any]] = list(c.extra.get("volumeMounts") or [])
     argv: list[str] = [*c.command, *c.args]
