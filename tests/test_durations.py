@@ -74,3 +74,21 @@ def test_error_points_at_the_mark() -> None:
 def test_negative_number_is_named() -> None:
     with pytest.raises(SpecError, match="must not be negative"):
         parse_duration(-3, mark=Mark("wf.yaml", 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (10**400, "10000000000000000000…(401 characters)"),
+        ("9" * 400, '"99999999999999999999…(400 characters)"'),
+        ("2562048h", '"2562048h"'),  # just past 2**63 ns
+        (float("inf"), "inf"),
+    ],
+)
+def test_longer_than_any_go_duration_is_refused_not_overflowed(value: object, shown: str) -> None:
+    """Argo's durations are Go's (at most 2**63 ns, about 292 years): longer is an error here too,
+    instead of an OverflowError traceback (a 400-digit number) or a wait that never ends (inf)."""
+    with pytest.raises(KjobError) as err:
+        parse_duration(value)
+    assert err.value.message == f"duration {shown} is longer than any duration (about 292 years)"
+    assert parse_duration("2562047h") == 2562047 * 3600  # just below

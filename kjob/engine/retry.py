@@ -9,9 +9,8 @@ import math
 from dataclasses import dataclass
 
 from kjob.backends.base import AttemptPhase
+from kjob.spec.durations import LONGEST
 from kjob.spec.model import Backoff, RetryPolicy, RetryStrategy
-
-LONGEST_WAIT = (2**63 - 1) / 1e9  # seconds: Go's longest time.Duration (~292 years), so Argo's too
 
 
 def backoff_delay(backoff: Backoff | None, retry_index: int) -> float:
@@ -74,7 +73,7 @@ def decide_retry(
     if strategy.limit is not None and retries_done >= strategy.limit:
         return RetryDecision(None, f"retry limit {strategy.limit} reached")
     delay = backoff_delay(strategy.backoff, retries_done)
-    if delay > LONGEST_WAIT:
+    if delay > LONGEST:
         length = f"{delay:.3g}s" if math.isfinite(delay) else "more seconds than a float holds"
         return RetryDecision(None, f"the next backoff ({length}) is longer than any wait (292 years)")
     at = finished_at + delay

@@ -25,6 +25,7 @@ _PART = re.compile(rf"({_NUMBER})({_UNIT})")
 _GO_DURATION = re.compile(rf"(?:{_NUMBER}(?:{_UNIT}))+")
 _PLAIN_SECONDS = re.compile(rf"{_NUMBER}")
 
+LONGEST = (2**63 - 1) / 1e9  # seconds: Go's longest time.Duration, about 292 years
 HINT = 'use a number of seconds or a duration like "30s", "5m", "1h30m" or "500ms"'
 
 
@@ -38,25 +39,34 @@ def parse_duration(value: object, *, mark: Mark | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         _fail(f"invalid duration {_show(value)}", mark)
     if isinstance(value, int | float):
-        seconds = float(value)
-        if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        if value != value:  # NaN
             _fail(f"invalid duration {_show(value)}", mark)
-        if seconds < 0:
+        if value < 0:
             _fail(f"duration {_show(value)} must not be negative", mark)
-        return seconds
+        return _bounded(value, value, mark)
     text = value.strip()
     if text.startswith("-"):
         _fail(f"duration {_show(value)} must not be negative", mark)
     text = text.removeprefix("+")
     if _PLAIN_SECONDS.fullmatch(text):
-        return float(text)
+        return _bounded(float(text), value, mark)
     if not _GO_DURATION.fullmatch(text):
         _fail(f"invalid duration {_show(value)}", mark)
-    return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(text))
+    return _bounded(sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(text)), value, mark)
+
+
+def _bounded(seconds: float, value: object, mark: Mark | None) -> float:
+    """``seconds`` as a float, if no longer than Go's longest duration (as Argo's parser requires)."""
+    if seconds > LONGEST:  # a huge int, or inf, compares without converting
+        _fail(f"duration {_show(value)} is longer than any duration (about 292 years)", mark)
+    return float(seconds)
 
 
 def _show(value: object) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    text = str(value) if isinstance(value, str) else repr(value)
+    if len(text) > 40:
+        text = f"{text[:20]}…({len(text)} characters)"
+    return f'"{text}"' if isinstance(value, str) else text
 
 
 def _fail(message: str, mark: Mark | None) -> NoReturn:
