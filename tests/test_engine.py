@@ -631,3 +631,64 @@ def test_a_result_is_fetched_only_for_tasks_whose_result_a_sibling_reads() -> No
     _, backend = run(wf)
     wants = {spec.node_id: spec.wants_result for _, spec in backend.submitted}
     assert wants == {"a": False, "ba": True, "reader": False}
+
+
+@pytest.mark.parametrize(
+    ("fan_out", "message"),
+    [
+        (
+            "withSequence: {count: '100000000'}",
+            "withSequence has 100,000,000 items per fan-out, more than kjob's limit of 1,000,000 "
+            "(set KJOB_MAX_FAN_OUT to raise it)",
+        ),
+        (
+            "withSequence: {start: '1', end: '" + "9" * 400 + "'}",
+            "withSequence has a 400-digit number of items per fan-out, more than kjob's limit of "
+            "1,000,000 (set KJOB_MAX_FAN_OUT to raise it)",
+        ),
+    ],
+)
+def test_a_fan_out_beyond_the_limit_is_an_error_before_any_item_is_made(fan_out: str, message: str) -> None:
+    """Once 10.8 GB of memory (count 10**8) or an OverflowError (a 400-digit count)."""
+    wf = workflow(
+        f"""\
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - {{name: t, template: echo, {fan_out}}}
+        """,
+        ECHO,
+    )
+    result, backend = run(wf)
+    assert not backend.submitted
+    (t,) = [n for n in result.nodes if n.id == "t"]
+    assert (t.phase, t.message) == (Phase.ERROR, message)
+
+
+def test_the_fan_out_limit_can_be_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KJOB_MAX_FAN_OUT", "5")
+    wf = workflow(
+        """\
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - {name: t, template: echo, withParam: '[1, 2, 3, 4, 5, 6]'}
+        """,
+        ECHO,
+    )
+    result, _ = run(wf)
+    (t,) = [n for n in result.nodes if n.id == "t"]
+    assert t.message.startswith("withParam has 6 items per fan-out, more than kjob's limit of 5")
+
+
+def test_with_param_json_nested_too_deep_is_a_task_error_not_a_traceback() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    result, _ = run(workflow(WITH_PARAM), {"gen": Outcome(parameters={"list": deep})})
+    work = next(n for n in result.nodes if n.id == "work")
+    assert work.phase is Phase.ERROR
+    assert work.message.startswith("withParam is JSON nested too deep to read: [[[[")
+    assert result.phase is Phase.ERROR

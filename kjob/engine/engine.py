@@ -35,6 +35,7 @@ from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
+from kjob.limits import FAN_OUT_ITEMS
 from kjob.spec.model import Container, DagTask, EnvVar, Resources, Workflow, frozen_map
 
 
@@ -326,8 +327,11 @@ class Engine:
             value = json.loads(text)
         except json.JSONDecodeError as err:
             raise KjobError(f"withParam is not a JSON list: {_clip(text)} ({err.msg})") from None
+        except RecursionError:
+            raise KjobError(f"withParam is JSON nested too deep to read: {_clip(text)}") from None
         if not isinstance(value, list):
             raise KjobError(f"withParam is not a JSON list: {_clip(text)}")
+        FAN_OUT_ITEMS.check(len(value), "withParam")
         return value
 
     def _begin(self, node: Node) -> None:
@@ -852,9 +856,11 @@ def _sequence_items(task: DagTask, lookup: Lookup, *, argo: bool) -> list[Any]:
     start = number(seq.start, "start")
     if seq.count is not None:
         count = number(seq.count, "count")
+        FAN_OUT_ITEMS.check(count, "withSequence")
         values = list(range(start, start + count))
     else:
         end = number(seq.end, "end")
+        FAN_OUT_ITEMS.check(abs(end - start) + 1, "withSequence")
         step = 1 if end >= start else -1
         values = list(range(start, end + step, step))
     fmt = seq.format or "%d"
