@@ -893,11 +893,11 @@ def measure(
 ) -> Run:
     """Run ``work`` once through ``driver`` on a fresh emulator or namespace, and measure it."""
     run = Run(case, driver, qps[0], qps[1], " ".join(options), work.tasks, mode=target.mode)
-    run.load = os.getloadavg()[0]
     print(f"... {case}: {run.label}", flush=True)
     with tempfile.TemporaryDirectory(prefix="kjob-bench-") as tmp, target.side(work.pods, Path(tmp)) as side:
         root = Path(tmp)
         run.namespace = side.namespace
+        run.load = os.getloadavg()[0]
         wf = root / "workflow.yaml"
         wf.write_text(work.text)
         home = root / "home"
