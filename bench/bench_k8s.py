@@ -72,7 +72,6 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULTS = (20.0, 30)  # the CLI's --qps/--burst defaults
 HIGH = (10_000.0, 10_000)  # the token bucket never waits
 TIMEOUT = 1800.0  # seconds one run may take
-PROBE_PREFIX = "kjob-probe-"  # kjob's dry-run create of an Indexed Job (features.py): never stored
 
 
 # ---------------------------------------------------------------------------------------- workflows
@@ -512,8 +511,8 @@ class EmulatorSide:
         creates: Counter[str] = Counter()
         for e in entries:
             key = f"{e.verb} {e.resource}".strip() + (f"/{e.subresource}" if e.subresource else "")
-            if e.verb == "create" and e.resource == "jobs" and e.name.startswith(PROBE_PREFIX):
-                key += " (dry run)"  # the audit entry does not carry dryRun; the probe's name tells
+            if e.dry_run:  # kjob's probe of Indexed Jobs (features.py): answered, never stored
+                key += " (dry run)"
             elif e.verb == "create" and e.resource == "jobs" and e.code == 201:
                 creates[e.name] += 1
             requests[key] += 1
