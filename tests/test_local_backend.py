@@ -4,6 +4,7 @@ timed by the real clock, and the errors a user meets."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from kjob.sandbox import detect_isolation
-from tests.conftest import REPO, kjob_env
+from tests.conftest import EXAMPLES, REPO, kjob_env
 
 private_tmp = pytest.mark.skipif(
     not detect_isolation().private_tmp, reason=f"no private /tmp here: {detect_isolation().reason}"
@@ -265,3 +266,23 @@ def test_an_output_with_a_nul_passed_as_an_argument_is_a_task_error(kjob: Any, t
         "an argument of the task contains a NUL character, which no program can be given",
     )
     assert done.record()["phase"] == "Error"
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_run(kjob_home: Path) -> None:
+    """``kjob run FILE | head -1``: once the run died of a BrokenPipeError (rc 1, no record)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kjob", "run", str(EXAMPLES / "01-basic-dag.yaml")],
+        env=kjob_env(kjob_home),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline().decode()
+    proc.stdout.close()  # what head does after its first line
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    run_id = first.split()[1]
+    record = json.loads((kjob_home / "runs" / run_id / "run.json").read_text())
+    assert record["phase"] == "Succeeded"
