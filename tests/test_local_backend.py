@@ -286,3 +286,26 @@ def test_a_reader_that_goes_away_does_not_stop_the_run(kjob_home: Path) -> None:
     run_id = first.split()[1]
     record = json.loads((kjob_home / "runs" / run_id / "run.json").read_text())
     assert record["phase"] == "Succeeded"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("-n", "prod", "--queue", "team-a"),
+            "error: --queue, --namespace: only for the kubernetes backend, and no cluster is configured "
+            "(no kubeconfig, not in a pod), so this would run on this machine\n"
+            "  hint: name one with --kubeconfig FILE (or $KUBECONFIG), or drop the option to run locally\n",
+        ),
+        (
+            ("--backend", "local", "--workspace-pvc", "work"),
+            "error: --workspace-pvc: only for the kubernetes backend, and --backend local was chosen\n",
+        ),
+    ],
+)
+def test_cluster_options_without_a_cluster_are_refused_not_ignored(
+    kjob: Any, args: tuple[str, ...], message: str
+) -> None:
+    """Once silently ignored: the workflow then ran on this machine instead of in namespace prod."""
+    done = kjob("run", str(EXAMPLES / "01-basic-dag.yaml"), *args)
+    assert (done.code, done.stdout, done.stderr) == (2, "", message)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from kjob.backends.base import Backend
 from kjob.backends.local import LocalBackend
@@ -14,6 +15,7 @@ from kjob.cli import console
 from kjob.cli.common import lenient_option, load, parse_parameters, pick_workflow, run_id_for
 from kjob.cli.execute import cluster_options, execute
 from kjob.engine.engine import resolve_workflow_parameters
+from kjob.errors import KjobError
 from kjob.rundir import RunDir
 
 
@@ -188,14 +190,51 @@ def command(
 
 
 def _choose_backend(requested: str, kubeconfig: str | None) -> str:
+    ctx = click.get_current_context()
+    if requested == "local":
+        _refuse_cluster_options(ctx, explicit=True)
     if requested != "auto":
         return requested
     from kjob.backends.kubernetes.cluster import kubeconfig_available
 
     if kubeconfig_available(kubeconfig):
         return "kubernetes"
+    _refuse_cluster_options(ctx, explicit=False)
     console.notice("no cluster configured (no kubeconfig, not in a pod): running on the local backend")
     return "local"
+
+
+# Options that only a cluster gives a meaning to (by click parameter name).
+CLUSTER_ONLY = (
+    "context",
+    "namespace",
+    "queue",
+    "workspace_pvc",
+    "ttl",
+    "one_job_per_item",
+    "qps",
+    "burst",
+    "detach",
+)
+
+
+def _refuse_cluster_options(ctx: click.Context, *, explicit: bool) -> None:
+    """A run on this machine with an option only a cluster uses would silently ignore it: refuse."""
+    given = [
+        p
+        for p in ctx.command.params
+        if p.name in CLUSTER_ONLY and ctx.get_parameter_source(p.name) is not ParameterSource.DEFAULT
+    ]
+    if not given:
+        return
+    flags = ", ".join(max(p.opts, key=len) for p in given)
+    if explicit:
+        raise KjobError(f"{flags}: only for the kubernetes backend, and --backend local was chosen")
+    raise KjobError(
+        f"{flags}: only for the kubernetes backend, and no cluster is configured (no kubeconfig, not "
+        "in a pod), so this would run on this machine",
+        hint="name one with --kubeconfig FILE (or $KUBECONFIG), or drop the option to run locally",
+    )
 
 
 def _announce(run_id: str, backend: str, run_dir: RunDir) -> None:
