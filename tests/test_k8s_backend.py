@@ -136,3 +136,23 @@ def test_resume_after_the_client_is_killed_creates_every_job_exactly_once(
     created = emu.audit_counts(verb="create", resource="jobs", code=201, dry_run=False)
     assert len(created) == 50
     assert set(created.values()) == {1}
+
+
+def test_an_unreachable_cluster_is_said_in_one_whole_line(kjob: Any, tmp_path: Path) -> None:
+    """Once 28 s of retries and a message cut mid-word: now two quick tries and the root cause."""
+    import socket
+
+    from kjob.testing.emulator import kubeconfig as emulator_kubeconfig
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = emulator_kubeconfig.write(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}", namespace="default")
+    for args in (("run", str(EXAMPLES / "01-basic-dag.yaml")), ("resume", "some-run")):
+        done = kjob(*args, "--kubeconfig", str(path))
+        assert done.code == 1, done.stdout + done.stderr
+        assert done.stderr == (
+            f"error: cannot reach the cluster ({path}, context kjob-emulator): "
+            f"127.0.0.1:{port}: connection refused\n"
+            "  hint: check that it runs and that the kubeconfig's server address is right\n"
+        )

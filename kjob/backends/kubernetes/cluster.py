@@ -24,6 +24,7 @@ from kubernetes.client import rest
 from kubernetes.config.config_exception import ConfigException
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+CONNECT_TIMEOUT = 10.0  # seconds for the first request to a cluster
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
@@ -195,17 +196,37 @@ def connect(
 
 
 def _server_version(api: PoliteApiClient, where: str) -> tuple[int, int]:
+    """The first request: tried twice, 10 s at most each, so an unreachable cluster is said at once
+    (later requests ride out a flaky connection with the full retries)."""
+    attempts, api.attempts = api.attempts, 2
     try:
-        info = client.VersionApi(api).get_code()
+        info = client.VersionApi(api).get_code(_request_timeout=CONNECT_TIMEOUT)
     except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-        raise ClusterError(f"cannot reach the cluster ({where}): {describe_error(err)}") from None
+        raise ClusterError(
+            f"cannot reach the cluster ({where}): {describe_error(err)}",
+            hint="check that it runs and that the kubeconfig's server address is right",
+        ) from None
+    finally:
+        api.attempts = attempts
     major = int("".join(ch for ch in str(info.major) if ch.isdigit()) or 0)
     minor = int("".join(ch for ch in str(info.minor) if ch.isdigit()) or 0)
     return major, minor
 
 
 def describe_error(err: Exception) -> str:
-    """An API or connection error in one short line (status and reason, or the first line)."""
+    """An API or connection error in one short line: the status and reason, or the root cause of a
+    connection failure (``127.0.0.1:6443: connection refused``), whole words only."""
     if isinstance(err, client.ApiException):
         return f"{err.status} {err.reason}"
-    return str(err).splitlines()[0][:200]
+    where = ""
+    if isinstance(err, urllib3.exceptions.MaxRetryError) and err.reason is not None:
+        pool = err.pool
+        where = f"{pool.host}:{pool.port}: " if pool is not None else ""
+        err = err.reason
+    cause: BaseException = err
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"{where}{cause.strerror.lower()}"
+    text = (str(err).splitlines() or [type(err).__name__])[0]
+    return where + (text if len(text) <= 200 else text[:200].rsplit(" ", 1)[0] + " …")
