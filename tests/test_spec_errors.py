@@ -847,8 +847,8 @@ spec:
     assert (
         errors(text)
         == """\
-wf.yaml:5:28: error: invalid schedule 'every night'
-  hint: use five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"
+wf.yaml:5:28: error: invalid schedule 'every night': 2 fields, not 5
+  hint: five fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or JAN-DEC) day-of-week (0-6 or SUN-SAT), e.g. "0 2 * * *"; or @hourly, @daily, @weekly, @monthly, @yearly, @every 5m
 wf.yaml:6:22: error: unknown concurrencyPolicy 'Sometimes'
   hint: use one of: Allow, Forbid, Replace
 wf.yaml:7:3: error: unknown field 'entrypoint' in CronWorkflow spec
@@ -1210,3 +1210,28 @@ def test_an_argument_no_program_can_be_given_is_a_located_error(escape: str, pro
         f"wf.yaml:10:20: error: args[1] contains {problem}, which no program can be given\n"
         "  hint: a process's arguments and environment are C strings: remove it"
     )
+
+
+@pytest.mark.parametrize(
+    ("schedule", "problem"),
+    [
+        ("0 2 * * *", None),
+        ("*/15 9-17 * * MON-FRI", None),
+        ("0 0 ? * SUN", None),  # robfig's '?' (any), which Kubernetes accepts
+        ("@daily", None),
+        ("@every 90s", None),
+        ("61 * * * *", "bad minute"),
+        ("0 24 * * *", "bad hour"),
+        ("0 0 1 13 *", "bad month"),
+        ("*/0 * * * *", "bad minute"),
+        ("0 0 L * *", "L, W and # are not cron fields Kubernetes reads"),
+        ("0 0 * * *  *", "6 fields, not 5"),
+        ("@every soon", 'invalid duration "soon"'),
+        ("@every 10ms", "@every needs at least 1s"),
+    ],
+)
+def test_cron_schedules_are_read_as_kubernetes_reads_them(schedule: str, problem: str | None) -> None:
+    """Once only the shape was checked: '61 * * * *' passed lint and would fail at apply."""
+    from kjob.spec.build_cron import schedule_problem
+
+    assert schedule_problem(schedule) == problem

@@ -1,24 +1,27 @@
 """Building the schedule part of a ``CronWorkflow`` spec, with its checks.
 
-Schedules must be five cron fields or a macro (``@daily``, ``@every 5m``), the timezone an IANA name
-(checked when the machine has a time zone database); the ``workflowSpec`` itself is handed back to be
-built like any workflow spec.
+Schedules must be five cron fields (checked with cronsim) or a macro (``@daily``, ``@every 5m``), the
+timezone an IANA name (checked when the machine has a time zone database); the ``workflowSpec``
+itself is handed back to be built like any workflow spec.
 """
 
 from __future__ import annotations
 
-import re
+import datetime
 import zoneinfo
 from collections.abc import Iterable, Mapping
 
+from cronsim import CronSim, CronSimError
+
+from kjob.errors import KjobError
 from kjob.spec import fields as F
+from kjob.spec.durations import parse_duration
 from kjob.spec.model import CronSpec, Mark, frozen_map
 from kjob.spec.reader import Reader
 from kjob.spec.values import describe
 from kjob.spec.yamlnodes import YamlMap
 
 CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
-CRON_FIELD = re.compile(r"[0-9A-Za-z*?/,\-LW#]+")
 CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
@@ -90,17 +93,42 @@ def cron(r: Reader, spec: YamlMap, spec_mark: Mark) -> tuple[CronSpec, YamlMap |
 
 
 def _check_schedule(r: Reader, schedule: str, mark: Mark) -> None:
+    problem = schedule_problem(schedule)
+    if problem is not None:
+        r.diag.error(f"invalid schedule '{schedule}': {problem}", mark, hint=SCHEDULE_HINT)
+
+
+SCHEDULE_HINT = (
+    "five fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or JAN-DEC) day-of-week "
+    '(0-6 or SUN-SAT), e.g. "0 2 * * *"; or @hourly, @daily, @weekly, @monthly, @yearly, @every 5m'
+)
+
+
+def schedule_problem(schedule: str) -> str | None:
+    """What is wrong with a schedule as Kubernetes CronJobs and Argo read it (Go's robfig/cron:
+    five fields or a descriptor), or ``None``.  The fields are checked by cronsim, a strict parser
+    of the same five-field syntax; robfig's ``?`` (any) is read as ``*``, and cronsim's extensions
+    robfig lacks (``L``, ``W``, ``#``) are refused."""
     text = schedule.strip()
-    if text in CRON_MACROS or text.startswith("@every "):
-        return
-    parts = text.split()
-    if len(parts) == 5 and all(CRON_FIELD.fullmatch(p) for p in parts):
-        return
-    r.diag.error(
-        f"invalid schedule '{schedule}'",
-        mark,
-        hint='use five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"',
-    )
+    if text in CRON_MACROS:
+        return None
+    if text.startswith("@every "):
+        try:
+            seconds = parse_duration(text.removeprefix("@every ").strip())
+        except KjobError as err:
+            return err.message
+        return None if seconds >= 1 else "@every needs at least 1s"
+    fields = text.split()
+    if len(fields) != 5:
+        return f"{len(fields)} fields, not 5"
+    if any(mark in field for field in fields for mark in ("L", "W", "#")):
+        return "L, W and # are not cron fields Kubernetes reads"
+    fields[2], fields[4] = (f.replace("?", "*") for f in (fields[2], fields[4]))
+    try:
+        CronSim(" ".join(fields), datetime.datetime(2000, 1, 1))
+    except CronSimError as err:
+        return str(err).lower()
+    return None
 
 
 def _check_timezone(r: Reader, timezone: str, mark: Mark) -> None:
