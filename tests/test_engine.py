@@ -692,3 +692,26 @@ def test_with_param_json_nested_too_deep_is_a_task_error_not_a_traceback() -> No
     assert work.phase is Phase.ERROR
     assert work.message.startswith("withParam is JSON nested too deep to read: [[[[")
     assert result.phase is Phase.ERROR
+
+
+def test_with_items_entries_are_rendered() -> None:
+    """Argo renders the whole template before expanding it: a reference inside an item is its value."""
+    wf = workflow(
+        """\
+        entrypoint: main
+        arguments: {parameters: [{name: env, value: prod}]}
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - name: t
+              template: take
+              arguments: {parameters: [{name: x, value: "{{item}}"}]}
+              withItems: ["{{workflow.parameters.env}}-a", {k: "{{workflow.parameters.env}}"}, 3]
+        - name: take
+          inputs: {parameters: [{name: x}]}
+          container: {image: alpine, command: [echo, "{{inputs.parameters.x}}"]}
+        """
+    )
+    _, backend = run(wf)
+    assert [spec.container.command[-1] for _, spec in backend.submitted] == ["prod-a", '{"k":"prod"}', "3"]

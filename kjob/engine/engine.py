@@ -318,8 +318,8 @@ class Engine:
     def _items(self, group: Node) -> list[Any]:
         task = group.task
         lookup = scope_lookup(group.scope, self.info)
-        if task.with_items is not None:
-            return list(task.with_items)
+        if task.with_items is not None:  # rendered, as Argo renders the whole template first
+            return [_render_tree(item, lambda t: self._render(t, lookup)) for item in task.with_items]
         if task.with_sequence is not None:
             return _sequence_items(task, lookup, argo=self.argo)
         text = self._render(task.with_param or "", lookup)
