@@ -1,0 +1,67 @@
+"""What ``kjob --version`` and ``kjob lint`` load: a verb imports only what it uses, so that asking for
+the version or checking a file does not wait for numpy, the engine, the simulator or the Kubernetes
+client.  (How long start-up takes is measured in ``bench/bench_startup.py``, not asserted here.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kjob import __version__
+from tests.conftest import EXAMPLES, REPO
+
+# Prints the modules loaded once the command ran (click's exit included) as JSON on stderr's last line.
+PROBE = """\
+import json, sys
+from kjob.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stderr.write("\\n" + json.dumps(sorted(sys.modules)) + "\\n")
+"""
+
+
+def loaded_by(*args: str) -> tuple[set[str], str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "KJOB_HOME": str(REPO / ".no-such-kjob-home")},
+        timeout=120,
+        check=False,
+    )
+    modules = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    return modules, done.stdout
+
+
+def packages(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules} | {".".join(name.split(".")[:2]) for name in modules}
+
+
+def test_version_loads_nothing_but_click() -> None:
+    modules, out = loaded_by("--version")
+    assert out.strip() == f"kjob, version {__version__}"
+    heavy = {"numpy", "rich", "kubernetes", "lark", "ruamel", "sim", "kjob.spec", "kjob.engine"}
+    assert packages(modules) & heavy == set()
+
+
+@pytest.mark.parametrize("example", ["01-basic-dag.yaml", "05-parallel-withparam.yaml"])
+def test_lint_loads_the_spec_but_not_the_engine_the_simulator_numpy_or_the_cluster_client(
+    example: str,
+) -> None:
+    modules, out = loaded_by("lint", str(EXAMPLES / example))
+    assert f"{example}: ok (" in out
+    assert {"kjob.spec", "lark", "ruamel"} <= packages(modules)
+    unwanted = {"numpy", "kubernetes", "urllib3", "sim", "kjob.engine", "kjob.backends.local", "kjob.plan"}
+    assert packages(modules) & unwanted == set()
+
+
+def test_help_still_lists_every_verb() -> None:
+    _, out = loaded_by("--help")
+    listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed == ["run", "resume", "lint", "plan", "logs", "sim"]
