@@ -162,7 +162,8 @@ def test_container_template(full: Workflow) -> None:
     assert (verbose.default, verbose.description) == ("false", "print more")
     container = work.container
     assert container is not None and not container.is_script
-    assert container.args == ("echo {{inputs.parameters.part}} {{inputs.parameters.verbose}}",)
+    # The values are the shell's positional parameters, not pasted into its code (no advice warning).
+    assert container.args == ('echo "$0" "$1"', "{{inputs.parameters.part}}", "{{inputs.parameters.verbose}}")
     assert container.working_dir == "/work"
     assert dict(container.extra) == {"volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kjob.errors import KjobError, SpecErrors
+from kjob.spec.advice import advise
 from kjob.spec.build_workflow import ARGO_API, build
 from kjob.spec.diagnostics import Diagnostics, SpecWarning
 from kjob.spec.loaded import LoadedWorkflow
@@ -79,6 +80,9 @@ def load_text(text: str, *, path: str = "<string>", lenient: bool = False) -> Lo
             )
         for workflow in loaded:
             validate(workflow, diag)
+        if not diag.errors:
+            for workflow in loaded:
+                advise(workflow, diag)
     if diag.errors:
         raise SpecErrors(diag.capped_errors())
     warnings = sorted(diag.warnings, key=lambda w: (w.mark.path, w.mark.line, w.mark.col))
