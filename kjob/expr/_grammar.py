@@ -24,10 +24,18 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
 import kjob
 from kjob.errors import KjobError, TemplateError
+from kjob.limits import EXPRESSION_CHARS
 
 Start = Literal["template_kjob", "template_argo", "when", "depends"]
 STARTS: tuple[Start, ...] = ("template_kjob", "template_argo", "when", "depends")
 GRAMMAR_NAME = "kjob.lark"
+CACHED_CHARS = 4096  # longer texts are parsed every time, not kept by the per-text caches
+_SUBJECTS: dict[Start, str] = {
+    "template_kjob": "this text with references",
+    "template_argo": "this text with references",
+    "when": "this when expression",
+    "depends": "this depends expression",
+}
 
 
 def grammar_path(
@@ -62,8 +70,20 @@ def parser() -> Lark:
 
 
 def parse(text: str, start: Start) -> Tree[Token]:
-    """Parse ``text`` from ``start``; lark's exceptions propagate (callers use :func:`diagnose`)."""
+    """Parse ``text`` from ``start``; lark's exceptions propagate (callers use :func:`diagnose`).
+
+    A text longer than :data:`~kjob.limits.EXPRESSION_CHARS` is refused before it is lexed (lark's
+    lexer needs about 180 bytes per character of a long text): a TemplateError at column 0.
+    """
+    too_long = EXPRESSION_CHARS.problem(len(text), _SUBJECTS[start])
+    if too_long is not None:
+        raise TemplateError(too_long, text=clip(text), column=0)
     return parser().parse(text, start=start)
+
+
+def clip(text: str, width: int = 60) -> str:
+    """The start of a long ``text``, to quote in a message."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 @dataclass(frozen=True)

@@ -165,9 +165,14 @@ class Depends:
         return frozenset(named)
 
 
-@functools.lru_cache(maxsize=8192)
 def parse_depends(text: str) -> Depends:
     """Parse ``text`` once (cached); TemplateError if it is malformed."""
+    if len(text) > _grammar.CACHED_CHARS:
+        return _parse_depends(text)
+    return _parse_depends_cached(text)
+
+
+def _parse_depends(text: str) -> Depends:
     try:
         tree = _grammar.parse(text, "depends")
     except LarkError:
@@ -176,6 +181,9 @@ def parse_depends(text: str) -> Depends:
     root = _grammar.transform(builder, tree, text)
     operands = tuple(builder.operands)
     return Depends(text, frozenset(o.task for o in operands), root, operands)
+
+
+_parse_depends_cached = functools.lru_cache(maxsize=8192)(_parse_depends)
 
 
 def dependencies_to_depends(names: Sequence[str]) -> str:

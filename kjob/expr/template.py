@@ -41,6 +41,7 @@ from lark.exceptions import LarkError
 from kjob.errors import TemplateError
 from kjob.expr import _grammar
 from kjob.expr._grammar import SyntaxProblem, describe_char
+from kjob.limits import RENDERED_CHARS
 
 Lookup = Callable[[str], str]
 
@@ -103,6 +104,11 @@ class Template:
                     column=part.column,
                     hint=unresolved_hint(part.path),
                 ) from None
+        if self.refs:
+            size = sum(map(len, out))  # before joining: the values may repeat one long text many times
+            too_long = RENDERED_CHARS.problem(size, "the rendered text")
+            if too_long is not None:
+                raise TemplateError(too_long, text=_grammar.clip(self.text), column=0)
         return "".join(out)
 
     def source(self) -> str:
@@ -110,9 +116,20 @@ class Template:
         return template_source(self.parts, argo_braces=self.argo_braces)
 
 
-@functools.lru_cache(maxsize=8192)
 def parse_template(text: str, *, argo_braces: bool = True) -> Template:
-    """Parse ``text`` once (the result is cached); raise TemplateError if it is malformed."""
+    """Parse ``text`` once (the result is cached); raise TemplateError if it is malformed.
+
+    A text with no delimiter at all (``<<``, and ``{{`` in Argo mode) is literal as a whole and never
+    goes to the lexer.
+    """
+    if "<<" not in text and (not argo_braces or "{{" not in text):
+        return Template(text, (text,) if text else (), argo_braces)
+    if len(text) > _grammar.CACHED_CHARS:
+        return _parse_template(text, argo_braces)
+    return _parse_template_cached(text, argo_braces)
+
+
+def _parse_template(text: str, argo_braces: bool) -> Template:
     start: _grammar.Start = "template_argo" if argo_braces else "template_kjob"
     try:
         tree = _grammar.parse(text, start)
@@ -120,6 +137,9 @@ def parse_template(text: str, *, argo_braces: bool = True) -> Template:
         raise _grammar.syntax_error(text, start, _word_problem) from None
     parts = _grammar.transform(_TemplateParts(text), tree, text)
     return Template(text, tuple(parts), argo_braces)
+
+
+_parse_template_cached = functools.lru_cache(maxsize=8192)(_parse_template)
 
 
 def render(text: str, lookup: Lookup, *, argo_braces: bool = True) -> str:

@@ -223,14 +223,22 @@ class When:
         return result
 
 
-@functools.lru_cache(maxsize=8192)
 def parse_when(text: str) -> When:
     """Parse a substituted ``when`` text (cached by text); TemplateError if it is malformed."""
+    if len(text) > _grammar.CACHED_CHARS:
+        return _parse_when(text)
+    return _parse_when_cached(text)
+
+
+def _parse_when(text: str) -> When:
     try:
         tree = _grammar.parse(text, "when")
     except LarkError:
         raise _grammar.syntax_error(text, "when", lambda t, p: word_problem(t, p, _LANGUAGE)) from None
     return When(text, _grammar.transform(_WhenTree(text), tree, text))
+
+
+_parse_when_cached = functools.lru_cache(maxsize=8192)(_parse_when)
 
 
 def evaluate_when(text: str, lookup: Lookup, *, argo_braces: bool = True) -> bool:

@@ -8,6 +8,7 @@ itself is handed back to be built like any workflow spec.
 from __future__ import annotations
 
 import datetime
+import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
 
@@ -17,11 +18,13 @@ from kjob.errors import KjobError
 from kjob.spec import fields as F
 from kjob.spec.durations import parse_duration
 from kjob.spec.model import CronSpec, Mark, frozen_map
-from kjob.spec.reader import Reader
+from kjob.spec.reader import INT64_MAX, Reader
 from kjob.spec.values import describe
 from kjob.spec.yamlnodes import YamlMap
 
 CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+TIMEZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")  # IANA's characters, '/' between
+TIMEZONE_CHARS = 64  # the longest IANA name has 32
 CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
@@ -81,7 +84,7 @@ def cron(r: Reader, spec: YamlMap, spec_mark: Mark) -> tuple[CronSpec, YamlMap |
         schedules=tuple(schedules),
         timezone=timezone,
         concurrency_policy=policy,
-        starting_deadline_seconds=r.integer(spec, "startingDeadlineSeconds"),
+        starting_deadline_seconds=r.integer(spec, "startingDeadlineSeconds", maximum=INT64_MAX),
         successful_jobs_history_limit=r.integer(spec, "successfulJobsHistoryLimit"),
         failed_jobs_history_limit=r.integer(spec, "failedJobsHistoryLimit"),
         suspend=bool(r.boolean(spec, "suspend")),
@@ -132,9 +135,17 @@ def schedule_problem(schedule: str) -> str | None:
 
 
 def _check_timezone(r: Reader, timezone: str, mark: Mark) -> None:
+    if len(timezone) > TIMEZONE_CHARS or not TIMEZONE_NAME.fullmatch(timezone):
+        shown = timezone if len(timezone) <= 40 else f"{timezone[:37]}..."
+        r.diag.error(
+            f"timezone {shown!r} is not a time zone name",
+            mark,
+            hint="use an IANA name such as America/Los_Angeles or UTC",
+        )
+        return
     try:
         zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the disk refuses
         known = zoneinfo.available_timezones()
         if not known:
             return  # no time zone database here: leave the check to the cluster

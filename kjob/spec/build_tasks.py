@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from kjob.limits import FAN_OUT_ITEMS
 from kjob.spec import build_io
 from kjob.spec import fields as F
 from kjob.spec.loaded import Locator, SiteKind, TaskMarks
 from kjob.spec.model import ContinueOn, Dag, DagTask, Mark, Sequence
-from kjob.spec.reader import Reader
+from kjob.spec.printf import HINT as FORMAT_HINT
+from kjob.spec.printf import format_problem
+from kjob.spec.reader import WHOLE_NUMBER, Reader
 from kjob.spec.values import argo_string, describe, is_scalar, plain
 from kjob.spec.yamlnodes import YamlMap, YamlSeq
+
+MAX_DIGITS = 4000  # Python reads at most 4,300 digits into a number
 
 
 def dag(
@@ -139,6 +144,9 @@ def _fan_out(r: Reader, node: YamlMap, where: str) -> tuple[tuple[Any, ...] | No
     items: tuple[Any, ...] | None = None
     seq = r.sequence(node, "withItems")
     if seq is not None:
+        too_many = FAN_OUT_ITEMS.problem(len(seq), "withItems")
+        if too_many is not None:
+            r.diag.error(too_many, r.src.value(node, "withItems"))
         items = tuple(plain(item) for item in seq)
     sequence = None
     body = r.mapping(node, "withSequence")
@@ -162,13 +170,40 @@ def _sequence_of(r: Reader, node: YamlMap, mark: Mark) -> Sequence:
         r.diag.error(
             "withSequence needs count or end", mark, hint="add `count: 5` or `start: 1` and `end: 5`"
         )
-    return Sequence(
-        count=values["count"],
-        start=values["start"],
-        end=values["end"],
-        format=r.string(node, "format"),
-        mark=mark,
-    )
+    _check_size(r, node, values)
+    fmt = r.string(node, "format")
+    problem = format_problem(fmt) if fmt is not None else None
+    if problem is not None:
+        r.diag.error(f"invalid withSequence format: {problem}", r.src.value(node, "format"), hint=FORMAT_HINT)
+    return Sequence(count=values["count"], start=values["start"], end=values["end"], format=fmt, mark=mark)
+
+
+def _check_size(r: Reader, node: YamlMap, values: dict[str, str | None]) -> None:
+    """A sequence written with literal numbers is held to :data:`~kjob.limits.FAN_OUT_ITEMS` here, so
+    that lint finds it; one with rendered numbers is checked by the engine before any item is made."""
+    numbers: dict[str, int | None] = {}
+    for key, text in values.items():
+        digits = WHOLE_NUMBER.fullmatch(text or "")
+        numbers[key] = None
+        if digits is None:
+            continue
+        if len(digits.group(1)) > MAX_DIGITS:
+            r.diag.error(
+                f"withSequence {key} has {len(digits.group(1)):,} digits, more than any number kjob reads",
+                r.src.value(node, key),
+            )
+            return
+        numbers[key] = int(digits.group(1))
+    count, start, end = numbers["count"], numbers["start"], numbers["end"]
+    if count is not None:
+        size, key = count, "count"
+    elif end is not None and (start is not None or values["start"] is None):
+        size, key = abs(end - (start or 0)) + 1, "end"
+    else:
+        return
+    too_many = FAN_OUT_ITEMS.problem(size, "withSequence")
+    if too_many is not None:
+        r.diag.error(too_many, r.src.value(node, key))
 
 
 def _continue_on(r: Reader, node: YamlMap) -> ContinueOn:

@@ -25,6 +25,9 @@ from kjob.spec.yamlnodes import YamlMap, YamlSeq
 
 NAME = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")  # Argo's rule for template, task and step names
 PARAMETER_NAME = re.compile(r"[-a-zA-Z0-9_]+")  # and for parameter and artifact names
+WHOLE_NUMBER = re.compile(r"\s*([+-]?\d+)\s*")
+INT32_MAX = 2**31 - 1  # Kubernetes' int32 fields (parallelism, backoffLimit, history limits)
+INT64_MAX = 2**63 - 1
 
 
 class Reader:
@@ -103,7 +106,11 @@ class Reader:
         self.wrong_type(node, key, "true or false")
         return None
 
-    def integer(self, node: YamlMap, key: str, *, minimum: int = 0, strings: bool = False) -> int | None:
+    def integer(
+        self, node: YamlMap, key: str, *, minimum: int = 0, maximum: int = INT32_MAX, strings: bool = False
+    ) -> int | None:
+        """A whole number from ``minimum`` to ``maximum`` (by default the largest Kubernetes keeps in
+        most of its fields); ``strings`` also takes one written as a string."""
         value = node.get(key)
         if value is None:
             return None
@@ -112,13 +119,19 @@ class Reader:
             if "{{" in value or "<<" in value:
                 self.diag.unsupported(f"a templated '{key}' is not supported by kjob yet", mark)
                 return None
-            if re.fullmatch(r"\s*[+-]?\d+\s*", value):
-                value = int(value)
+            digits = WHOLE_NUMBER.fullmatch(value)
+            if digits:
+                number = digits.group(1)
+                value = int(number) if len(number) <= 20 else -(10**20) if number[0] == "-" else 10**20
         if isinstance(value, bool) or not isinstance(value, int):
             self.wrong_type(node, key, "a whole number")
             return None
         if value < minimum:
-            self.diag.error(f"'{key}' must be at least {minimum}, not {value}", mark)
+            shown = str(value) if value > -(10**15) else "a number that low"
+            self.diag.error(f"'{key}' must be at least {minimum}, not {shown}", mark)
+            return None
+        if value > maximum:
+            self.diag.error(f"'{key}' must be at most {maximum:,}", mark, hint="no workflow needs more")
             return None
         return int(value)
 

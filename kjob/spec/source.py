@@ -25,10 +25,11 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 from ruamel.yaml.tag import Tag
 
+from kjob.limits import FILE_CHARS
 from kjob.spec.diagnostics import Diagnostics
 from kjob.spec.loaded import Locator
 from kjob.spec.model import Mark
-from kjob.spec.yamlnodes import DEEP, MAX_DEPTH, NodeError, YamlMap, YamlSeq, construct
+from kjob.spec.yamlnodes import DEEP, MAX_DEPTH, NodeCount, NodeError, YamlMap, YamlSeq, construct
 
 HAVE_C_PARSER = importlib.util.find_spec("_ruamel_yaml") is not None  # ruamel.yaml.clib
 # What the C parser reads differently: a %YAML directive (it resolves YAML 1.2 all the same), the line
@@ -67,8 +68,13 @@ class Source:
         self.lines = text.splitlines()
 
     def documents(self, diag: Diagnostics) -> list[Any]:
-        """The non-empty documents; a syntax error is reported and ends the reading."""
+        """The non-empty documents; a syntax error is reported and ends the reading, and so does a
+        text longer than :data:`~kjob.limits.FILE_CHARS`, before any of it is parsed."""
         found: list[Any] = []
+        too_long = FILE_CHARS.problem(len(self.text), "this file")
+        if too_long is not None:
+            diag.error(too_long, Mark(self.path, 1, 1))
+            return found
         too_deep = _flow_too_deep(self.text)
         fast = HAVE_C_PARSER and not _PURE_ONLY.search(self.text) and too_deep is None
         try:
@@ -100,18 +106,19 @@ class Source:
 
     def _read(self, found: list[Any], *, fast: bool) -> None:
         """Append the tree of each non-empty document to ``found``, one document at a time."""
+        count = NodeCount()  # for the whole file
         if fast:
             yaml = YAML(typ="safe", pure=False)
             yaml.Resolver = _Resolver12
             for node in yaml.compose_all(self.text):
-                _keep(found, construct(node))
+                _keep(found, construct(node, count=count))
             return
         yaml = YAML(typ="rt")
         with warnings.catch_warnings():
             # A reused anchor is valid YAML (the later one counts); the C parser does not warn either.
             warnings.simplefilter("ignore", ReusedAnchorWarning)
             for node in yaml.compose_all(self.text):
-                _keep(found, construct(node, yaml_11=yaml.resolver.processing_version == (1, 1)))
+                _keep(found, construct(node, yaml_11=yaml.resolver.processing_version == (1, 1), count=count))
 
     def mark(self, line: int, col: int) -> Mark:
         return Mark(self.path, line + 1, col + 1)

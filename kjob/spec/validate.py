@@ -22,11 +22,19 @@ from kjob.spec.fields import suggest
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow, Locator, Site, SiteKind, TaskMarks, line_of
 from kjob.spec.model import DagTask, Mark, Template, TemplateKind
 
+CARET_WIDTH = 100  # characters of a long line shown around the caret
+
 
 def caret(text: str, column: int) -> str:
-    """The line of ``text`` holding ``column`` with a caret under it (like ``TemplateError.context``)."""
+    """The line of ``text`` holding ``column`` with a caret under it (like ``TemplateError.context``);
+    of a line longer than :data:`CARET_WIDTH`, the part around the caret."""
     index, offset = line_of(text, column)
     line = text.split("\n")[index] if text else ""
+    if len(line) > CARET_WIDTH:
+        begin = max(0, min(offset - CARET_WIDTH // 2, len(line) - CARET_WIDTH))
+        shown = line[begin : begin + CARET_WIDTH]
+        before, after = ("..." if begin else ""), ("..." if begin + CARET_WIDTH < len(line) else "")
+        line, offset = before + shown + after, offset - begin + len(before)
     return f"    {line}\n    {' ' * offset}^"
 
 

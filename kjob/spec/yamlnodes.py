@@ -8,6 +8,12 @@ which keep the 0-based line and column of themselves, of each key and value, and
 keys (``<<``) are applied as ruamel applies them, an alias gives the very object of its anchor, and a
 duplicate key or a bad merge raises :class:`NodeError`, worded like ruamel's own errors.
 
+Aliases are not copied, but whatever reads the tree later (``plain()``, the builders) walks an alias as
+often as it is used, so the nodes are counted as if every alias were expanded, and a file past
+:data:`kjob.limits.YAML_NODES` is refused before anything walks it: a "billion laughs" of nine nested
+aliases is 860 bytes of text and hundreds of millions of nodes.  An alias inside the collection it
+names (a structure with no end) is refused too.
+
 An explicit tag of a core type is followed (``!!str 5`` is the string "5", ``!!int "7"`` the number 7);
 any other tag (``!foo``, ``!!binary``) is ignored and the node read by its kind, text for a scalar.
 """
@@ -16,13 +22,15 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, StreamMark
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.timestamp import TimeStamp
 from ruamel.yaml.util import create_timestamp, timestamp_regexp
+
+from kjob.limits import YAML_NODES
 
 Position = tuple[int, int]  # 0-based line and column, as ruamel's marks count them
 _Number = TypeVar("_Number", int, float)
@@ -72,13 +80,34 @@ class NodeError(MarkedYAMLError):
     """A mistake found while building the tree: a duplicate key, a bad merge, a scalar unfit for its tag."""
 
 
-def construct(node: Node, *, yaml_11: bool = False) -> Any:
-    """The tree of one composed document; ``yaml_11`` reads numbers the YAML 1.1 way (``%YAML 1.1``)."""
-    return _Builder(yaml_11).build(node)
+RECURSIVE = "this alias is used inside the very collection it names, which makes a structure with no end"
+SHOWN_CHARS = 60  # of a value quoted in a message
+
+
+class NodeCount:
+    """The nodes of one file's documents built so far, each use of an alias counted again."""
+
+    __slots__ = ("total",)
+
+    def __init__(self) -> None:
+        self.total = 0
+
+
+def construct(node: Node, *, yaml_11: bool = False, count: NodeCount | None = None) -> Any:
+    """The tree of one composed document; ``yaml_11`` reads numbers the YAML 1.1 way (``%YAML 1.1``).
+
+    ``count`` carries the node count from document to document, so :data:`~kjob.limits.YAML_NODES`
+    bounds a whole file; without it the document is counted on its own.
+    """
+    builder = _Builder(yaml_11, count.total if count is not None else 0)
+    tree = builder.build(node, node.start_mark)
+    if count is not None:
+        count.total = builder.nodes
+    return tree
 
 
 class _Builder:
-    def __init__(self, yaml_11: bool) -> None:
+    def __init__(self, yaml_11: bool, nodes: int) -> None:
         self.scalars: dict[str | None, Callable[[str], Any]] = {
             _YAML_TAG + "int": _int_11 if yaml_11 else _int,
             _YAML_TAG + "float": _float_11 if yaml_11 else _float,
@@ -87,13 +116,22 @@ class _Builder:
             _YAML_TAG + "timestamp": _timestamp,
         }
         self.built: dict[int, YamlMap | YamlSeq] = {}  # by id of node: an alias is its anchor's node
+        self.sizes: dict[int, int] = {}  # by id of node: its nodes, aliases expanded (once it is built)
         self.depth = 0
+        self.nodes = nodes
+        self.max_nodes = YAML_NODES.value
 
-    def build(self, node: Node) -> Any:
+    def build(self, node: Node, used_at: StreamMark) -> Any:
+        """The value of ``node``; ``used_at`` is where it is used, the place to blame for an alias."""
         if isinstance(node, ScalarNode):
+            self.nodes += 1
             return self.scalar(node, node.tag)
         built = self.built.get(id(node))
-        if built is not None:
+        if built is not None:  # an alias
+            size = self.sizes.get(id(node))
+            if size is None:
+                raise NodeError(None, None, RECURSIVE, used_at)
+            self.count(size, used_at)
             return built
         if isinstance(node, MappingNode):
             return self.mapping(node)
@@ -114,33 +152,48 @@ class _Builder:
         except (ValueError, KeyError, IndexError):
             kind = tag.removeprefix(_YAML_TAG) if tag else "a scalar"
             raise NodeError(
-                None, None, f'failed to construct {kind} from "{text}"', node.start_mark
+                None, None, f'failed to construct {kind} from "{shown(text)}"', node.start_mark
             ) from None
 
-    def nest(self, node: Node) -> None:
+    def count(self, nodes: int, mark: StreamMark) -> None:
+        self.nodes += nodes
+        if self.nodes > self.max_nodes:
+            message = YAML_NODES.problem(self.nodes, "this file", at_least=True)
+            raise NodeError(None, None, message, mark)
+
+    def nest(self, node: Node) -> int:
         """One level deeper; a document nested deeper than any workflow needs is refused at the
-        place it goes too deep (before Python's recursion limit is)."""
+        place it goes too deep (before Python's recursion limit is).  Gives the node count before
+        this node, for :meth:`done`."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise NodeError(None, None, DEEP, node.start_mark)
+        before = self.nodes
+        self.count(1, node.start_mark)
+        return before
+
+    def done(self, node: Node, before: int) -> None:
+        """Out of ``node`` again: its size (aliases expanded) is known from now on."""
+        self.sizes[id(node)] = self.nodes - before
+        self.depth -= 1
 
     def sequence(self, node: SequenceNode) -> YamlSeq:
-        self.nest(node)
-        mark = node.start_mark
-        seq = YamlSeq((mark.line, mark.column))
+        before = self.nest(node)
+        start = node.start_mark
+        seq = YamlSeq((start.line, start.column))
         self.built[id(node)] = seq
         places = seq.places
         for child in node.value:
-            seq.append(self.build(child))
+            seq.append(self.build(child, start))
             mark = child.start_mark
             places.append((mark.line, mark.column))
-        self.depth -= 1
+        self.done(node, before)
         return seq
 
     def mapping(self, node: MappingNode) -> YamlMap:
         """Like ruamel's round-trip constructor: merge sources first, then the own keys in order, each
         checked for duplicates after its value is built; merged keys go last and never override."""
-        self.nest(node)
+        before = self.nest(node)
         mark = node.start_mark
         mapping = YamlMap((mark.line, mark.column))
         self.built[id(node)] = mapping
@@ -154,12 +207,13 @@ class _Builder:
                 continue
             else:
                 key = self.key(key_node, key_tag, node)
-            value = self.build(value_node)
+            value = self.build(value_node, key_node.start_mark)
             if key in mapping:
                 raise NodeError(
                     "while constructing a mapping",
                     node.start_mark,
-                    f'found duplicate key "{key}" with value "{value}" (original value: "{mapping[key]}")',
+                    f'found duplicate key "{shown(key)}" with value "{shown(value)}" '
+                    f'(original value: "{shown(mapping[key])}")',
                     key_node.start_mark,
                 )
             mapping[key] = value
@@ -169,13 +223,13 @@ class _Builder:
             for key, value in source.items():
                 if key not in mapping:
                     mapping[key] = value
-        self.depth -= 1
+        self.done(node, before)
         return mapping
 
     def key(self, key_node: Node, tag: str | None, node: MappingNode) -> Any:
         if isinstance(key_node, ScalarNode):
             return key_node.value if tag == VALUE_TAG else self.scalar(key_node, tag)
-        key = self.build(key_node)  # a complex key (``? [a, b]``), which ruamel allows
+        key = self.build(key_node, key_node.start_mark)  # a complex key (``? [a, b]``), which ruamel allows
         key = tuple(key.items()) if isinstance(key, YamlMap) else tuple(key)
         try:
             hash(key)
@@ -201,7 +255,7 @@ class _Builder:
                 )
             merged = True
             if isinstance(value_node, MappingNode):
-                sources.append(self.build(value_node))
+                sources.append(self.build(value_node, key_node.start_mark))
             elif isinstance(value_node, SequenceNode):
                 for item in value_node.value:
                     if not isinstance(item, MappingNode):
@@ -211,7 +265,7 @@ class _Builder:
                             f"expected a mapping for merging, but found {item.id}",
                             item.start_mark,
                         )
-                    sources.append(self.build(item))
+                    sources.append(self.build(item, key_node.start_mark))
             else:
                 raise NodeError(
                     "while constructing a mapping",
@@ -220,6 +274,38 @@ class _Builder:
                     value_node.start_mark,
                 )
         return sources
+
+
+def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """``str(value)`` as a message quotes it, cut after ``limit`` characters without ever writing out
+    more: the value may hold an alias used millions of times."""
+    text = ""
+    for piece in _pieces(value, top=True):
+        text += piece
+        if len(text) > limit:
+            return text[:limit] + "..."
+    return text
+
+
+def _pieces(value: Any, *, top: bool) -> Iterator[str]:
+    """``str(value)`` piece by piece, lazily (containers show their items' ``repr`` as ``str`` does)."""
+    if isinstance(value, dict):
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield ", " if index else ""
+            yield from _pieces(key, top=False)
+            yield ": "
+            yield from _pieces(item, top=False)
+        yield "}"
+    elif isinstance(value, list | tuple):
+        brackets = "[]" if isinstance(value, list) else "()"
+        yield brackets[0]
+        for index, item in enumerate(value):
+            yield ", " if index else ""
+            yield from _pieces(item, top=False)
+        yield "," + brackets[1] if isinstance(value, tuple) and len(value) == 1 else brackets[1]
+    else:
+        yield str(value) if top else repr(value)
 
 
 # -- scalars, as ruamel's round-trip constructor reads them -----------------------------------------
