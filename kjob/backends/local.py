@@ -4,14 +4,22 @@ Each attempt gets a working directory and a private ``/tmp`` (see :mod:`kjob.san
 artifacts are placed at their declared paths before it starts; output parameters and artifacts are read
 from that private view after it ends; stdout and stderr go to one log file per attempt, and the last
 256 KiB of stdout become ``outputs.result``.  The image is not pulled.
+
+The processes themselves are started, watched and ended by the run's node agent
+(:mod:`kjob.backends.localnode`), which outlives this process if it is killed; both write down what
+happened in the run's journal (:mod:`kjob.backends.localjournal`).  So a local run is resumable like a
+Kubernetes one: ``LocalBackend(run_dir, resume=True)`` replays every attempt that finished, waits for
+the ones still running under the old agent, and starts only what never started.  One kjob at a time
+watches a run (a lock on ``client.lock``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import queue
-import selectors
 import shutil
 import signal
 import subprocess
@@ -19,8 +27,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any, BinaryIO
 
 from kjob.backends.base import (
     AttemptEvent,
@@ -31,13 +40,16 @@ from kjob.backends.base import (
     drain,
     settle_outputs,
 )
+from kjob.backends.localjournal import Done, Exit, Journal
+from kjob.backends.localnode import attempt_of
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
 from kjob.sandbox import Isolation, detect_isolation
 from kjob.spec.values import unpassable_in
 
-RESULT_LIMIT = 256 * 1024
 _STOP_GRACE = 3.0
+_AGENT_WAIT = 10.0  # seconds close() waits for the agent to report the attempts it stops
+_ORPHAN_POLL = 0.2  # seconds between looks at the journal for attempts an earlier agent runs
 
 Notice = Callable[[str], None]
 
@@ -47,75 +59,149 @@ class PathNotAvailable(KjobError):
 
 
 @dataclass(eq=False)
-class _Running:
+class _Attempt:
     spec: AttemptSpec
-    proc: subprocess.Popen[bytes]
     workdir: Path
     private_tmp: Path | None
-    started: float
+    started: float | None = None  # wall clock
     cancelled: str = ""
-    timed_out: bool = False
-    timers: list[threading.Timer] = field(default_factory=list)
+    orphan_pid: int | None = None  # run by an earlier kjob's agent, still going
+    orphan_agent: int | None = None  # that agent's pid
 
 
 class LocalBackend:
-    """Runs attempts as host processes; thread-safe event queue, real (monotonic) clock."""
+    """Runs attempts as host processes through the run's node agent; thread-safe event queue, real
+    (monotonic) clock."""
 
     name = "local"
 
-    def __init__(self, run_dir: RunDir, *, notice: Notice | None = None, keep_workdirs: bool = False) -> None:
+    def __init__(
+        self,
+        run_dir: RunDir,
+        *,
+        notice: Notice | None = None,
+        keep_workdirs: bool = False,
+        resume: bool = False,
+    ) -> None:
         self.run_dir = run_dir
+        self.journal = Journal(run_dir.path / "node").ensure()
         self._notice = notice or (lambda _msg: None)
         self._keep = keep_workdirs
         self._events: queue.Queue[AttemptEvent] = queue.Queue()
-        self._running: dict[str, _Running] = {}
+        self._attempts: dict[str, _Attempt] = {}
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
         self._isolation: Isolation | None = None
         self._told: set[str] = set()
+        self._wall_offset = time.time() - time.monotonic()
+        self._client_lock = _lock_run(run_dir)
+        if resume:
+            _wait_for_earlier_agents(self.journal)
+        self._resume = resume
+        self._agent = _AgentLink(self.journal, self._on_agent_event)
+        self._orphan_watch: threading.Thread | None = None
 
     # ------------------------------------------------------------------------------ interface
     def now(self) -> float:
         return time.monotonic()
 
     def submit(self, spec: AttemptSpec) -> None:
+        if self._resume and self._resumed(spec):
+            return
         try:
-            running = self._start(spec)
+            attempt, request = self._prepare(spec)
         except KjobError as err:
             self._events.put(
                 AttemptFinished(spec.attempt_id, AttemptPhase.ERROR, self.now(), message=err.message)
             )
             return
         with self._lock:
-            self._running[spec.attempt_id] = running
-        self._events.put(AttemptStarted(spec.attempt_id, running.started))
-        thread = threading.Thread(
-            target=self._watch, args=(running,), name=f"kjob-{spec.attempt_id}", daemon=True
-        )
-        self._threads.append(thread)
-        thread.start()
+            self._attempts[spec.attempt_id] = attempt
+        self._agent.send(request)
 
     def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
         return False  # processes start one by one; the engine keeps the limits
 
     def cancel(self, attempt_id: str) -> None:
         with self._lock:
-            running = self._running.get(attempt_id)
-        if running is not None and not running.cancelled:
-            running.cancelled = "stopped"
-            self._stop(running)
+            attempt = self._attempts.get(attempt_id)
+            if attempt is None or attempt.cancelled:
+                return
+            attempt.cancelled = "stopped"
+        if attempt.orphan_pid is not None:
+            _stop_orphan(attempt.orphan_pid, attempt_id)
+        else:
+            self._agent.send({"op": "stop", "id": attempt_id, "reason": "stopped"})
 
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
         return drain(self._events, timeout)
 
     def close(self) -> None:
+        """Stop (SIGKILL) whatever still runs, wait for the agent to report it, release the run."""
         with self._lock:
-            running = list(self._running.values())
-        for item in running:
-            item.cancelled = item.cancelled or "stopped"
-            self._kill(item)
-        for thread in self._threads:
-            thread.join(timeout=10)
+            orphans = [a for a in self._attempts.values() if a.orphan_pid is not None]
+        for orphan in orphans:
+            _signal_attempt(orphan.orphan_pid or 0, orphan.spec.attempt_id, signal.SIGKILL)
+        self._agent.close(_AGENT_WAIT)
+        if self._orphan_watch is not None:
+            self._orphan_watch.join(timeout=_AGENT_WAIT)
+        self._client_lock.close()  # releases the lock
+
+    # --------------------------------------------------------------------------------- resume
+    def _resumed(self, spec: AttemptSpec) -> bool:
+        """Take ``spec`` from what an earlier kjob of this run left: ``True`` if it needs no start."""
+        attempt_id = spec.attempt_id
+        done = self.journal.done(attempt_id)
+        if done is not None:
+            self._events.put(AttemptStarted(attempt_id, self._mono(done.started)))
+            self._events.put(_replayed(done, attempt_id, self._mono(done.finished)))
+            return True
+        started = self.journal.started(attempt_id)
+        if started is None:
+            return False
+        attempt = _Attempt(spec, *self._dirs(spec), started=float(started["started"]))
+        self._events.put(AttemptStarted(attempt_id, self._mono(attempt.started or 0.0)))
+        agent = started.get("agent")
+        agent_pid = agent if isinstance(agent, int) else None
+        if not _alive(agent_pid) and self.journal.exited(attempt_id) is None:  # its end is unknown
+            _signal_attempt(int(started["pid"]), attempt_id, signal.SIGKILL)
+            message = (
+                "lost: the node agent that ran this attempt ended before it did (pid "
+                f"{started['pid']}, now stopped), so how it ended is unknown"
+            )
+            self._error(attempt, message)
+            return True
+        if self.journal.exited(attempt_id) is not None:
+            self._exited(attempt)
+            return True
+        attempt.orphan_pid = int(started["pid"])
+        attempt.orphan_agent = agent_pid
+        with self._lock:
+            self._attempts[attempt_id] = attempt
+        self._watch_orphans()
+        return True
+
+    def _watch_orphans(self) -> None:
+        if self._orphan_watch is None:
+            self._orphan_watch = threading.Thread(target=self._orphans, name="kjob-orphans", daemon=True)
+            self._orphan_watch.start()
+
+    def _orphans(self) -> None:
+        """Finish the attempts an earlier agent runs when its journal says they ended."""
+        while True:
+            with self._lock:
+                orphans = [a for a in self._attempts.values() if a.orphan_pid is not None]
+            if not orphans:
+                return
+            for attempt in orphans:
+                if self.journal.exited(attempt.spec.attempt_id) is not None:
+                    self._exited(attempt)
+                elif not _alive(attempt.orphan_agent):
+                    message = "lost: the node agent that ran this attempt ended before recording its end"
+                    self._error(attempt, message)
+            time.sleep(_ORPHAN_POLL)
+
+    def _mono(self, wall: float) -> float:
+        return wall - self._wall_offset
 
     # --------------------------------------------------------------------------------- start
     def _isolation_mode(self) -> Isolation:
@@ -134,14 +220,18 @@ class LocalBackend:
             self._told.add(key)
             self._notice(message)
 
-    def _start(self, spec: AttemptSpec) -> _Running:
+    def _dirs(self, spec: AttemptSpec) -> tuple[Path, Path | None]:
+        workdir = self.run_dir.work / spec.attempt_id
+        return workdir, (workdir / "tmp" if self._isolation_mode().private_tmp else None)
+
+    def _prepare(self, spec: AttemptSpec) -> tuple[_Attempt, dict[str, Any]]:
+        """The attempt's files in place, and the agent's request that starts it."""
         container = spec.container
         self._tell_once(
             "images", "local backend: images are not pulled; each task's command runs on this host"
         )
         isolation = self._isolation_mode()
-        workdir = self.run_dir.work / spec.attempt_id
-        private = workdir / "tmp" if isolation.private_tmp else None
+        workdir, private = self._dirs(spec)
         workdir.mkdir(parents=True, exist_ok=True)
         if private is not None:
             private.mkdir(exist_ok=True)
@@ -176,28 +266,18 @@ class LocalBackend:
         problem = unpassable_in(argv, env)  # a value rendered at run time; literal ones fail lint
         if problem:
             raise KjobError(problem)
-        log = self.run_dir.log_file(spec.attempt_id).open("wb")
-        try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as err:
-            log.close()
-            raise KjobError(f"cannot start {argv[0]}: {err.strerror}") from None
-        log.close()
-        running = _Running(spec, proc, workdir, private, self.now())
-        if spec.deadline is not None:
-            timer = threading.Timer(spec.deadline, self._deadline, args=(running,))
-            timer.daemon = True
-            running.timers.append(timer)
-            timer.start()
-        return running
+        log = self.run_dir.log_file(spec.attempt_id)
+        log.touch()
+        request = {
+            "op": "start",
+            "id": spec.attempt_id,
+            "argv": argv,
+            "env": env,
+            "cwd": cwd,
+            "log": str(log),
+            "deadline": spec.deadline,
+        }
+        return _Attempt(spec, workdir, private), request
 
     def _executable(self, command: str, spec: AttemptSpec) -> str:
         """The host program for ``command``; ``python``/``python3`` fall back to kjob's own Python."""
@@ -236,86 +316,81 @@ class LocalBackend:
         else:
             shutil.copyfile(source, target)
 
-    # --------------------------------------------------------------------------------- watch
-    def _watch(self, running: _Running) -> None:
-        tail = self._pump(running)
-        code = running.proc.wait()
-        for timer in running.timers:
-            timer.cancel()
-        finished = self._finished(running, code, tail)
+    # ---------------------------------------------------------------------------------- ends
+    def _on_agent_event(self, event: dict[str, Any]) -> None:
+        """Called on the agent link's reader thread for each event the agent reports."""
         with self._lock:
-            self._running.pop(running.spec.attempt_id, None)
+            attempt = self._attempts.get(str(event.get("id")))
+        if attempt is None:
+            return
+        kind = event.get("ev")
+        if kind == "started":
+            attempt.started = float(event["at"])
+            self._events.put(AttemptStarted(attempt.spec.attempt_id, self._mono(attempt.started)))
+        elif kind == "exited":
+            self._exited(attempt)
+        elif kind == "failed":
+            self._error(attempt, str(event.get("message", "could not start")))
+
+    def _exited(self, attempt: _Attempt) -> None:
+        ended = self.journal.exited(attempt.spec.attempt_id)
+        assert ended is not None
+        tail = self.journal.tail(attempt.spec.attempt_id)
+        self._report(attempt, self._finished(attempt, ended, tail))
+
+    def _error(self, attempt: _Attempt, message: str) -> None:
+        ended = AttemptFinished(attempt.spec.attempt_id, AttemptPhase.ERROR, self.now(), message=message)
+        self._report(attempt, ended)
+
+    def _report(self, attempt: _Attempt, finished: AttemptFinished) -> None:
+        """Record ``finished`` in the journal (a resumed run replays it), then tell the engine."""
+        attempt_id = attempt.spec.attempt_id
+        wall = finished.at + self._wall_offset
+        self.journal.set_done(attempt_id, _done_of(finished, started=attempt.started or wall, finished=wall))
+        if finished.phase is AttemptPhase.SUCCEEDED and not finished.missing_outputs and not self._keep:
+            shutil.rmtree(attempt.workdir, ignore_errors=True)  # only once its outputs are recorded
+        with self._lock:
+            self._attempts.pop(attempt_id, None)
         self._events.put(finished)
 
-    def _pump(self, running: _Running) -> bytes:
-        """Copy stdout and stderr into the log as they come; keep the tail of stdout."""
-        proc = running.proc
-        assert proc.stdout is not None and proc.stderr is not None
-        tail = bytearray()
-        with (
-            self.run_dir.log_file(running.spec.attempt_id).open("ab") as log,
-            selectors.DefaultSelector() as sel,
-        ):
-            sel.register(proc.stdout, selectors.EVENT_READ, "out")
-            sel.register(proc.stderr, selectors.EVENT_READ, "err")
-            open_streams = 2
-            while open_streams:
-                for key, _ in sel.select():
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        sel.unregister(key.fileobj)
-                        open_streams -= 1
-                        continue
-                    log.write(chunk)
-                    log.flush()
-                    if key.data == "out":
-                        tail += chunk
-                        if len(tail) > 2 * RESULT_LIMIT:
-                            del tail[:-RESULT_LIMIT]
-        proc.stdout.close()
-        proc.stderr.close()
-        return bytes(tail[-RESULT_LIMIT:])
-
-    def _finished(self, running: _Running, code: int, tail: bytes) -> AttemptFinished:
-        spec = running.spec
-        at = self.now()
+    def _finished(self, attempt: _Attempt, ended: Exit, tail: bytes) -> AttemptFinished:
+        spec = attempt.spec
+        at = self._mono(ended.finished)
         result = tail.decode("utf-8", errors="replace").rstrip("\r\n")
-        failure = _failure_reason(running, code)
+        failure = _failure_reason(spec, ended, attempt.cancelled)
         if failure is not None:
             return AttemptFinished(
-                spec.attempt_id, AttemptPhase.FAILED, at, exit_code=code, result=result, message=failure
+                spec.attempt_id, AttemptPhase.FAILED, at, exit_code=ended.code, result=result, message=failure
             )
         try:
-            parameters, artifacts, missing = self._collect(running)
+            parameters, artifacts, missing = self._collect(attempt)
         except (OSError, KjobError) as err:
             message = err.message if isinstance(err, KjobError) else f"reading outputs failed: {err}"
             return AttemptFinished(
-                spec.attempt_id, AttemptPhase.ERROR, at, exit_code=code, result=result, message=message
+                spec.attempt_id, AttemptPhase.ERROR, at, exit_code=ended.code, result=result, message=message
             )
-        if not missing and not self._keep:
-            shutil.rmtree(running.workdir, ignore_errors=True)
         return AttemptFinished(
             spec.attempt_id,
             AttemptPhase.SUCCEEDED,
             at,
-            exit_code=code,
+            exit_code=ended.code,
             result=result,
             parameters=parameters,
             artifacts=artifacts,
             missing_outputs=tuple(missing),
         )
 
-    def _collect(self, running: _Running) -> tuple[dict[str, str], dict[str, str], list[str]]:
-        spec = running.spec
+    def _collect(self, attempt: _Attempt) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        spec = attempt.spec
         artifacts: dict[str, str] = {}
         written: dict[str, str] = {}
         for param in spec.output_parameters:
-            path = self._host_path(param.path, running.workdir, running.private_tmp)
+            path = self._host_path(param.path, attempt.workdir, attempt.private_tmp)
             if path.is_file():
                 written[param.name] = path.read_bytes().decode(errors="replace").rstrip("\r\n")
         parameters, missing = settle_outputs(spec.output_parameters, written)
         for art in spec.output_artifacts:
-            path = self._host_path(art.path, running.workdir, running.private_tmp)
+            path = self._host_path(art.path, attempt.workdir, attempt.private_tmp)
             if not path.exists():
                 if not art.optional:
                     missing.append(art.name)
@@ -325,37 +400,147 @@ class LocalBackend:
             artifacts[art.name] = str(stored)
         return parameters, artifacts, missing
 
-    # ---------------------------------------------------------------------------------- stop
-    def _deadline(self, running: _Running) -> None:
-        if running.proc.poll() is None:
-            running.timed_out = True
-            self._stop(running)
 
-    def _stop(self, running: _Running) -> None:
-        """SIGTERM the attempt's process group, SIGKILL it after a grace period."""
-        self._signal(running, signal.SIGTERM)
-        timer = threading.Timer(_STOP_GRACE, self._kill, args=(running,))
-        timer.daemon = True
-        running.timers.append(timer)
-        timer.start()
+class _AgentLink:
+    """The node agent process of this kjob, its request pipe and the thread that reads its events."""
 
-    def _kill(self, running: _Running) -> None:
-        self._signal(running, signal.SIGKILL)
+    def __init__(self, journal: Journal, on_event: Callable[[dict[str, Any]], None]) -> None:
+        self._on_event = on_event
+        self._write_lock = threading.Lock()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "kjob.backends.localnode", str(journal.path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,  # a Ctrl-C meant for kjob must not reach it
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._requests: IO[bytes] = self._proc.stdin
+        self._reader = threading.Thread(
+            target=self._read, args=(self._proc.stdout,), name="kjob-agent", daemon=True
+        )
+        self._reader.start()
 
-    @staticmethod
-    def _signal(running: _Running, sig: signal.Signals) -> None:
-        if running.proc.poll() is not None:
+    def send(self, request: dict[str, Any]) -> None:
+        line = json.dumps(request).encode() + b"\n"
+        with self._write_lock, contextlib.suppress(BrokenPipeError, ValueError):
+            self._requests.write(line)
+            self._requests.flush()
+
+    def _read(self, events: IO[bytes]) -> None:
+        for line in events:
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    self._on_event(event)
+
+    def close(self, wait: float) -> None:
+        """Stop what runs, let the agent report it and exit (it does once nothing runs)."""
+        self.send({"op": "stop_all", "reason": "stopped", "kill": True})
+        with self._write_lock, contextlib.suppress(BrokenPipeError):
+            self._requests.close()
+        try:
+            self._proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._reader.join(timeout=wait)
+
+
+def _lock_run(run_dir: RunDir) -> BinaryIO:
+    """Hold ``client.lock`` while this kjob watches the run: two clients would start tasks twice."""
+    handle = (run_dir.path / "client.lock").open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise KjobError(
+            f"run {run_dir.run_id} is being watched by another kjob on this machine",
+            hint="wait for it to finish, or stop it (Ctrl-C) before resuming",
+        ) from None
+    return handle
+
+
+def _wait_for_earlier_agents(journal: Journal) -> None:
+    """Wait until every agent an earlier kjob of this run left running has taken all the requests
+    that kjob sent (so nothing it was asked to start starts behind our back)."""
+    deadline = time.monotonic() + _AGENT_WAIT
+    while time.monotonic() < deadline:
+        busy = [
+            a
+            for a in journal.agents()
+            if not a.get("orphaned") and "ended" not in a and _alive(int(a["pid"]))
+        ]
+        if not busy:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(running.proc.pid, sig)
+        time.sleep(0.05)
 
 
-def _failure_reason(running: _Running, code: int) -> str | None:
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a pid reused by something else is not our agent
+        return b"kjob.backends.localnode" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc here: trust the pid
+
+
+def _signal_attempt(pid: int, attempt_id: str, sig: signal.Signals) -> None:
+    """Signal the process group of an attempt an earlier agent started, if ``pid`` is still that
+    attempt's process (a pid reused by another program is left alone)."""
+    if attempt_of(pid) == attempt_id:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+
+
+def _stop_orphan(pid: int, attempt_id: str) -> None:
+    """SIGTERM an attempt an earlier agent runs, SIGKILL after the grace period."""
+    _signal_attempt(pid, attempt_id, signal.SIGTERM)
+    timer = threading.Timer(_STOP_GRACE, _signal_attempt, args=(pid, attempt_id, signal.SIGKILL))
+    timer.daemon = True
+    timer.start()
+
+
+def _done_of(event: AttemptFinished, *, started: float, finished: float) -> Done:
+    return Done(
+        phase=event.phase.value,
+        started=started,
+        finished=finished,
+        exit_code=event.exit_code,
+        message=event.message,
+        result=event.result,
+        parameters=dict(event.parameters),
+        artifacts=dict(event.artifacts),
+        missing_outputs=list(event.missing_outputs),
+    )
+
+
+def _replayed(done: Done, attempt_id: str, at: float) -> AttemptFinished:
+    return AttemptFinished(
+        attempt_id,
+        AttemptPhase(done.phase),
+        at,
+        exit_code=done.exit_code,
+        message=done.message,
+        result=done.result,
+        parameters=done.parameters,
+        artifacts=done.artifacts,
+        missing_outputs=tuple(done.missing_outputs),
+    )
+
+
+def _failure_reason(spec: AttemptSpec, ended: Exit, cancelled: str) -> str | None:
     """Why an attempt failed (deadline, stopped, non-zero exit), or ``None`` if it exited 0."""
-    if running.timed_out:
-        return f"exceeded its deadline of {running.spec.deadline:g}s"
-    if running.cancelled:
-        return running.cancelled
+    code = ended.code
+    if ended.timed_out:
+        return f"exceeded its deadline of {spec.deadline:g}s"
+    if cancelled or ended.stopped:
+        return cancelled or ended.stopped
     if code > 0:
         return f"exit code {code}"
     if code < 0:

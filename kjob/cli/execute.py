@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from kjob.backends.base import Backend
 from kjob.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, console
@@ -58,6 +60,15 @@ def cluster_options(command: F) -> F:
     return command
 
 
+def given_options(ctx: click.Context, names: tuple[str, ...]) -> list[str]:
+    """The flags (``--namespace``) of the options named ``names`` that the user gave."""
+    return [
+        max(p.opts, key=len)
+        for p in ctx.command.params
+        if p.name in names and ctx.get_parameter_source(p.name) is not ParameterSource.DEFAULT
+    ]
+
+
 def execute(
     workflow: Workflow,
     backend: Backend,
@@ -69,19 +80,33 @@ def execute(
     parallelism: int | None,
     namespace: str,
     detach: bool = False,
+    previous: dict[str, Any] | None = None,
 ) -> None:
     """Run to the end, show progress and the summary, record ``run.json``, exit 0/1/130.
 
-    On Ctrl-C a Kubernetes run asks whether to stop its running Jobs or leave them running for
-    ``kjob resume`` (``detach``: leave them, without asking); SIGTERM, or no terminal to ask on,
-    stops them unless ``detach``.  A local run always stops its processes."""
+    ``previous`` is the record of an earlier kjob of this run (``kjob resume``): its start time, uid
+    and resumptions are kept.  On Ctrl-C a Kubernetes run asks whether to stop its running Jobs or
+    leave them running for ``kjob resume`` (``detach``: leave them, without asking); SIGTERM, or no
+    terminal to ask on, stops them unless ``detach``.  A local run always stops its processes.  A
+    second Ctrl-C or SIGTERM while they stop kills them at once; the record is closed either way."""
     progress = Progress(console.out, root=workflow.entrypoint, clock=backend.now)
     interrupt = _InterruptChoice(run_id, progress, detach=detach)
-    recorder = RunRecorder(
-        run_dir,
-        header={"run_id": run_id, "workflow": source, "backend": backend.name, "namespace": namespace},
-        clock_now=backend.now(),
-    )
+    earlier = previous or {}
+    uid = str(earlier.get("uid") or uuid.uuid4())
+    header: dict[str, Any] = {
+        "run_id": run_id,
+        "workflow": source,
+        "workflow_name": workflow.display_name,
+        "backend": backend.name,
+        "namespace": namespace,
+        "parameters": parameters,
+        "parallelism": parallelism,
+        "uid": uid,
+    }
+    if previous is not None:
+        header["started"] = earlier.get("started")
+        header["resumed"] = [*earlier.get("resumed", []), round(time.time(), 3)]
+    recorder = RunRecorder(run_dir, header=header, clock_now=backend.now())
     engine = Engine(
         workflow,
         backend,
@@ -90,7 +115,7 @@ def execute(
             parameters=parameters,
             parallelism=parallelism,
             namespace=namespace,
-            uid=str(uuid.uuid4()),
+            uid=uid,
             detach_on_interrupt=interrupt.detach if backend.name == "kubernetes" else None,
         ),
         observers=[progress, recorder],
@@ -98,6 +123,14 @@ def execute(
     try:
         with _sigterm_as_interrupt(interrupt):
             result = engine.run()
+    except KeyboardInterrupt:  # again, while the first one stopped the tasks: kill them now
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third must not cut the record short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        progress.close()
+        backend.close()
+        recorder.abort("interrupted again while stopping: every running task was killed", backend.now())
+        console.notice(f"killed every running task. The record is in {run_dir.path}")
+        sys.exit(EXIT_INTERRUPTED)
     except KjobError as err:
         recorder.abort(err.message, backend.now())
         if isinstance(err, AccessError):  # once access is granted, the run can go on

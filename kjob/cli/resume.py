@@ -1,15 +1,19 @@
-"""``kjob resume RUN``: finish a Kubernetes run whose client stopped, from what the cluster holds."""
+"""``kjob resume RUN``: finish a run whose kjob stopped (killed, crashed, detached), never running a
+finished task again.  A Kubernetes run is resumed from what the cluster holds; a local run from its
+run directory (journal, node agent, workflow copy)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from kjob.cli import console
 from kjob.cli.common import pick_workflow
-from kjob.cli.execute import cluster_options, execute
+from kjob.cli.execute import cluster_options, execute, given_options
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
-from kjob.spec import load_text
+from kjob.spec import load_file, load_text
 
 
 @click.command("resume")
@@ -26,7 +30,15 @@ def command(
     burst: int,
     detach: bool,
 ) -> None:
-    """Adopt RUN's existing Jobs (never creating one twice) and finish the workflow."""
+    """Finish RUN: adopt what is still running, replay what finished, start only the rest.
+
+    A Kubernetes run's existing Jobs are adopted (never created twice). A local run's finished
+    tasks are not run again, and tasks still running under its node agent are waited for."""
+    local = _local_run(run)
+    if local is not None:
+        _refuse_cluster_options(local.run_id)
+        _resume_local(local, parallelism)
+        return
     from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
 
     conn = connect(kubeconfig=kubeconfig, context=context, namespace=namespace, qps=qps, burst=burst)
@@ -36,8 +48,9 @@ def command(
     workflow = pick_workflow(load_text(text, path=source), source, None)
     try:
         run_dir = RunDir.find(run)
+        previous = _record_or_none(run_dir)
     except KjobError:
-        run_dir = RunDir.create(run)
+        run_dir, previous = RunDir.create(run), None
     console.line(f"Run {run} (resumed)", style="bold")
     console.line(f"  backend: kubernetes ({conn.where}, namespace {conn.namespace})    files: {run_dir.path}")
     backend = KubernetesBackend(conn, run_object, notice=console.notice)
@@ -51,4 +64,53 @@ def command(
         parallelism=parallelism,
         namespace=conn.namespace,
         detach=detach,
+        previous=previous,
+    )
+
+
+def _local_run(run: str) -> RunDir | None:
+    """RUN's directory if it is a local run recorded on this machine."""
+    try:
+        run_dir = RunDir.find(run)
+    except KjobError:
+        return None
+    record = _record_or_none(run_dir)
+    return run_dir if record is not None and record.get("backend") == "local" else None
+
+
+def _record_or_none(run_dir: RunDir) -> dict[str, Any] | None:
+    try:
+        return run_dir.read_record()
+    except KjobError:
+        return None
+
+
+def _refuse_cluster_options(run_id: str) -> None:
+    names = ("kubeconfig", "context", "namespace", "qps", "burst", "detach")
+    if given := given_options(click.get_current_context(), names):
+        raise KjobError(f"{', '.join(given)}: only for a Kubernetes run, and {run_id} ran on this machine")
+
+
+def _resume_local(run_dir: RunDir, parallelism: int | None) -> None:
+    from kjob.backends.local import LocalBackend
+
+    record = run_dir.read_record()
+    copy = run_dir.path / "workflow.yaml"
+    if not copy.is_file():
+        raise KjobError(f"run {run_dir.run_id} cannot be resumed: its workflow copy {copy} is missing")
+    loaded = load_file(str(copy))
+    workflow = pick_workflow(loaded, str(copy), record.get("workflow_name"))
+    backend = LocalBackend(run_dir, notice=console.notice, resume=True)
+    console.line(f"Run {run_dir.run_id} (resumed)", style="bold")
+    console.line(f"  backend: local    logs: kjob logs {run_dir.run_id}    files: {run_dir.path}")
+    execute(
+        workflow,
+        backend,
+        run_id=run_dir.run_id,
+        run_dir=run_dir,
+        source=str(record.get("workflow") or copy),
+        parameters=dict(record.get("parameters") or {}),
+        parallelism=parallelism or record.get("parallelism"),
+        namespace=str(record.get("namespace") or "default"),
+        previous=record,
     )

@@ -7,13 +7,12 @@ import shutil
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
 from kjob.backends.base import Backend
 from kjob.backends.local import LocalBackend
 from kjob.cli import console
 from kjob.cli.common import lenient_option, load, parse_parameters, pick_workflow, run_id_for
-from kjob.cli.execute import cluster_options, execute
+from kjob.cli.execute import cluster_options, execute, given_options
 from kjob.engine.engine import resolve_workflow_parameters
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
@@ -220,14 +219,10 @@ CLUSTER_ONLY = (
 
 def _refuse_cluster_options(ctx: click.Context, *, explicit: bool) -> None:
     """A run on this machine with an option only a cluster uses would silently ignore it: refuse."""
-    given = [
-        p
-        for p in ctx.command.params
-        if p.name in CLUSTER_ONLY and ctx.get_parameter_source(p.name) is not ParameterSource.DEFAULT
-    ]
+    given = given_options(ctx, CLUSTER_ONLY)
     if not given:
         return
-    flags = ", ".join(max(p.opts, key=len) for p in given)
+    flags = ", ".join(given)
     if explicit:
         raise KjobError(f"{flags}: only for the kubernetes backend, and --backend local was chosen")
     raise KjobError(

@@ -29,8 +29,10 @@ class RunRecorder:
         self._nodes: dict[str, Node] = {}
         self._last = 0.0
         self._pause = _MIN_INTERVAL
-        self.header.setdefault("phase", "Running")
-        self.header["started"] = round(clock_now + self._offset, 3)
+        self._unfinished = ""  # the phase and message of unfinished nodes, once the run was aborted
+        self.header["phase"] = "Running"
+        if self.header.get("started") is None:  # a resumed run keeps its first start
+            self.header["started"] = round(clock_now + self._offset, 3)
         self._write()
 
     def node_changed(self, node: Node) -> None:
@@ -51,9 +53,11 @@ class RunRecorder:
         self._write()
 
     def abort(self, message: str, at: float) -> None:
-        """The run could not go on (kjob's or the platform's error, not the workflow's): the record
-        is closed as ``Error`` with what stopped it, every node as it was last seen."""
+        """The run could not go on (kjob's or the platform's error, or a second interrupt): the
+        record is closed as ``Error`` with what stopped it; every node as it was last seen, except
+        that one not finished says it ended with the run."""
         self.header.update(phase="Error", message=message, finished=self._wall(at))
+        self._unfinished = f"ended with the run: {message}"
         self._write()
 
     def _wall(self, t: float | None) -> float | None:
@@ -72,8 +76,8 @@ class RunRecorder:
             "id": node.id,
             "task": node.task.name,
             "template": node.template.name,
-            "phase": node.phase.value,
-            "message": node.message,
+            "phase": "Error" if self._unfinished and not node.phase.finished else node.phase.value,
+            "message": self._unfinished if self._unfinished and not node.phase.finished else node.message,
             "started": self._wall(node.started_at),
             "finished": self._wall(node.finished_at),
             "group": node.is_group,
