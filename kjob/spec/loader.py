@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kjob.errors import KjobError, SpecErrors
+from kjob.errors import KjobError, SpecError, SpecErrors
+from kjob.limits import FILE_CHARS
 from kjob.spec.advice import advise
 from kjob.spec.build_workflow import ARGO_API, build
 from kjob.spec.diagnostics import Diagnostics, SpecWarning
@@ -42,8 +43,10 @@ def load_file(path: str | os.PathLike[str], *, lenient: bool = False) -> LoadRes
     found, or a :class:`~kjob.errors.KjobError` when the file cannot be read.
     """
     name = os.fspath(path)
+    most = FILE_CHARS.value
     try:
-        text = Path(name).read_text(encoding="utf-8")
+        with Path(name).open(encoding="utf-8") as file:
+            text = file.read(most + 1)  # no more than the limit lets through (a pipe may never end)
     except FileNotFoundError:
         raise KjobError(f"cannot read {name}: no such file", hint="check the path") from None
     except IsADirectoryError:
@@ -58,6 +61,9 @@ def load_file(path: str | os.PathLike[str], *, lenient: bool = False) -> LoadRes
         ) from None
     except OSError as error:
         raise KjobError(f"cannot read {name}: {error.strerror or error}") from None
+    if len(text) > most:
+        message = FILE_CHARS.problem(len(text), "this file", at_least=True)
+        raise SpecErrors([SpecError(message or "", path=name, line=1, col=1)])
     return load_text(text, path=name, lenient=lenient)
 
 
