@@ -12,8 +12,7 @@ import heapq
 import itertools
 import json
 import re
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +29,7 @@ from kjob.backends.base import (
     OutputParameterSpec,
 )
 from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text, scope_lookup
+from kjob.engine.queue import AttemptQueue
 from kjob.engine.retry import decide_retry
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
 from kjob.errors import KjobError, TemplateError
@@ -116,7 +116,7 @@ class Engine:
         )
         self._seq = itertools.count()
         self._timers: list[tuple[float, int, str, Node | None]] = []
-        self._queue: deque[Node] = deque()
+        self._queue = AttemptQueue()
         self._running: dict[str, Node] = {}  # attempt id -> node
         self._held: dict[str, _Slots] = {}  # attempt id -> the slots its submission holds
         self._occupied = 0  # slots held against the workflow-wide parallelism limit
@@ -391,36 +391,38 @@ class Engine:
                 queued_at=self.backend.now(),
             )
         )
-        self._queue.append(node)
+        self._queue.push(node)
 
     def _dispatch(self) -> None:
-        """Submit queued attempts, oldest first, as far as the parallelism limits allow."""
+        """Submit queued attempts, oldest first, as far as the parallelism limits allow.  One held
+        back by a full scope is parked on it until that scope has room again."""
         if not self._queue:
             return
-        waiting: deque[Node] = deque()
-        while self._queue:
-            if self._limit is not None and self._occupied >= self._limit and not self._stop_reason:
-                break  # the workflow-wide cap holds for every queued node alike
-            node = self._queue.popleft()
+        self._queue.unpark(_scope_room)
+        while not (self._limit is not None and self._occupied >= self._limit and not self._stop_reason):
+            # (the workflow-wide cap holds for every queued node alike)
+            node = self._queue.pop()
+            if node is None:
+                break
             if self._stop_reason or node.scope.stopping:
+                self._queue.remove(node)
                 reason = self._stop_reason or node.scope.stop_reason
                 self._finish(node, Phase.OMITTED if node.started_at is None else Phase.FAILED, reason)
                 continue
-            if self._room(node) <= 0:
-                waiting.append(node)
-            elif not (node.parent is not None and self._submit_batch(node)):
+            full = _full_scope(node)
+            if full is not None:
+                self._queue.park(node, full)
+                continue
+            self._queue.remove(node)
+            if not (node.parent is not None and self._submit_batch(node)):
                 self._submit(node)
-        waiting.extend(self._queue)
-        self._queue = waiting
 
     def _room(self, node: Node) -> int:
         """How many more attempts may start under every parallelism limit above ``node``."""
         room = self._limit - self._occupied if self._limit is not None else len(self._queue) + 1
-        scope: Scope | None = node.scope
-        while scope is not None:
+        for scope in _scope_chain(node.scope):
             if scope.parallelism is not None:
                 room = min(room, scope.parallelism - scope.running)
-            scope = scope.owner.scope if scope.owner is not None else None
         return room
 
     def _submit(self, node: Node) -> None:
@@ -439,7 +441,7 @@ class Engine:
         key = (id(first.parent), len(first.attempts))
         if key in self._unbatchable:
             return False
-        siblings = [n for n in self._queue if n.parent is first.parent and len(n.attempts) == key[1]]
+        siblings = self._queue.siblings(first)
         if not siblings:
             return False
         nodes = [first, *siblings]
@@ -452,8 +454,8 @@ class Engine:
         if not self.backend.submit_batch(specs, slots):
             self._unbatchable.add(key)
             return False
-        taken = {id(n) for n in siblings}
-        self._queue = deque(n for n in self._queue if id(n) not in taken)
+        for sibling in siblings:
+            self._queue.remove(sibling)
         self._hold(nodes, specs, slots)
         return True
 
@@ -515,10 +517,8 @@ class Engine:
         )
 
     def _count_running(self, node: Node, delta: int) -> None:
-        scope: Scope | None = node.scope
-        while scope is not None:
+        for scope in _scope_chain(node.scope):
             scope.running += delta
-            scope = scope.owner.scope if scope.owner is not None else None
 
     def _handle(self, events: Iterable[AttemptEvent]) -> None:
         for event in events:
@@ -604,6 +604,7 @@ class Engine:
         if unhandled and scope.fail_fast and not scope.stopping:
             scope.stopping = True
             scope.stop_reason = f"failFast after {node.task.name} {phase.value.lower()}"
+            self._queue.release(_scope_chain(scope))  # its parked attempts end at the next dispatch
         scope.unfinished -= 1
         for name in scope.dependents.get(node.task.name, ()):
             scope.waiting_on[name] -= 1
@@ -656,6 +657,7 @@ class Engine:
         if self._stop_reason:
             return
         self._stop_reason = reason
+        self._queue.release()
         for attempt_id in list(self._running):
             self.backend.cancel(attempt_id)
         for node in list(self.nodes):
@@ -754,6 +756,24 @@ def _result_used(node: Node) -> bool:
             for match in _RESULT_REF.findall(text)
         )
     return node.task.name in scope.results_read
+
+
+def _scope_chain(scope: Scope) -> Iterator[Scope]:
+    """``scope`` and every scope that contains it, innermost first."""
+    current: Scope | None = scope
+    while current is not None:
+        yield current
+        current = current.owner.scope if current.owner is not None else None
+
+
+def _scope_room(scope: Scope) -> int:
+    """How many more attempts ``scope``'s own ``parallelism`` lets start (unbounded: a big number)."""
+    return scope.parallelism - scope.running if scope.parallelism is not None else 1 << 62
+
+
+def _full_scope(node: Node) -> Scope | None:
+    """The innermost scope above ``node`` whose ``parallelism`` is reached, if any."""
+    return next((s for s in _scope_chain(node.scope) if _scope_room(s) <= 0), None)
 
 
 def is_argo(workflow: Workflow) -> bool:
