@@ -3,6 +3,8 @@ byte-identical output under any hash seed, and calibration from a recorded run."
 
 from __future__ import annotations
 
+import errno
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from kjob.cli import KjobGroup, console
-from kjob.cli.sim import command
+from kjob.cli.sim import command, write_picture
+from sim.errors import SimError
 from tests.conftest import EXAMPLES, NO_SHARED, REPO, SHARED
 
 HEFT = SHARED / "data" / "heft-example.json"
@@ -161,6 +164,79 @@ def test_pictures(tmp_path: Path) -> None:
     assert code == 0, err
     for png in (gantt, util):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+BAD_PICTURES = [
+    pytest.param(
+        ["--gantt", "{tmp}/no-such-dir/g.png"],
+        "error: --gantt {tmp}/no-such-dir/g.png: no directory {tmp}/no-such-dir",
+        id="missing directory",
+    ),
+    pytest.param(["--gantt", "{tmp}"], "error: --gantt {tmp}: names a directory", id="a directory"),
+    pytest.param(
+        ["--utilisation", "{tmp}/u.xyz"],
+        "error: --utilisation {tmp}/u.xyz: '.xyz' is not a picture format kjob can write",
+        id="unknown extension",
+    ),
+    pytest.param(
+        ["--gantt", "{tmp}/g"], "error: --gantt {tmp}/g: no extension to tell the format", id="no extension"
+    ),
+    pytest.param(
+        ["--gantt", "{tmp}/file/g.png"],
+        "error: --gantt {tmp}/file/g.png: {tmp}/file is not a directory",
+        id="a file as the directory",
+    ),
+    pytest.param(
+        ["--gantt", "{tmp}/p.png", "--utilisation", "{tmp}/./p.png"],
+        "error: --gantt and --utilisation name the same file ({tmp}/p.png)",
+        id="one file twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_PICTURES)
+def test_a_bad_picture_path_is_refused_before_the_simulation(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "file").write_text("")
+    before = sorted(tmp_path.iterdir())
+    code, out, err = sim("chain:3", *(a.format(tmp=tmp_path) for a in args))
+    assert code == 2 and out == ""  # nothing simulated, nothing printed
+    assert err.splitlines()[0] == message.format(tmp=tmp_path)
+    assert err.count("\n") == 2 and err.splitlines()[1].startswith("  hint: ")
+    assert sorted(tmp_path.iterdir()) == before  # nothing written, not even a probe
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, where no one can create a file")
+def test_a_picture_where_no_file_can_be_made_is_refused() -> None:
+    code, out, err = sim("chain:3", "--gantt", "/proc/kjob-gantt.png")
+    assert code == 2 and out == ""
+    assert err.startswith("error: --gantt /proc/kjob-gantt.png: cannot create a file in /proc (")
+    assert "Traceback" not in err
+
+
+def test_without_matplotlib_pictures_are_refused_before_the_simulation(tmp_path: Path) -> None:
+    if importlib.util.find_spec("matplotlib") is not None:
+        pytest.skip("matplotlib is installed")
+    code, out, err = sim("chain:3", "--gantt", str(tmp_path / "g.png"))
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "error: --gantt needs matplotlib, which is not installed",
+        "  hint: pip install 'kjob[plot]'",
+    ]
+
+
+def test_a_picture_that_fails_half_way_leaves_nothing_behind(tmp_path: Path) -> None:
+    target = tmp_path / "g.png"
+
+    def disk_full(path: str) -> None:
+        Path(path).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(SimError) as caught:
+        write_picture("--gantt", str(target), disk_full)
+    assert caught.value.message == f"--gantt {target}: could not write it (No space left on device)"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_same_seed_gives_byte_identical_json_under_any_hash_seed(tmp_path: Path) -> None:

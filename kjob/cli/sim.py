@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import math
+import os
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -86,8 +92,8 @@ def _request(ctx: click.Context, param: click.Parameter, value: str) -> tuple[fl
 @click.option("--sweep", "sweeps", multiple=True, metavar="PARAM=V1,V2", help="Vary a parameter.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--tasks", "per_task", is_flag=True, help="Per-task start/end/node in the JSON.")
-@click.option("--gantt", type=click.Path(dir_okay=False), help="Draw the schedule (PNG; needs kjob[plot]).")
-@click.option("--utilisation", type=click.Path(dir_okay=False), help="Draw utilisation over time (PNG).")
+@click.option("--gantt", metavar="FILE", help="Draw the schedule (.png, .svg, .pdf; needs kjob[plot]).")
+@click.option("--utilisation", metavar="FILE", help="Draw utilisation over time (.png, .svg, .pdf).")
 @click.option("--workflow", "workflow_name", metavar="NAME", help="Which workflow of a multi-document file.")
 @click.option("--no-fail-fast", is_flag=True, help="Keep starting tasks after a task fails for good.")
 def command(
@@ -159,6 +165,8 @@ def command(
             )
         _sweep(scn, sweeps, output)
         return
+    pictures = {option: path for option, path in (("--gantt", gantt), ("--utilisation", utilisation)) if path}
+    check_pictures(pictures)  # before the simulation: a bad path must not cost a run
     loaded = load(scn)
     sim = simulator(scn, loaded)
     began = time.perf_counter()
@@ -176,14 +184,101 @@ def command(
     if gantt:
         from sim import plots
 
-        plots.gantt(result, gantt, node_names=sim.nodes.names if sim.nodes else (), title=title)
-        console.notice(f"wrote {gantt}")
+        names = sim.nodes.names if sim.nodes else ()
+        write_picture("--gantt", gantt, lambda to: plots.gantt(result, to, node_names=names, title=title))
     if utilisation:
         from sim import plots
 
         cap = float(sim.nodes.capacity[:, 0].sum()) if sim.nodes is not None else None
-        plots.utilisation(result, utilisation, cpu=loaded.workload.request[:, 0], capacity=cap, title=title)
-        console.notice(f"wrote {utilisation}")
+        asked = loaded.workload.request[:, 0]
+        write_picture(
+            "--utilisation",
+            utilisation,
+            lambda to: plots.utilisation(result, to, cpu=asked, capacity=cap, title=title),
+        )
+
+
+# Formats matplotlib writes without extra software, by file extension (pgf would need LaTeX).
+PICTURE_FORMATS = ("png", "svg", "pdf", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
+
+
+def check_pictures(pictures: dict[str, str]) -> None:
+    """Refuse, naming the option, any picture path that could not be written: an unknown extension, a
+    missing or unwritable directory, a directory given as the file, one file named twice, or no
+    matplotlib."""
+    for option, path in pictures.items():
+        _check_picture(option, path)
+    if len(set(map(os.path.abspath, pictures.values()))) < len(pictures):
+        raise SimError(
+            f"--gantt and --utilisation name the same file ({next(iter(pictures.values()))})",
+            hint="give each picture its own file",
+        )
+    if pictures and importlib.util.find_spec("matplotlib") is None:
+        raise SimError(
+            f"{' and '.join(pictures)} {'need' if len(pictures) > 1 else 'needs'} matplotlib, which is not "
+            "installed",
+            hint="pip install 'kjob[plot]'",
+        )
+
+
+def _check_picture(option: str, path: str) -> None:
+    target = Path(path)
+    ext = target.suffix[1:].lower()
+    if target.is_dir() or path.endswith(os.sep):
+        raise SimError(
+            f"{option} {path}: names a directory", hint=f"name a file in it, e.g. {target / 'sim.png'}"
+        )
+    if ext not in PICTURE_FORMATS:
+        what = (
+            f"'.{ext}' is not a picture format kjob can write" if ext else "no extension to tell the format"
+        )
+        raise SimError(f"{option} {path}: {what}", hint="end the name with .png, .svg or .pdf")
+    folder = target.parent
+    if not folder.exists():
+        raise SimError(
+            f"{option} {path}: no directory {folder}", hint="create it first, or name another path"
+        )
+    if not folder.is_dir():
+        raise SimError(f"{option} {path}: {folder} is not a directory", hint="name a path in a directory")
+    try:  # the one sure test of "may I write there": do it (and leave nothing)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.", suffix=target.suffix):
+            pass
+    except OSError as err:
+        raise SimError(
+            f"{option} {path}: cannot create a file in {folder} ({(err.strerror or str(err)).lower()})",
+            hint="name a path in a directory you can write to",
+        ) from None
+
+
+def write_picture(option: str, path: str, draw: Callable[[str], None]) -> None:
+    """``draw`` into a temporary file beside ``path``, then move it into place: a failure (a full
+    disk) leaves no half-written picture, only a one-line error."""
+    try:
+        with _temporary_beside(Path(path)) as scratch:
+            draw(str(scratch))
+            os.chmod(scratch, 0o666 & ~_umask())  # as open() would make it, not mkstemp's 0600
+            os.replace(scratch, path)
+    except (OSError, ValueError) as err:  # ValueError: a format this matplotlib cannot write
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise SimError(f"{option} {path}: could not write it ({reason})") from None
+    console.notice(f"wrote {path}")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _temporary_beside(target: Path) -> Iterator[Path]:
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
 
 
 def _document(scn: Scenario, loaded: Loaded, outcome: Result | MonteCarlo, cluster: str) -> dict[str, Any]:
