@@ -2,8 +2,9 @@
 
 If the emulator shared a module with kjob's backend (an index-string format, a name rule), a bug in
 that module would be on both sides of every test and no test could see it. The only kjob module
-outside the emulator it may use is :mod:`kjob.sandbox` (the host-isolation probe), which has no kjob
-imports of its own.
+outside the emulator it may use are :mod:`kjob.sandbox` (the host-isolation probe) and
+:mod:`kjob.kubelet_expansion` (the kubelet's ``$(VAR)`` rules, checked against a real cluster by the
+contract tests), which have no kjob imports of their own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import kjob.testing.emulator
 
 EMULATOR = Path(kjob.testing.emulator.__file__).parent
 FORBIDDEN = ("kjob.backends", "kjob.engine", "kjob.spec", "kjob.expr", "kjob.plan", "kjob.cli")
-ALLOWED = ("kjob.testing.emulator", "kjob.sandbox")
+ALLOWED = ("kjob.testing.emulator", "kjob.sandbox", "kjob.kubelet_expansion")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:

@@ -89,6 +89,8 @@ class KubernetesBackend:
         self._indexed: bool | None = None if indexed_jobs else False  # None: not probed yet
         self._scripts: set[str] = set()
         self._settled: set[str] = set()  # Jobs whose TTL was set (or that need none)
+        self._split_said: set[str] = set()  # fan-outs whose split into parts was told
+        self._handed: set[str] = set()  # waiting parts (parallelism 0) given a share
         self._stop = threading.Event()
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kjob-outputs")
         self._creates = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kjob-create")
@@ -227,12 +229,14 @@ class KubernetesBackend:
             self._delete_job(tracked[0].job)  # cancelled while it was being created
 
     def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
-        """A fan-out's items as one Indexed Job (see :mod:`.indexed`); items an earlier life of this
-        run already submitted are adopted from their Indexed Job instead."""
+        """A fan-out's items as Indexed Jobs (one, or a few parts when it is big: see :mod:`.indexed`);
+        items an earlier life of this run already submitted are adopted from their Indexed Job
+        instead."""
         if len(specs) < 2 or not self._indexed_jobs_work():
             return False
         ordered = sorted(specs, key=lambda s: s.item_index or 0)
-        if indexed.refusal(ordered) is not None:
+        layout = indexed.prepare(ordered)
+        if isinstance(layout, str):
             return False
         fresh: list[AttemptSpec] = []
         for spec in ordered:
@@ -241,24 +245,30 @@ class KubernetesBackend:
         if not fresh:
             return True
         try:
-            job_body, items_body = indexed.indexed_job(
+            planned = indexed.plan(
                 fresh,
                 self.run,
                 parallelism=parallelism,
                 ttl_seconds_after_finished=self._ttl,
                 queue=self._queue_name,
+                layout=layout if len(fresh) == len(ordered) else None,
             )
         except KjobError as err:
             for spec in fresh:
                 self._events.put(self._ended(spec, AttemptPhase.ERROR, err.message))
             return True
-        job: str = job_body["metadata"]["name"]
-        tracked = [_Tracked(spec, job, index) for index, spec in enumerate(fresh)]
-        with self._lock:
-            for t in tracked:
-                self._tracked[t.spec.attempt_id] = t
-            self._by_job[job] = tracked
-        self._creates.submit(self._sending, tracked, self._create_items, job, items_body, job_body)
+        group = fresh[0].group_id
+        if planned.split is not None and group not in self._split_said:
+            self._split_said.add(group)
+            self._notice(f"{group}: {planned.split}")
+        for part in planned.parts:
+            job: str = part.job["metadata"]["name"]
+            tracked = [_Tracked(spec, job, index) for index, spec in enumerate(part.specs)]
+            with self._lock:
+                for t in tracked:
+                    self._tracked[t.spec.attempt_id] = t
+                self._by_job[job] = tracked
+            self._creates.submit(self._sending, tracked, self._create_items, job, part.items, part.job)
         return True
 
     def _create_items(self, job: str, items: Any, body: Any) -> str | None:
@@ -557,6 +567,8 @@ class KubernetesBackend:
             if len(tracked) < (len(items) if items is not None else 1):
                 return  # an Indexed Job with items this client is not following
             self._settled.add(job)
+        if items is not None:
+            self._hand_off(seen)
         ttl = (_meta(seen).annotations or {}).get(names.ANNOTATION_TTL, "")
         if not ttl.isdigit() or any(t.cancelled for t in tracked):
             return  # no TTL asked for; or stopped, and deleted by cancel()
@@ -569,6 +581,32 @@ class KubernetesBackend:
         except client.ApiException as err:
             if err.status != 404:
                 self._notice(f"could not set the TTL of Job {job}: {_reason(err)}")
+
+    def _hand_off(self, finished: client.V1Job) -> None:
+        """A part of a split fan-out ended: the first part of the same fan-out and attempt still
+        waiting with ``parallelism: 0`` gets the share it ran with."""
+        meta = _meta(finished)
+        group = (meta.annotations or {}).get(names.ANNOTATION_NODE_ID)
+        attempt = (meta.labels or {}).get(names.LABEL_ATTEMPT)
+        share = max(1, (finished.spec.parallelism or 0) if finished.spec is not None else 0)
+        with self._lock:
+            waiting = [
+                job
+                for name, job in self._latest.items()
+                if name not in self._handed and _waiting_part(job, group, attempt)
+            ]
+            if not waiting:
+                return
+            chosen = min(waiting, key=lambda j: indexed.item_indexes(_meta(j).annotations or {}) or [0])
+            name = str(_meta(chosen).name)
+            self._handed.add(name)
+        try:
+            self.cluster.batch.patch_namespaced_job(
+                name, self.run.namespace, {"spec": {"parallelism": share}}
+            )
+        except client.ApiException as err:
+            if err.status != 404:
+                self._notice(f"could not start the waiting Job {name}: {_reason(err)}")
 
     def _succeeded(self, tracked: _Tracked) -> AttemptFinished:
         spec = tracked.spec
@@ -667,6 +705,19 @@ class KubernetesBackend:
     def _finish(self, tracked: _Tracked, phase: AttemptPhase, message: str) -> None:
         if self._claim(tracked):
             self._events.put(self._ended(tracked.spec, phase, message))
+
+
+def _waiting_part(job: client.V1Job, group: str | None, attempt: str | None) -> bool:
+    """An Indexed Job of fan-out ``group`` at ``attempt`` that waits for a share of its parallelism."""
+    meta = _meta(job)
+    return (
+        job.spec is not None
+        and job.spec.parallelism == 0
+        and indexed.ANNOTATION_ITEMS in (meta.annotations or {})
+        and (meta.annotations or {}).get(names.ANNOTATION_NODE_ID) == group
+        and (meta.labels or {}).get(names.LABEL_ATTEMPT) == attempt
+        and (job.status is None or _terminal_condition(job.status) is None)
+    )
 
 
 def _unrecoverable(err: client.ApiException) -> bool:

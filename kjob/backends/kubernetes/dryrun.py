@@ -18,8 +18,9 @@ What only the run can tell is never invented:
 * Every attempt succeeds, so Jobs that run only after a failure (``depends: A.Failed``, retries) are
   not shown; tasks omitted that way, and templates that retry, are named.
 * A fan-out whose items are known is shown as the run creates it: one Indexed Job after the ConfigMap
-  of its items' commands (or one Job per item, named with the reason, when they cannot share one or
-  with ``--no-indexed-jobs``).  A real run falls back to one Job per item where the cluster drops
+  of its items' commands, or a few such pairs when the items do not fit one (named, with the reason),
+  or one Job per item (named with the reason) when they cannot share one or with
+  ``--no-indexed-jobs``.  A real run falls back to one Job per item where the cluster drops
   ``backoffLimitPerIndex`` (it asks the cluster; a dry run contacts nothing).
 
 The run ConfigMap's ``uid`` is assigned by the API server when it is created; the Jobs'
@@ -241,23 +242,27 @@ class DryRunBackend:
         )
 
     def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
-        """One Indexed Job and its items' ConfigMap, as a run creates them where the cluster keeps
+        """Indexed Jobs and their items' ConfigMaps, as a run creates them where the cluster keeps
         ``backoffLimitPerIndex``; not taken with ``--no-indexed-jobs`` or when the items cannot share
         one (the fan-out is named with the reason, and each item is shown as its own Job)."""
         ordered = sorted(specs, key=lambda s: s.item_index or 0)
-        why = indexed.refusal(ordered) if self.indexed_jobs else "--no-indexed-jobs"
-        if why is not None:
-            self.fan_outs.append(f"{specs[0].group_id}: one Job per item ({why})")
+        layout = indexed.prepare(ordered) if self.indexed_jobs else "--no-indexed-jobs"
+        if isinstance(layout, str):
+            self.fan_outs.append(f"{specs[0].group_id}: one Job per item ({layout})")
             return False
-        job, items = indexed.indexed_job(
+        planned = indexed.plan(
             ordered,
             self.run,
             parallelism=parallelism,
             ttl_seconds_after_finished=self.ttl_seconds_after_finished,
             queue=self.queue,
+            layout=layout,
         )
+        if planned.split is not None:
+            self.fan_outs.append(f"{specs[0].group_id}: {planned.split}")
         group = dataclasses.replace(ordered[0], node_id=ordered[0].group_id)
-        self.jobs += [(group, items), (group, job)]
+        for part in planned.parts:
+            self.jobs += [(group, part.items), (group, part.job)]
         for spec in ordered:
             self._succeed(spec)
         return True

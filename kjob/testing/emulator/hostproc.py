@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from kjob.kubelet_expansion import command as kubelet_command
+from kjob.kubelet_expansion import expand as kubelet_expand
 from kjob.testing.emulator.util import Obj, annotations_of, labels_of, sub
 
 Lookup = Callable[[str, str, str], Obj | None]  # (plural, namespace, name) -> object
@@ -61,25 +63,9 @@ def rewrite(text: str, mapping: Mapping[str, Path]) -> str:
 
 
 def expand(text: str, env: Mapping[str, str]) -> str:
-    """Kubernetes ``$(VAR)`` expansion: unknown references stay as written, ``$$`` is a ``$``."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text.startswith("$$", i):
-            out.append("$")
-            i += 2
-        elif text.startswith("$(", i):
-            end = text.find(")", i + 2)
-            if end == -1:
-                out.append(text[i:])
-                break
-            name = text[i + 2 : end]
-            out.append(env[name] if name in env else text[i : end + 1])
-            i = end + 1
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    """Kubernetes ``$(VAR)`` expansion (see :mod:`kjob.kubelet_expansion`): unknown references stay as
+    written, ``$$`` is a ``$``."""
+    return kubelet_expand(text, env)
 
 
 def _field_ref(pod: Obj, path: str) -> str:
@@ -206,9 +192,9 @@ def prepare(
     home = pod_root / "home"
     home.mkdir(parents=True, exist_ok=True)
 
-    env: dict[str, str] = {k: os.environ[k] for k in inherit_env if k in os.environ}
-    env["HOME"] = str(home)
-    env["HOSTNAME"] = str(spec.get("hostname") or sub(pod, "metadata").get("name") or "")
+    # What the kubelet expands $(VAR) with: envFrom, then env in order (never the image's or the
+    # host's own variables); the process gets a few host variables and HOME besides.
+    env: dict[str, str] = {}
     for source in container.get("envFrom") or []:
         prefix = str(source.get("prefix") or "")
         for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
@@ -246,6 +232,13 @@ def prepare(
             container_env[name] = value
     env.update(container_env)
     env.update(extra_env)
+    argv_env = dict(env)
+    env = {
+        **{k: os.environ[k] for k in inherit_env if k in os.environ},
+        "HOME": str(home),
+        "HOSTNAME": str(spec.get("hostname") or sub(pod, "metadata").get("name") or ""),
+        **env,
+    }
     env = {k: rewrite(v, mapping) for k, v in env.items()}
     env["KJOB_EMULATOR_TERMINATION_LOG"] = str(termination)
     env["KJOB_EMULATOR_POD_ROOT"] = str(pod_root)
@@ -256,7 +249,7 @@ def prepare(
     words = [str(x) for x in (container.get("command") or [])] + [
         str(x) for x in (container.get("args") or [])
     ]
-    argv = [rewrite(expand(w, env), mapping) for w in words]
+    argv = [rewrite(w, mapping) for w in kubelet_command(words, argv_env)]
     workdir = container.get("workingDir")
     if workdir:
         mapped = rewrite(str(workdir), mapping)
