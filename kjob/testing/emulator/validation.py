@@ -565,6 +565,26 @@ def validate_job_spec(spec: Obj, path: str, errs: list[FieldError]) -> None:
                 )
             )
         mfi = spec.get("maxFailedIndexes")
+        big = isinstance(completions, int) and completions > 100000
+        if big and spec.get("backoffLimitPerIndex") is not None:  # as v1.28's validation words it
+            if mfi is None:
+                errs.append(
+                    FieldError(
+                        "Required",
+                        f"{path}.maxFailedIndexes",
+                        detail="must be specified when completions is above 100000",
+                    )
+                )
+            if isinstance(par, int) and par > 10000:
+                errs.append(
+                    FieldError(
+                        "Invalid",
+                        f"{path}.parallelism",
+                        par,
+                        "must be less than or equal to 10000 when completions are above 100000 and used with "
+                        "backoff limit per index",
+                    )
+                )
         if isinstance(completions, int) and isinstance(mfi, int) and mfi > completions:
             errs.append(
                 FieldError(
