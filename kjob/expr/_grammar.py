@@ -169,7 +169,9 @@ def _too_deep(text: str) -> TemplateError:
 
 
 def quote(text: str) -> str:
-    """``text`` quoted for a message: in single quotes, or double quotes if it holds a single one."""
+    """``text`` quoted for a message: in single quotes, or double quotes if it holds a single one; a
+    long one is cut (see :func:`clip`)."""
+    text = clip(text)
     if "'" not in text:
         return f"'{text}'"
     if '"' not in text:

@@ -124,7 +124,7 @@ class _Asker:
 
     def _unknown(self, operand: _Operand) -> TemplateError:
         return TemplateError(
-            f"unknown task '{operand.task}' in depends",
+            f"unknown task '{_grammar.clip(operand.task)}' in depends",
             text=self._text,
             column=operand.column,
             hint="depends can name only tasks of the same DAG",
@@ -227,7 +227,7 @@ class _DependsTree(Transformer[Token, _Node]):
         known = TASK_RESULTS + FAN_OUT_RESULTS
         if not result:
             return TemplateError(
-                f"expected a result after '{task}.'",
+                f"expected a result after '{_grammar.clip(task)}.'",
                 text=self._text,
                 column=column,
                 hint=f"one of {', '.join(known)}",
@@ -237,7 +237,7 @@ class _DependsTree(Transformer[Token, _Node]):
         ]
         guess = f"did you mean '{close[0]}'? " if close else ""
         return TemplateError(
-            f"unknown task result '{result}' in '{task}.{result}'",
+            f"unknown task result '{_grammar.clip(result)}' in '{_grammar.clip(f'{task}.{result}')}'",
             text=self._text,
             column=column,
             hint=f"{guess}results are {', '.join(known)}",

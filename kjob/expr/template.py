@@ -99,7 +99,7 @@ class Template:
                 out.append(lookup(part.path))
             except KeyError:
                 raise TemplateError(
-                    f"cannot resolve '{part.path}'",
+                    f"cannot resolve '{_grammar.clip(part.path)}'",
                     text=self.text,
                     column=part.column,
                     hint=unresolved_hint(part.path),
@@ -283,7 +283,7 @@ def _word_problem(text: str, problem: SyntaxProblem) -> TemplateError:
     opener, closer = _OPENERS[opener_token.type] if opener_token is not None else ("<<", ">>")
     opened_at = (opener_token.start_pos or 0) if opener_token is not None else problem.pos
     previous = problem.previous
-    path = str(previous) if previous is not None and previous.type == "PATH" else None
+    path = _grammar.clip(str(previous)) if previous is not None and previous.type == "PATH" else None
     escape = f"write '\\{opener}' for a literal '{opener}'" + (
         " (e.g. a shell heredoc)" if opener == "<<" else ""
     )
@@ -309,11 +309,14 @@ def _word_problem(text: str, problem: SyntaxProblem) -> TemplateError:
                 hint=_REF_SHAPE,
             )
         return TemplateError(
-            f"'{opener}' is closed by '{closer}', not '{found}'", text=text, column=problem.pos, hint=escape
+            f"'{opener}' is closed by '{closer}', not '{_grammar.clip(found)}'",
+            text=text,
+            column=problem.pos,
+            hint=escape,
         )
     if found is not None and found.type == "PATH" and path is not None:
         return TemplateError(
-            f"expected '{closer}' after '{opener} {path}', found '{found}'",
+            f"expected '{closer}' after '{opener} {path}', found '{_grammar.clip(found)}'",
             text=text,
             column=problem.pos,
             hint=f"a reference is one dotted name without spaces; {escape}",

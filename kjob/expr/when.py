@@ -172,7 +172,7 @@ class _Compare(_Node):
         except re2.error as err:
             why = err.args[0].decode(errors="replace") if err.args and isinstance(err.args[0], bytes) else err
             raise _Failure(
-                f"invalid regular expression {pattern!r}: {why}",
+                f"invalid regular expression {_grammar.clip(pattern)!r}: {why}",
                 self.right.column,
                 "patterns are RE2, as Argo's (Go) are: no backreferences or lookaround",
             ) from None
@@ -360,8 +360,8 @@ def _show(v: Value) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return f"the string {v!r}"
-    return f"the number {_number_text(v)}"
+        return f"the string {_grammar.clip(v)!r}"
+    return f"the number {_grammar.clip(_number_text(v))}"
 
 
 def _number_text(v: int | float) -> str:

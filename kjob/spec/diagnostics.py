@@ -6,12 +6,34 @@ that one run shows every mistake of a file; :meth:`Diagnostics.capped_errors` or
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import overload
 
 from kjob.errors import SpecError
 from kjob.spec.model import Mark
 
 MAX_ERRORS = 50
+QUOTED_CHARS = 60  # of a name, path or value a message quotes; the rest is cut
+_LONG_QUOTE = re.compile(f"'([^'\\n]{{{QUOTED_CHARS + 1},}})'|\"([^\"\\n]{{{QUOTED_CHARS + 1},}})\"")
+
+
+@overload
+def shorten(text: str) -> str: ...
+@overload
+def shorten(text: None) -> None: ...
+def shorten(text: str | None) -> str | None:
+    """``text`` with each long quoted part cut: a file can hold a name or a value of any length, and
+    a message quotes it whole wherever it is written."""
+    if text is None or len(text) <= 2 * QUOTED_CHARS:
+        return text
+
+    def cut(match: re.Match[str]) -> str:
+        quote = match.group()[0]
+        inner = match.group(1) if quote == "'" else match.group(2)
+        return f"{quote}{inner[: QUOTED_CHARS - 3]}...{quote}"
+
+    return _LONG_QUOTE.sub(cut, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +60,13 @@ class Diagnostics:
         self.warnings: list[SpecWarning] = []
 
     def error(self, message: str, mark: Mark, *, hint: str | None = None, detail: str | None = None) -> None:
+        message, hint = shorten(message), shorten(hint)
         self.errors.append(
             SpecError(message, path=mark.path, line=mark.line, col=mark.col, hint=hint, detail=detail)
         )
 
     def warn(self, message: str, mark: Mark, *, hint: str | None = None) -> None:
-        self.warnings.append(SpecWarning(message, mark, hint))
+        self.warnings.append(SpecWarning(shorten(message), mark, shorten(hint)))
 
     def unsupported(self, message: str, mark: Mark, *, hint: str | None = None) -> None:
         """An Argo feature kjob cannot run yet: an error, or a warning when loading leniently."""
