@@ -5,12 +5,14 @@ gigabytes, hang or print a traceback."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from kjob.errors import SpecErrors
 from kjob.spec import load_text
+from tests.conftest import Completed
 
 HEAD = """apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -98,8 +100,8 @@ def test_a_file_past_the_size_limit_is_refused_before_it_is_parsed(monkeypatch: 
     )
 
 
-def test_lint_reads_no_further_than_the_size_limit(kjob: object) -> None:
-    done = kjob("lint", "/dev/zero", timeout=60)  # type: ignore[operator]
+def test_lint_reads_no_further_than_the_size_limit(kjob: Callable[..., Completed]) -> None:
+    done = kjob("lint", "/dev/zero", timeout=60)
     assert done.code == 2
     assert "/dev/zero:1:1: error: this file has more than 30,000,000 characters" in done.stdout + done.stderr
 
@@ -221,24 +223,26 @@ def test_a_long_timezone_is_a_located_error() -> None:
 
 
 def test_a_render_past_the_limit_ends_the_task_with_an_error(
-    kjob: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kjob: Callable[..., Completed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = "  arguments: {parameters: [{name: p, value: '" + "x" * 100 + "'}]}\n"
     path = tmp_path / "wf.yaml"
     path.write_text(workflow(spec=spec, args='["' + "{{workflow.parameters.p}}" * 20 + '"]'))
     monkeypatch.setenv("KJOB_MAX_RENDERED_CHARS", "1000")  # the kjob fixture passes the environment on
-    done = kjob("run", str(path))  # type: ignore[operator]
+    done = kjob("run", str(path))
     assert done.code == 1
     assert "the rendered text has 2,000 characters, more than kjob's limit of 1,000" in done.stdout
     assert done.record()["phase"] == "Error"
 
 
-def test_a_rendered_sequence_past_the_fan_out_limit_ends_the_task(kjob: object, tmp_path: Path) -> None:
+def test_a_rendered_sequence_past_the_fan_out_limit_ends_the_task(
+    kjob: Callable[..., Completed], tmp_path: Path
+) -> None:
     spec = "  arguments: {parameters: [{name: n, value: '3'}]}\n"
     path = tmp_path / "wf.yaml"
     path.write_text(
         workflow(spec=spec, task="{name: a, template: t, withSequence: {count: '{{workflow.parameters.n}}'}}")
     )
-    done = kjob("run", str(path), "-p", "n=100000000")  # type: ignore[operator]
+    done = kjob("run", str(path), "-p", "n=100000000")
     assert done.code == 1
     assert "withSequence has 100,000,000 items per fan-out" in done.stdout
