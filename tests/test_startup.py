@@ -26,6 +26,7 @@ sys.stderr.write("\\n" + json.dumps(sorted(sys.modules)) + "\\n")
 
 
 def loaded_by(*args: str) -> tuple[set[str], str]:
+    """The modules ``kjob ARGS`` imported, and what it printed, with its output going to a pipe."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         capture_output=True,
@@ -59,6 +60,23 @@ def test_lint_loads_the_spec_but_not_the_engine_the_simulator_numpy_or_the_clust
     assert {"kjob.spec", "lark", "ruamel"} <= packages(modules)
     unwanted = {"numpy", "kubernetes", "urllib3", "sim", "kjob.engine", "kjob.backends.local", "kjob.plan"}
     assert packages(modules) & unwanted == set()
+
+
+def test_lint_into_a_pipe_is_written_without_rich_and_on_a_terminal_with_it() -> None:
+    piped, _ = loaded_by("lint", str(EXAMPLES / "01-basic-dag.yaml"))
+    assert "rich" not in packages(piped)
+    # FORCE_COLOR makes rich (and so kjob) treat the pipe as a terminal: styled output, through rich.
+    done = subprocess.run(
+        [sys.executable, "-m", "kjob", "lint", str(EXAMPLES / "01-basic-dag.yaml"), "/no/such.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"FORCE_COLOR": "1", "PATH": "/usr/bin:/bin"},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("\x1b[31merror: cannot read /no/such.yaml: no such file")
 
 
 def test_help_still_lists_every_verb() -> None:

@@ -2,6 +2,10 @@
 
 Output for people goes to stdout; notices and errors to stderr.  ``NO_COLOR`` and ``COLUMNS`` are
 honoured, and nothing is coloured or animated when the stream is not a terminal.
+
+rich is loaded only when it draws something: a line written to a pipe or a file is just the text
+(what rich would write there too), so ``kjob lint`` in a script or CI does not wait for it.  ``out`` and
+``err`` are rich consoles made on first use.
 """
 
 from __future__ import annotations
@@ -10,15 +14,12 @@ import contextlib
 import io
 import os
 import sys
-from typing import TextIO, cast
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, TextIO, cast
 
 from kjob.errors import KjobError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class _ClosedTolerant(io.TextIOBase):
@@ -64,33 +65,90 @@ class _ClosedTolerant(io.TextIOBase):
         return str(getattr(self._stream, "encoding", "utf-8"))
 
 
+_streams: dict[str, TextIO] = {}
+_consoles: dict[str, Console] = {}
+
+
 def reset() -> None:
     """Rebind both consoles to the current sys.stdout/stderr (the CLI entry point calls it, so tests
     that capture output see everything)."""
-    global out, err
-    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-    out = Console(file=_tolerant(sys.stdout), highlight=False, soft_wrap=True, width=width)
-    err = Console(file=_tolerant(sys.stderr), highlight=False, soft_wrap=True, width=width)
+    _streams["out"] = _tolerant(sys.stdout)
+    _streams["err"] = _tolerant(sys.stderr)
+    _consoles.clear()
+
+
+def __getattr__(name: str) -> Console:
+    """``console.out`` and ``console.err``: the rich consoles, made (and rich imported) on first use."""
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    made = _consoles.get(name)
+    if made is None:
+        from rich.console import Console
+
+        width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+        made = Console(file=_stream(name), stderr=name == "err", highlight=False, soft_wrap=True, width=width)
+        _consoles[name] = made
+    return made
+
+
+def _stream(name: str) -> TextIO:
+    if name not in _streams:
+        _streams[name] = _tolerant(sys.stdout if name == "out" else sys.stderr)
+    return _streams[name]
 
 
 def _tolerant(stream: TextIO) -> TextIO:
     return cast(TextIO, _ClosedTolerant(stream))
 
 
+def _is_terminal(stream: TextIO) -> bool:
+    """Whether rich would style what goes to ``stream`` (its own rules: ``TTY_COMPATIBLE``,
+    ``FORCE_COLOR``, then ``isatty``)."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    forced = os.environ.get("FORCE_COLOR")
+    if forced is not None:
+        return forced != ""
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def _say(name: str, text: str, style: str | None) -> None:
+    """One line for people: plain text where rich would add nothing, else through rich."""
+    stream = _stream(name)
+    if name in _consoles or _is_terminal(stream):
+        from rich.markup import escape
+
+        console: Console = __getattr__(name)
+        console.print(escape(text), style=style)
+        return
+    stream.write(text + "\n")
+    stream.flush()
+
+
 def notice(message: str) -> None:
-    err.print(escape(message), style="yellow")
+    _say("err", message, "yellow")
 
 
 def error(exc: KjobError) -> None:
-    err.print(escape(exc.render()), style="red")
+    _say("err", exc.render(), "red")
 
 
 def line(text: str = "", style: str | None = None) -> None:
-    out.print(escape(text), style=style)
+    _say("out", text, style)
+
+
+def failure(text: str) -> None:
+    """A closing line that says something went wrong (on stderr, red on a terminal)."""
+    _say("err", text, "red")
 
 
 def data(text: str) -> None:
     """Machine-readable output (YAML, JSON) on stdout exactly as given: no markup, wrapping or tab
     expansion, so it can be piped."""
-    out.file.write(text)
-    out.file.flush()
+    stream = _stream("out")
+    stream.write(text)
+    stream.flush()

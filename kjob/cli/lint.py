@@ -39,5 +39,5 @@ def command(files: tuple[str, ...], lenient: bool) -> None:
                 f"{path}: ok ({wf.kind} {wf.display_name}, {len(wf.templates)} templates, {tasks} tasks)"
             )
     if bad:
-        console.err.print(f"{bad} of {len(files)} files have errors", style="red")
+        console.failure(f"{bad} of {len(files)} files have errors")
     sys.exit(EXIT_USAGE if bad else EXIT_OK)
