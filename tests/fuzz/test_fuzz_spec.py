@@ -47,10 +47,12 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
     parts = ", ".join(f"{name} {count:,}" for name, count in sorted(TRIED.items()))
     line = f"fuzz: {total:,} inputs tried ({parts}), no exception but kjob's own"
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
-    else:  # pragma: no cover - pytest without its terminal
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:  # pragma: no cover - pytest without its terminal
         print(line, file=sys.stderr)
+        return
+    with capture.global_and_fixture_disabled():  # shown with or without -s
+        reporter.write_line(line)
 
 
 def test_the_corpus_has_every_example_and_seed() -> None:
