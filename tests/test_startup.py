@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from kjob import __version__
+from kjob.expr import _grammar
 from tests.conftest import EXAMPLES, REPO
 
 # Prints the modules loaded once the command ran (click's exit included) as JSON on stderr's last line.
@@ -77,6 +79,49 @@ def test_lint_into_a_pipe_is_written_without_rich_and_on_a_terminal_with_it() ->
     )
     assert done.returncode == 2
     assert done.stderr.startswith("\x1b[31merror: cannot read /no/such.yaml: no such file")
+
+
+def lint(cache_home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kjob", "lint", str(EXAMPLES / "03-conditional.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"XDG_CACHE_HOME": str(cache_home), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_built_grammar_is_kept_for_the_next_start_and_a_damaged_copy_is_rebuilt(tmp_path: Path) -> None:
+    first = lint(tmp_path)
+    assert first.returncode == 0 and first.stderr == ""
+    (cached,) = (tmp_path / "kjob").iterdir()
+    assert oct(cached.stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "kjob").stat().st_mode & 0o777) == "0o700"
+    again = lint(tmp_path)
+    assert (again.returncode, again.stdout, again.stderr) == (0, first.stdout, "")
+    cached.write_bytes(b"not a parser")
+    damaged = lint(tmp_path)
+    assert (damaged.returncode, damaged.stdout, damaged.stderr) == (0, first.stdout, "")
+    assert _grammar._load_parser(cached) is not None  # rebuilt and saved whole
+
+
+def test_without_a_writable_cache_lint_works_and_says_nothing(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    done = lint(blocked)  # its "kjob" directory cannot be made inside a file
+    assert (done.returncode, done.stderr) == (0, "")
+    assert ": ok (" in done.stdout
+
+
+def test_a_cached_grammar_others_could_have_written_is_not_loaded(tmp_path: Path) -> None:
+    _grammar.parser()  # make sure a good parser exists to save
+    path = tmp_path / "grammar.lark-parser"
+    _grammar._save_parser(_grammar.parser(), path)
+    assert _grammar._load_parser(path) is not None
+    path.chmod(0o622)
+    assert _grammar._load_parser(path) is None
 
 
 def test_help_still_lists_every_verb() -> None:

@@ -2,7 +2,8 @@
 
 The grammar is a file, not a string in the code.  An installed wheel ships it as package data at
 ``kjob/_grammar/kjob.lark``; a source or editable checkout keeps it at ``<repo>/grammar/kjob.lark``.
-The LALR parser is built once per process and serves every start rule.
+The LALR parser is built once and serves every start rule; the built parser is kept in the user's
+cache directory, so later processes load it instead of building it again.
 
 This module also turns lark's failures into plain facts (:class:`SyntaxProblem`) that each concern
 (template, when, depends) words for its users; no lark exception leaves the ``kjob.expr`` package.
@@ -10,15 +11,21 @@ This module also turns lark's failures into plain facts (:class:`SyntaxProblem`)
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import importlib.resources
+import os
 import re
+import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
+import lark
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken, VisitError
 
@@ -64,9 +71,60 @@ def grammar_path(
 
 @functools.cache
 def parser() -> Lark:
-    """The one LALR parser for every start rule, built on first use."""
+    """The one LALR parser for every start rule, built on first use.
+
+    Building it is about half of ``kjob lint``'s start-up, so the built parser is kept in the user's
+    cache directory (:func:`parser_cache`) and loaded from there next time, in a few milliseconds.
+    """
     text = grammar_path().read_text(encoding="utf-8")
-    return Lark(text, parser="lalr", lexer="contextual", start=list(STARTS))
+    cache = parser_cache(text)
+    if cache is not None:
+        loaded = _load_parser(cache)
+        if loaded is not None:
+            return loaded
+    built = Lark(text, parser="lalr", lexer="contextual", start=list(STARTS))
+    if cache is not None:
+        _save_parser(built, cache)
+    return built
+
+
+def parser_cache(grammar: str) -> Path | None:
+    """Where the parser built from ``grammar`` is kept: ``$XDG_CACHE_HOME/kjob`` (else ``~/.cache/kjob``),
+    named by a hash of the grammar, lark's version and Python's, so a change of any is a new file."""
+    try:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home directory: no cache
+        return None
+    key = hashlib.sha256(f"{grammar}\0{lark.__version__}\0{sys.version}".encode()).hexdigest()[:20]
+    return root / "kjob" / f"grammar-{key}.lark-parser"
+
+
+def _load_parser(path: Path) -> Lark | None:
+    """The cached parser, or ``None`` when there is none that this user alone could have written."""
+    try:
+        with path.open("rb") as file:
+            info = os.fstat(file.fileno())
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return None  # a pickle others could have written is never loaded
+            return Lark.load(file)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a damaged or foreign cache file must never stop kjob: build the parser anew
+        return None
+
+
+def _save_parser(parser: Lark, path: Path) -> None:
+    """Write the cache file whole or not at all (a temporary file moved into place)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".grammar-")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                parser.save(file)
+            os.replace(scratch, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(scratch)
 
 
 def parse(text: str, start: Start) -> Tree[Token]:
