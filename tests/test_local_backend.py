@@ -309,3 +309,47 @@ def test_cluster_options_without_a_cluster_are_refused_not_ignored(
     """Once silently ignored: the workflow then ran on this machine instead of in namespace prod."""
     done = kjob("run", str(EXAMPLES / "01-basic-dag.yaml"), *args)
     assert (done.code, done.stdout, done.stderr) == (2, "", message)
+
+
+DOLLARS = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: one, template: show}
+      - {name: each, template: show, withItems: [a, b]}
+  - name: show
+    container:
+      image: alpine
+      env:
+      - {name: X, value: hi}
+      - {name: Y, value: "$(X)-y"}
+      - {name: Z, value: "$$(X)"}
+      command: [sh, -c]
+      args:
+      - printf '%s|' '$(Y)' '$$(X)' '$(NOPE)' '$$' "$0" "$Z" "$1" > /tmp/seen
+      - $(X)
+      - $((1 + 2))
+    outputs: {parameters: [{name: seen, valueFrom: {path: /tmp/seen}}]}
+"""
+
+
+def test_dollar_references_read_the_same_locally_as_on_kubernetes(kjob: Any, tmp_path: Path) -> None:
+    """``$(VAR)`` and ``$$`` by the kubelet's rules on the local backend, in a Job of its own and in an
+    Indexed Job's items (the API emulator's kubelet follows the real one: a contract test)."""
+    from kjob.testing.emulator import Emulator, host_process
+
+    wf = write(tmp_path, DOLLARS)
+    local = kjob("run", wf)
+    assert local.code == 0, local.stdout + local.stderr
+    expected = "hi-y|$(X)|$(NOPE)|$|hi|$(X)|$((1 + 2))|"
+    seen = {k: n["outputs"]["parameters"].get("seen") for k, n in local.nodes().items() if k != "main"}
+    assert {k: v for k, v in seen.items() if k != "each"} == dict.fromkeys(
+        ["one", "each(0:a)", "each(1:b)"], expected
+    )
+    with Emulator(host_process()) as emu:
+        config = emu.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
+        remote = kjob("run", wf, "--backend", "kubernetes", "--kubeconfig", str(config))
+    assert remote.code == 0, remote.stdout + remote.stderr
+    assert {k: n["outputs"]["parameters"].get("seen") for k, n in remote.nodes().items() if k in seen} == seen

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from kjob import kubelet_expansion
 from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
@@ -235,7 +236,11 @@ class LocalBackend:
         workdir.mkdir(parents=True, exist_ok=True)
         if private is not None:
             private.mkdir(exist_ok=True)
-        argv = list(container.command) + list(container.args)
+        for var in container.env:
+            if var.value_from is not None:
+                raise KjobError(f"env {var.name} uses valueFrom, which the local backend cannot resolve")
+        declared = kubelet_expansion.container_env((var.name, var.value or "") for var in container.env)
+        argv = kubelet_expansion.command([*container.command, *container.args], declared)
         if container.source is not None:
             script = workdir / ".kjob-script"
             script.write_text(container.source)
@@ -252,10 +257,7 @@ class LocalBackend:
             self._host_path(path, workdir, private)  # refuse before running, not after
         env = dict(os.environ)
         env.update({"KJOB_TASK": spec.node_id, "KJOB_ATTEMPT": str(spec.attempt)})
-        for var in container.env:
-            if var.value_from is not None:
-                raise KjobError(f"env {var.name} uses valueFrom, which the local backend cannot resolve")
-            env[var.name] = var.value or ""
+        env.update(declared)  # $(VAR) and $$ read as the kubelet reads them
         cwd = str(workdir)
         if container.working_dir and not os.path.isabs(container.working_dir):
             cwd = str(workdir / container.working_dir)
