@@ -15,7 +15,7 @@ from kjob.spec.model import Mark
 
 MAX_ERRORS = 50
 QUOTED_CHARS = 60  # of a name, path or value a message quotes; the rest is cut
-_LONG_QUOTE = re.compile(f"'([^'\\n]{{{QUOTED_CHARS + 1},}})'|\"([^\"\\n]{{{QUOTED_CHARS + 1},}})\"")
+_LONG_QUOTE = re.compile(f"(['\"`])([^'\"`\\n]{{{QUOTED_CHARS + 1},}})\\1")
 
 
 @overload
@@ -29,8 +29,7 @@ def shorten(text: str | None) -> str | None:
         return text
 
     def cut(match: re.Match[str]) -> str:
-        quote = match.group()[0]
-        inner = match.group(1) if quote == "'" else match.group(2)
+        quote, inner = match.group(1), match.group(2)
         return f"{quote}{inner[: QUOTED_CHARS - 3]}...{quote}"
 
     return _LONG_QUOTE.sub(cut, text)
