@@ -606,14 +606,17 @@ class Engine:
             scope.stop_reason = f"failFast after {node.task.name} {phase.value.lower()}"
             self._queue.release(_scope_chain(scope))  # its parked attempts end at the next dispatch
         scope.unfinished -= 1
+        # Only the finish that takes the count to zero ends the scope: a dependent omitted just below
+        # finishes (and counts) inside this call, and must not end the scope a second time.
+        last = scope.unfinished == 0
         for name in scope.dependents.get(node.task.name, ()):
             scope.waiting_on[name] -= 1
             if scope.waiting_on[name] == 0 and scope.nodes[name].phase is Phase.PENDING:
                 self._evaluate(scope.nodes[name])
-        if scope.owner is not None and scope.unfinished == 0:
-            self._finish_scope(scope)
-        elif scope.owner is None:
+        if scope.owner is None:
             self._top_finished(node)
+        elif last:
+            self._finish_scope(scope)
 
     def _finish_group(self, group: Node) -> None:
         children = group.children
