@@ -134,8 +134,8 @@ def when_task(when: str) -> str:
 def test_a_when_quoting_a_task_output_is_warned_with_the_unquoted_form() -> None:
     (warning,) = advice(when_task("\"'{{tasks.a.outputs.result}}' > '10'\""))
     assert warning == (
-        "wf.yaml:11:64: warning: when quotes tasks.a.outputs.result: a ' in the output ends the string early "
-        "(and can rewrite the condition), and numbers compare as text ('9' > '10' is true)\n"
+        "wf.yaml:11:64: warning: when quotes tasks.a.outputs.result: a single quote in the output ends the "
+        "string early (and can rewrite the condition), and numbers compare as text ('9' > '10' is true)\n"
         '  hint: compare it unquoted, when: "{{tasks.a.outputs.result}} > 10": a number then compares as a '
         "number and a word as a word; have the task print one word or number"
     )

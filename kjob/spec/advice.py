@@ -32,6 +32,8 @@ SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"})
 LAUNCHERS = frozenset({"env", "busybox", "exec", "nice", "nohup", "tini", "dumb-init"})
 # Long shell options that take the next word as their value (``bash --rcfile FILE -c '...'``).
 LONG_OPTIONS_WITH_VALUE = frozenset({"--rcfile", "--init-file"})
+# A quote right before a task's or step's reference: the cheap test before parsing a when.
+_QUOTED_OUTPUT_HINT = re.compile(r"['\"]\s*(?:\{\{|<<)\s*(?:tasks|steps)\.")
 _COMPARISON = re.compile(r"\s*(==|!=|<=|>=|=~|!~|<|>)")
 _COMPARED_BEFORE = re.compile(r"(==|!=|<=|>=|=~|!~|<|>)\s*$")
 _NUMBER = re.compile(r"\s*['\"]?-?\d+(\.\d+)?['\"]?\s*$")
@@ -153,7 +155,7 @@ def env_name(path: str) -> str:
 
 
 def _quoted_when(site: Site, argo: bool, diag: Diagnostics) -> None:
-    if "'" not in site.text and '"' not in site.text:
+    if not _QUOTED_OUTPUT_HINT.search(site.text):  # most whens: no need to parse them again
         return
     parts = _parts(site.text, argo)
     quoted = [(i, part) for i, part in enumerate(parts) if isinstance(part, Ref) and _quoted_output(parts, i)]
@@ -162,10 +164,10 @@ def _quoted_when(site: Site, argo: bool, diag: Diagnostics) -> None:
     safer = unquoted_when(site.text, [part.path for _, part in quoted])
     for index, part in quoted:
         before, after = str(parts[index - 1]), str(parts[index + 1])
-        quote = before.rstrip()[-1]
+        quote = "single" if before.rstrip()[-1] == "'" else "double"
         diag.warn(
-            f"when quotes {part.path}: a {quote} in the output ends the string early (and can rewrite "
-            f"the condition){_as_text(before, after)}",
+            f"when quotes {part.path}: a {quote} quote in the output ends the string early (and can "
+            f"rewrite the condition){_as_text(before, after)}",
             site.locator.at(site.text, part.column),
             hint=f"compare it unquoted, when: {_yaml_string(safer)}: a number then compares as a number "
             "and a word as a word; have the task print one word or number",
