@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import re2
 from lark import Token, Transformer
 from lark.exceptions import LarkError
 
@@ -165,6 +164,8 @@ class _Compare(_Node):
         return bool(_ORDER[self.op](a, b))
 
     def _match(self) -> bool:
+        import re2  # here, not at the top: only a when with =~ or !~ needs it (lint starts sooner)
+
         text = _text(self.left)
         pattern = _text(self.right)
         try:
@@ -179,15 +180,15 @@ class _Compare(_Node):
         return found if self.op == "=~" else not found
 
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # the error is ours to report, located
-
-
 @functools.lru_cache(maxsize=256)
 def _regexp(pattern: str) -> Any:
     """RE2 (linear time in the text, whatever the pattern: no catastrophic backtracking), the
     regular expressions of Go and so of Argo."""
-    return re2.compile(pattern, _RE2_OPTIONS)
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the error is ours to report, located
+    return re2.compile(pattern, options)
 
 
 _ORDER: dict[str, Callable[[Any, Any], Any]] = {

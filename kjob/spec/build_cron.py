@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
-import zoneinfo
 from collections.abc import Iterable, Mapping
-
-from cronsim import CronSim, CronSimError
 
 from kjob.errors import KjobError
 from kjob.spec import fields as F
@@ -127,6 +124,8 @@ def schedule_problem(schedule: str) -> str | None:
     if any(mark in field for field in fields for mark in ("L", "W", "#")):
         return "L, W and # are not cron fields Kubernetes reads"
     fields[2], fields[4] = (f.replace("?", "*") for f in (fields[2], fields[4]))
+    from cronsim import CronSim, CronSimError  # here: only a CronWorkflow needs it (lint starts sooner)
+
     try:
         CronSim(" ".join(fields), datetime.datetime(2000, 1, 1))
     except CronSimError as err:
@@ -143,6 +142,8 @@ def _check_timezone(r: Reader, timezone: str, mark: Mark) -> None:
             hint="use an IANA name such as America/Los_Angeles or UTC",
         )
         return
+    import zoneinfo  # here: only a CronWorkflow's timezone needs it (lint starts sooner)
+
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the disk refuses
