@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import time
 from collections.abc import Mapping, Sequence
 
@@ -57,6 +56,8 @@ def run_id_for(workflow: Workflow) -> str:
         return f"{workflow.display_name}-{int(time.time())}"
     if workflow.name:
         return workflow.name
+    import secrets  # here: only a run needs it, and it costs lint's start-up (random, hmac, base64)
+
     suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
     return f"{workflow.generate_name or 'workflow-'}{suffix}"
 
