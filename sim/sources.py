@@ -34,6 +34,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from kjob.errors import KjobError
 from kjob.graph import expand
+from kjob.limits import Limit
 from kjob.plan import plan_edges
 from kjob.spec import load_file
 from kjob.spec.model import Workflow
@@ -51,6 +52,12 @@ WORKFLOW_DEFAULT = Fixed(60.0)
 SYNTHETIC_DEFAULT = LogNormal(60.0, 0.5)
 RUNNABLE = ("Workflow", "CronWorkflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
 _GPU_KEYS = ("nvidia.com/gpu", "amd.com/gpu", "gpu")
+_WHOLE = re.compile(r"[0-9]+")  # str.isdigit() also accepts '²', which int() refuses
+
+# A generated task costs about 500 bytes and 10 us to simulate; these keep a typo (chain:<30 digits>,
+# layered:N,width=W,deps=D with W*D in the billions) from exhausting memory.
+SYNTHETIC_TASKS = Limit("tasks", 5_000_000, "KJOB_MAX_SIM_TASKS")
+SYNTHETIC_EDGES = Limit("edges", 50_000_000, "KJOB_MAX_SIM_EDGES")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,17 +119,18 @@ def load_source(
 
 # ------------------------------------------------------------------------------------------ synthetic
 def synthetic(name: str, rest: str, default_request: Sequence[float]) -> Source:
-    """A generated DAG; ``rest`` is ``N[,key=value...]``."""
+    """A generated DAG; ``rest`` is ``N[,key=value...]``.  Sizes past :data:`SYNTHETIC_TASKS` or
+    :data:`SYNTHETIC_EDGES` are refused before anything is built."""
     parts = [p.strip() for p in rest.split(",")] if rest else []
     usage = f"{name}:N[,key=value...], N a whole number >= 1"
-    if not parts or not parts[0].isdigit() or int(parts[0]) < 1:
+    if not parts or not _WHOLE.fullmatch(parts[0]) or int(parts[0]) < 1:
         raise SimError(f"'{name}:{rest}' needs a task count", hint=f"write {usage}, e.g. {name}:1000")
-    n = int(parts[0])
+    n = _within(SYNTHETIC_TASKS, int(parts[0]), f"'{name}:{rest}'")
     opts: dict[str, int] = {}
     allowed = {"layered": ("width", "deps", "seed")}.get(name, ("seed",))
     for part in parts[1:]:
         key, eq, value = part.partition("=")
-        if not eq or key not in allowed or not value.isdigit():
+        if not eq or key not in allowed or not _WHOLE.fullmatch(value):
             raise SimError(
                 f"'{part}' is not an option of {name}",
                 hint=f"{name} takes: {', '.join(k + '=N' for k in allowed)}",
@@ -143,9 +151,10 @@ def synthetic(name: str, rest: str, default_request: Sequence[float]) -> Source:
             src = np.concatenate([np.zeros(n - 2, dtype=np.int64), mid])
             dst = np.concatenate([mid, np.full(n - 2, n - 1, dtype=np.int64)])
     elif name == "layered":
-        width = opts.get("width") or max(1, round(math.sqrt(n)))
+        width = min(n, opts.get("width") or max(1, round(math.sqrt(n))))  # wider than n: one level
         deps = opts.get("deps", 2)
-        src, dst = _layered(n, max(1, width), deps, rng)
+        _within(SYNTHETIC_EDGES, min(deps, width) * (n - width), f"'{name}:{rest}'")
+        src, dst = _layered(n, width, deps, rng)
     else:
         src, dst, kind, kinds, durations = _montage(n)
         n = kind.size
@@ -154,6 +163,14 @@ def synthetic(name: str, rest: str, default_request: Sequence[float]) -> Source:
     title = f"{name}:{rest}"
     workload = Workload(plan, kind, kinds, durations, request, title=title)
     return Source(workload, None, "synthetic")
+
+
+def _within(limit: Limit, count: int, subject: str) -> int:
+    """``count``, or a :class:`SimError` naming ``limit`` and how to raise it."""
+    message = limit.problem(count, subject)
+    if message is not None:
+        raise SimError(message, hint="simulate a smaller size")
+    return count
 
 
 def _layered(n: int, width: int, deps: int, rng: np.random.Generator) -> tuple[Any, Any]:

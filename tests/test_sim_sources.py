@@ -79,6 +79,39 @@ def test_bad_sources_say_what_is_wrong(text: str, message: str) -> None:
         load_source(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("chain:" + "9" * 30, "a 30-digit number of tasks, more than kjob's limit of 5,000,000"),
+        ("montage-like:5000001", "5,000,001 tasks, more than kjob's limit"),
+        ("layered:4000000,width=2000000,deps=2000000", "4,000,000,000,000 edges, more than kjob's limit"),
+    ],
+)
+def test_absurd_generator_sizes_are_refused_before_anything_is_built(text: str, message: str) -> None:
+    with pytest.raises(SimError, match=message) as caught:
+        load_source(text)
+    assert "KJOB_MAX_SIM_" in caught.value.message
+
+
+def test_the_generator_limit_can_be_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KJOB_MAX_SIM_TASKS", "3")
+    with pytest.raises(SimError, match="4 tasks"):
+        load_source("chain:4")
+    monkeypatch.setenv("KJOB_MAX_SIM_TASKS", "4")
+    assert load_source("chain:4").workload.n == 4
+
+
+@pytest.mark.parametrize("text", ["chain:²", "layered:9,width=²", "fanout:٣"])
+def test_digits_other_than_0_to_9_are_not_a_size(text: str) -> None:
+    with pytest.raises(SimError, match=r"needs a task count|is not an option"):
+        load_source(text)
+
+
+def test_a_width_past_the_task_count_is_one_level() -> None:
+    plan = load_source("layered:10,width=" + "9" * 30).workload.plan
+    assert (plan.n, plan.levels) == (10, 1)
+
+
 # ---------------------------------------------------------------------------------------- WfFormat
 @pytest.mark.parametrize("name", sorted(TRACES))
 def test_each_wfcommons_trace_replays_between_the_bounds(name: str) -> None:
