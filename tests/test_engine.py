@@ -633,38 +633,88 @@ def test_a_result_is_fetched_only_for_tasks_whose_result_a_sibling_reads() -> No
     assert wants == {"a": False, "ba": True, "reader": False}
 
 
+RUN_TIME_SEQUENCE = """\
+entrypoint: main
+arguments: {parameters: [{name: end, value: '3'}]}
+templates:
+- name: main
+  dag:
+    tasks:
+    - {name: gen, template: gen}
+    - name: t
+      template: echo
+      dependencies: [gen]
+      withSequence: {count: '{{tasks.gen.outputs.parameters.n}}'}
+    - name: u
+      template: echo
+      withSequence: {start: '1', end: '{{workflow.parameters.end}}'}
+- name: gen
+  container: {image: alpine, command: [echo]}
+  outputs: {parameters: [{name: n, valueFrom: {path: /tmp/n}}]}
+"""
+
+
 @pytest.mark.parametrize(
-    ("fan_out", "message"),
+    ("count", "end", "node", "message"),
     [
         (
-            "withSequence: {count: '100000000'}",
+            "100000000",
+            "3",
+            "t",
             "withSequence has 100,000,000 items per fan-out, more than kjob's limit of 1,000,000 "
             "(set KJOB_MAX_FAN_OUT to raise it)",
         ),
         (
-            "withSequence: {start: '1', end: '" + "9" * 400 + "'}",
+            "2",
+            "9" * 400,
+            "u",
             "withSequence has a 400-digit number of items per fan-out, more than kjob's limit of "
             "1,000,000 (set KJOB_MAX_FAN_OUT to raise it)",
         ),
     ],
 )
-def test_a_fan_out_beyond_the_limit_is_an_error_before_any_item_is_made(fan_out: str, message: str) -> None:
-    """Once 10.8 GB of memory (count 10**8) or an OverflowError (a 400-digit count)."""
-    wf = workflow(
-        f"""\
-        entrypoint: main
-        templates:
-        - name: main
-          dag:
-            tasks:
-            - {{name: t, template: echo, {fan_out}}}
-        """,
-        ECHO,
+def test_a_fan_out_beyond_the_limit_known_only_at_run_time_is_an_error_before_any_item_is_made(
+    count: str, end: str, node: str, message: str
+) -> None:
+    """A count from a task's output or a parameter given at run time: lint cannot see it, so the
+    engine refuses it (once 10.8 GB of memory for 10**8 items, an OverflowError for 400 digits)."""
+    result, backend = run(
+        workflow(RUN_TIME_SEQUENCE, ECHO),
+        {"gen": Outcome(parameters={"n": count})},
+        parameters={"end": end},
     )
-    result, backend = run(wf)
-    assert not backend.submitted
-    (t,) = [n for n in result.nodes if n.id == "t"]
-    assert (t.phase, t.message) == (Phase.ERROR, message)
+    nodes = {n.id: n for n in result.nodes}
+    assert (nodes[node].phase, nodes[node].message) == (Phase.ERROR, message)
+    assert not any(spec.node_id.startswith(f"{node}(") for _, spec in backend.submitted)
+    assert result.phase is Phase.ERROR
+
+
+def test_the_same_fan_outs_within_the_limit_run_every_item() -> None:
+    result, backend = run(workflow(RUN_TIME_SEQUENCE, ECHO), {"gen": Outcome(parameters={"n": "2"})})
+    assert result.phase is Phase.SUCCEEDED
+    assert sorted(spec.node_id for _, spec in backend.submitted) == [
+        "gen",
+        "t(0:0)",
+        "t(1:1)",
+        "u(0:1)",
+        "u(1:2)",
+        "u(2:3)",
+    ]
+
+
+def test_a_literal_fan_out_beyond_the_limit_is_a_located_lint_error_not_a_run() -> None:
+    with pytest.raises(KjobError, match=r"^wf\.yaml:\d+:\d+: withSequence has 100,000,000 items per fan-out"):
+        workflow(
+            """\
+            entrypoint: main
+            templates:
+            - name: main
+              dag:
+                tasks:
+                - {name: t, template: echo, withSequence: {count: '100000000'}}
+            """,
+            ECHO,
+        )
 
 
 def test_the_fan_out_limit_can_be_raised(monkeypatch: pytest.MonkeyPatch) -> None:
