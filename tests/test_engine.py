@@ -304,7 +304,7 @@ def test_with_param_fans_out_at_run_time_and_the_dependent_waits_for_every_item(
             )
         return Outcome()
 
-    backend = VirtualBackend(script)  # type: ignore[arg-type]
+    backend = VirtualBackend(script)
     result = Engine(wf, backend, run_id="wf").run()
     assert result.phase is Phase.SUCCEEDED
     ids = [n.id for n in result.nodes]
