@@ -104,7 +104,7 @@ class RunDir:
 
     def write_record(self, data: dict[str, Any]) -> None:
         tmp = self.record.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(data, sort_keys=True) + "\n")  # no indent: the C encoder, 10x faster
         os.replace(tmp, self.record)
 
     def read_record(self) -> dict[str, Any]:

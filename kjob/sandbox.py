@@ -64,10 +64,17 @@ class Isolation:
 
 def _under_tmp_root(path: str) -> str:
     """The top directory below ``/tmp`` that holds ``path`` (it must stay visible), or ``""``."""
-    parts = os.path.realpath(path).split(os.sep)
+    real = os.path.join(_real_dir(os.path.dirname(path)), os.path.basename(path))
+    parts = real.split(os.sep)
     if len(parts) > 2 and parts[1] == "tmp":
         return os.sep + os.path.join(parts[1], parts[2])
     return ""
+
+
+@functools.lru_cache(maxsize=256)
+def _real_dir(path: str) -> str:
+    """``realpath`` of a directory, once: every task of a run lives in the same one."""
+    return os.path.realpath(path)
 
 
 @functools.cache

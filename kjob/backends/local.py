@@ -93,6 +93,7 @@ class LocalBackend:
         self._lock = threading.Lock()
         self._isolation: Isolation | None = None
         self._told: set[str] = set()
+        self._found: dict[str, str | None] = {}
         self._wall_offset = time.time() - time.monotonic()
         self._client_lock = _lock_run(run_dir)
         if resume:
@@ -255,9 +256,8 @@ class LocalBackend:
             self._place(Path(artifact.source), self._host_path(artifact.path, workdir, private))
         for path in [p.path for p in spec.output_parameters] + [a.path for a in spec.output_artifacts]:
             self._host_path(path, workdir, private)  # refuse before running, not after
-        env = dict(os.environ)
-        env.update({"KJOB_TASK": spec.node_id, "KJOB_ATTEMPT": str(spec.attempt)})
-        env.update(declared)  # $(VAR) and $$ read as the kubelet reads them
+        # the agent's environment (kjob's) plus these; $(VAR) and $$ read as the kubelet reads them
+        env = {"KJOB_TASK": spec.node_id, "KJOB_ATTEMPT": str(spec.attempt), **declared}
         cwd = str(workdir)
         if container.working_dir and not os.path.isabs(container.working_dir):
             cwd = str(workdir / container.working_dir)
@@ -269,7 +269,6 @@ class LocalBackend:
         if problem:
             raise KjobError(problem)
         log = self.run_dir.log_file(spec.attempt_id)
-        log.touch()
         request = {
             "op": "start",
             "id": spec.attempt_id,
@@ -285,7 +284,9 @@ class LocalBackend:
         """The host program for ``command``; ``python``/``python3`` fall back to kjob's own Python."""
         if os.sep in command:
             return command
-        found = shutil.which(command)
+        if command not in self._found:  # PATH is kjob's own: looked up once per command
+            self._found[command] = shutil.which(command)
+        found = self._found[command]
         if found:
             return found
         if command in ("python", "python3"):

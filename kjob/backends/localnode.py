@@ -147,7 +147,7 @@ class Agent:
 
     def _start(self, request: dict[str, Any]) -> None:
         attempt_id: str = request["id"]
-        env = dict(request["env"], KJOB_ATTEMPT_ID=attempt_id)
+        env = {**os.environ, **request["env"], "KJOB_ATTEMPT_ID": attempt_id}  # kjob's, plus the task's
         log = open(request["log"], "ab", buffering=0)  # noqa: SIM115 - closed when the attempt ends
         try:
             proc = subprocess.Popen(

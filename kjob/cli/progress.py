@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -42,26 +43,45 @@ def seconds(value: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-def _status(node: Node) -> str:
-    label = node.phase.value
-    if node.phase is Phase.RUNNING and node.retry_at is not None:
-        label = "Retrying"
-    return f"[{STYLE[node.phase]}]{SYMBOL[node.phase]} {label}[/]"
+COLUMNS = ("TASK", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE")
 
 
-def _table(nodes: list[Node], *, now: float | None = None) -> Table:
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    with_messages = any(n.message for n in nodes)
-    for name in ("TASK", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE")[: 5 if with_messages else 4]:
-        table.add_column(name, no_wrap=name != "MESSAGE")
+def _rows(nodes: list[Node], now: float | None) -> tuple[int, list[tuple[Node, list[str]]]]:
+    """How many columns to show, and each node's cells as plain text (the status without markup)."""
+    width = 5 if any(n.message for n in nodes) else 4
+    rows = []
     for node in nodes:
         attempts = str(len(node.attempts)) if node.attempts else ""
         took = node.duration
         if now is not None and node.phase is Phase.RUNNING and node.started_at is not None:
             took = now - node.started_at
-        row = [escape(node.id), _status(node), seconds(took), attempts, escape(node.message)]
-        table.add_row(*row[: 5 if with_messages else 4])
+        label = "Retrying" if node.phase is Phase.RUNNING and node.retry_at is not None else node.phase.value
+        status = f"{SYMBOL[node.phase]} {label}"
+        rows.append((node, [node.id, status, seconds(took), attempts, node.message][:width]))
+    return width, rows
+
+
+def _table(nodes: list[Node], *, now: float | None = None) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    width, rows = _rows(nodes, now)
+    for name in COLUMNS[:width]:
+        table.add_column(name, no_wrap=name != "MESSAGE")
+    for node, cells in rows:
+        cells[1] = f"[{STYLE[node.phase]}]{escape(cells[1])}[/]"
+        table.add_row(escape(cells[0]), cells[1], *(escape(c) for c in cells[2:]))
     return table
+
+
+def plain_table(nodes: list[Node]) -> str:
+    """:func:`_table` as rich lays it out with no colours, written directly: a run of thousands of
+    tasks prints its summary in milliseconds instead of seconds."""
+    width, rows = _rows(nodes, None)
+    lines = [list(COLUMNS[:width]), *(cells for _, cells in rows)]
+    widths = [max(cell_len(line[i]) for line in lines) for i in range(width)]
+    return "\n".join(
+        "  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(line, widths, strict=True))
+        for line in lines
+    )
 
 
 def shown(nodes: list[Node], root: str | None) -> list[Node]:
@@ -102,6 +122,7 @@ class Progress:
         self._nodes: dict[str, Node] = {}
         self._seen: dict[str, tuple[Phase, bool, str]] = {}
         self._live: Live | None = None
+        self._plain = console.color_system is None and not console.is_terminal
         if console.is_terminal:
             self._live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
             self._live.start()
@@ -124,7 +145,10 @@ class Progress:
             text += f" in {seconds(node.duration)}"
         if node.message and (node.phase.finished or held_up):
             text += f": {node.message}"
-        self.console.print(escape(text), style=STYLE[node.phase])
+        if self._plain:  # what rich would write anyway, without rendering it (a line per change)
+            self.console.file.write(text + "\n")
+        else:
+            self.console.print(escape(text), style=STYLE[node.phase])
 
     def close(self) -> None:
         if self._live is not None:
@@ -133,7 +157,10 @@ class Progress:
 
     def summary(self, result: RunResult) -> None:
         self.console.print()
-        self.console.print(_table(shown(result.nodes, self.root)))
+        if self._plain:
+            self.console.file.write(plain_table(shown(result.nodes, self.root)) + "\n")
+        else:
+            self.console.print(_table(shown(result.nodes, self.root)))
         self.console.print()
         took = seconds(result.finished_at - result.started_at)
         style = "green" if result.succeeded else "red"

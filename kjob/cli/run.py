@@ -194,7 +194,7 @@ def _choose_backend(requested: str, kubeconfig: str | None) -> str:
         _refuse_cluster_options(ctx, explicit=True)
     if requested != "auto":
         return requested
-    from kjob.backends.kubernetes.cluster import kubeconfig_available
+    from kjob.backends.kubernetes.configured import kubeconfig_available
 
     if kubeconfig_available(kubeconfig):
         return "kubernetes"

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kjob.backends.kubernetes.backend import KubernetesBackend
-    from kjob.backends.kubernetes.cluster import Cluster, connect, kubeconfig_available
+    from kjob.backends.kubernetes.cluster import Cluster, connect
+    from kjob.backends.kubernetes.configured import kubeconfig_available
     from kjob.backends.kubernetes.manifests import RunObject
 
 __all__ = ["Cluster", "KubernetesBackend", "RunObject", "connect", "kubeconfig_available"]
@@ -21,7 +22,7 @@ _WHERE = {
     "KubernetesBackend": "backend",
     "Cluster": "cluster",
     "connect": "cluster",
-    "kubeconfig_available": "cluster",
+    "kubeconfig_available": "configured",
     "RunObject": "manifests",
 }
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import urllib3
 
+from kjob.backends.kubernetes.configured import kubeconfig_available
 from kjob.errors import ClusterError
 from kubernetes import client, config
 from kubernetes.client import rest
@@ -107,17 +108,6 @@ class Cluster:
 
     def close(self) -> None:
         self.api.close()  # type: ignore[no-untyped-call]
-
-
-def kubeconfig_available(kubeconfig: str | None = None) -> bool:
-    """Whether a cluster is configured here: an explicit file, $KUBECONFIG, ~/.kube/config, or the
-    in-cluster service account."""
-    if kubeconfig:
-        return True
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        return True
-    paths = [*os.environ.get("KUBECONFIG", "").split(os.pathsep), os.path.expanduser("~/.kube/config")]
-    return any(p and os.path.isfile(p) for p in paths)
 
 
 def configured_namespace(kubeconfig: str | None = None, context: str | None = None) -> str | None:
