@@ -105,7 +105,8 @@ def test_a_task_killed_by_any_signal_fails_with_its_name(
     wf = write(
         tmp_path,
         "  entrypoint: shot\n  templates:\n  - name: shot\n"
-        f"    container: {{image: x, command: [sh, -c, 'kill -{number} $$']}}\n",
+        # $$$$: the kubelet makes $$ one $, as on Kubernetes, so the shell sees $$
+        f"    container: {{image: x, command: [sh, -c, 'kill -{number} $$$$']}}\n",
     )
     done = kjob("run", wf, timeout=60)
     assert done.code == 1, done.stdout + done.stderr
@@ -170,7 +171,7 @@ def test_ctrl_c_stops_running_tasks_and_exits_130(kjob_home: Path, tmp_path: Pat
         tmp_path,
         "  entrypoint: main\n  templates:\n  - name: main\n    dag:\n      tasks:\n"
         "      - {name: a, template: sleep}\n      - {name: b, template: sleep}\n"
-        "  - name: sleep\n    container: {image: x, command: [sh, -c, 'echo $$ > pid; sleep 60']}\n",
+        "  - name: sleep\n    container: {image: x, command: [sh, -c, 'echo $$$$ > pid; sleep 60']}\n",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "kjob", "run", wf],
