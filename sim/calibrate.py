@@ -5,10 +5,13 @@
   a fixed duration.  The failure probability is the share of its attempts that failed.
 - **Start-up overhead**: every attempt is started by an event the engine saw — the run starting, an
   attempt ending (which frees a slot or a dependency) or, for a retry, its back-off ending.  The gap
-  from the latest such event to the attempt's start is the overhead of reacting, submitting and
-  starting (for the local backend: noticing the exit, spawning the process; on Kubernetes: the Job,
-  the pod, the image).  Its median is the fitted start-up latency; it holds the slot, as it does in
-  the engine.
+  from that event to the attempt's start is the overhead of reacting, submitting and starting (for
+  the local backend: noticing the exit, spawning the process; on Kubernetes: the Job, the pod, the
+  image).  Its median is the fitted start-up latency; it holds the slot, as it does in the engine.
+  The event is known for an attempt that cannot have waited for a slot — fewer other attempts were
+  queued and unfinished when it was queued than ever ran at once — : the latest end (or the run's
+  start, or a retry's back-off) at or before it was queued.  Only when no attempt is known so is the
+  latest end before each start taken, which a start-up as long as the gaps between ends shortens.
 """
 
 from __future__ import annotations
@@ -83,14 +86,7 @@ def calibrate(record: dict[str, Any], *, run_id: str = "") -> Calibration:
         raise SimError(
             f"run '{run_id}' recorded no finished attempt", hint="calibrate from a run that ran some tasks"
         )
-    ends = sorted(a[4] for a in attempts)
-    overheads = []
-    for _template, number, q, s, _f, _phase in attempts:
-        k = bisect.bisect_right(ends, s)
-        trigger = max(float(started), ends[k - 1] if k else -math.inf)
-        if number > 0:
-            trigger = max(trigger, q if q <= s else -math.inf)
-        overheads.append(max(0.0, s - trigger))
+    overheads = _overheads(attempts, float(started))
     samples: dict[str, list[float]] = {}
     tried: dict[str, int] = {}
     failed: dict[str, int] = {}
@@ -113,6 +109,32 @@ def calibrate(record: dict[str, Any], *, run_id: str = "") -> Calibration:
         attempts=len(attempts),
         samples=samples,
     )
+
+
+def _overheads(attempts: list[tuple[str, int, float, float, float, str]], started: float) -> list[float]:
+    """Start-up overhead of each attempt known not to have waited for a slot (see the module doc),
+    or, if none is, of every attempt measured from the latest end before its start."""
+    queued = np.array([a[2] for a in attempts])
+    start = np.array([a[3] for a in attempts])
+    ends = np.sort(np.array([a[4] for a in attempts]))
+    most_running = int(
+        (np.searchsorted(np.sort(start), start, "right") - np.searchsorted(ends, start, "right")).max()
+    )
+    # others queued at or before, and not finished by, the moment each attempt was queued
+    others = np.searchsorted(np.sort(queued), queued, "right") - np.searchsorted(ends, queued, "right") - 1
+    free = others < most_running
+    ended = ends.tolist()
+
+    def gap(number: int, q: float, s: float, upto: float) -> float:
+        k = bisect.bisect_right(ended, upto)
+        trigger = max(started, ended[k - 1] if k else -math.inf)
+        if number > 0 and q <= s:  # a retry waits for its back-off too
+            trigger = max(trigger, q)
+        return max(0.0, s - trigger)
+
+    if free.any():
+        return [gap(a[1], a[2], a[3], a[2]) for a, ok in zip(attempts, free.tolist(), strict=True) if ok]
+    return [gap(a[1], a[2], a[3], a[3]) for a in attempts]
 
 
 def fit(samples: list[float]) -> Distribution:
