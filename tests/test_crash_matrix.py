@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -158,7 +159,7 @@ def _crash_and_resume(point: KillPoint, root: Path, backend_args: Callable[[], l
     run_code = proc.poll()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    resume_args = [a for a in args if a not in ("--backend", "kubernetes", "local")]
+    resume_args = [a for a in args if a not in ("--backend", "kubernetes", "local")]  # -n stays
     resume = subprocess.run(
         [sys.executable, "-m", "kjob", "resume", "crash", *resume_args],
         env=env,
@@ -228,6 +229,39 @@ def test_kubernetes_runs_killed_at_20_points_all_resume_to_the_same_end(
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         crashes = list(pool.map(crash, enumerate(POINTS)))
+    for c in crashes:
+        _check(c)
+    assert sum(c.run_code is None for c in crashes) >= 15
+
+
+@pytest.mark.real_cluster
+def test_runs_on_the_real_cluster_killed_at_20_points_all_resume_to_the_same_end(tmp_path: Path) -> None:
+    """The same matrix on the real control plane, each run in a namespace of its own.  Its pods run on
+    this machine (realk8s) but not under this test's /tmp: the counters live under ~/.cache."""
+    from tests.realk8s import namespace
+
+    counters = Path.home() / ".cache" / f"kjob-crash-{os.getpid()}"
+    contexts = []
+
+    def crash(ip: tuple[int, KillPoint]) -> Crash:
+        root = counters / f"p{ip[0]}"
+        root.mkdir(parents=True)
+        ns = namespace("crash")
+        contexts.append(ns)
+        space = ns.__enter__()
+        return _crash_and_resume(
+            ip[1],
+            root,
+            lambda: ["--backend", "kubernetes", "--kubeconfig", str(space.kubeconfig), "-n", space.name],
+        )
+
+    try:
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            crashes = list(pool.map(crash, enumerate(POINTS)))
+    finally:
+        for ns in contexts:
+            ns.__exit__(None, None, None)
+        shutil.rmtree(counters, ignore_errors=True)
     for c in crashes:
         _check(c)
     assert sum(c.run_code is None for c in crashes) >= 15
