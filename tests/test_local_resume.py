@@ -189,3 +189,16 @@ def test_a_task_whose_agent_died_too_is_lost_said_and_retried(kjob_home: Path, t
     first, second = node["attempts"]
     assert (first["phase"], second["phase"]) == ("Error", "Succeeded")
     assert first["message"].startswith("lost: the node agent that ran this attempt ended before it did")
+
+
+def test_working_directories_go_once_outputs_are_kept_and_stay_with_keep_workdirs(
+    kjob: Any, tmp_path: Path
+) -> None:
+    empty = kjob("run", workflow(tmp_path, "true"))
+    messy = kjob("run", workflow(tmp_path, "mkdir -p a/b && echo x > a/b/f && echo y > /tmp/g", name="lr2"))
+    kept = kjob("run", workflow(tmp_path, "echo x > f", name="lr3"), "--keep-workdirs")
+    for done in (empty, messy, kept):
+        assert done.code == 0, done.stdout + done.stderr
+    assert not list((empty.home / "runs" / "lr" / "work").iterdir())
+    assert not list((messy.home / "runs" / "lr2" / "work").iterdir())
+    assert [p.name for p in (kept.home / "runs" / "lr3" / "work").glob("*/f")] == ["f"]

@@ -351,7 +351,7 @@ class LocalBackend:
         wall = finished.at + self._wall_offset
         self.journal.set_done(attempt_id, _done_of(finished, started=attempt.started or wall, finished=wall))
         if finished.phase is AttemptPhase.SUCCEEDED and not finished.missing_outputs and not self._keep:
-            shutil.rmtree(attempt.workdir, ignore_errors=True)  # only once its outputs are recorded
+            _remove(attempt)  # only once its outputs are recorded
         with self._lock:
             self._attempts.pop(attempt_id, None)
         self._events.put(finished)
@@ -447,6 +447,17 @@ class _AgentLink:
             self._proc.kill()
             self._proc.wait()
         self._reader.join(timeout=wait)
+
+
+def _remove(attempt: _Attempt) -> None:
+    """Remove an attempt's working directory: two ``rmdir`` when the task left nothing (most do),
+    else the whole tree."""
+    try:
+        if attempt.private_tmp is not None:
+            os.rmdir(attempt.private_tmp)
+        os.rmdir(attempt.workdir)
+    except OSError:
+        shutil.rmtree(attempt.workdir, ignore_errors=True)
 
 
 def _lock_run(run_dir: RunDir) -> BinaryIO:
