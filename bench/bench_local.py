@@ -113,7 +113,11 @@ def main() -> int:
     parser.add_argument("--baseline-rev", help="also measure kjob at this git revision (a named baseline)")
     args = parser.parse_args()
     results: list[Measured] = []
-    with tempfile.TemporaryDirectory(prefix="kjob-bench-local-") as tmp:
+    # not under /tmp: like the default $KJOB_HOME (~/.local/state/kjob), so no task needs a view
+    # of the host's /tmp kept inside its private one
+    cache = Path.home() / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kjob-bench-local-", dir=cache) as tmp:
         workflow = Path(tmp) / "wf.yaml"
         workflow.write_text(WORKFLOW.format(tasks=args.tasks, parallelism=args.parallelism))
         trees = [("this tree", str(REPO))]
