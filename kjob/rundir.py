@@ -7,13 +7,15 @@ simulator's calibration can read a run that is still going or was interrupted.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from kjob.errors import KjobError
 
@@ -101,6 +103,35 @@ class RunDir:
             f"'{run_id}' matches several runs: {', '.join(m.name for m in matches[:5])}",
             hint="give more of the run id",
         )
+
+    def watch(self) -> BinaryIO:
+        """Hold the run's ``client.lock`` while this process watches it (two kjobs watching one run
+        would start its tasks twice); closing the returned file lets go."""
+        handle = (self.path / "client.lock").open("ab")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise KjobError(
+                f"run {self.run_id} is being watched by another kjob on this machine",
+                hint="wait for it to finish, or stop it (Ctrl-C) before resuming",
+            ) from None
+        return handle
+
+    def watched(self) -> bool:
+        """Whether a kjob on this machine is watching the run now."""
+        try:
+            handle = (self.path / "client.lock").open("rb")
+        except FileNotFoundError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
 
     def write_record(self, data: dict[str, Any]) -> None:
         tmp = self.record.with_suffix(".json.tmp")

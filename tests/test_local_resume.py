@@ -144,6 +144,14 @@ def test_resume_of_a_killed_local_run_adopts_the_running_task(kjob_home: Path, t
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert record(kjob_home, "lr")["phase"] == "Running"  # nothing could close it
+    logs = subprocess.run(
+        [sys.executable, "-m", "kjob", "logs", "lr"],
+        env=kjob_env(kjob_home),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert "no kjob is watching it (was it killed?): `kjob resume lr` finishes it" in logs.stderr
     resumed = start(kjob_home, "resume", "lr")
     out, err = resumed.communicate(timeout=60)
     assert resumed.returncode == 0, out + err
@@ -160,6 +168,8 @@ def test_resume_while_the_run_is_still_watched_is_refused(kjob_home: Path, tmp_p
     proc = start(kjob_home, "run", workflow(tmp_path, f"echo x >> {counter}; sleep 300"))
     try:
         wait_for_file(counter)
+        logs = start(kjob_home, "logs", "lr")
+        assert "no kjob is watching" not in logs.communicate(timeout=60)[1]
         resumed = start(kjob_home, "resume", "lr")
         _, err = resumed.communicate(timeout=60)
         assert resumed.returncode == 2

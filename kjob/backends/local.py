@@ -16,7 +16,6 @@ watches a run (a lock on ``client.lock``).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import queue
@@ -29,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from kjob import kubelet_expansion
 from kjob.backends.base import (
@@ -95,7 +94,7 @@ class LocalBackend:
         self._told: set[str] = set()
         self._found: dict[str, str | None] = {}
         self._wall_offset = time.time() - time.monotonic()
-        self._client_lock = _lock_run(run_dir)
+        self._client_lock = run_dir.watch()
         if resume:
             _wait_for_earlier_agents(self.journal)
         self._resume = resume
@@ -458,20 +457,6 @@ def _remove(attempt: _Attempt) -> None:
         os.rmdir(attempt.workdir)
     except OSError:
         shutil.rmtree(attempt.workdir, ignore_errors=True)
-
-
-def _lock_run(run_dir: RunDir) -> BinaryIO:
-    """Hold ``client.lock`` while this kjob watches the run: two clients would start tasks twice."""
-    handle = (run_dir.path / "client.lock").open("ab")
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise KjobError(
-            f"run {run_dir.run_id} is being watched by another kjob on this machine",
-            hint="wait for it to finish, or stop it (Ctrl-C) before resuming",
-        ) from None
-    return handle
 
 
 def _wait_for_earlier_agents(journal: Journal) -> None:

@@ -72,6 +72,11 @@ def command(
                 console.out.print(f"[bold]{label}[/]: ", end="")
             sys.stdout.flush()
             console.out.print(line, markup=False, highlight=False)
+    if record.get("phase") == "Running" and record.get("backend") == "local" and not run_dir.watched():
+        console.notice(
+            f"run {run_dir.run_id} is recorded as Running but no kjob is watching it (was it killed?): "
+            f"`kjob resume {run_dir.run_id}` finishes it"
+        )
     if gone:
         console.notice(
             f"no pod left for {', '.join(sorted(set(gone)))}: the cluster has deleted it "
