@@ -8,6 +8,7 @@ the engine, meeting one in a rendered value, raises :meth:`Limit.check`'s error,
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -23,8 +24,9 @@ class Limit:
 
     @property
     def value(self) -> int:
-        text = os.environ.get(self.env, "").strip()
-        return int(text) if text.isdigit() and len(text) < 19 else self.default
+        """The limit in force: read from the environment at every check (a test or an embedding
+        program may change it), its text parsed once."""
+        return _read(os.environ.get(self.env), self.default)
 
     def problem(self, count: int, subject: str, *, at_least: bool = False) -> str | None:
         """Why ``count`` is too many (``None`` when it is within the limit); ``subject`` names what was
@@ -45,6 +47,12 @@ class Limit:
         message = self.problem(count, subject)
         if message is not None:
             raise KjobError(message)
+
+
+@functools.lru_cache(maxsize=64)
+def _read(text: str | None, default: int) -> int:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) < 19 else default
 
 
 def _digits(number: int) -> int:

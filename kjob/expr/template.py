@@ -124,9 +124,11 @@ def parse_template(text: str, *, argo_braces: bool = True) -> Template:
     """
     if "<<" not in text and (not argo_braces or "{{" not in text):
         return Template(text, (text,) if text else (), argo_braces)
+    if len(text) <= _SHORT_CHARS:
+        return _parse_short_cached(text, argo_braces)
     if len(text) > _grammar.CACHED_CHARS:
         return _parse_template(text, argo_braces)
-    return _parse_template_cached(text, argo_braces)
+    return _parse_long_cached(text, argo_braces)
 
 
 def _parse_template(text: str, argo_braces: bool) -> Template:
@@ -139,7 +141,13 @@ def _parse_template(text: str, argo_braces: bool) -> Template:
     return Template(text, tuple(parts), argo_braces)
 
 
-_parse_template_cached = functools.lru_cache(maxsize=8192)(_parse_template)
+# A big workflow's texts are read three times (the loader's checks, the dry run's analysis, the
+# engine), each pass in the same order: a cache smaller than the distinct texts misses every time.
+# Short texts (nearly all) get room for a 100,000-task DAG; a parsed text of up to 256 characters
+# takes about 1.2 KB, so the short cache stays under ~320 MB at worst and the long one under ~70 MB.
+_SHORT_CHARS = 256
+_parse_short_cached = functools.lru_cache(maxsize=2**18)(_parse_template)
+_parse_long_cached = functools.lru_cache(maxsize=2**12)(_parse_template)
 
 
 def render(text: str, lookup: Lookup, *, argo_braces: bool = True) -> str:
