@@ -197,13 +197,54 @@ def test_every_example_renders_valid_manifests_and_creates_nothing(
     assert list(home.iterdir()) == []  # no run directory, no record
 
 
-@pytest.mark.parametrize("example", ["02-artifacts.yaml", "03-conditional.yaml"])
-def test_the_json_list_holds_the_same_objects(dry: Dry, example: str) -> None:
-    as_json = dry(EXAMPLES / example, "-o", "json")
+# Strings in every style the YAML stream uses: a script with non-ASCII text (a literal block), one
+# with a tab and a space before a line break (a literal block too), words YAML 1.1 reads as others.
+AWKWARD = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: awkward}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: plain, template: plain}
+      - {name: tabbed, template: tabbed}
+  - name: plain
+    script:
+      image: alpine
+      command: [sh]
+      source: |
+        echo "żółw ✓"
+        echo yes
+  - name: tabbed
+    container:
+      image: alpine
+      command: [sh, -c]
+      args: ["printf 'a\\tb' \\nexit 0\\n"]
+      env: [{name: MODE, value: "yes"}, {name: N, value: "1e3"}, {name: EMPTY, value: ""}]
+"""
+
+
+@pytest.mark.parametrize("example", ["02-artifacts.yaml", "03-conditional.yaml", "tricky", "awkward"])
+def test_the_json_list_holds_the_same_objects(dry: Dry, tricky: Path, tmp_path: Path, example: str) -> None:
+    if example == "awkward":
+        path = tmp_path / "awkward.yaml"
+        path.write_text(AWKWARD)
+    else:
+        path = tricky if example == "tricky" else EXAMPLES / example
+    as_json = dry(path, "-o", "json")
     assert as_json.code == 0, as_json.stderr
     listing = json.loads(as_json.stdout)
     assert listing["apiVersion"] == "v1" and listing["kind"] == "List"
-    assert listing["items"] == documents(dry(EXAMPLES / example).stdout)
+    as_yaml = dry(path)
+    assert listing["items"] == documents(as_yaml.stdout)  # PyYAML: YAML 1.1, as kubectl reads it
+    assert listing["items"] == list(YAML(typ="safe", pure=True).load_all(as_yaml.stdout))  # YAML 1.2
+    if example == "awkward":  # scripts stay readable: literal blocks, as written
+        assert "  script-" in as_yaml.stdout and ': |\n    echo "żółw ✓"\n    echo yes\n' in as_yaml.stdout
+        assert "- |\n          printf 'a\tb' \n          exit 0\n" in as_yaml.stdout
+        assert "value: 'yes'\n" in as_yaml.stdout and "value: '1e3'\n" in as_yaml.stdout
 
 
 @pytest.mark.parametrize("workflow", ["05-parallel-withparam.yaml", "07-cronworkflow.yaml", "tricky"])
