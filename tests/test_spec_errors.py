@@ -1235,3 +1235,21 @@ def test_cron_schedules_are_read_as_kubernetes_reads_them(schedule: str, problem
     from kjob.spec.build_cron import schedule_problem
 
     assert schedule_problem(schedule) == problem
+
+
+def test_an_unknown_template_lists_the_defined_ones_shortly() -> None:
+    """The fuzzer's find: a 5,000-character template name was quoted whole in the list of names."""
+    from kjob.spec import load_text
+
+    names = ["t" * 5000, *(f"t{i}" for i in range(20))]
+    templates = "".join(f"  - name: {n}\n    container: {{image: a, command: ['true']}}\n" for n in names)
+    text = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n"
+        f"  entrypoint: nope\n  templates:\n{templates}"
+    )
+    with pytest.raises(SpecErrors) as caught:
+        load_text(text, path="w.yaml")
+    message = str(caught.value)
+    assert "unknown entrypoint 'nope' (defined: " in message
+    assert "and 11 more)" in message
+    assert len(message.splitlines()[0]) < 400

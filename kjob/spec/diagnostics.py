@@ -35,6 +35,15 @@ def shorten(text: str | None) -> str | None:
     return _LONG_QUOTE.sub(cut, text)
 
 
+def listing(names: list[str], most: int = 10) -> str:
+    """``a, b, c`` for a message: at most ``most`` names, each cut like a quoted one, then how many
+    more there are; ``none`` for no names."""
+    shown = [n if len(n) <= QUOTED_CHARS else n[: QUOTED_CHARS - 3] + "..." for n in names[:most]]
+    if len(names) > most:
+        shown.append(f"and {len(names) - most:,} more")
+    return ", ".join(shown) or "none"
+
+
 @dataclass(frozen=True, slots=True)
 class SpecWarning:
     """Something kjob reads past (with ``lenient=True``) or that is probably a mistake."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from kjob.errors import TemplateError
 from kjob.expr import check_when, parse_depends, parse_template
-from kjob.spec.diagnostics import Diagnostics
+from kjob.spec.diagnostics import Diagnostics, listing
 from kjob.spec.fields import suggest
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow, Locator, Site, SiteKind, TaskMarks, line_of
 from kjob.spec.model import DagTask, Mark, Template, TemplateKind
@@ -116,7 +116,7 @@ class _Checker:
             self.check_template(loaded)
 
     def defined(self) -> str:
-        return ", ".join(sorted(self.templates)) or "none"
+        return listing(sorted(self.templates))
 
     def check_template_names(self) -> None:
         first: dict[str, Template] = {}
@@ -221,7 +221,7 @@ class _Checker:
         assert template.dag is not None
         dag = template.dag
         tasks = self.index_tasks(dag.tasks)
-        names = ", ".join(sorted(tasks))
+        names = listing(sorted(tasks))
         deps: dict[str, list[str]] = {name: [] for name in tasks}
         for position, task in enumerate(dag.tasks):
             marks = task_marks[position] if position < len(task_marks) else TaskMarks()
@@ -616,7 +616,7 @@ class _Checker:
             if name == "name" and len(parts) == 2:
                 return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
             noun = "task" if root == "tasks" else "step"
-            names = ", ".join(sorted(graph.tasks))
+            names = listing(sorted(graph.tasks))
             return _Problem(
                 f"unknown {noun} '{name}' in {self.show(path)}",
                 _did_you_mean(name, graph.tasks, f"{noun}s of template '{template.name}': {names}"),
