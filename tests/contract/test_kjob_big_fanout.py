@@ -21,7 +21,7 @@ COUNT = 300  # enough to split; each item is a pod the real controller paces at 
 def test_a_300_item_fan_out_splits_into_a_few_indexed_jobs_and_runs_every_item_once(
     cluster: Cluster, on_cluster: Kjob, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KJOB_ITEMS_CONFIGMAP_BYTES", "2000")
+    monkeypatch.setenv("KJOB_ITEMS_CONFIGMAP_BYTES", "6000")
     wf = write(tmp_path, "fan.yaml", fan_out(COUNT, name="big-fan", parallelism=60))
     done = on_cluster("run", str(wf), timeout=600)
     assert done.code == 0, explain(done)
