@@ -219,8 +219,10 @@ def test_check_when_checks_literal_expressions() -> None:
         check_when("a == b &&")
     with pytest.raises(TemplateError, match="unclosed"):
         check_when("{{tasks.a.outputs.result")
-    # with references, the expression can only be checked once values exist
-    assert check_when("{{x}} &&") == (Ref("x", 2),)
+    # with references too: each stands in as one operand
+    with pytest.raises(TemplateError, match="expected an operand after '&&'"):
+        check_when("{{x}} &&")
+    assert check_when("{{x}} && y") == (Ref("x", 2),)
 
 
 def test_a_catastrophic_pattern_cannot_hang_a_run() -> None:
@@ -246,3 +248,34 @@ def test_re2_patterns_are_go_patterns() -> None:
     with pytest.raises(TemplateError) as info:
         evaluate_when("aa =~ '(a)\\\\1'", lookup)
     assert info.value.hint == "patterns are RE2, as Argo's (Go) are: no backreferences or lookaround"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{tasks.flip.outputs.result}} == heads",
+        "{{tasks.flip.outputs.result}} =~ 'hea.*'",
+        "'{{inputs.parameters.x}}' != ''",
+        "{{workflow.status}} == Succeeded && {{inputs.parameters.n}} > 5",
+        "!{{inputs.parameters.skip}}",
+        "{{inputs.parameters.a}}{{inputs.parameters.b}} == ab",
+        "({{item}} + 1) * 2 >= -{{inputs.parameters.n}}",
+        "{{inputs.parameters.condition}}",
+    ],
+)
+def test_a_when_with_references_that_can_hold_values_passes_the_check(text: str) -> None:
+    check_when(text, argo_braces=True)
+
+
+def test_a_when_with_references_is_checked_before_values_exist() -> None:
+    """The expression around the references is parsed at lint (references stand in as one word),
+    and the error points into the text as written."""
+    text = "{{tasks.a.outputs.result}} == == 3"
+    with pytest.raises(TemplateError) as caught:
+        check_when(text, argo_braces=True)
+    assert caught.value.text == text
+    assert caught.value.column == text.index("== 3")
+    assert "vvv" not in caught.value.message
+    with pytest.raises(TemplateError) as dangling:
+        check_when("{{tasks.a.outputs.result}} ==", argo_braces=True)
+    assert "vvv" not in dangling.value.message

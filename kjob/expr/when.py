@@ -268,7 +268,38 @@ def check_when(text: str, *, argo_braces: bool = True) -> tuple[Ref, ...]:
     template = parse_template(text, argo_braces=argo_braces)
     if template.is_literal:
         parse_when(template.render(_no_lookup))
+    elif "\\" not in text:  # escapes render differently from how they read: left to run time
+        _check_with_stand_ins(text, template.refs, argo_braces)
     return template.refs
+
+
+def _check_with_stand_ins(text: str, refs: tuple[Ref, ...], argo_braces: bool) -> None:
+    """Parse ``text`` with each reference replaced by a word of the same length (one operand, as a
+    value of one word renders): the expression around the references must hold whatever they are.
+    Same length, so a syntax error's column is the column in ``text``."""
+    opener, closer = ("{{", "}}") if argo_braces else ("<<", ">>")
+    pieces: list[str] = []
+    spans: list[tuple[str, str]] = []  # (stand-in, reference as written)
+    end = 0
+    for ref in refs:
+        start = text.rfind(opener, end, ref.column)
+        stop = text.find(closer, ref.column + len(ref.path))
+        if start == -1 or stop == -1:
+            return  # not a shape this check knows: the run will tell
+        stop += len(closer)
+        written = text[start:stop]
+        stand_in = "v" * len(written)
+        pieces += [text[end:start], stand_in]
+        spans.append((stand_in, written))
+        end = stop
+    pieces.append(text[end:])
+    try:
+        parse_when("".join(pieces))
+    except TemplateError as err:
+        message = err.message
+        for stand_in, written in spans:
+            message = message.replace(f"'{stand_in}'", f"'{written}'")
+        raise TemplateError(message, text=text, column=err.column, hint=err.hint) from None
 
 
 def _no_lookup(path: str) -> str:  # pragma: no cover - only called for templates without references
