@@ -83,6 +83,8 @@ def test_lint_into_a_pipe_is_written_without_rich_and_on_a_terminal_with_it() ->
 
 
 def lint(cache_home: Path) -> subprocess.CompletedProcess[str]:
+    """``kjob lint`` of a file whose ``when``s are parsed by the grammar (a plain ``{{ path }}`` alone
+    is split without it)."""
     return subprocess.run(
         [sys.executable, "-m", "kjob", "lint", str(EXAMPLES / "03-conditional.yaml")],
         capture_output=True,
