@@ -376,8 +376,8 @@ def test_bad_input_is_one_line_and_exit_2(dry: Dry, home: Path, tmp_path: Path) 
     malformed.write_text(TRICKY.replace("== slow", "=== slow"))
     done = dry(malformed)
     assert done.code == 2 and done.stdout == ""
-    assert done.stderr.splitlines()[0].startswith(
-        "error: the run would fail at static-skip: unexpected character"
+    assert done.stderr.splitlines()[0].startswith(  # found before the run, where it is written
+        f"{malformed}:28:47: error: invalid when: unexpected character '='"
     )
 
     unknown_parameter = dry(EXAMPLES / "04-retries.yaml", "-p", "nope=1")
