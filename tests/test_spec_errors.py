@@ -1253,3 +1253,23 @@ def test_an_unknown_template_lists_the_defined_ones_shortly() -> None:
     assert "unknown entrypoint 'nope' (defined: " in message
     assert "and 11 more)" in message
     assert len(message.splitlines()[0]) < 400
+
+
+def test_a_literal_with_param_nested_deeper_than_json_reads_is_a_located_error() -> None:
+    """Found by the engine fuzzer: at lint, a deep enough literal withParam raised RecursionError
+    (how deep is too deep depends on the stack the loader is called from)."""
+    import sys
+
+    from kjob.spec import load_text
+
+    depth = sys.getrecursionlimit() + 10
+    text = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  entrypoint: main\n"
+        "  templates:\n  - name: main\n    dag:\n      tasks:\n"
+        f"      - {{name: f, template: t, withParam: '{'[' * depth}{']' * depth}'}}\n"
+        "  - name: t\n    container: {image: a, command: ['true']}\n"
+    )
+    with pytest.raises(SpecErrors) as caught:
+        load_text(text, path="w.yaml")
+    assert str(caught.value).startswith("w.yaml:10:")
+    assert "withParam is JSON nested too deep to read" in str(caught.value)

@@ -459,6 +459,9 @@ class _Checker:
             value = json.loads(site.text)
         except ValueError:
             value = None
+        except RecursionError:  # how deep depends on the caller's stack: never a traceback
+            self.diag.error("withParam is JSON nested too deep to read", site.locator.start)
+            return
         if not isinstance(value, list):
             self.diag.error(
                 "withParam must be a JSON list or a reference to one",
