@@ -91,36 +91,36 @@ def covered(emu: Emulator) -> list[tuple[int, str]]:
 def test_items_beyond_one_configmap_split_into_a_few_indexed_jobs_and_all_run(
     kjob: Any, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(SPLIT_ENV, "2000")
+    monkeypatch.setenv(SPLIT_ENV, "800")
     wf = tmp_path / "fan.yaml"
-    wf.write_text(fan_out(300))
+    wf.write_text(fan_out(120))
     kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
     done = kjob("run", str(wf), "--backend", "kubernetes", "--kubeconfig", str(kubeconfig), timeout=300)
     assert done.code == 0, done.stdout + done.stderr
-    assert outputs(done, 300) == [expected(i) for i in range(300)]
+    assert outputs(done, 120) == [expected(i) for i in range(120)]
     jobs = indexed_jobs(emulator)
-    assert 2 < len(jobs) <= 20  # each item's command differs (its own $(N)): about 20 items a part
-    assert sorted(i for i, _ in covered(emulator)) == list(range(300))  # each item in exactly one Job
+    assert 2 < len(jobs) <= 20  # each item's command differs (its own $(N)): about 8 items a part
+    assert sorted(i for i, _ in covered(emulator)) == list(range(120))  # each item in exactly one Job
     said = [line for line in done.stderr.splitlines() if "Indexed Jobs" in line]
-    assert len(said) == 1 and f"300 items in {len(jobs)} Indexed Jobs" in said[0], done.stderr
-    assert "a ConfigMap holds 2,000 bytes" in said[0]
+    assert len(said) == 1 and f"120 items in {len(jobs)} Indexed Jobs" in said[0], done.stderr
+    assert "a ConfigMap holds 800 bytes" in said[0]
     configmaps = [c for c in emulator.objects("configmaps", "default") if c["metadata"]["name"] != "fan"]
     assert {c["metadata"]["name"] for c in configmaps} == {j["metadata"]["name"] for j in jobs}
     for cm in configmaps:
-        assert sum(len(v.encode()) for v in cm["data"].values()) <= 2000
+        assert sum(len(v.encode()) for v in cm["data"].values()) <= 800
         assert cm["data"]["run"].count("exec ") == 1  # the item template, once per part
 
 
 def test_a_parallelism_limit_holds_across_the_parts_and_waiting_parts_get_a_share(
     kjob: Any, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(SPLIT_ENV, "1500")
+    monkeypatch.setenv(SPLIT_ENV, "700")
     wf = tmp_path / "fan.yaml"
-    wf.write_text(fan_out(200, parallelism=2))
+    wf.write_text(fan_out(100, parallelism=2))
     kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
     done = kjob("run", str(wf), "--backend", "kubernetes", "--kubeconfig", str(kubeconfig), timeout=300)
     assert done.code == 0, done.stdout + done.stderr
-    assert outputs(done, 200) == [expected(i) for i in range(200)]
+    assert outputs(done, 100) == [expected(i) for i in range(100)]
     jobs = indexed_jobs(emulator)
     assert len(jobs) > 2
     # every part ran: those created waiting (parallelism 0) were handed a share as earlier ones ended
@@ -133,10 +133,10 @@ def test_a_parallelism_limit_holds_across_the_parts_and_waiting_parts_get_a_shar
 def test_resume_adopts_every_part_and_runs_no_item_twice(
     emulator: Emulator, tmp_path: Path, kjob_home: Path, kjob: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(SPLIT_ENV, "1500")
+    monkeypatch.setenv(SPLIT_ENV, "700")
     wf = tmp_path / "fan.yaml"
     wf.write_text(
-        fan_out(150, name="fan-resume", parallelism=4).replace('> /tmp/out"', '> /tmp/out; sleep 0.2"')
+        fan_out(80, name="fan-resume", parallelism=4).replace('> /tmp/out"', '> /tmp/out; sleep 0.2"')
     )
     kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
     args = ["--backend", "kubernetes", "--kubeconfig", str(kubeconfig)]
@@ -157,9 +157,9 @@ def test_resume_adopts_every_part_and_runs_no_item_twice(
 
     done = kjob("resume", "fan-resume", "--kubeconfig", str(kubeconfig), timeout=300)
     assert done.code == 0, done.stdout + done.stderr
-    assert outputs(done, 150) == [expected(i) for i in range(150)]
+    assert outputs(done, 80) == [expected(i) for i in range(80)]
     pairs = covered(emulator)
-    assert sorted(pairs) == [(i, "0") for i in range(150)], "an item was left out or ran twice"
+    assert sorted(pairs) == [(i, "0") for i in range(80)], "an item was left out or ran twice"
     assert set(emulator.audit_counts(verb="create", resource="jobs", code=201, dry_run=False).values()) == {1}
 
 

@@ -1,4 +1,4 @@
-"""A 300-item fan-out through ``kjob run`` on the emulator and on the real cluster, with the items'
+"""A 150-item fan-out through ``kjob run`` on the emulator and on the real cluster, with the items'
 ConfigMap limit lowered (``KJOB_ITEMS_CONFIGMAP_BYTES``) so that it splits: a handful of Indexed Jobs,
 every item run exactly once with its own output, the split said once."""
 
@@ -15,13 +15,13 @@ from tests.test_k8s_big_fanout import expected, fan_out
 
 __all__ = ["kubeconfig", "on_cluster"]  # fixtures used here
 
-COUNT = 300  # enough to split; each item is a pod the real controller paces at 20 creates/s
+COUNT = 150  # enough to split; each item is a pod the real controller paces at 20 creates/s
 
 
-def test_a_300_item_fan_out_splits_into_a_few_indexed_jobs_and_runs_every_item_once(
+def test_a_150_item_fan_out_splits_into_a_few_indexed_jobs_and_runs_every_item_once(
     cluster: Cluster, on_cluster: Kjob, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KJOB_ITEMS_CONFIGMAP_BYTES", "6000")
+    monkeypatch.setenv("KJOB_ITEMS_CONFIGMAP_BYTES", "3000")
     wf = write(tmp_path, "fan.yaml", fan_out(COUNT, name="big-fan", parallelism=60))
     done = on_cluster("run", str(wf), timeout=600)
     assert done.code == 0, explain(done)
