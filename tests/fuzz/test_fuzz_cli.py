@@ -136,7 +136,7 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz-cli")
 
 
-@bounded(300)
+@bounded(160)
 @given(mutated_workflows(max_edits=2), st.data())
 def test_any_argv_and_file_exits_0_1_or_2_without_a_traceback(
     place: Path, seed: tuple[str, str], data: st.DataObject

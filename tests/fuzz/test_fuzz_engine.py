@@ -286,7 +286,7 @@ def check_run(wf_doc: dict[str, Any], drawn: dict[str, Any]) -> RunResult | None
     return result
 
 
-@bounded(400)
+@bounded(250)
 @given(workflows(), outcomes())
 @example(  # JSON nested thousands deep from a task into withParam: once a RecursionError mid-run
     {
