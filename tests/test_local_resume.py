@@ -48,6 +48,13 @@ def gone(marker: str, within: float = 10) -> bool:
     return not processes_with(marker)
 
 
+def wait_for_process(marker: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not processes_with(marker):
+        assert time.monotonic() < deadline, f"no process with {marker} appeared"
+        time.sleep(0.05)
+
+
 def start(kjob_home: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "kjob", *args],
@@ -105,10 +112,7 @@ def test_ctrl_c_ends_setsid_children_too(kjob_home: Path, tmp_path: Path) -> Non
     marker = f"kjob-ctrlc-{uuid.uuid4().hex}"
     command = f"setsid sh -c 'sleep 300; : {marker}' > /dev/null 2>&1 & sleep 300"
     proc = start(kjob_home, "run", workflow(tmp_path, command))
-    deadline = time.monotonic() + 60
-    while not processes_with(marker):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_process(marker)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 130
@@ -120,10 +124,7 @@ def test_a_second_ctrl_c_kills_at_once_and_the_record_is_closed(kjob_home: Path,
     marker = f"kjob-stubborn-{uuid.uuid4().hex}"
     command = f"trap '' TERM; sh -c 'trap \"\" TERM; sleep 300; : {marker}'"
     proc = start(kjob_home, "run", workflow(tmp_path, command))
-    deadline = time.monotonic() + 60
-    while not processes_with(marker):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_process(marker)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.5)  # kjob asked the task to stop; it ignores SIGTERM
     proc.send_signal(signal.SIGINT)

@@ -41,13 +41,12 @@ from kjob.backends.base import (
     settle_outputs,
 )
 from kjob.backends.localjournal import Done, Exit, Journal
-from kjob.backends.localnode import attempt_of
+from kjob.backends.localnode import STOP_GRACE, attempt_of
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
 from kjob.sandbox import Isolation, detect_isolation
 from kjob.spec.values import unpassable_in
 
-_STOP_GRACE = 3.0
 _AGENT_WAIT = 10.0  # seconds close() waits for the agent to report the attempts it stops
 _ORPHAN_POLL = 0.2  # seconds between looks at the journal for attempts an earlier agent runs
 
@@ -500,7 +499,7 @@ def _signal_attempt(pid: int, attempt_id: str, sig: signal.Signals) -> None:
 def _stop_orphan(pid: int, attempt_id: str) -> None:
     """SIGTERM an attempt an earlier agent runs, SIGKILL after the grace period."""
     _signal_attempt(pid, attempt_id, signal.SIGTERM)
-    timer = threading.Timer(_STOP_GRACE, _signal_attempt, args=(pid, attempt_id, signal.SIGKILL))
+    timer = threading.Timer(STOP_GRACE, _signal_attempt, args=(pid, attempt_id, signal.SIGKILL))
     timer.daemon = True
     timer.start()
 
