@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,3 +127,20 @@ def _emulator_errors_fail_the_test(request: pytest.FixtureRequest) -> Iterator[N
     errors = LEDGER.take()
     if errors and marker is None:
         pytest.fail("emulator errors recorded during this test:\n" + "\n".join(errors), pytrace=False)
+
+
+def kill_run_when(home: Path, args: list[str], reached: Callable[[], bool], *, within: float = 60) -> None:
+    """Start ``kjob run ARGS`` in the background and SIGKILL it once ``reached()`` (or after
+    ``within`` seconds): a client that dies in the middle of its run."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kjob", "run", *args],
+        env=kjob_env(home),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and not reached():
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)

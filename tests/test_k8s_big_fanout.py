@@ -7,11 +7,6 @@ that a few hundred items split."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +15,7 @@ import pytest
 
 from kjob.backends.kubernetes.intervals import parse_indexes
 from kjob.testing.emulator import Emulator, host_process
-from tests.conftest import REPO, kjob_env
+from tests.conftest import kill_run_when
 
 SPLIT_ENV = "KJOB_ITEMS_CONFIGMAP_BYTES"
 
@@ -140,18 +135,9 @@ def test_resume_adopts_every_part_and_runs_no_item_twice(
     )
     kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
     args = ["--backend", "kubernetes", "--kubeconfig", str(kubeconfig)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kjob", "run", str(wf), *args],
-        env=kjob_env(kjob_home),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    kill_run_when(
+        kjob_home, [str(wf), *args], lambda: len(emulator.objects("pods", "default")) >= 20, within=120
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(emulator.objects("pods", "default")) < 20:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
     before = len(indexed_jobs(emulator))
     assert before > 1
 

@@ -14,7 +14,7 @@ import pytest
 
 from kjob.backends.kubernetes.intervals import parse_indexes
 from kjob.testing.emulator import Emulator, host_process
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, kill_run_when
 
 
 @pytest.fixture
@@ -203,13 +203,6 @@ def covered(emu: Emulator) -> list[tuple[str, str]]:
 def test_resume_adopts_the_indexed_job_and_never_runs_an_item_twice(
     emulator: Emulator, tmp_path: Path, kjob_home: Path, kjob: Any
 ) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import REPO, kjob_env
 
     wf = tmp_path / "slow-squares.yaml"
     wf.write_text(
@@ -220,18 +213,7 @@ def test_resume_adopts_the_indexed_job_and_never_runs_an_item_twice(
     )
     kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
     args = ["--backend", "kubernetes", "--kubeconfig", str(kubeconfig)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kjob", "run", str(wf), *args],
-        env=kjob_env(kjob_home),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(emulator.objects("pods", "default")) < 4:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    kill_run_when(kjob_home, [str(wf), *args], lambda: len(emulator.objects("pods", "default")) >= 4)
     (job,) = emulator.objects("jobs", "default")
     assert job["spec"]["parallelism"] == 3 and job["spec"]["completions"] == 9
 
