@@ -27,6 +27,7 @@ VERBS: Mapping[str, str] = {
     "plan": "kjob.cli.plan",
     "logs": "kjob.cli.logs",
     "sim": "kjob.cli.sim",
+    "cron": "kjob.cli.cron",
 }
 
 

@@ -63,6 +63,7 @@ def cron(r: Reader, spec: YamlMap, spec_mark: Mark) -> tuple[CronSpec, YamlMap |
             r.src.value(spec, "concurrencyPolicy"),
             hint=f"use one of: {', '.join(CONCURRENCY_POLICIES)}",
         )
+    _warn_inexpressible(r, spec, schedules, policy)
     workflow_meta = r.mapping(spec, "workflowMetadata")
     labels: Mapping[str, str] = frozen_map()
     annotations: Mapping[str, str] = frozen_map()
@@ -90,6 +91,30 @@ def cron(r: Reader, spec: YamlMap, spec_mark: Mark) -> tuple[CronSpec, YamlMap |
         workflow_annotations=annotations,
     )
     return cron, workflow_spec
+
+
+def _warn_inexpressible(r: Reader, spec: YamlMap, schedules: list[str], policy: str) -> None:
+    """Warn, where it is written, about what a CronWorkflow asks and a Kubernetes CronJob cannot do:
+    kjob renders one CronJob per schedule, each with the CronJob's own fields and nothing more."""
+    if policy != "Allow" and len(schedules) > 1:
+        r.diag.warn(
+            f"concurrencyPolicy {policy} holds within each schedule only: kjob makes one CronJob per "
+            f"schedule ({len(schedules)} here), and a CronJob does not see the runs the others start",
+            r.src.value(spec, "concurrencyPolicy"),
+            hint="use one schedule (a list in a field, e.g. '0 2,14 * * *') where runs must never overlap",
+        )
+    if "when" in spec:
+        r.diag.warn(
+            "a CronJob has no condition: every scheduled time runs, whatever `when` says",
+            r.src.key(spec, "when"),
+            hint="put the condition on the first task (a `when` in the workflow), or suspend the CronJob",
+        )
+    if "stopStrategy" in spec:
+        r.diag.warn(
+            "a CronJob has no stopStrategy: it keeps firing after the condition holds",
+            r.src.key(spec, "stopStrategy"),
+            hint='suspend it when done: kubectl patch cronjob NAME -p \'{"spec":{"suspend":true}}\'',
+        )
 
 
 def _check_schedule(r: Reader, schedule: str, mark: Mark) -> None:
@@ -123,6 +148,8 @@ def schedule_problem(schedule: str) -> str | None:
         return f"{len(fields)} fields, not 5"
     if any(mark in field for field in fields for mark in ("L", "W", "#")):
         return "L, W and # are not cron fields Kubernetes reads"
+    if any(_numbers_above(part, 6) for part in fields[4].split(",")):
+        return "day-of-week runs 0-6 (SUN-SAT) for Kubernetes; 7 is not Sunday there"
     fields[2], fields[4] = (f.replace("?", "*") for f in (fields[2], fields[4]))
     from cronsim import CronSim, CronSimError  # here: only a CronWorkflow needs it (lint starts sooner)
 
@@ -131,6 +158,13 @@ def schedule_problem(schedule: str) -> str | None:
     except CronSimError as err:
         return str(err).lower()
     return None
+
+
+def _numbers_above(part: str, top: int) -> bool:
+    """Whether one list element of a cron field (``5``, ``1-7``, ``*/2``, ``3-6/2``) names a value
+    above ``top`` (a step is not a value)."""
+    values = part.split("/", 1)[0].split("-")
+    return any(v.isdigit() and int(v) > top for v in values)
 
 
 def _check_timezone(r: Reader, timezone: str, mark: Mark) -> None:

@@ -191,8 +191,9 @@ CRON_SPEC = FieldSet(
         "suspend",
         "workflowSpec",
         "workflowMetadata",
+        "stopStrategy",  # read, and warned about: a CronJob has no such field (kjob/spec/build_cron.py)
+        "when",
     ),
-    unsupported=_fs("stopStrategy", "when"),
     hints={
         "entrypoint": "a CronWorkflow wraps the workflow: put it under `workflowSpec:`",
         "templates": "a CronWorkflow wraps the workflow: put it under `workflowSpec:`",
