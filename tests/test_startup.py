@@ -130,4 +130,4 @@ def test_a_cached_grammar_others_could_have_written_is_not_loaded(tmp_path: Path
 def test_help_still_lists_every_verb() -> None:
     _, out = loaded_by("--help")
     listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
-    assert listed == ["run", "resume", "lint", "plan", "logs", "sim"]
+    assert listed == ["run", "resume", "lint", "plan", "logs", "sim", "cron"]
