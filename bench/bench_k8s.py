@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kjob.backends.kubernetes import names
+from kjob.render import names
 
 if TYPE_CHECKING:
     from kjob.testing.emulator import Emulator, PodScript, PodView

@@ -29,7 +29,7 @@ import pytest
 import yaml
 from kubernetes import client, config, watch
 
-from kjob.backends.kubernetes import names
+from kjob.render import names
 from tests.conftest import SHARED
 
 KUBECONFIG_ENV = "KJOB_TEST_KUBECONFIG"

@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from kjob.backends.kubernetes.dryrun import yaml_text
+from kjob.render.yamltext import yaml_text
 
 # Characters YAML gives a meaning to, line breaks of every kind, control characters, a BOM, non-ASCII.
 SPECIAL = list(" \t\n\r:#'\"-?|>&*!%@`,[]{}~\\\x00\x07\x85\u2028\ufeffé✓")

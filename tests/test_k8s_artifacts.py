@@ -21,8 +21,8 @@ import pytest
 
 from kjob.backends import virtual
 from kjob.backends.base import AttemptSpec, InputArtifact, OutputArtifactSpec, OutputParameterSpec
-from kjob.backends.kubernetes import manifests, workspace
-from kjob.backends.kubernetes.manifests import RunObject
+from kjob.render import manifests, workspace
+from kjob.render.manifests import RunObject
 from kjob.engine.engine import Engine
 from kjob.errors import KjobError
 from kjob.sandbox import detect_isolation

@@ -16,8 +16,9 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from kjob.backends.kubernetes import names
-from kjob.backends.kubernetes.dryrun import PLACEHOLDER_UID, yaml_text
+from kjob.backends.dryrun import PLACEHOLDER_UID
+from kjob.render import names
+from kjob.render.yamltext import yaml_text
 from tests.conftest import EXAMPLES, REPO, Completed, kjob_env
 
 K8S = "1.31.0"  # the schema the Job manifests are checked against (as in test_k8s_manifests.py)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kjob.backends.kubernetes.intervals import parse_indexes
+from kjob.render.intervals import parse_indexes
 from kjob.testing.emulator import Emulator, host_process
 from tests.conftest import EXAMPLES, kill_run_when
 

@@ -13,8 +13,8 @@ import kubernetes_validate
 import pytest
 
 from kjob.backends.base import AttemptSpec, OutputParameterSpec
-from kjob.backends.kubernetes import manifests, names
-from kjob.backends.kubernetes.manifests import RunObject
+from kjob.render import manifests, names
+from kjob.render.manifests import RunObject
 from kjob.backends.virtual import Outcome, VirtualBackend, scripted
 from kjob.engine.engine import Engine
 from kjob.spec import load_file

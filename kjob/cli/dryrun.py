@@ -40,7 +40,7 @@ def print_dry_run(
         raise click.UsageError("-o/--output goes with --dry-run (a run shows its progress instead)")
     if backend == "local":
         raise click.UsageError("--dry-run shows the Kubernetes manifests of a run: drop --backend local")
-    from kjob.backends.kubernetes import dryrun
+    from kjob.backends import dryrun
     from kjob.backends.kubernetes.cluster import configured_namespace
 
     text = Path(file).read_text()

@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from kjob.backends.kubernetes import entrypoint
 from kjob.cli import EXIT_OK, EXIT_USAGE, console
 from kjob.cli.common import lenient_option, load
 from kjob.errors import KjobError
+from kjob.render import entrypoint
 from kjob.spec.diagnostics import SpecWarning
 from kjob.spec.model import Mark
 

@@ -122,7 +122,7 @@ def command(
         return
     chosen = _choose_backend(backend, kubeconfig)
     if chosen == "kubernetes":
-        from kjob.backends.kubernetes import entrypoint, workspace
+        from kjob.render import entrypoint, workspace
 
         # before anything is created in the cluster
         workspace.require(workflow, workspace_pvc)
@@ -131,6 +131,7 @@ def command(
     runner: Backend
     if chosen == "kubernetes":
         from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
+        from kjob.backends.kubernetes.claim import check_claim
 
         conn = connect(
             kubeconfig=kubeconfig,
@@ -141,7 +142,7 @@ def command(
         )
         permissions.check(conn, permissions.features(ttl=ttl, workspace_claim=workspace_pvc))
         if workspace_pvc is not None:
-            workspace.check_claim(conn.core, conn.namespace, workspace_pvc)
+            check_claim(conn.core, conn.namespace, workspace_pvc)
         run_dir = RunDir.create(run_id)  # first: a clash here must not leave a run in the cluster
         try:
             run = KubernetesBackend.create_run(

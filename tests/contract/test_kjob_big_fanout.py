@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kjob.backends.kubernetes.intervals import parse_indexes
+from kjob.render.intervals import parse_indexes
 from tests.contract.conftest import Cluster
 from tests.contract.test_kjob_on_cluster import Kjob, explain, jobs_of, kubeconfig, on_cluster, write
 from tests.test_k8s_big_fanout import expected, fan_out

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from kjob.backends.kubernetes import indexed, intervals, names
+from kjob.render import indexed, intervals, names
 from tests.conftest import EXAMPLES, Completed
 from tests.k8s_runs import Runner, concurrently, explain, fast_retries, logs, results
 from tests.realk8s import JobWatch, Namespace, namespace, wait_bound, workspace_claim

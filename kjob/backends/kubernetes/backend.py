@@ -31,11 +31,12 @@ from kjob.backends.base import (
     AttemptWaiting,
     drain,
 )
-from kjob.backends.kubernetes import features, heldup, indexed, manifests, names, permissions, workspace
+from kjob.backends.kubernetes import features, heldup, permissions
 from kjob.backends.kubernetes.cluster import Cluster
-from kjob.backends.kubernetes.intervals import parse_indexes
-from kjob.backends.kubernetes.manifests import RunObject
 from kjob.errors import AccessError, ClusterError, KjobError
+from kjob.render import indexed, manifests, names, workspace
+from kjob.render.intervals import parse_indexes
+from kjob.render.manifests import RunObject
 from kubernetes import client, watch
 
 RESULT_LIMIT = 256 * 1024

@@ -1,75 +1,24 @@
-"""Every API verb kjob uses, in one table, and a check before a run that the cluster allows them.
+"""A check before a run that the cluster allows every verb of :mod:`kjob.render.permissions`'s table.
 
-The table is the single statement of what kjob may do in a namespace: the Kubernetes backend keeps to
-it, a generated least-privilege Role can be derived from it, and :func:`check` asks the cluster
-(``SelfSubjectAccessReview``, what ``kubectl auth can-i`` asks) about each entry a run needs before the
-run creates anything.  A run that may not watch its Jobs would otherwise wait for ever on a watch
-that is refused; this way it stops at once, naming what is missing, and leaves nothing behind.
+:func:`check` asks the cluster (``SelfSubjectAccessReview``, what ``kubectl auth can-i`` asks) about
+each entry a run needs before the run creates anything.  A run that may not watch its Jobs would
+otherwise wait for ever on a watch that is refused; this way it stops at once, naming what is
+missing, and leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import urllib3
 
 from kjob.backends.kubernetes.cluster import Cluster
 from kjob.errors import AccessError
+from kjob.render.permissions import PERMISSIONS, Need, Permission, features, needed
 from kubernetes import client
 
-
-class Need(enum.Enum):
-    """When a run needs a permission."""
-
-    ALWAYS = "always"
-    TTL = "with --ttl-seconds-after-finished"  # a finished Job's TTL is set once its outcome is read
-    WORKSPACE = "with --workspace-pvc"
-
-
-@dataclass(frozen=True, slots=True)
-class Permission:
-    group: str  # "" for the core API group
-    resource: str  # ``pods/log`` for a subresource
-    verb: str
-    why: str
-    need: Need = Need.ALWAYS
-
-    @property
-    def qualified(self) -> str:
-        """``jobs.batch``, ``pods/log``: the resource as ``kubectl auth can-i`` names it."""
-        name, _, sub = self.resource.partition("/")
-        base = f"{name}.{self.group}" if self.group else name
-        return f"{base}/{sub}" if sub else base
-
-
-def _entries(group: str, resource: str, why: str, *verbs: str, need: Need = Need.ALWAYS) -> list[Permission]:
-    return [Permission(group, resource, verb, why, need) for verb in verbs]
-
-
-PERMISSIONS: tuple[Permission, ...] = (
-    *_entries("", "configmaps", "the run object and each fan-out's items", "create", "get", "patch"),
-    *_entries("", "configmaps", "removing a run object that could not start", "delete"),
-    *_entries("batch", "jobs", "one Job per attempt, one watch per run", "create", "list", "watch"),
-    *_entries("batch", "jobs", "adopting a Job an earlier life of the run created", "get"),
-    *_entries("batch", "jobs", "stopping an attempt", "delete"),
-    *_entries("batch", "jobs", "setting a TTL once the outcome is read", "patch", need=Need.TTL),
-    *_entries("", "pods", "a finished attempt's exit code and outputs", "list"),
-    *_entries("", "pods/log", "outputs.result and kjob logs", "get"),
-    *_entries("", "persistentvolumeclaims", "checking the workspace claim", "get", need=Need.WORKSPACE),
-)
-
-
-def features(*, ttl: int | None = None, workspace_claim: str | None = None) -> set[Need]:
-    """The optional needs of a run with these options."""
-    return {need for need, on in ((Need.TTL, ttl is not None), (Need.WORKSPACE, workspace_claim)) if on}
-
-
-def needed(features: Collection[Need] = ()) -> list[Permission]:
-    """The table's entries a run with these optional features needs."""
-    return [p for p in PERMISSIONS if p.need is Need.ALWAYS or p.need in features]
+__all__ = ["PERMISSIONS", "Need", "Permission", "check", "denied_error", "features", "needed", "refused"]
 
 
 def check(cluster: Cluster, features: Collection[Need] = ()) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kjob.backends.kubernetes import indexed, names
 from kjob.backends.kubernetes.cluster import Cluster
+from kjob.render import indexed, names
 from kubernetes import client
 
 # (node id, attempt number) -> (Job name, completion index or None)

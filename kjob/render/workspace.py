@@ -14,7 +14,7 @@ The wrapper (:data:`WRAPPER`) copies each input artifact from the workspace to i
 command, and, if it exited 0, copies each output artifact that exists into the workspace (replacing
 what an earlier run of the same attempt left) and writes one ``0``/``1`` per declared output
 artifact to a *report* file in the attempt's directory.  The outputs wrapper of
-:mod:`~kjob.backends.kubernetes.manifests` runs outside it and returns the report in the termination
+:mod:`~kjob.render.manifests` runs outside it and returns the report in the termination
 message under :data:`REPORT_KEY` (a key no parameter can have), next to the output parameters; the
 backend turns a ``0`` of a non-optional artifact into a missing output, which the engine reports as
 an error naming the artifact and its path.  Values only reach ``sh`` as positional arguments.
@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kjob.backends.base import AttemptSpec
-from kjob.backends.kubernetes import names
 from kjob.errors import KjobError, SpecError
+from kjob.render import names
 from kjob.spec.model import Workflow
 
 MOUNT = "/kjob/workspace"
@@ -123,23 +123,6 @@ def require(workflow: Workflow, claim: str | None) -> None:
         if mark.line:
             raise SpecError(message, path=mark.path, line=mark.line, col=mark.col, hint=hint)
         raise KjobError(message, hint=hint)
-
-
-def check_claim(core: Any, namespace: str, claim: str) -> None:
-    """The claim must exist: a pod that mounts a missing claim stays Pending forever.  Not being
-    allowed to read claims (403) is not an error: the pods will tell."""
-    from kubernetes import client
-
-    try:
-        core.read_namespaced_persistent_volume_claim(claim, namespace)
-    except client.ApiException as err:
-        if err.status == 404:
-            raise KjobError(
-                f"{OPTION} {claim}: no PersistentVolumeClaim '{claim}' in namespace {namespace}",
-                hint="create it first (kubectl apply -f pvc.yaml), or choose another namespace with -n",
-            ) from None
-        if err.status != 403:
-            raise
 
 
 def location(run_id: str, node_id: str, attempt: int, artifact: str) -> str:

@@ -10,7 +10,7 @@
 Outputs come back without a sidecar: a single output parameter's file *is* the container's
 termination message file (``terminationMessagePath``); several outputs are gathered by a small POSIX
 ``sh`` wrapper into a JSON map written to ``/dev/termination-log`` (4 KiB at most).  Artifacts go
-through the run workspace volume (:mod:`~kjob.backends.kubernetes.workspace`): its wrapper runs inside
+through the run workspace volume (:mod:`~kjob.render.workspace`): its wrapper runs inside
 the outputs wrapper, whose map then also carries the report of the output artifacts stored.
 """
 
@@ -24,8 +24,8 @@ from typing import Any, cast
 from urllib.parse import unquote
 
 from kjob.backends.base import AttemptSpec, settle_outputs
-from kjob.backends.kubernetes import entrypoint, names, workspace
 from kjob.errors import KjobError
+from kjob.render import entrypoint, names, workspace
 from kjob.spec.values import unpassable_in
 
 SCRIPT_DIR = "/kjob/script"

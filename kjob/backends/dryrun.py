@@ -1,7 +1,7 @@
 """``kjob run --dry-run``: every object a Kubernetes run would create, rendered, never sent.
 
 The engine drives a :class:`DryRunBackend` in virtual time exactly as it drives the real backend: each
-submitted attempt is rendered by :func:`~kjob.backends.kubernetes.manifests.job_manifest` and
+submitted attempt is rendered by :func:`~kjob.render.manifests.job_manifest` and
 collected, then reported as succeeded at once.  So the Jobs come out in dispatch order, with the names,
 labels and inputs the real run gives them (``--parallelism``, ``--queue`` and
 ``--ttl-seconds-after-finished`` included), and the run ConfigMap carries every script the Jobs mount.
@@ -30,157 +30,21 @@ The run ConfigMap's ``uid`` is assigned by the API server when it is created; th
 from __future__ import annotations
 
 import dataclasses
-import functools
-import io
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import orjson
-import yaml
-
-try:
-    from yaml import CSafeDumper as _SafeDumper  # libyaml, in every PyYAML wheel
-except ImportError:  # pragma: no cover - a PyYAML built without libyaml (slower)
-    from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
 
 from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted
-from kjob.backends.kubernetes import entrypoint, indexed, manifests, workspace
-from kjob.backends.kubernetes.manifests import Manifest, RunObject
-from kjob.engine.engine import Engine, EngineOptions, RunResult, is_argo
+from kjob.engine.engine import Engine, EngineOptions, RunResult
 from kjob.engine.state import Node, Phase
-from kjob.errors import KjobError, TemplateError
-from kjob.expr import parse_template
-from kjob.spec.model import DagTask, Template, Workflow, frozen_map
+from kjob.errors import KjobError
+from kjob.render import entrypoint, indexed, manifests, workspace
+from kjob.render.decisions import Decision, run_time_decisions, without_run_time_decisions
+from kjob.render.manifests import Manifest, RunObject
+from kjob.render.yamltext import comment, json_text, yaml_text
+from kjob.spec.model import Workflow
 
 PLACEHOLDER_UID = "00000000-0000-0000-0000-000000000000"
 RUN_TIME = "<run-time: "
-
-
-# ------------------------------------------------------------------------ run-time decisions
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A ``when``, ``withParam`` or ``withSequence`` of ``task`` (in ``template``) that reads values
-    only the run produces."""
-
-    template: str
-    task: str
-    field: str  # "when" | "withParam" | "withSequence"
-    text: str
-
-    def describe(self) -> str:
-        if self.field == "when":
-            return f"created only if its when '{self.text}' holds"
-        return f"{self.field} '{self.text}' is known only at run time: its Jobs are not shown"
-
-
-def run_time_decisions(workflow: Workflow) -> dict[tuple[str, str], list[Decision]]:
-    """Every ``when``/``withParam``/``withSequence`` whose value depends on the run, by (template,
-    task).  A reference depends on the run when it names a task's outputs, status or exit code, the
-    workflow's status, an item of such a fan-out, or an input parameter some caller passes such a
-    value (followed through nested templates until nothing changes)."""
-    argo = is_argo(workflow)
-    tainted: dict[str, set[str]] = {name: set() for name in workflow.templates}
-    changed = True
-    while changed:
-        changed = False
-        for template in workflow.templates.values():
-            for task in _tasks(template):
-                callee = tainted.setdefault(task.template, set())
-                item_run_time = _fan_out_run_time(task, tainted[template.name], argo) is not None
-                for arg in task.arguments.parameters:
-                    if arg.name in callee or arg.value is None:
-                        continue
-                    if _run_time(arg.value, tainted[template.name], argo, item=item_run_time):
-                        callee.add(arg.name)
-                        changed = True
-    found: dict[tuple[str, str], list[Decision]] = {}
-    for template in workflow.templates.values():
-        for task in _tasks(template):
-            decisions: list[Decision] = []
-            fan_out = _fan_out_run_time(task, tainted[template.name], argo)
-            if fan_out is not None:
-                decisions.append(Decision(template.name, task.name, *fan_out))
-            if task.when is not None and _run_time(
-                task.when, tainted[template.name], argo, item=fan_out is not None
-            ):
-                decisions.append(Decision(template.name, task.name, "when", task.when))
-            if decisions:
-                found[(template.name, task.name)] = decisions
-    return found
-
-
-def _tasks(template: Template) -> list[DagTask]:
-    if template.dag is not None:
-        return list(template.dag.tasks)
-    return [step for group in template.steps or () for step in group]
-
-
-def _fan_out_run_time(task: DagTask, tainted: set[str], argo: bool) -> tuple[str, str] | None:
-    if task.with_param is not None and _run_time(task.with_param, tainted, argo):
-        return "withParam", task.with_param
-    seq = task.with_sequence
-    if seq is not None:
-        texts = [t for t in (seq.count, seq.start, seq.end) if t is not None]
-        if any(_run_time(t, tainted, argo) for t in texts):
-            what = ", ".join(
-                f"{k}={v}"
-                for k, v in zip(("count", "start", "end"), (seq.count, seq.start, seq.end), strict=True)
-                if v is not None
-            )
-            return "withSequence", what
-    return None
-
-
-def _run_time(text: str, tainted: set[str], argo: bool, *, item: bool = False) -> bool:
-    try:
-        refs = parse_template(text, argo_braces=argo).refs
-    except TemplateError:
-        return False  # malformed: the engine reports it where it evaluates it
-    for ref in refs:
-        parts = ref.path.split(".")
-        if parts[0] in ("tasks", "steps") and len(parts) >= 3:
-            return True
-        if parts[0] == "workflow" and parts[1:2] in (["status"], ["failures"]):
-            return True
-        if parts[0] == "inputs" and parts[1:2] == ["parameters"] and parts[2:3] and parts[2] in tainted:
-            return True
-        if parts[0] == "item" and item:
-            return True
-    return False
-
-
-def without_run_time_decisions(
-    workflow: Workflow, decisions: Mapping[tuple[str, str], Sequence[Decision]]
-) -> Workflow:
-    """The workflow the dry run executes: a run-time ``when`` dropped (the task is shown), a run-time
-    fan-out given no items (nothing is shown for it, its dependents still are)."""
-
-    def strip(template: Template, task: DagTask) -> DagTask:
-        fields = {d.field for d in decisions.get((template.name, task.name), ())}
-        if not fields:
-            return task
-        changes: dict[str, Any] = {}
-        if "when" in fields:
-            changes["when"] = None
-        if fields & {"withParam", "withSequence"}:
-            changes.update(with_param=None, with_sequence=None, with_items=())
-        return dataclasses.replace(task, **changes)
-
-    templates: dict[str, Template] = {}
-    for name, template in workflow.templates.items():
-        if template.dag is not None:
-            dag = dataclasses.replace(
-                template.dag, tasks=tuple(strip(template, t) for t in template.dag.tasks)
-            )
-            template = dataclasses.replace(template, dag=dag)
-        elif template.steps is not None:
-            steps = tuple(tuple(strip(template, s) for s in group) for group in template.steps)
-            template = dataclasses.replace(template, steps=steps)
-        templates[name] = template
-    return dataclasses.replace(workflow, templates=frozen_map(templates))
 
 
 # ----------------------------------------------------------------------------------- backend
@@ -396,7 +260,7 @@ def _job_notes(
         for d in _decided_by(n, decisions)
         if d.field == "when"
     ]
-    if RUN_TIME in _json(job):
+    if RUN_TIME in json_text(job):
         notes.append("holds run-time values, shown as <run-time: ...>")
     return notes
 
@@ -440,26 +304,8 @@ def to_yaml(dry: DryRun, *, source: str) -> str:
     chunks = []  # the header goes inside the first document: no document is only comments
     for i, doc in enumerate(dry.manifests):
         notes = dry.jobs[i - 1].notes if i > 0 else header
-        chunks.append("---\n" + _comment(notes) + yaml_text(doc))
+        chunks.append("---\n" + comment(notes) + yaml_text(doc))
     return "".join(chunks)
-
-
-def yaml_text(doc: Manifest) -> str:
-    """One object as YAML that every YAML reader (1.1 like kubectl's, or 1.2) reads back unchanged.
-
-    Emitted by libyaml (PyYAML's C emitter, fed events straight from the object: many times faster
-    than ruamel's pure-Python emitter on a big dry run), each string in the style
-    :func:`_string_style` picks.  libyaml refuses a literal block to some texts ruamel writes as one
-    (a tab, a space before a line break, blank lines at the end), and writes keys that need escapes
-    and ``None`` items differently: an object holding such a value is emitted by ruamel instead, so
-    the output is the same bytes either way."""
-    events: list[yaml.Event] = [yaml.StreamStartEvent(), yaml.DocumentStartEvent(explicit=False)]
-    try:
-        _events(doc, events)
-    except _NotForLibyaml:
-        return _ruamel_text(doc)
-    events += [yaml.DocumentEndEvent(explicit=False), yaml.StreamEndEvent()]
-    return yaml.emit(events, Dumper=_SafeDumper, allow_unicode=True, width=_WIDTH)  # type: ignore[no-any-return]
 
 
 def to_json(dry: DryRun) -> str:
@@ -470,113 +316,4 @@ def to_json(dry: DryRun) -> str:
         "metadata": {"resourceVersion": ""},
         "items": dry.manifests,
     }
-    return _json(listing, indent=True) + "\n"
-
-
-def _json(value: Any, *, indent: bool = False) -> str:
-    """JSON text by orjson (C: twelve times the standard library's indenting encoder, which is pure
-    Python), or by the standard library where orjson refuses a value (a lone surrogate, an integer
-    past 64 bits).  Indented, both write the same bytes."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value, indent=2 if indent else None, ensure_ascii=False)
-
-
-def _comment(lines: Sequence[str]) -> str:
-    return "".join(f"# {line}".rstrip() + "\n" for text in lines for line in text.splitlines() or [""])
-
-
-@functools.lru_cache(maxsize=2**14)  # a manifest repeats its keys and labels
-def _string_style(value: str) -> str | None:
-    """The style of a string (keys too), so that any YAML reader, 1.1 or 1.2, reads it back as the
-    same string: plain (``None``) only for a safe word (never ``yes``, ``on``, ``1e3``, ``0o12``),
-    a literal block (``|``) for multi-line text, so scripts read as written; double quotes (escapes)
-    for control characters and the line breaks YAML readers disagree on (none of them printable);
-    single quotes otherwise."""
-    if not value.isprintable() and not value.replace("\n", "").replace("\t", "").isprintable():
-        return '"'
-    if "\n" in value:
-        return "|"
-    if _PLAIN.fullmatch(value) and value.lower() not in _YAML11_WORDS:
-        return None
-    return "'"
-
-
-class _NotForLibyaml(Exception):
-    """A value libyaml would not write as ruamel does (see :func:`yaml_text`)."""
-
-
-def _libyaml_keeps(value: str, style: str | None, *, key: bool) -> bool:
-    if key:
-        return style is None or style == "'"
-    if style != "|":
-        return True
-    return not ("\t" in value or " \n" in value or value.endswith((" ", "\n\n")) or value == "\n")
-
-
-def _events(value: Any, out: list[yaml.Event], *, key: bool = False) -> None:
-    """The YAML events of ``value``, appended to ``out``: block collections, each string in its
-    style, ``None`` as nothing; no tags (every reader resolves the values to their types)."""
-    if isinstance(value, str):
-        style = _string_style(value)
-        if not _libyaml_keeps(value, style, key=key):
-            raise _NotForLibyaml
-        out.append(yaml.ScalarEvent(None, None, (True, True), value, style=style))
-    elif isinstance(value, dict):
-        out.append(yaml.MappingStartEvent(None, None, True, flow_style=False))
-        for k, v in value.items():
-            _events(k, out, key=True)
-            _events(v, out)
-        out.append(yaml.MappingEndEvent())
-    elif isinstance(value, list):
-        out.append(yaml.SequenceStartEvent(None, None, True, flow_style=False))
-        for v in value:
-            if v is None:  # ruamel writes "- " where libyaml writes "-"
-                raise _NotForLibyaml
-            _events(v, out)
-        out.append(yaml.SequenceEndEvent())
-    elif isinstance(value, bool):
-        out.append(yaml.ScalarEvent(None, None, (True, False), "true" if value else "false"))
-    elif isinstance(value, int):
-        out.append(yaml.ScalarEvent(None, None, (True, False), str(value)))
-    elif value is None:
-        out.append(yaml.ScalarEvent(None, None, (True, False), ""))
-    else:  # a float or anything else: written as ruamel writes it
-        raise _NotForLibyaml
-
-
-_WIDTH = 100_000  # never fold a line: scripts and commands stay as written
-
-
-def _ruamel_text(doc: Manifest) -> str:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.scalarstring import (
-        DoubleQuotedScalarString,
-        LiteralScalarString,
-        SingleQuotedScalarString,
-    )
-
-    styles = {'"': DoubleQuotedScalarString, "|": LiteralScalarString, "'": SingleQuotedScalarString}
-
-    def styled(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {styled(k): styled(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [styled(v) for v in value]
-        if not isinstance(value, str):
-            return value
-        style = _string_style(value)
-        return value if style is None else styles[style](value)
-
-    emitter = YAML()
-    emitter.default_flow_style = False
-    emitter.width = _WIDTH
-    buffer = io.StringIO()
-    emitter.dump(styled(doc), buffer)
-    return buffer.getvalue()
-
-
-_AWKWARD = frozenset("\r\x85\u2028\u2029\ufeff")
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:-]*(?<!:)")  # no YAML reader takes these as non-strings
-_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+    return json_text(listing, indent=True) + "\n"

@@ -38,10 +38,10 @@ from typing import Any
 
 from kjob import kubelet_expansion
 from kjob.backends.base import AttemptSpec
-from kjob.backends.kubernetes import manifests, names, workspace
-from kjob.backends.kubernetes.intervals import compress_indexes, parse_indexes
-from kjob.backends.kubernetes.manifests import Manifest, RunObject
 from kjob.errors import KjobError
+from kjob.render import manifests, names, workspace
+from kjob.render.intervals import compress_indexes, parse_indexes
+from kjob.render.manifests import Manifest, RunObject
 from kjob.spec.model import EnvVar
 from kjob.spec.values import unpassable_in
 

@@ -1,0 +1,76 @@
+"""Every API verb kjob uses, in one table.
+
+The table is the single statement of what kjob may do in a namespace: the Kubernetes backend keeps to
+it and checks it before a run (:mod:`kjob.backends.kubernetes.permissions`), and a generated
+least-privilege Role is derived from it (:func:`role_rules`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+
+class Need(enum.Enum):
+    """When a run needs a permission."""
+
+    ALWAYS = "always"
+    TTL = "with --ttl-seconds-after-finished"  # a finished Job's TTL is set once its outcome is read
+    WORKSPACE = "with --workspace-pvc"
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    group: str  # "" for the core API group
+    resource: str  # ``pods/log`` for a subresource
+    verb: str
+    why: str
+    need: Need = Need.ALWAYS
+
+    @property
+    def qualified(self) -> str:
+        """``jobs.batch``, ``pods/log``: the resource as ``kubectl auth can-i`` names it."""
+        name, _, sub = self.resource.partition("/")
+        base = f"{name}.{self.group}" if self.group else name
+        return f"{base}/{sub}" if sub else base
+
+
+def _entries(group: str, resource: str, why: str, *verbs: str, need: Need = Need.ALWAYS) -> list[Permission]:
+    return [Permission(group, resource, verb, why, need) for verb in verbs]
+
+
+PERMISSIONS: tuple[Permission, ...] = (
+    *_entries("", "configmaps", "the run object and each fan-out's items", "create", "get", "patch"),
+    *_entries("", "configmaps", "removing a run object that could not start", "delete"),
+    *_entries("batch", "jobs", "one Job per attempt, one watch per run", "create", "list", "watch"),
+    *_entries("batch", "jobs", "adopting a Job an earlier life of the run created", "get"),
+    *_entries("batch", "jobs", "stopping an attempt", "delete"),
+    *_entries("batch", "jobs", "setting a TTL once the outcome is read", "patch", need=Need.TTL),
+    *_entries("", "pods", "a finished attempt's exit code and outputs", "list"),
+    *_entries("", "pods/log", "outputs.result and kjob logs", "get"),
+    *_entries("", "persistentvolumeclaims", "checking the workspace claim", "get", need=Need.WORKSPACE),
+)
+
+
+def features(*, ttl: int | None = None, workspace_claim: str | None = None) -> set[Need]:
+    """The optional needs of a run with these options."""
+    return {need for need, on in ((Need.TTL, ttl is not None), (Need.WORKSPACE, workspace_claim)) if on}
+
+
+def needed(features: Collection[Need] = ()) -> list[Permission]:
+    """The table's entries a run with these optional features needs."""
+    return [p for p in PERMISSIONS if p.need is Need.ALWAYS or p.need in features]
+
+
+def role_rules(features: Collection[Need] = ()) -> list[dict[str, Any]]:
+    """The ``rules`` of a Role granting exactly :func:`needed` (one rule per API group and resource,
+    verbs sorted): what a run with these optional features may do, and nothing more."""
+    verbs: dict[tuple[str, str], set[str]] = {}
+    for p in needed(features):
+        verbs.setdefault((p.group, p.resource), set()).add(p.verb)
+    return [
+        {"apiGroups": [group], "resources": [resource], "verbs": sorted(vs)}
+        for (group, resource), vs in sorted(verbs.items())
+    ]
