@@ -85,10 +85,12 @@ class Template:
         """No references at all: rendering gives the same text for every lookup."""
         return not self.refs
 
-    def render(self, lookup: Lookup) -> str:
+    def render(self, lookup: Lookup, *, max_chars: int | None = None) -> str:
         """The text with each reference replaced by ``lookup(path)``.
 
-        A ``KeyError`` from ``lookup`` becomes a TemplateError pointing at the reference.
+        A ``KeyError`` from ``lookup`` becomes a TemplateError pointing at the reference.  A result
+        longer than ``max_chars`` (by default the limit in force, :data:`~kjob.limits.RENDERED_CHARS`;
+        a caller rendering many texts at once may read it once and pass it) is a TemplateError too.
         """
         out: list[str] = []
         for part in self.parts:
@@ -106,8 +108,8 @@ class Template:
                 ) from None
         if self.refs:
             size = sum(map(len, out))  # before joining: the values may repeat one long text many times
-            too_long = RENDERED_CHARS.problem(size, "the rendered text")
-            if too_long is not None:
+            if size > (RENDERED_CHARS.value if max_chars is None else max_chars):
+                too_long = RENDERED_CHARS.problem(size, "the rendered text") or "the text is too long"
                 raise TemplateError(too_long, text=_grammar.clip(self.text), column=0)
         return "".join(out)
 
@@ -187,6 +189,8 @@ _parse_long_cached = functools.lru_cache(maxsize=2**12)(_parse_template)
 
 def render(text: str, lookup: Lookup, *, argo_braces: bool = True) -> str:
     """Parse (cached) and render ``text`` in one call."""
+    if "<<" not in text and (not argo_braces or "{{" not in text):
+        return text  # literal as a whole (see parse_template): nothing to parse or build
     return parse_template(text, argo_braces=argo_braces).render(lookup)
 
 
