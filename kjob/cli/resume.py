@@ -4,7 +4,7 @@ run directory (journal, node agent, workflow copy)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,8 +12,12 @@ from kjob.cli import console
 from kjob.cli.common import pick_workflow
 from kjob.cli.execute import cluster_options, execute, given_options
 from kjob.errors import KjobError
-from kjob.rundir import RunDir
+from kjob.rundir import RunDir, runs_root
 from kjob.spec import load_file, load_text
+from kjob.spec.model import Workflow
+
+if TYPE_CHECKING:
+    from kjob.backends.kubernetes import Cluster, RunObject
 
 
 @click.command("resume")
@@ -39,21 +43,56 @@ def command(
         _refuse_cluster_options(local.run_id)
         _resume_local(local, parallelism)
         return
-    from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
+    from kjob.backends.kubernetes import KubernetesBackend, connect
 
     conn = connect(kubeconfig=kubeconfig, context=context, namespace=namespace, qps=qps, burst=burst)
     run_object, text, parameters = KubernetesBackend.open_run(conn, run)
-    permissions.check(conn, permissions.features(workspace_claim=run_object.workspace))
     source = f"configmap/{run} in namespace {conn.namespace}"
     workflow = pick_workflow(load_text(text, path=source), source, None)
-    try:
-        run_dir = RunDir.find(run)
-        previous = _record_or_none(run_dir)
-    except KjobError:
-        run_dir, previous = RunDir.create(run), None
+    continue_in_cluster(
+        conn,
+        run_object,
+        workflow,
+        source=source,
+        parameters=parameters,
+        parallelism=parallelism,
+        detach=detach,
+    )
+
+
+def continue_in_cluster(
+    conn: Cluster,
+    run_object: RunObject,
+    workflow: Workflow,
+    *,
+    source: str,
+    parameters: dict[str, str],
+    parallelism: int | None,
+    detach: bool,
+    ttl: int | None = None,
+    queue: str | None = None,
+    indexed_jobs: bool = True,
+) -> None:
+    """Finish a run that exists in the cluster (``kjob resume RUN``, or ``kjob run --run-id RUN`` when
+    RUN is already there: a driver Job's next pod): its Jobs are adopted, its finished tasks replayed
+    from what the cluster holds, only the rest started."""
+    from kjob.backends.kubernetes import KubernetesBackend, permissions
+
+    run = run_object.run_id
+    permissions.check(conn, permissions.features(ttl=ttl, workspace_claim=run_object.workspace))
+    exact = runs_root() / run  # this run's directory only, never one that merely starts with its id
+    run_dir = RunDir(exact) if exact.is_dir() else RunDir.create(run)
+    previous = _record_or_none(run_dir)
     console.line(f"Run {run} (resumed)", style="bold")
     console.line(f"  backend: kubernetes ({conn.where}, namespace {conn.namespace})    files: {run_dir.path}")
-    backend = KubernetesBackend(conn, run_object, notice=console.notice)
+    backend = KubernetesBackend(
+        conn,
+        run_object,
+        notice=console.notice,
+        ttl_seconds_after_finished=ttl,
+        queue_name=queue,
+        indexed_jobs=indexed_jobs,
+    )
     execute(
         workflow,
         backend,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,8 +17,11 @@ from kjob.cli import console
 from kjob.cli.common import lenient_option, load, parse_parameters, pick_workflow, run_id_for
 from kjob.cli.execute import cluster_options, execute, given_options
 from kjob.engine.engine import resolve_workflow_parameters
-from kjob.errors import KjobError
+from kjob.errors import ClusterError, KjobError
 from kjob.rundir import RunDir
+
+if TYPE_CHECKING:
+    from kjob.backends.kubernetes import Cluster, RunObject
 
 
 @click.command("run")
@@ -30,8 +36,21 @@ from kjob.rundir import RunDir
     show_default=True,
     help="Where tasks run (auto: kubernetes when a cluster is configured, else local).",
 )
+@click.option(
+    "--parameter-file",
+    type=click.Path(dir_okay=False),
+    help="A YAML or JSON map of workflow parameters (-p wins over it).",
+)
 @click.option("--parallelism", type=click.IntRange(min=1), help="Run at most N tasks at once.")
 @click.option("--workflow", "workflow_name", metavar="NAME", help="Which workflow of a multi-document file.")
+@click.option(
+    "--run-id",
+    "run_id_option",
+    metavar="ID",
+    callback=lambda _ctx, _param, value: _check_run_id(value),
+    help="Name the run ID. On Kubernetes, a run ID that already exists with the same workflow and "
+    "parameters is resumed, not refused (how a driver Job's next pod carries on).",
+)
 @click.option("--keep-workdirs", is_flag=True, help="Keep every task's working directory (local backend).")
 @click.option(
     "--ttl-seconds-after-finished",
@@ -65,9 +84,11 @@ from kjob.rundir import RunDir
 def command(
     file: str,
     parameters: tuple[str, ...],
+    parameter_file: str | None,
     backend: str,
     parallelism: int | None,
     workflow_name: str | None,
+    run_id_option: str | None,
     keep_workdirs: bool,
     ttl: int | None,
     queue: str | None,
@@ -96,7 +117,7 @@ def command(
     order, and their ownerReferences carry a placeholder uid (the run ConfigMap's real uid exists only
     once it is created), so the garbage collector would delete them. `kjob run` creates them in order.
     """
-    overrides = parse_parameters(parameters)
+    overrides = {**read_parameter_file(parameter_file), **parse_parameters(parameters)}
     loaded = load(file, lenient=lenient)
     workflow = pick_workflow(loaded, file, workflow_name)
     resolve_workflow_parameters(workflow, overrides)  # bad -p values fail before anything starts
@@ -127,7 +148,7 @@ def command(
         # before anything is created in the cluster
         workspace.require(workflow, workspace_pvc)
         entrypoint.require(workflow)
-    run_id = run_id_for(workflow)
+    run_id = run_id_option or run_id_for(workflow)
     runner: Backend
     if chosen == "kubernetes":
         from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
@@ -143,12 +164,29 @@ def command(
         permissions.check(conn, permissions.features(ttl=ttl, workspace_claim=workspace_pvc))
         if workspace_pvc is not None:
             check_claim(conn.core, conn.namespace, workspace_pvc)
+        text = Path(file).read_text()
+        if run_id_option is not None and (found := _same_run(conn, run_id, text, overrides)) is not None:
+            from kjob.cli.resume import continue_in_cluster
+
+            continue_in_cluster(
+                conn,
+                found,
+                workflow,
+                source=os.path.abspath(file),
+                parameters=overrides,
+                parallelism=parallelism,
+                detach=detach,
+                ttl=ttl,
+                queue=queue,
+                indexed_jobs=not one_job_per_item,
+            )
+            return
         run_dir = RunDir.create(run_id)  # first: a clash here must not leave a run in the cluster
         try:
             run = KubernetesBackend.create_run(
                 conn,
                 run_id,
-                workflow_text=Path(file).read_text(),
+                workflow_text=text,
                 parameters=overrides,
                 workspace_claim=workspace_pvc,
             )
@@ -187,6 +225,65 @@ def command(
         namespace=ns,
         detach=detach,
     )
+
+
+RUN_ID = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS label: the run's ConfigMap and Job names
+
+
+def _check_run_id(value: str | None) -> str | None:
+    if value is not None and not RUN_ID.fullmatch(value):
+        raise click.BadParameter(
+            f"'{value}' is not a run id: at most 63 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _same_run(conn: Cluster, run_id: str, text: str, parameters: dict[str, str]) -> RunObject | None:
+    """The run ``run_id`` if the cluster holds it with this workflow text and these parameters;
+    ``None`` if there is none; an error if it holds another workflow under that id."""
+    from kjob.backends.kubernetes import KubernetesBackend
+
+    try:
+        found, held_text, held_parameters = KubernetesBackend.open_run(conn, run_id)
+    except ClusterError:
+        raise
+    except KjobError:  # no such run (a ConfigMap of that name that is no run: creating it says so)
+        return None
+    if held_text != text or held_parameters != parameters:
+        raise KjobError(
+            f"run '{run_id}' exists in namespace {conn.namespace} with another workflow or other parameters",
+            hint=f"choose another --run-id, or finish that run as it is with `kjob resume {run_id}`",
+        )
+    return found
+
+
+def read_parameter_file(path: str | None) -> dict[str, str]:
+    """``--parameter-file``: a YAML (or JSON) map of parameter names to scalar values."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as err:
+        raise KjobError(f"cannot read the parameter file {path}: {err.strerror or err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
+        raise KjobError(f"{where}: the parameter file is not YAML or JSON") from None
+    if data is None:
+        return {}
+    bad = not isinstance(data, dict) or any(
+        not isinstance(k, str) or isinstance(v, (dict, list)) for k, v in data.items()
+    )
+    if bad:
+        raise KjobError(
+            f"{path}: a parameter file is a map of names to values",
+            hint='e.g. {"message": "hello", "count": 3}',
+        )
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
 
 
 def _choose_backend(requested: str, kubeconfig: str | None) -> str:
