@@ -154,6 +154,8 @@ class RenderedJob:
     manifest: Manifest
     node_id: str
     notes: list[str] = field(default_factory=list)  # why this Job may differ at run time
+    top_task: str = ""  # the entrypoint's task this Job belongs to (itself, its fan-out, its nesting)
+    template: str = ""  # the template it runs
 
 
 @dataclass
@@ -216,7 +218,13 @@ def dry_run(
         configmap["data"][key] = backend.scripts[key]
     by_id = {n.id: n for n in result.nodes}
     jobs = [
-        RenderedJob(job, spec.node_id, _job_notes(by_id[spec.node_id], job, decisions))
+        RenderedJob(
+            job,
+            spec.node_id,
+            _job_notes(by_id[spec.node_id], job, decisions),
+            _top_task(by_id[spec.node_id]),
+            spec.template_name,
+        )
         for spec, job in backend.jobs
     ]
     notes = _run_notes(workflow, result, decisions, backend.jobs)
@@ -242,6 +250,12 @@ def _lineage(node: Node) -> list[Node]:
         chain.append(current)
         current = current.parent if current.parent is not None else current.scope.owner
     return chain[::-1]
+
+
+def _top_task(node: Node) -> str:
+    """The name of the entrypoint's task that holds ``node`` (the entrypoint's own, if it is one)."""
+    chain = _lineage(node)
+    return chain[min(1, len(chain) - 1)].task.name
 
 
 def _decided_by(node: Node, decisions: Mapping[tuple[str, str], Sequence[Decision]]) -> list[Decision]:

@@ -1,9 +1,16 @@
-"""``kjob plan FILE``: the DAG's levels and critical path, as text, YAML or JSON."""
+"""``kjob plan FILE``: the DAG's levels and critical path, as text, YAML or JSON; or, with ``-o DIR``,
+a GitOps plan written to DIR (``--mode waves``, the default, or ``--mode driver``).
+
+``-o`` follows kubectl and argo: ``-o yaml`` and ``-o json`` print the plan in that format; any other
+value is a directory (write ``-o ./yaml`` for a directory named yaml).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+from pathlib import Path
 from typing import Any, cast
 
 import click
@@ -11,25 +18,91 @@ import numpy as np
 from ruamel.yaml import YAML
 
 from kjob.cli import console
-from kjob.cli.common import lenient_option, load, pick_workflow
-from kjob.errors import CycleError
+from kjob.cli.common import lenient_option, load, parse_parameters, pick_workflow
+from kjob.errors import CycleError, KjobError
 from kjob.graph import Graph, expand
 from kjob.plan import plan_edges
+from kjob.spec.model import Workflow
 
 
 @click.command("plan")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--levels", "show_levels", is_flag=True, help="Print the tasks of each level.")
 @click.option(
-    "-o", "--output", type=click.Choice(["yaml", "json"]), help="Print the whole plan in this format."
+    "-o",
+    "--output",
+    metavar="yaml|json|DIR",
+    help="Print the whole plan as yaml or json, or write a GitOps plan (one file per object and a "
+    "kustomization.yaml) to the directory DIR.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["waves", "driver"]),
+    default="waves",
+    show_default=True,
+    help="With -o DIR: waves (each task a Job in an Argo CD sync wave, for static DAGs) or driver "
+    "(kjob runs the workflow inside the cluster).",
+)
+@click.option("--flux", is_flag=True, help="With --mode waves: one Flux Kustomization per level.")
+@click.option(
+    "--flux-path",
+    metavar="PATH",
+    help="With --flux: DIR's path in the Flux source (default: DIR as given).",
+)
+@click.option(
+    "-p", "--parameter", "parameters", multiple=True, metavar="NAME=VALUE", help="Set a workflow parameter."
+)
+@click.option("-n", "--namespace", metavar="NS", help="The namespace of the plan's objects.")
+@click.option(
+    "--ttl-seconds-after-finished",
+    "ttl",
+    type=click.IntRange(min=0),
+    metavar="SECONDS",
+    help="Delete each finished Job after this long (a GitOps tool would then create it again).",
+)
+@click.option(
+    "--driver-image",
+    metavar="IMAGE",
+    help="With --mode driver: the image that runs kjob in the cluster (see the README's Containerfile).",
 )
 @click.option("--workflow", "workflow_name", metavar="NAME", help="Which workflow of a multi-document file.")
 @lenient_option
 def command(
-    file: str, show_levels: bool, output: str | None, workflow_name: str | None, lenient: bool
+    file: str,
+    show_levels: bool,
+    output: str | None,
+    mode: str,
+    flux: bool,
+    flux_path: str | None,
+    parameters: tuple[str, ...],
+    namespace: str | None,
+    ttl: int | None,
+    driver_image: str | None,
+    workflow_name: str | None,
+    lenient: bool,
 ) -> None:
-    """Plan the workflow in FILE: levels (tasks that may run together) and the critical path."""
+    """Plan the workflow in FILE: levels (tasks that may run together) and the critical path; with
+    -o DIR, write it as Kubernetes objects for Argo CD or Flux to apply."""
     workflow = pick_workflow(load(file, lenient=lenient), file, workflow_name)
+    if output is not None and output not in ("yaml", "json"):
+        write_plan(
+            file,
+            workflow,
+            directory=output,
+            mode=mode,
+            flux=flux,
+            flux_path=flux_path,
+            parameters=parse_parameters(parameters),
+            namespace=namespace,
+            ttl=ttl,
+            driver_image=driver_image,
+        )
+        return
+    if flux or flux_path or parameters or namespace or ttl is not None or driver_image or mode != "waves":
+        raise click.UsageError(
+            "--mode, --flux, --flux-path, -p, -n, --ttl-seconds-after-finished and --driver-image "
+            "go with -o DIR"
+        )
     graph = expand(workflow)
     data = plan_document(graph, workflow.display_name, workflow.entrypoint or "")
     if output == "json":
@@ -79,3 +152,94 @@ def plan_document(graph: Graph, name: str, entrypoint: str) -> dict[str, Any]:
         "criticalPath": {"length": float(length), "tasks": [graph.nodes[int(i)].id for i in path]},
         "tasks": tasks,
     }
+
+
+def write_plan(
+    file: str,
+    workflow: Workflow,
+    *,
+    directory: str,
+    mode: str,
+    flux: bool,
+    flux_path: str | None,
+    parameters: dict[str, str],
+    namespace: str | None,
+    ttl: int | None,
+    driver_image: str | None,
+) -> None:
+    """``kjob plan FILE -o DIR``: render the plan's objects and write them to DIR (created if needed;
+    files of an earlier plan that this one does not write are removed, so DIR is exactly the plan)."""
+    text = Path(file).read_text()
+    ns = namespace or workflow.namespace or "default"
+    if mode == "driver":
+        if flux:
+            raise click.UsageError("--flux goes with --mode waves (a driver plan is one Job)")
+        from kjob.render import driver
+        from kjob.render.kustomize import ordered_files
+
+        options = driver.DriverOptions(parameters=parameters, namespace=ns)
+        if driver_image:
+            options = dataclasses.replace(options, image=driver_image)
+        files = ordered_files(driver.driver_plan(workflow, text, options))
+        warnings: list[str] = []
+    else:
+        if flux and not flux_path and Path(directory).is_absolute():
+            raise click.UsageError(
+                f"--flux: give --flux-path, {directory}'s path inside the Git repository Flux reads "
+                "(a Flux Kustomization's path is relative to its source)"
+            )
+        files, warnings = _waves_files(workflow, text, ns, parameters, ttl, flux, flux_path or directory)
+    _write_directory(Path(directory), files)
+    for warning in warnings:
+        console.notice(f"warning: {warning}")
+    console.notice(f"plan: {len(files)} files written to {directory} ({mode} mode)")
+
+
+def _waves_files(
+    workflow: Workflow,
+    text: str,
+    namespace: str,
+    parameters: dict[str, str],
+    ttl: int | None,
+    flux: bool,
+    flux_path: str,
+) -> tuple[dict[str, str], list[str]]:
+    from kjob.backends import dryrun
+    from kjob.render import waves
+
+    waves.require_static(workflow)
+    graph = expand(workflow)
+    levels = {t["task"]: int(t["level"]) for t in plan_document(graph, "", "")["tasks"]}
+    rendered = dryrun.dry_run(
+        workflow,
+        run_id=workflow.display_name,  # not a run id: a changed task must change no other task's Job
+        namespace=namespace,
+        workflow_text=text,
+        parameters=parameters,
+        indexed_jobs=False,
+    )
+    scripts = {k: v for k, v in rendered.configmap["data"].items() if k.startswith("script-")}
+    configmap = None
+    if scripts:
+        configmap = {**rendered.configmap, "data": scripts}
+    jobs = [waves.WaveJob(job.top_task, job.template, job.manifest) for job in rendered.jobs]
+    flux_dir = flux_path if flux_path.startswith(("./", "/")) else f"./{flux_path}"
+    options = waves.Options(
+        namespace=namespace, ttl_seconds_after_finished=ttl, flux=flux, flux_path=flux_dir.rstrip("/")
+    )
+    plan = waves.waves_plan(workflow, jobs, levels, configmap, options)
+    return plan.files, plan.warnings
+
+
+def _write_directory(directory: Path, files: dict[str, str]) -> None:
+    """Write ``files`` under ``directory``; remove the YAML files there that the plan does not hold
+    (a task renamed by its content hash leaves no stale Job behind).  Refuse a path that is a file."""
+    if directory.exists() and not directory.is_dir():
+        raise KjobError(f"-o {directory}: not a directory", hint="name a directory to write the plan to")
+    for path in sorted(directory.rglob("*.yaml")) if directory.is_dir() else []:
+        if path.relative_to(directory).as_posix() not in files:
+            path.unlink()
+    for relative, text in sorted(files.items()):
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
