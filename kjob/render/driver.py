@@ -200,6 +200,7 @@ def driver_job_spec(
                         "operator": "In",
                         "values": list(FAIL_AT_ONCE),
                     },
+                    "onPodConditions": [],  # the 1.28 schema requires it, even beside onExitCodes
                 },
                 {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
             ]
