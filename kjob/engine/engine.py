@@ -32,11 +32,12 @@ from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.retry import decide_retry
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
+from kjob.engine.substitute import AttemptFill, compile_attempt, render_tree
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
 from kjob.limits import FAN_OUT_ITEMS
-from kjob.spec.model import Container, DagTask, EnvVar, Resources, Workflow, frozen_map
+from kjob.spec.model import DagTask, Template, Workflow
 
 
 class Observer(Protocol):
@@ -86,6 +87,37 @@ class _Slots:
     unfinished: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What every attempt of one template shares: its container and pod fields parsed, its output
+    specs, its input artifacts' paths.  A fan-out works them out once, not once an item."""
+
+    template: Template
+    fill: AttemptFill
+    output_parameters: tuple[OutputParameterSpec, ...]
+    output_artifacts: tuple[OutputArtifactSpec, ...]
+    artifact_paths: dict[str, str]
+
+    @classmethod
+    def of(cls, template: Template, workflow_pod_fields: Mapping[str, Any], *, argo: bool) -> _Prepared:
+        assert template.container is not None
+        return cls(
+            template=template,
+            fill=compile_attempt(
+                template.container, {**workflow_pod_fields, **template.pod_extra}, argo=argo
+            ),
+            output_parameters=tuple(
+                OutputParameterSpec(p.name, p.value_from_path, p.value_from_default)
+                for p in template.outputs.parameters
+                if p.value_from_path is not None
+            ),
+            output_artifacts=tuple(
+                OutputArtifactSpec(a.name, a.path or "", a.optional) for a in template.outputs.artifacts
+            ),
+            artifact_paths={a.name: a.path or "" for a in template.inputs.artifacts},
+        )
+
+
 # Results a ``depends`` names when it expects its dependency may fail.
 _FAILURE_RESULTS = frozenset({"Failed", "Errored", "AllFailed", "AnySucceeded", "Omitted"})
 
@@ -129,6 +161,7 @@ class Engine:
         self._detached = False
         self._exit_node: Node | None = None
         self._root: Node | None = None
+        self._prepared_templates: dict[str, _Prepared] = {}  # by template name
 
     def _render(self, text: str, lookup: Lookup) -> str:
         return render(text, lookup, argo_braces=self.argo)
@@ -319,7 +352,7 @@ class Engine:
         task = group.task
         lookup = scope_lookup(group.scope, self.info)
         if task.with_items is not None:  # rendered, as Argo renders the whole template first
-            return [_render_tree(item, lambda t: self._render(t, lookup)) for item in task.with_items]
+            return [render_tree(item, lookup, argo=self.argo) for item in task.with_items]
         if task.with_sequence is not None:
             return _sequence_items(task, lookup, argo=self.argo)
         text = self._render(task.with_param or "", lookup)
@@ -480,21 +513,13 @@ class Engine:
 
     def _attempt_spec(self, node: Node, record: AttemptRecord) -> AttemptSpec:
         template = node.template
-        assert template.container is not None
-        lookup = container_lookup(node, self.info, record.number)
-        container = _render_container(template.container, lookup, argo=self.argo)
+        prepared = self._prepared(template)
+        lookup = container_lookup(node, self.info, record.number, prepared.artifact_paths)
+        container, pod_extra = prepared.fill(lookup)
         inputs = tuple(
             InputArtifact(name=a.name, path=a.path or "", source=node.input_artifacts[a.name])
             for a in template.inputs.artifacts
             if a.name in node.input_artifacts
-        )
-        outputs = tuple(
-            OutputParameterSpec(p.name, p.value_from_path, p.value_from_default)
-            for p in template.outputs.parameters
-            if p.value_from_path is not None
-        )
-        artifacts = tuple(
-            OutputArtifactSpec(a.name, a.path or "", a.optional) for a in template.outputs.artifacts
         )
         return AttemptSpec(
             attempt_id=record.attempt_id,
@@ -503,18 +528,24 @@ class Engine:
             template_name=template.name,
             container=container,
             input_artifacts=inputs,
-            output_parameters=outputs,
-            output_artifacts=artifacts,
+            output_parameters=prepared.output_parameters,
+            output_artifacts=prepared.output_artifacts,
             deadline=template.deadline,
-            pod_extra=_render_tree(
-                {**self.workflow.pod_extra, **template.pod_extra}, lambda t: self._render(t, lookup)
-            ),
+            pod_extra=pod_extra,
             task_name=node.task.name,
             inputs=dict(node.inputs),
             wants_result=_result_used(node),
             group_id=node.parent.id if node.parent is not None else "",
             item_index=node.item_index if node.parent is not None else None,
         )
+
+    def _prepared(self, template: Template) -> _Prepared:
+        """What every attempt of ``template`` shares, worked out at its first attempt."""
+        known = self._prepared_templates.get(template.name)
+        if known is None or known.template is not template:
+            known = _Prepared.of(template, self.workflow.pod_extra, argo=self.argo)
+            self._prepared_templates[template.name] = known
+        return known
 
     def _count_running(self, node: Node, delta: int) -> None:
         for scope in _scope_chain(node.scope):
@@ -823,46 +854,6 @@ def _assess(scope: Scope) -> tuple[Phase, str]:
     if scope.nodes and all(n.phase is Phase.SKIPPED for n in scope.nodes.values()):
         return Phase.SKIPPED, "every task skipped"
     return Phase.SUCCEEDED, ""
-
-
-def _render_container(container: Container, lookup: Lookup, *, argo: bool) -> Container:
-    def r(text: str) -> str:
-        return render(text, lookup, argo_braces=argo)
-
-    return Container(
-        image=r(container.image),
-        command=tuple(r(c) for c in container.command),
-        args=tuple(r(a) for a in container.args),
-        env=tuple(
-            EnvVar(
-                e.name,
-                r(e.value) if e.value is not None else None,
-                frozen_map(_render_tree(e.value_from, r)) if e.value_from else e.value_from,
-            )
-            for e in container.env
-        ),
-        working_dir=r(container.working_dir) if container.working_dir else None,
-        resources=Resources(
-            requests=frozen_map(_render_tree(container.resources.requests, r)),
-            limits=frozen_map(_render_tree(container.resources.limits, r)),
-        ),
-        source=r(container.source) if container.source is not None else None,
-        extra=frozen_map(_render_tree(container.extra, r)),
-        mark=container.mark,
-    )
-
-
-def _render_tree(value: Any, r: Callable[[str], str]) -> Any:
-    """``value`` (a pod or container field, verbatim from the file) with every string in it rendered,
-    keys included, as Argo substitutes the whole template: a templated ``nodeSelector``, label or
-    toleration is rendered like any other field."""
-    if isinstance(value, str):
-        return r(value)
-    if isinstance(value, Mapping):
-        return {r(str(k)): _render_tree(v, r) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_render_tree(v, r) for v in value]
-    return value
 
 
 def _sequence_items(task: DagTask, lookup: Lookup, *, argo: bool) -> list[Any]:

@@ -97,9 +97,13 @@ def _inputs_value(params: Mapping[str, str], artifacts: Mapping[str, str], parts
     raise KeyError(ref)
 
 
-def container_lookup(node: Node, workflow: WorkflowInfo, attempt: int) -> Lookup:
-    """References visible inside a container or script template: its inputs, ``retries``, workflow."""
-    artifact_paths = {a.name: a.path or "" for a in node.template.inputs.artifacts}
+def container_lookup(
+    node: Node, workflow: WorkflowInfo, attempt: int, artifact_paths: Mapping[str, str] | None = None
+) -> Lookup:
+    """References visible inside a container or script template: its inputs, ``retries``, workflow.
+    ``artifact_paths`` (input artifact -> its path) may be passed by a caller that keeps it."""
+    if artifact_paths is None:
+        artifact_paths = {a.name: a.path or "" for a in node.template.inputs.artifacts}
 
     def lookup(ref: str) -> str:
         parts = ref.split(".")

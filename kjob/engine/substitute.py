@@ -1,0 +1,128 @@
+"""Substituting references into a template's container and pod fields, parsed once per template.
+
+A fan-out renders the same template for every item.  :func:`compile_attempt` reads a template's
+texts once and returns a function of the lookup that does only what differs between calls: a text
+with references is rendered, a text without is reused as it is, and a tree (``resources``,
+``valueFrom``, pod fields) is built afresh each time, so no two attempts share a mutable object.  The
+result is what rendering every text each time gives, in the same order, so the first reference that
+cannot be resolved is the one reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kjob.engine.lookup import Lookup
+from kjob.errors import TemplateError
+from kjob.expr import parse_template, render
+from kjob.limits import RENDERED_CHARS
+from kjob.spec.model import Container, EnvVar, Resources, frozen_map
+
+# A compiled text or tree: rendered for a lookup, each text at most ``max_chars`` long once rendered
+# (the limit is read once per attempt, not once per text).
+_Fill = Callable[[Lookup, int], Any]
+AttemptFill = Callable[[Lookup], tuple[Container, dict[str, Any]]]
+
+_EMPTY = frozen_map()  # read-only, so one empty mapping serves every attempt
+
+
+def compile_attempt(container: Container, pod_fields: Mapping[str, Any], *, argo: bool) -> AttemptFill:
+    """``container`` and the pod fields (``nodeSelector``, ``tolerations``, ...) with every text
+    rendered, keys included, as Argo substitutes the whole template."""
+    fill_container = _compile_container(container, argo=argo)
+    fill_pod = _compile_tree(dict(pod_fields), argo=argo)
+
+    def fill(lookup: Lookup) -> tuple[Container, dict[str, Any]]:
+        max_chars = RENDERED_CHARS.value
+        return fill_container(lookup, max_chars), fill_pod(lookup, max_chars)
+
+    return fill
+
+
+def render_tree(value: Any, lookup: Lookup, *, argo: bool) -> Any:
+    """``value`` (a field kept verbatim from the file, e.g. a ``withItems`` entry) with every text in
+    it rendered, keys included: mappings come back as dicts, lists and tuples as lists."""
+    return _compile_tree(value, argo=argo)(lookup, RENDERED_CHARS.value)
+
+
+def _compile_text(text: str, *, argo: bool) -> _Fill:
+    try:
+        template = parse_template(text, argo_braces=argo)
+    except TemplateError:
+        # Reported when (and each time) the text is rendered, after the fields before it.
+        return lambda lookup, max_chars: render(text, lookup, argo_braces=argo)
+    if template.is_literal:
+        return lambda lookup, max_chars: text
+    return lambda lookup, max_chars: template.render(lookup, max_chars=max_chars)
+
+
+def _is_literal(text: str, *, argo: bool) -> bool:
+    try:
+        return parse_template(text, argo_braces=argo).is_literal
+    except TemplateError:
+        return False
+
+
+def _compile_tree(value: Any, *, argo: bool) -> _Fill:
+    if isinstance(value, str):
+        return _compile_text(value, argo=argo)
+    if isinstance(value, Mapping):
+        pairs = [(_compile_text(str(k), argo=argo), _compile_tree(v, argo=argo)) for k, v in value.items()]
+        return lambda lookup, max_chars: {
+            key(lookup, max_chars): fill(lookup, max_chars) for key, fill in pairs
+        }
+    if isinstance(value, list | tuple):
+        fills = [_compile_tree(v, argo=argo) for v in value]
+        return lambda lookup, max_chars: [fill(lookup, max_chars) for fill in fills]
+    return lambda lookup, max_chars: value
+
+
+def _compile_frozen_tree(value: Mapping[str, Any], *, argo: bool) -> _Fill:
+    if not value:
+        return lambda lookup, max_chars: _EMPTY
+    fill = _compile_tree(value, argo=argo)
+    return lambda lookup, max_chars: frozen_map(fill(lookup, max_chars))
+
+
+def _compile_container(container: Container, *, argo: bool) -> Callable[[Lookup, int], Container]:
+    image = _compile_text(container.image, argo=argo)
+    command = [_compile_text(c, argo=argo) for c in container.command]
+    args = [_compile_text(a, argo=argo) for a in container.args]
+    env = [_compile_env(e, argo=argo) for e in container.env]
+    working_dir = _compile_text(container.working_dir, argo=argo) if container.working_dir else None
+    requests = _compile_frozen_tree(container.resources.requests, argo=argo)
+    limits = _compile_frozen_tree(container.resources.limits, argo=argo)
+    source = _compile_text(container.source, argo=argo) if container.source is not None else None
+    extra = _compile_frozen_tree(container.extra, argo=argo)
+    mark = container.mark
+
+    def fill(lookup: Lookup, max_chars: int) -> Container:
+        return Container(
+            image=image(lookup, max_chars),
+            command=tuple([c(lookup, max_chars) for c in command]),
+            args=tuple([a(lookup, max_chars) for a in args]),
+            env=tuple([e(lookup, max_chars) for e in env]),
+            working_dir=working_dir(lookup, max_chars) if working_dir is not None else None,
+            resources=Resources(requests=requests(lookup, max_chars), limits=limits(lookup, max_chars)),
+            source=source(lookup, max_chars) if source is not None else None,
+            extra=extra(lookup, max_chars),
+            mark=mark,
+        )
+
+    return fill
+
+
+def _compile_env(env: EnvVar, *, argo: bool) -> _Fill:
+    if env.value_from:
+        value = _compile_text(env.value, argo=argo) if env.value is not None else None
+        value_from = _compile_frozen_tree(env.value_from, argo=argo)
+        return lambda lookup, max_chars: EnvVar(
+            env.name,
+            value(lookup, max_chars) if value is not None else None,
+            value_from(lookup, max_chars),
+        )
+    if env.value is None or _is_literal(env.value, argo=argo):
+        return lambda lookup, max_chars: env  # immutable: nothing to render, nothing to share
+    text = _compile_text(env.value, argo=argo)
+    return lambda lookup, max_chars: EnvVar(env.name, text(lookup, max_chars), env.value_from)
