@@ -65,6 +65,12 @@ from kjob.spec.model import Workflow
     metavar="IMAGE",
     help="With --mode driver: the image that runs kjob in the cluster (see the README's Containerfile).",
 )
+@click.option(
+    "--workspace-pvc",
+    "workspace_claim",
+    metavar="NAME",
+    help="With --mode driver: the PersistentVolumeClaim that holds the run's artifacts.",
+)
 @click.option("--workflow", "workflow_name", metavar="NAME", help="Which workflow of a multi-document file.")
 @lenient_option
 def command(
@@ -78,6 +84,7 @@ def command(
     namespace: str | None,
     ttl: int | None,
     driver_image: str | None,
+    workspace_claim: str | None,
     workflow_name: str | None,
     lenient: bool,
 ) -> None:
@@ -96,12 +103,22 @@ def command(
             namespace=namespace,
             ttl=ttl,
             driver_image=driver_image,
+            workspace_claim=workspace_claim,
         )
         return
-    if flux or flux_path or parameters or namespace or ttl is not None or driver_image or mode != "waves":
+    if (
+        flux
+        or flux_path
+        or parameters
+        or namespace
+        or ttl is not None
+        or driver_image
+        or workspace_claim
+        or mode != "waves"
+    ):
         raise click.UsageError(
-            "--mode, --flux, --flux-path, -p, -n, --ttl-seconds-after-finished and --driver-image "
-            "go with -o DIR"
+            "--mode, --flux, --flux-path, -p, -n, --ttl-seconds-after-finished, --driver-image and "
+            "--workspace-pvc go with -o DIR"
         )
     graph = expand(workflow)
     data = plan_document(graph, workflow.display_name, workflow.entrypoint or "")
@@ -166,23 +183,26 @@ def write_plan(
     namespace: str | None,
     ttl: int | None,
     driver_image: str | None,
+    workspace_claim: str | None,
 ) -> None:
     """``kjob plan FILE -o DIR``: render the plan's objects and write them to DIR (created if needed;
     files of an earlier plan that this one does not write are removed, so DIR is exactly the plan)."""
     text = Path(file).read_text()
     ns = namespace or workflow.namespace or "default"
     if mode == "driver":
-        if flux:
-            raise click.UsageError("--flux goes with --mode waves (a driver plan is one Job)")
+        if flux or ttl is not None:
+            raise click.UsageError("--flux and --ttl-seconds-after-finished go with --mode waves")
         from kjob.render import driver
         from kjob.render.kustomize import ordered_files
 
-        options = driver.DriverOptions(parameters=parameters, namespace=ns)
+        options = driver.DriverOptions(parameters=parameters, namespace=ns, workspace_claim=workspace_claim)
         if driver_image:
             options = dataclasses.replace(options, image=driver_image)
         files = ordered_files(driver.driver_plan(workflow, text, options))
         warnings: list[str] = []
     else:
+        if workspace_claim or driver_image:
+            raise click.UsageError("--workspace-pvc and --driver-image go with --mode driver")
         if flux and not flux_path and Path(directory).is_absolute():
             raise click.UsageError(
                 f"--flux: give --flux-path, {directory}'s path inside the Git repository Flux reads "
