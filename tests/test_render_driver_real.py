@@ -4,24 +4,30 @@ The objects :func:`kjob.render.driver.driver_plan` makes are created as a GitOps
 object of the plan, nothing else), and the cluster does the rest: the driver pod runs ``kjob run``
 with the in-cluster configuration of its own ServiceAccount, whose Role is the only thing that lets it
 touch anything (a fresh namespace's default account may do nothing).  realk8s's node agent runs
-containers on this machine and ignores images, so the driver's command is this checkout's Python.
+containers on this machine and ignores images, so the driver's command is this checkout's Python
+(for ``kjob plan -o DIR`` + ``kubectl apply -k DIR``, set by a kustomize patch, as a user's overlay
+would point it at their own image's command).
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client, utils
 
 from kjob.render import names, permissions
 from kjob.render.driver import DriverOptions, driver_plan
 from kjob.spec import load_text
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, REPO
 from tests.realk8s import JobWatch, Namespace, namespace
 
 pytestmark = [pytest.mark.real_cluster]
@@ -230,3 +236,54 @@ def test_the_seed_cronworkflow_is_a_cronjob_and_a_job_made_from_it_runs_the_work
     assert _wait_done(ns, job) == "Complete", _driver_logs(ns, job)
     tasks = _task_jobs(ns, job)
     assert len(tasks) == 3 and set(tasks.values()) == {"Complete"}, tasks
+
+
+# The command a user's overlay would set for their own image; here, this machine's kjob.
+COMMAND_PATCH = """\
+patches:
+- target: {kind: Job}
+  patch: |
+    - op: replace
+      path: /spec/template/spec/containers/0/command
+      value: [%s, -m, kjob]
+"""
+
+
+@pytest.mark.parametrize(
+    ("example", "args"),
+    [
+        ("03-conditional.yaml", ()),
+        ("04-retries.yaml", ("-p", "failure-rate=0")),
+        ("05-parallel-withparam.yaml", ()),
+    ],
+)
+def test_kubectl_apply_k_of_a_driver_plan_runs_the_example(
+    ns: Namespace, tmp_path: Path, example: str, args: tuple[str, ...]
+) -> None:
+    """``kjob plan -o DIR --mode driver`` then ``kubectl apply -k DIR``, as a GitOps tool applies it
+    (run-time ``when``, retries, a ``withParam`` fan-out: what a waves plan cannot do)."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    plan_dir = tmp_path / "plan"
+    plan = ["plan", str(EXAMPLES / example), "-o", str(plan_dir), "--mode", "driver", "-n", ns.name, *args]
+    subprocess.run(
+        [sys.executable, "-m", "kjob", *plan],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    with (plan_dir / "kustomization.yaml").open("a") as f:
+        f.write(COMMAND_PATCH % sys.executable)
+    docs = [
+        yaml.safe_load(p.read_text())
+        for p in sorted(plan_dir.glob("*.yaml"))
+        if p.name != "kustomization.yaml"
+    ]
+    job = next(d for d in docs if d["kind"] == "Job")["metadata"]["name"]
+    env = {"KUBECONFIG": str(ns.kubeconfig), "PATH": "/usr/bin:/bin"}
+    subprocess.run([kubectl, "apply", "-k", str(plan_dir)], env=env, check=True, capture_output=True)
+    assert _wait_done(ns, job) == "Complete", _driver_logs(ns, job)
+    assert f"Workflow {job} Succeeded" in _driver_logs(ns, job)
+    tasks = _task_jobs(ns, job)
+    assert tasks and set(tasks.values()) == {"Complete"}, tasks
