@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,24 +112,18 @@ def test_a_waves_plan_synced_wave_by_wave_gives_kjob_runs_results(
     waves = sync_wave_by_wave(ns, out)
 
     cluster: dict[str, tuple[str, list[str]]] = {}
-    finished_before: str | None = None
+    previous_end: datetime | None = None
     for jobs in waves:
-        started = []
-        for name in jobs:
-            job = ns.api.sanitize_for_serialization(ns.batch.read_namespaced_job(name, ns.name))
-            true = [c["type"] for c in job["status"].get("conditions") or [] if c["status"] == "True"]
-            assert true == ["Complete"], (name, job["status"])
-            assert job["status"].get("failed") in (None, 0)
-            started.append(job["status"]["startTime"])
-            task = job["metadata"]["annotations"]["kjob.dev/node-id"]
-            cluster[task] = ("Succeeded", printed_on_cluster(ns, name))
-        if finished_before is not None:  # RFC 3339 times in UTC compare as text
-            assert min(started) >= finished_before, "a wave started before the one before it completed"
-        ends = [
-            ns.batch.read_namespaced_job(n, ns.name).status.completion_time.strftime("%Y-%m-%dT%H:%M:%SZ")
-            for n in jobs
-        ]
-        finished_before = max(ends)
+        read = [ns.batch.read_namespaced_job(name, ns.name) for name in jobs]
+        for job in read:
+            true = [c.type for c in job.status.conditions or [] if c.status == "True"]
+            assert true == ["Complete"], (job.metadata.name, job.status)
+            assert not job.status.failed
+            task = job.metadata.annotations["kjob.dev/node-id"]
+            cluster[task] = ("Succeeded", printed_on_cluster(ns, job.metadata.name))
+        if previous_end is not None:  # whole seconds: a wave may start in the second the last one ended
+            assert min(j.status.start_time for j in read) >= previous_end, "a wave started too early"
+        previous_end = max(j.status.completion_time for j in read)
 
     assert len(cluster) == sum(len(jobs) for jobs in waves) > 1
 
