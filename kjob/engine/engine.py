@@ -12,7 +12,7 @@ import heapq
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,6 +28,7 @@ from kjob.backends.base import (
     OutputArtifactSpec,
     OutputParameterSpec,
 )
+from kjob.engine.bulk import collector_paused
 from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text, scope_lookup
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.retry import decide_retry
@@ -63,6 +64,10 @@ class RunResult:
     def succeeded(self) -> bool:
         return self.phase is Phase.SUCCEEDED
 
+
+# A poll that brings more events than this (a fan-out's batch ending) is taken in with the cycle
+# collector paused (see kjob.engine.bulk).
+_BULK_EVENTS = 1000
 
 MAX_WAIT = 3600.0  # seconds the engine asks a backend to wait at most, then asks again
 
@@ -338,15 +343,16 @@ class Engine:
         if not items:
             self._finish(group, Phase.SUCCEEDED, "no items")
             return
-        for index, item in enumerate(items):
-            child_id = f"{group.id}({index}:{_item_label(item)})"
-            child = self._new_node(
-                group.scope, group.task, child_id, item=item, item_index=index, parent=group
-            )
-            group.children.append(child)
-        group.unfinished_children = len(group.children)
-        for child in list(group.children):
-            self._begin(child)
+        with collector_paused():
+            for index, item in enumerate(items):
+                child_id = f"{group.id}({index}:{_item_label(item)})"
+                child = self._new_node(
+                    group.scope, group.task, child_id, item=item, item_index=index, parent=group
+                )
+                group.children.append(child)
+            group.unfinished_children = len(group.children)
+            for child in list(group.children):
+                self._begin(child)
 
     def _items(self, group: Node) -> list[Any]:
         task = group.task
@@ -478,18 +484,19 @@ class Engine:
         if not siblings:
             return False
         nodes = [first, *siblings]
-        try:
-            specs = [self._attempt_spec(n, n.attempts[-1]) for n in nodes]
-        except KjobError:
-            self._unbatchable.add(key)  # one by one, so each error lands on its own item
-            return False
-        slots = min(self._room(first), len(nodes))
-        if not self.backend.submit_batch(specs, slots):
-            self._unbatchable.add(key)
-            return False
-        for sibling in siblings:
-            self._queue.remove(sibling)
-        self._hold(nodes, specs, slots)
+        with collector_paused():
+            try:
+                specs = [self._attempt_spec(n, n.attempts[-1]) for n in nodes]
+            except KjobError:
+                self._unbatchable.add(key)  # one by one, so each error lands on its own item
+                return False
+            slots = min(self._room(first), len(nodes))
+            if not self.backend.submit_batch(specs, slots):
+                self._unbatchable.add(key)
+                return False
+            for sibling in siblings:
+                self._queue.remove(sibling)
+            self._hold(nodes, specs, slots)
         return True
 
     def _hold(self, nodes: list[Node], specs: list[AttemptSpec], slots: int) -> None:
@@ -551,7 +558,14 @@ class Engine:
         for scope in _scope_chain(node.scope):
             scope.running += delta
 
-    def _handle(self, events: Iterable[AttemptEvent]) -> None:
+    def _handle(self, events: Sequence[AttemptEvent]) -> None:
+        if len(events) > _BULK_EVENTS:
+            with collector_paused():
+                self._handle_each(events)
+        else:
+            self._handle_each(events)
+
+    def _handle_each(self, events: Iterable[AttemptEvent]) -> None:
         for event in events:
             node = self._running.get(event.attempt_id)
             if node is None:
