@@ -145,6 +145,18 @@ def test_cron_next_marks_the_repeated_hour(kjob: Any, tmp_path: Path) -> None:
     ]
 
 
+def test_cron_next_names_the_schedule_of_each_time_when_there_are_several(kjob: Any, tmp_path: Path) -> None:
+    path = _cron_file(tmp_path, "schedules: ['0 2 * * *', '@hourly']")
+    done = kjob("cron", "next", str(path), "-n", "3", "--after", "2027-01-01T00:30Z")
+    assert done.code == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "nightly: next 3 fire times in UTC (no timezone: the controller's own)",
+        "  2027-01-01T01:00:00+00:00  UTC  (@hourly)",
+        "  2027-01-01T02:00:00+00:00  UTC  (0 2 * * *)",
+        "  2027-01-01T02:00:00+00:00  UTC  (@hourly)",
+    ]
+
+
 def test_cron_next_refuses_a_workflow_and_a_bad_time(kjob: Any) -> None:
     plain = Path(__file__).resolve().parents[1] / "examples" / "01-basic-dag.yaml"
     done = kjob("cron", "next", str(plain))

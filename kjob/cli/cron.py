@@ -18,7 +18,9 @@ def command() -> None:
 
 @command.command("next")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-n", "count", type=click.IntRange(min=1, max=10_000), default=5, show_default=True)
+@click.option(
+    "-n", "count", type=click.IntRange(min=1, max=10_000), default=5, show_default=True, help="How many."
+)
 @click.option(
     "--after",
     metavar="ISO-TIME",
