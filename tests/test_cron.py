@@ -132,7 +132,10 @@ def test_cron_next_prints_the_seed_schedule_and_names_the_skipped_night(kjob: An
         "  2027-03-15T02:00:00-07:00  PDT",
         "  2027-03-16T02:00:00-07:00  PDT",
     ]
-    assert "2027-03-14 02:00 does not exist in America/Los_Angeles" in done.stderr
+    assert done.stderr == (
+        "2027-03-14 02:00: no such time in America/Los_Angeles (the clocks skip it), so '0 2 * * *' "
+        "does not fire then (cron would run it just after the change)\n"
+    )
 
 
 def test_cron_next_marks_the_repeated_hour(kjob: Any, tmp_path: Path) -> None:
@@ -155,6 +158,17 @@ def test_cron_next_names_the_schedule_of_each_time_when_there_are_several(kjob: 
         "  2027-01-01T02:00:00+00:00  UTC  (0 2 * * *)",
         "  2027-01-01T02:00:00+00:00  UTC  (@hourly)",
     ]
+
+
+def test_cron_next_names_a_skipped_hour_once(kjob: Any, tmp_path: Path) -> None:
+    path = _cron_file(tmp_path, "schedule: '*/15 * * * *'\n  timezone: America/Los_Angeles")
+    done = kjob("cron", "next", str(path), "-n", "3", "--after", "2027-03-14T01:40")
+    assert done.stdout.splitlines()[1:] == [
+        "  2027-03-14T01:45:00-08:00  PST",
+        "  2027-03-14T03:00:00-07:00  PDT",
+        "  2027-03-14T03:15:00-07:00  PDT",
+    ]
+    assert done.stderr.startswith("2027-03-14 02:00 to 2027-03-14 02:45 (4 times): no such time in")
 
 
 def test_cron_next_refuses_a_workflow_and_a_bad_time(kjob: Any) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import click
 
 from kjob.cli import console
 from kjob.cli.common import lenient_option, load, pick_workflow
 from kjob.errors import KjobError
+
+if TYPE_CHECKING:
+    from kjob.spec.cron_times import Fire
 
 
 @click.group("cron")
@@ -57,13 +61,32 @@ def next_command(file: str, count: int, after: str | None, workflow_name: str | 
         if fire.repeat:
             text += "  again: the clocks went back and repeat this time"
         console.line(text)
-    for gap in skipped:
+    for schedule, first, last, times in _gaps(skipped):
+        span = first.isoformat(sep=" ", timespec="minutes")
+        if times > 1:
+            span += f" to {last.isoformat(sep=' ', timespec='minutes')} ({times} times)"
         console.notice(
-            f"{gap.wall.isoformat(sep=' ', timespec='minutes')} does not exist in {where} (the clocks "
-            f"skip it): the CronJob does not fire for '{gap.schedule}' that day"
+            f"{span}: no such time in {where} (the clocks skip it), so '{schedule}' does not fire then "
+            "(cron would run it just after the change)"
         )
     if len(fires) < count:
         console.notice(f"only {len(fires)} fire times in the next 50 years")
+
+
+def _gaps(skipped: list[Fire]) -> list[tuple[str, dt.datetime, dt.datetime, int]]:
+    """Skipped wall times as (schedule, first, last, how many), one entry per schedule and DST gap."""
+    gaps: list[tuple[str, dt.datetime, dt.datetime, int]] = []
+    for fire in skipped:
+        same = [i for i, g in enumerate(gaps) if g[0] == fire.schedule and fire.wall - g[2] < GAP]
+        if same:
+            schedule, first, _, times = gaps[same[-1]]
+            gaps[same[-1]] = (schedule, first, fire.wall, times + 1)
+        else:
+            gaps.append((fire.schedule, fire.wall, fire.wall, 1))
+    return gaps
+
+
+GAP = dt.timedelta(hours=3)  # skipped times closer than this are one DST change
 
 
 def _parse_after(text: str | None, tz: dt.tzinfo) -> dt.datetime:

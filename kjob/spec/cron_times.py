@@ -112,8 +112,20 @@ def _fires(schedule: str, tz: dt.tzinfo, after: dt.datetime) -> Iterator[Fire]:
 
 
 def _key(fire: Fire, tz: dt.tzinfo) -> dt.datetime:
-    """Where a fire sorts: its instant; a skipped wall time read with the offset before the change."""
-    return (fire.at or fire.wall.replace(tzinfo=tz)).astimezone(UTC)
+    """Where a fire sorts: its instant; a skipped wall time at the change that skips it."""
+    if fire.at is not None:
+        return fire.at.astimezone(UTC)
+    # Read with the offset after the change it is an instant before it, with the one before the
+    # change an instant after it: the change lies between, found to the second.
+    low, high = sorted(fire.wall.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
+    after = high.astimezone(tz).utcoffset()
+    while high - low > dt.timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(tz).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0)
 
 
 def _earliest(wall: dt.datetime) -> dt.datetime:
