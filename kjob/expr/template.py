@@ -187,11 +187,11 @@ _parse_short_cached = functools.lru_cache(maxsize=2**18)(_parse_template)
 _parse_long_cached = functools.lru_cache(maxsize=2**12)(_parse_template)
 
 
-def render(text: str, lookup: Lookup, *, argo_braces: bool = True) -> str:
-    """Parse (cached) and render ``text`` in one call."""
+def render(text: str, lookup: Lookup, *, argo_braces: bool = True, max_chars: int | None = None) -> str:
+    """Parse (cached) and render ``text`` in one call (``max_chars``: see :meth:`Template.render`)."""
     if "<<" not in text and (not argo_braces or "{{" not in text):
         return text  # literal as a whole (see parse_template): nothing to parse or build
-    return parse_template(text, argo_braces=argo_braces).render(lookup)
+    return parse_template(text, argo_braces=argo_braces).render(lookup, max_chars=max_chars)
 
 
 def template_source(parts: Iterable[Part], *, argo_braces: bool = True) -> str:
