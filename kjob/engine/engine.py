@@ -37,7 +37,7 @@ from kjob.engine.substitute import AttemptFill, compile_attempt, render_tree
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
-from kjob.limits import FAN_OUT_ITEMS
+from kjob.limits import FAN_OUT_ITEMS, RENDERED_CHARS
 from kjob.spec.model import DagTask, Template, Workflow
 
 
@@ -167,9 +167,12 @@ class Engine:
         self._exit_node: Node | None = None
         self._root: Node | None = None
         self._prepared_templates: dict[str, _Prepared] = {}  # by template name
+        # The longest text a reference may render to: read from the environment once per step of
+        # the run, not once per text (a fan-out renders a few texts an item).
+        self._max_chars = RENDERED_CHARS.value
 
     def _render(self, text: str, lookup: Lookup) -> str:
-        return render(text, lookup, argo_braces=self.argo)
+        return render(text, lookup, argo_braces=self.argo, max_chars=self._max_chars)
 
     # ----------------------------------------------------------------------------------------- run
     def run(self) -> RunResult:
@@ -201,6 +204,7 @@ class Engine:
 
     def _loop(self) -> None:
         while not self._done():
+            self._max_chars = RENDERED_CHARS.value
             self._dispatch()
             if self._done():
                 break
@@ -522,7 +526,7 @@ class Engine:
         template = node.template
         prepared = self._prepared(template)
         lookup = container_lookup(node, self.info, record.number, prepared.artifact_paths)
-        container, pod_extra = prepared.fill(lookup)
+        container, pod_extra = prepared.fill(lookup, self._max_chars)
         inputs = tuple(
             InputArtifact(name=a.name, path=a.path or "", source=node.input_artifacts[a.name])
             for a in template.inputs.artifacts
@@ -904,9 +908,12 @@ def _item_label(item: Any) -> str:
     return item_text(item)
 
 
+_NOT_IN_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def _attempt_id(node_id: str, attempt: int) -> str:
     """A filesystem- and DNS-friendly id, unique per node: readable slug plus a short stable hash."""
-    slug = re.sub(r"[^a-z0-9]+", "-", node_id.lower()).strip("-")[:60] or "task"
+    slug = _NOT_IN_SLUG.sub("-", node_id.lower()).strip("-")[:60] or "task"
     digest = hashlib.sha256(node_id.encode()).hexdigest()[:6]
     return f"{slug}-{digest}-{attempt}"
 

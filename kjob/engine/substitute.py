@@ -20,21 +20,21 @@ from kjob.limits import RENDERED_CHARS
 from kjob.spec.model import Container, EnvVar, Resources, frozen_map
 
 # A compiled text or tree: rendered for a lookup, each text at most ``max_chars`` long once rendered
-# (the limit is read once per attempt, not once per text).
+# (the limit is read once for many attempts: reading the environment costs more than rendering).
 _Fill = Callable[[Lookup, int], Any]
-AttemptFill = Callable[[Lookup], tuple[Container, dict[str, Any]]]
+AttemptFill = Callable[[Lookup, int], tuple[Container, dict[str, Any]]]
 
 _EMPTY = frozen_map()  # read-only, so one empty mapping serves every attempt
 
 
 def compile_attempt(container: Container, pod_fields: Mapping[str, Any], *, argo: bool) -> AttemptFill:
     """``container`` and the pod fields (``nodeSelector``, ``tolerations``, ...) with every text
-    rendered, keys included, as Argo substitutes the whole template."""
+    rendered, keys included, as Argo substitutes the whole template; each rendered text at most
+    ``max_chars`` long (the caller reads :data:`~kjob.limits.RENDERED_CHARS` once for many)."""
     fill_container = _compile_container(container, argo=argo)
     fill_pod = _compile_tree(dict(pod_fields), argo=argo)
 
-    def fill(lookup: Lookup) -> tuple[Container, dict[str, Any]]:
-        max_chars = RENDERED_CHARS.value
+    def fill(lookup: Lookup, max_chars: int) -> tuple[Container, dict[str, Any]]:
         return fill_container(lookup, max_chars), fill_pod(lookup, max_chars)
 
     return fill
@@ -51,7 +51,7 @@ def _compile_text(text: str, *, argo: bool) -> _Fill:
         template = parse_template(text, argo_braces=argo)
     except TemplateError:
         # Reported when (and each time) the text is rendered, after the fields before it.
-        return lambda lookup, max_chars: render(text, lookup, argo_braces=argo)
+        return lambda lookup, max_chars: render(text, lookup, argo_braces=argo, max_chars=max_chars)
     if template.is_literal:
         return lambda lookup, max_chars: text
     return lambda lookup, max_chars: template.render(lookup, max_chars=max_chars)
