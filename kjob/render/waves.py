@@ -197,6 +197,7 @@ class WaveJob:
     task: str
     template: str
     manifest: Manifest
+    scripts_from: str  # the ConfigMap its scripts are mounted from (the run's, in ``kjob run``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +252,7 @@ def waves_plan(
     count = max(by_level, default=-1) + 1
     width = max(2, len(str(count - 1)))
     if scripts is not None:
-        scripts = _setup(scripts, options)
+        scripts = _setup(workflow, scripts, options)
     if not options.flux:
         listed: list[str] = []
         if scripts is not None:
@@ -300,6 +301,9 @@ def _wave_job(workflow: Workflow, job: WaveJob, level: int, options: Options) ->
         spec["backoffLimit"] = retry.limit
     if options.ttl_seconds_after_finished is not None:
         spec["ttlSecondsAfterFinished"] = options.ttl_seconds_after_finished
+    for volume in spec["template"]["spec"].get("volumes", []):
+        if volume.get("configMap", {}).get("name") == job.scripts_from:
+            volume["configMap"]["name"] = scripts_name(workflow)
     meta.pop("name", None)
     digest = content_hash(manifest)
     node = str(meta["annotations"].get(names.ANNOTATION_NODE_ID, job.task))
@@ -313,10 +317,17 @@ def content_hash(manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:_HASH]
 
 
-def _setup(scripts: Manifest, options: Options) -> Manifest:
+def scripts_name(workflow: Workflow) -> str:
+    """The plan's ConfigMap of scripts: not the name of a run's ConfigMap, which ``kjob`` reads back."""
+    return names.slug(f"{workflow.display_name}-scripts")
+
+
+def _setup(workflow: Workflow, scripts: Manifest, options: Options) -> Manifest:
     cm: dict[str, Any] = json.loads(json.dumps(scripts))
     meta = cm["metadata"]
+    meta["name"] = scripts_name(workflow)
     meta["namespace"] = options.namespace
+    meta["labels"] = {**meta.get("labels", {}), names.LABEL_ROLE: "scripts"}
     meta.pop("ownerReferences", None)
     meta["annotations"] = {**meta.get("annotations", {}), SYNC_WAVE: "-1"}
     return cm
