@@ -21,10 +21,10 @@ import pytest
 
 from kjob.backends import virtual
 from kjob.backends.base import AttemptSpec, InputArtifact, OutputArtifactSpec, OutputParameterSpec
-from kjob.render import manifests, workspace
-from kjob.render.manifests import RunObject
 from kjob.engine.engine import Engine
 from kjob.errors import KjobError
+from kjob.render import manifests, workspace
+from kjob.render.manifests import RunObject
 from kjob.sandbox import detect_isolation
 from kjob.spec import load_file
 from kjob.spec.model import Container

@@ -13,10 +13,10 @@ import kubernetes_validate
 import pytest
 
 from kjob.backends.base import AttemptSpec, OutputParameterSpec
-from kjob.render import manifests, names
-from kjob.render.manifests import RunObject
 from kjob.backends.virtual import Outcome, VirtualBackend, scripted
 from kjob.engine.engine import Engine
+from kjob.render import manifests, names
+from kjob.render.manifests import RunObject
 from kjob.spec import load_file
 from kjob.spec.model import Container
 from tests.conftest import EXAMPLES
