@@ -236,3 +236,35 @@ def test_plan_without_a_directory_still_prints_levels_and_formats(tmp_path: Path
     assert as_json.returncode == 0 and '"levels": 5' in as_json.stdout
     misplaced = subprocess.run([*run, "--flux"], capture_output=True, text=True, env=env, cwd=REPO)
     assert misplaced.returncode == 2 and "go with -o DIR" in misplaced.stderr
+
+
+def test_a_fan_out_over_known_items_is_one_job_per_item_in_one_wave(tmp_path: Path, kjob_home: Path) -> None:
+    workflow = tmp_path / "fan.yaml"
+    workflow.write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: fan}\nspec:\n"
+        "  entrypoint: main\n  arguments: {parameters: [{name: greeting, value: hello}]}\n  templates:\n"
+        "    - name: main\n      dag:\n        tasks:\n"
+        "          - {name: a, template: echo, arguments: {parameters: [{name: msg, value: first}]}}\n"
+        "          - name: b\n            depends: a\n            template: echo\n"
+        "            arguments: {parameters: [{name: msg, value: '{{workflow.parameters.greeting}} {{item}}'}]}\n"
+        "            withItems: [x, y]\n"
+        "    - name: echo\n      inputs: {parameters: [{name: msg}]}\n"
+        "      container: {image: busybox, command: [echo, '{{inputs.parameters.msg}}']}\n"
+    )
+    done = plan(tmp_path / "plan", kjob_home, str(workflow), "-p", "greeting=hi")
+    assert done.returncode == 0, done.stderr
+    jobs = [o for o in objects(files_of(tmp_path / "plan")) if o["kind"] == "Job"]
+    waves = sorted(
+        (
+            j["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"],
+            j["spec"]["template"]["spec"]["containers"][0]["args"],
+        )
+        for j in jobs
+    )
+    assert waves == [("0", ["first"]), ("1", ["hi x"]), ("1", ["hi y"])]
+
+
+def test_a_cron_workflows_waves_plan_says_it_has_no_schedule(tmp_path: Path, kjob_home: Path) -> None:
+    done = plan(tmp_path / "plan", kjob_home, "examples/07-cronworkflow.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "has no schedule; --mode driver makes it a CronJob" in done.stderr

@@ -230,6 +230,11 @@ def waves_plan(
     ``jobs`` come from the dry run (one Job per task attempt, fan-outs one Job per item), ``levels``
     from the planner by entrypoint task, ``scripts`` is the ConfigMap the Jobs mount scripts from."""
     warnings: list[str] = []
+    if workflow.cron is not None:
+        warnings.append(
+            f"{workflow.kind} {workflow.display_name}: a waves plan runs the workflow once, when it is "
+            "synced, and has no schedule; --mode driver makes it a CronJob"
+        )
     if options.ttl_seconds_after_finished is not None:
         warnings.append(
             f"ttlSecondsAfterFinished {options.ttl_seconds_after_finished}: the TTL controller deletes "
