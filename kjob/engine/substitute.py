@@ -47,21 +47,37 @@ def render_tree(value: Any, lookup: Lookup, *, argo: bool) -> Any:
 
 
 def _compile_text(text: str, *, argo: bool) -> _Fill:
+    constant = _constant(text, argo=argo)
+    if constant is not None:
+        return lambda lookup, max_chars: constant
     try:
         template = parse_template(text, argo_braces=argo)
     except TemplateError:
         # Reported when (and each time) the text is rendered, after the fields before it.
         return lambda lookup, max_chars: render(text, lookup, argo_braces=argo, max_chars=max_chars)
-    if template.is_literal:
-        return lambda lookup, max_chars: text
     return lambda lookup, max_chars: template.render(lookup, max_chars=max_chars)
 
 
-def _is_literal(text: str, *, argo: bool) -> bool:
+def _compile_texts(texts: tuple[str, ...], *, argo: bool) -> _Fill:
+    """A tuple of texts (a command, its args): the tuple itself when none holds a reference."""
+    if all(_constant(t, argo=argo) == t for t in texts):
+        return lambda lookup, max_chars: texts
+    fills = [_compile_text(t, argo=argo) for t in texts]
+    return lambda lookup, max_chars: tuple([fill(lookup, max_chars) for fill in fills])
+
+
+def _constant(text: str, *, argo: bool) -> str | None:
+    """What ``text`` renders to when that is the same for every lookup (no reference: only its
+    escapes undone), else ``None``."""
     try:
-        return parse_template(text, argo_braces=argo).is_literal
+        template = parse_template(text, argo_braces=argo)
     except TemplateError:
-        return False
+        return None
+    return template.render(_no_lookup) if template.is_literal else None
+
+
+def _no_lookup(path: str) -> str:
+    raise KeyError(path)
 
 
 def _compile_tree(value: Any, *, argo: bool) -> _Fill:
@@ -87,12 +103,11 @@ def _compile_frozen_tree(value: Mapping[str, Any], *, argo: bool) -> _Fill:
 
 def _compile_container(container: Container, *, argo: bool) -> Callable[[Lookup, int], Container]:
     image = _compile_text(container.image, argo=argo)
-    command = [_compile_text(c, argo=argo) for c in container.command]
-    args = [_compile_text(a, argo=argo) for a in container.args]
-    env = [_compile_env(e, argo=argo) for e in container.env]
+    command = _compile_texts(container.command, argo=argo)
+    args = _compile_texts(container.args, argo=argo)
+    env = _compile_env(container.env, argo=argo)
     working_dir = _compile_text(container.working_dir, argo=argo) if container.working_dir else None
-    requests = _compile_frozen_tree(container.resources.requests, argo=argo)
-    limits = _compile_frozen_tree(container.resources.limits, argo=argo)
+    resources = _compile_resources(container.resources, argo=argo)
     source = _compile_text(container.source, argo=argo) if container.source is not None else None
     extra = _compile_frozen_tree(container.extra, argo=argo)
     mark = container.mark
@@ -100,11 +115,11 @@ def _compile_container(container: Container, *, argo: bool) -> Callable[[Lookup,
     def fill(lookup: Lookup, max_chars: int) -> Container:
         return Container(
             image=image(lookup, max_chars),
-            command=tuple([c(lookup, max_chars) for c in command]),
-            args=tuple([a(lookup, max_chars) for a in args]),
-            env=tuple([e(lookup, max_chars) for e in env]),
+            command=command(lookup, max_chars),
+            args=args(lookup, max_chars),
+            env=env(lookup, max_chars),
             working_dir=working_dir(lookup, max_chars) if working_dir is not None else None,
-            resources=Resources(requests=requests(lookup, max_chars), limits=limits(lookup, max_chars)),
+            resources=resources(lookup, max_chars),
             source=source(lookup, max_chars) if source is not None else None,
             extra=extra(lookup, max_chars),
             mark=mark,
@@ -113,7 +128,32 @@ def _compile_container(container: Container, *, argo: bool) -> Callable[[Lookup,
     return fill
 
 
-def _compile_env(env: EnvVar, *, argo: bool) -> _Fill:
+def _compile_resources(resources: Resources, *, argo: bool) -> _Fill:
+    if not resources.requests and not resources.limits:
+        empty = Resources(requests=_EMPTY, limits=_EMPTY)  # read-only all the way: shared
+        return lambda lookup, max_chars: empty
+    requests = _compile_frozen_tree(resources.requests, argo=argo)
+    limits = _compile_frozen_tree(resources.limits, argo=argo)
+    return lambda lookup, max_chars: Resources(
+        requests=requests(lookup, max_chars), limits=limits(lookup, max_chars)
+    )
+
+
+def _compile_env(env: tuple[EnvVar, ...], *, argo: bool) -> _Fill:
+    """The container's env: the tuple itself when no variable needs rendering."""
+    fills = [_compile_variable(e, argo=argo) for e in env]
+    if all(fill is None for fill in fills):
+        return lambda lookup, max_chars: env
+    each = [fill if fill is not None else _same(e) for e, fill in zip(env, fills, strict=True)]
+    return lambda lookup, max_chars: tuple([fill(lookup, max_chars) for fill in each])
+
+
+def _same(value: Any) -> _Fill:
+    return lambda lookup, max_chars: value
+
+
+def _compile_variable(env: EnvVar, *, argo: bool) -> _Fill | None:
+    """One variable rendered; ``None`` when rendering leaves it as it is (an immutable value: shared)."""
     if env.value_from:
         value = _compile_text(env.value, argo=argo) if env.value is not None else None
         value_from = _compile_frozen_tree(env.value_from, argo=argo)
@@ -122,7 +162,7 @@ def _compile_env(env: EnvVar, *, argo: bool) -> _Fill:
             value(lookup, max_chars) if value is not None else None,
             value_from(lookup, max_chars),
         )
-    if env.value is None or _is_literal(env.value, argo=argo):
-        return lambda lookup, max_chars: env  # immutable: nothing to render, nothing to share
+    if env.value is None or _constant(env.value, argo=argo) == env.value:
+        return None
     text = _compile_text(env.value, argo=argo)
     return lambda lookup, max_chars: EnvVar(env.name, text(lookup, max_chars), env.value_from)
