@@ -33,12 +33,12 @@ from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.retry import decide_retry
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
-from kjob.engine.substitute import AttemptFill, compile_attempt, render_tree
+from kjob.engine.substitute import AttemptFill, TextFill, compile_attempt, compile_text, render_tree
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
 from kjob.limits import FAN_OUT_ITEMS, RENDERED_CHARS
-from kjob.spec.model import DagTask, Template, Workflow
+from kjob.spec.model import DagTask, Parameter, Template, Workflow
 
 
 class Observer(Protocol):
@@ -167,6 +167,8 @@ class Engine:
         self._exit_node: Node | None = None
         self._root: Node | None = None
         self._prepared_templates: dict[str, _Prepared] = {}  # by template name
+        # id(task) -> (the task, the template it calls, its input parameters' sources)
+        self._sources: dict[int, tuple[DagTask, Template, list[tuple[Parameter, TextFill | None]]]] = {}
         # The longest text a reference may render to: read from the environment once per step of
         # the run, not once per text (a fan-out renders a few texts an item).
         self._max_chars = RENDERED_CHARS.value
@@ -400,16 +402,10 @@ class Engine:
 
     def _bind_inputs(self, node: Node, lookup: Lookup) -> None:
         args = node.task.arguments
-        for param in node.template.inputs.parameters:
-            arg = args.parameter(param.name)
-            if arg is not None and arg.value is not None:
-                value = self._render(arg.value, lookup)
-            elif param.value is not None:
-                value = self._render(param.value, lookup)
-            elif param.default is not None:
-                value = self._render(param.default, lookup)
-            else:
+        for param, fill in self._input_sources(node.task, node.template):
+            if fill is None:
                 raise KjobError(f"input parameter '{param.name}' has no value")
+            value = fill(lookup, self._max_chars)
             if param.enum and value not in param.enum:
                 raise KjobError(
                     f"input parameter '{param.name}' is '{value}', not one of: {', '.join(param.enum)}"
@@ -424,6 +420,22 @@ class Engine:
                 raise KjobError(
                     f"input artifact '{art.name}' has no source: pass it with arguments.artifacts"
                 )
+
+    def _input_sources(self, task: DagTask, template: Template) -> list[tuple[Parameter, TextFill | None]]:
+        """Where each input parameter of ``template`` called by ``task`` takes its value (the task's
+        argument, else the input's value, else its default; ``None``: nowhere), parsed once for all
+        the items of a fan-out."""
+        known = self._sources.get(id(task))
+        if known is None or known[0] is not task or known[1] is not template:
+            sources: list[tuple[Parameter, TextFill | None]] = []
+            for param in template.inputs.parameters:
+                arg = task.arguments.parameter(param.name)
+                text = arg.value if arg is not None and arg.value is not None else None
+                text = text if text is not None else param.value if param.value is not None else param.default
+                sources.append((param, compile_text(text, argo=self.argo) if text is not None else None))
+            known = (task, template, sources)
+            self._sources[id(task)] = known
+        return known[2]
 
     # -------------------------------------------------------------------------------- attempts
     def _queue_attempt(self, node: Node) -> None:

@@ -22,6 +22,7 @@ from kjob.spec.model import Container, EnvVar, Resources, frozen_map
 # A compiled text or tree: rendered for a lookup, each text at most ``max_chars`` long once rendered
 # (the limit is read once for many attempts: reading the environment costs more than rendering).
 _Fill = Callable[[Lookup, int], Any]
+TextFill = Callable[[Lookup, int], str]
 AttemptFill = Callable[[Lookup, int], tuple[Container, dict[str, Any]]]
 
 _EMPTY = frozen_map()  # read-only, so one empty mapping serves every attempt
@@ -44,6 +45,11 @@ def render_tree(value: Any, lookup: Lookup, *, argo: bool) -> Any:
     """``value`` (a field kept verbatim from the file, e.g. a ``withItems`` entry) with every text in
     it rendered, keys included: mappings come back as dicts, lists and tuples as lists."""
     return _compile_tree(value, argo=argo)(lookup, RENDERED_CHARS.value)
+
+
+def compile_text(text: str, *, argo: bool) -> TextFill:
+    """``text`` rendered for a lookup, each time at most ``max_chars`` long: parsed once."""
+    return _compile_text(text, argo=argo)
 
 
 def _compile_text(text: str, *, argo: bool) -> _Fill:
