@@ -18,17 +18,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from kjob import kubelet_expansion
 from kjob.backends.base import (
@@ -37,7 +38,6 @@ from kjob.backends.base import (
     AttemptPhase,
     AttemptSpec,
     AttemptStarted,
-    drain,
     settle_outputs,
 )
 from kjob.backends.localjournal import Done, Exit, Journal
@@ -49,6 +49,7 @@ from kjob.spec.values import unpassable_in
 
 _AGENT_WAIT = 10.0  # seconds close() waits for the agent to report the attempts it stops
 _ORPHAN_POLL = 0.2  # seconds between looks at the journal for attempts an earlier agent runs
+_READ = 1 << 20  # bytes of the agent's events taken per read
 
 Notice = Callable[[str], None]
 
@@ -66,11 +67,15 @@ class _Attempt:
     cancelled: str = ""
     orphan_pid: int | None = None  # run by an earlier kjob's agent, still going
     orphan_agent: int | None = None  # that agent's pid
+    cleaned: bool = False  # the agent removed its directories
 
 
 class LocalBackend:
-    """Runs attempts as host processes through the run's node agent; thread-safe event queue, real
-    (monotonic) clock."""
+    """Runs attempts as host processes through the run's node agent; real (monotonic) clock.
+
+    Single-threaded: :meth:`poll` reads the agent's events straight from its pipe, all that arrived
+    at once, and hands the requests :meth:`submit` queued to the agent in one write, so a busy run
+    costs no thread wake-up or lock per attempt."""
 
     name = "local"
 
@@ -86,19 +91,21 @@ class LocalBackend:
         self.journal = Journal(run_dir.path / "node").ensure()
         self._notice = notice or (lambda _msg: None)
         self._keep = keep_workdirs
-        self._events: queue.Queue[AttemptEvent] = queue.Queue()
+        self._out: list[AttemptEvent] = []  # for the next poll
         self._attempts: dict[str, _Attempt] = {}
-        self._lock = threading.Lock()
+        self._orphans: dict[str, _Attempt] = {}  # run by an earlier kjob's agent
+        self._next_orphan_look = 0.0
         self._isolation: Isolation | None = None
         self._told: set[str] = set()
         self._found: dict[str, str | None] = {}
         self._wall_offset = time.time() - time.monotonic()
+        self._work, self._logs = str(run_dir.work), str(run_dir.logs)
         self._client_lock = run_dir.watch()
         if resume:
             _wait_for_earlier_agents(self.journal)
+            self.journal.refresh()
         self._resume = resume
-        self._agent = _AgentLink(self.journal, self._on_agent_event)
-        self._orphan_watch: threading.Thread | None = None
+        self._agent = _AgentLink(self.journal)
 
     # ------------------------------------------------------------------------------ interface
     def now(self) -> float:
@@ -108,42 +115,62 @@ class LocalBackend:
         if self._resume and self._resumed(spec):
             return
         try:
+            if self._agent.ended:
+                raise KjobError("the run's node agent ended unexpectedly; `kjob resume` the run")
             attempt, request = self._prepare(spec)
         except KjobError as err:
-            self._events.put(
+            self._out.append(
                 AttemptFinished(spec.attempt_id, AttemptPhase.ERROR, self.now(), message=err.message)
             )
             return
-        with self._lock:
-            self._attempts[spec.attempt_id] = attempt
+        self._attempts[spec.attempt_id] = attempt
         self._agent.send(request)
 
     def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
         return False  # processes start one by one; the engine keeps the limits
 
     def cancel(self, attempt_id: str) -> None:
-        with self._lock:
-            attempt = self._attempts.get(attempt_id)
-            if attempt is None or attempt.cancelled:
-                return
-            attempt.cancelled = "stopped"
+        attempt = self._attempts.get(attempt_id)
+        if attempt is None or attempt.cancelled:
+            return
+        attempt.cancelled = "stopped"
         if attempt.orphan_pid is not None:
             _stop_orphan(attempt.orphan_pid, attempt_id)
         else:
             self._agent.send({"op": "stop", "id": attempt_id, "reason": "stopped"})
 
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
-        return drain(self._events, timeout)
+        if self._out:
+            timeout = 0
+        elif self._orphans:
+            timeout = _ORPHAN_POLL if timeout is None else min(timeout, _ORPHAN_POLL)
+        self._agent.receive(timeout)
+        self._take_agent_events()
+        if self._orphans:
+            self._look_at_orphans()
+        out, self._out = self._out, []
+        return out
+
+    def _take_agent_events(self) -> None:
+        """Act on each event the agent sent; one is let go of only once acted on (acting twice on
+        one is harmless), so an interrupt in the middle loses none."""
+        events = self._agent.events
+        while events:
+            self._on_agent_event(events[0])
+            events.popleft()
+        if self._agent.ended:  # nothing more will come: whatever it ran is lost
+            for attempt in [a for a in self._attempts.values() if a.orphan_pid is None]:
+                self._error(attempt, "lost: the run's node agent ended unexpectedly")
 
     def close(self) -> None:
         """Stop (SIGKILL) whatever still runs, wait for the agent to report it, release the run."""
-        with self._lock:
-            orphans = [a for a in self._attempts.values() if a.orphan_pid is not None]
-        for orphan in orphans:
+        for orphan in list(self._orphans.values()):
             _signal_attempt(orphan.orphan_pid or 0, orphan.spec.attempt_id, signal.SIGKILL)
         self._agent.close(_AGENT_WAIT)
-        if self._orphan_watch is not None:
-            self._orphan_watch.join(timeout=_AGENT_WAIT)
+        events = self._agent.events
+        while events:  # what ended while stopping is recorded, for `kjob resume`
+            self._on_agent_event(events.popleft())
+        self.journal.close()
         self._client_lock.close()  # releases the lock
 
     # --------------------------------------------------------------------------------- resume
@@ -152,17 +179,17 @@ class LocalBackend:
         attempt_id = spec.attempt_id
         done = self.journal.done(attempt_id)
         if done is not None:
-            self._events.put(AttemptStarted(attempt_id, self._mono(done.started)))
-            self._events.put(_replayed(done, attempt_id, self._mono(done.finished)))
+            self._out.append(AttemptStarted(attempt_id, self._mono(done.started)))
+            self._out.append(_replayed(done, attempt_id, self._mono(done.finished)))
             return True
         started = self.journal.started(attempt_id)
         if started is None:
             return False
         attempt = _Attempt(spec, *self._dirs(spec), started=float(started["started"]))
-        self._events.put(AttemptStarted(attempt_id, self._mono(attempt.started or 0.0)))
+        self._out.append(AttemptStarted(attempt_id, self._mono(attempt.started or 0.0)))
         agent = started.get("agent")
         agent_pid = agent if isinstance(agent, int) else None
-        if not _alive(agent_pid) and self.journal.exited(attempt_id) is None:  # its end is unknown
+        if not _alive(agent_pid) and self.journal.refresh().exited(attempt_id) is None:  # end unknown
             _signal_attempt(int(started["pid"]), attempt_id, signal.SIGKILL)
             message = (
                 "lost: the node agent that ran this attempt ended before it did (pid "
@@ -170,35 +197,34 @@ class LocalBackend:
             )
             self._error(attempt, message)
             return True
-        if self.journal.exited(attempt_id) is not None:
-            self._exited(attempt)
+        ended = self.journal.exited(attempt_id)
+        if ended is not None:
+            self._exited(attempt, ended)
             return True
         attempt.orphan_pid = int(started["pid"])
         attempt.orphan_agent = agent_pid
-        with self._lock:
-            self._attempts[attempt_id] = attempt
-        self._watch_orphans()
+        self._attempts[attempt_id] = attempt
+        self._orphans[attempt_id] = attempt
         return True
 
-    def _watch_orphans(self) -> None:
-        if self._orphan_watch is None:
-            self._orphan_watch = threading.Thread(target=self._orphans, name="kjob-orphans", daemon=True)
-            self._orphan_watch.start()
-
-    def _orphans(self) -> None:
-        """Finish the attempts an earlier agent runs when its journal says they ended."""
-        while True:
-            with self._lock:
-                orphans = [a for a in self._attempts.values() if a.orphan_pid is not None]
-            if not orphans:
-                return
-            for attempt in orphans:
-                if self.journal.exited(attempt.spec.attempt_id) is not None:
-                    self._exited(attempt)
-                elif not _alive(attempt.orphan_agent):
+    def _look_at_orphans(self) -> None:
+        """Finish the attempts an earlier agent runs once its journal says they ended (a look every
+        :data:`_ORPHAN_POLL` seconds, reading only what was appended since the last)."""
+        now = time.monotonic()
+        if now < self._next_orphan_look:
+            return
+        self._next_orphan_look = now + _ORPHAN_POLL
+        self.journal.refresh()
+        for attempt in list(self._orphans.values()):
+            attempt_id = attempt.spec.attempt_id
+            ended = self.journal.exited(attempt_id)
+            if ended is None and not _alive(attempt.orphan_agent):
+                ended = self.journal.refresh().exited(attempt_id)  # written just before it ended?
+                if ended is None:
                     message = "lost: the node agent that ran this attempt ended before recording its end"
                     self._error(attempt, message)
-            time.sleep(_ORPHAN_POLL)
+            if ended is not None:
+                self._exited(attempt, ended)
 
     def _mono(self, wall: float) -> float:
         return wall - self._wall_offset
@@ -221,8 +247,9 @@ class LocalBackend:
             self._notice(message)
 
     def _dirs(self, spec: AttemptSpec) -> tuple[Path, Path | None]:
-        workdir = self.run_dir.work / spec.attempt_id
-        return workdir, (workdir / "tmp" if self._isolation_mode().private_tmp else None)
+        workdir = os.path.join(self._work, spec.attempt_id)
+        private = os.path.join(workdir, "tmp") if self._isolation_mode().private_tmp else None
+        return Path(workdir), (None if private is None else Path(private))
 
     def _prepare(self, spec: AttemptSpec) -> tuple[_Attempt, dict[str, Any]]:
         """The attempt's files in place, and the agent's request that starts it."""
@@ -232,9 +259,12 @@ class LocalBackend:
         )
         isolation = self._isolation_mode()
         workdir, private = self._dirs(spec)
-        workdir.mkdir(parents=True, exist_ok=True)
-        if private is not None:
-            private.mkdir(exist_ok=True)
+        dirs = [str(workdir)] if private is None else [str(workdir), str(private)]
+        relative_cwd = bool(container.working_dir) and not os.path.isabs(container.working_dir or "")
+        places_files = container.source is not None or bool(spec.input_artifacts) or relative_cwd
+        if places_files:  # else the agent makes them, as the task starts
+            for directory in dirs:
+                os.makedirs(directory, exist_ok=True)
         for var in container.env:
             if var.value_from is not None:
                 raise KjobError(f"env {var.name} uses valueFrom, which the local backend cannot resolve")
@@ -266,16 +296,19 @@ class LocalBackend:
         problem = unpassable_in(argv, env)  # a value rendered at run time; literal ones fail lint
         if problem:
             raise KjobError(problem)
-        log = self.run_dir.log_file(spec.attempt_id)
-        request = {
+        request: dict[str, Any] = {
             "op": "start",
             "id": spec.attempt_id,
             "argv": argv,
             "env": env,
             "cwd": cwd,
-            "log": str(log),
+            "log": os.path.join(self._logs, spec.attempt_id + ".log"),
             "deadline": spec.deadline,
         }
+        if not places_files:
+            request["mkdirs"] = dirs
+        if not (spec.output_parameters or spec.output_artifacts or self._keep):
+            request["rmdirs"] = dirs[::-1]  # nothing to read back: the agent removes them
         return _Attempt(spec, workdir, private), request
 
     def _executable(self, command: str, spec: AttemptSpec) -> str:
@@ -319,24 +352,33 @@ class LocalBackend:
 
     # ---------------------------------------------------------------------------------- ends
     def _on_agent_event(self, event: dict[str, Any]) -> None:
-        """Called on the agent link's reader thread for each event the agent reports."""
-        with self._lock:
-            attempt = self._attempts.get(str(event.get("id")))
-        if attempt is None:
+        """Act on one event the agent reported (the same event twice: once)."""
+        attempt = self._attempts.get(str(event.get("id")))
+        if attempt is None or attempt.orphan_pid is not None:
             return
         kind = event.get("ev")
-        if kind == "started":
-            attempt.started = float(event["at"])
-            self._events.put(AttemptStarted(attempt.spec.attempt_id, self._mono(attempt.started)))
-        elif kind == "exited":
-            self._exited(attempt)
-        elif kind == "failed":
-            self._error(attempt, str(event.get("message", "could not start")))
+        try:
+            if kind == "started" and attempt.started is None:
+                attempt.started = float(event["at"])
+                self._out.append(AttemptStarted(attempt.spec.attempt_id, self._mono(attempt.started)))
+            elif kind == "exited":
+                ended = Exit(
+                    int(event["code"]),
+                    float(event["finished"]),
+                    bool(event["timed_out"]),
+                    str(event["stopped"]),
+                )
+                tail = event.get("tail")
+                attempt.cleaned = bool(event.get("cleaned"))
+                self._exited(attempt, ended, None if tail is None else str(tail).encode("latin-1"))
+            elif kind == "failed":
+                self._error(attempt, str(event.get("message", "could not start")))
+        except (KeyError, TypeError, ValueError):
+            return  # not an event of this kjob's agent
 
-    def _exited(self, attempt: _Attempt) -> None:
-        ended = self.journal.exited(attempt.spec.attempt_id)
-        assert ended is not None
-        tail = self.journal.tail(attempt.spec.attempt_id)
+    def _exited(self, attempt: _Attempt, ended: Exit, tail: bytes | None = None) -> None:
+        if tail is None:
+            tail = self.journal.tail(attempt.spec.attempt_id)
         self._report(attempt, self._finished(attempt, ended, tail))
 
     def _error(self, attempt: _Attempt, message: str) -> None:
@@ -348,11 +390,12 @@ class LocalBackend:
         attempt_id = attempt.spec.attempt_id
         wall = finished.at + self._wall_offset
         self.journal.set_done(attempt_id, _done_of(finished, started=attempt.started or wall, finished=wall))
-        if finished.phase is AttemptPhase.SUCCEEDED and not finished.missing_outputs and not self._keep:
+        ended_well = finished.phase is AttemptPhase.SUCCEEDED and not finished.missing_outputs
+        if ended_well and not self._keep and not attempt.cleaned:
             _remove(attempt)  # only once its outputs are recorded
-        with self._lock:
-            self._attempts.pop(attempt_id, None)
-        self._events.put(finished)
+        self._attempts.pop(attempt_id, None)
+        self._orphans.pop(attempt_id, None)
+        self._out.append(finished)
 
     def _finished(self, attempt: _Attempt, ended: Exit, tail: bytes) -> AttemptFinished:
         spec = attempt.spec
@@ -403,11 +446,11 @@ class LocalBackend:
 
 
 class _AgentLink:
-    """The node agent process of this kjob, its request pipe and the thread that reads its events."""
+    """The node agent process of this kjob: requests written to its stdin (kept until
+    :meth:`receive` or :meth:`close` sends them all at once), events read from its stdout into
+    :attr:`events`."""
 
-    def __init__(self, journal: Journal, on_event: Callable[[dict[str, Any]], None]) -> None:
-        self._on_event = on_event
-        self._write_lock = threading.Lock()
+    def __init__(self, journal: Journal) -> None:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "kjob.backends.localnode", str(journal.path)],
             stdin=subprocess.PIPE,
@@ -415,36 +458,67 @@ class _AgentLink:
             start_new_session=True,  # a Ctrl-C meant for kjob must not reach it
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._requests: IO[bytes] = self._proc.stdin
-        self._reader = threading.Thread(
-            target=self._read, args=(self._proc.stdout,), name="kjob-agent", daemon=True
-        )
-        self._reader.start()
+        self._requests = self._proc.stdin
+        self._fd = self._proc.stdout.fileno()
+        os.set_blocking(self._fd, False)
+        self._partial = b""  # the start of an event still being written
+        self._unsent: list[bytes] = []
+        self.events: deque[dict[str, Any]] = deque()
+        self.ended = False  # its stdout closed: it exited
 
     def send(self, request: dict[str, Any]) -> None:
-        line = json.dumps(request).encode() + b"\n"
-        with self._write_lock, contextlib.suppress(BrokenPipeError, ValueError):
-            self._requests.write(line)
-            self._requests.flush()
+        self._unsent.append(json.dumps(request).encode() + b"\n")
 
-    def _read(self, events: IO[bytes]) -> None:
-        for line in events:
+    def flush(self) -> None:
+        if self._unsent:
+            data, self._unsent = b"".join(self._unsent), []
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                self._requests.write(data)  # the agent never blocks on us, so this ends
+                self._requests.flush()
+
+    def receive(self, timeout: float | None) -> None:
+        """Send what waits to be sent, wait up to ``timeout`` (``None``: for ever) for events and
+        take every one that has arrived."""
+        self.flush()
+        if self.ended:
+            if timeout:
+                time.sleep(timeout)
+            return
+        if not self._read() and timeout != 0 and select.select([self._fd], [], [], timeout)[0]:
+            self._read()
+
+    def _read(self) -> bool:
+        """Take what the pipe holds; ``False`` if it held nothing."""
+        try:
+            chunk = os.read(self._fd, _READ)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            self.ended = True
+            return True
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        for line in lines:
             with contextlib.suppress(ValueError):
                 event = json.loads(line)
                 if isinstance(event, dict):
-                    self._on_event(event)
+                    self.events.append(event)
+        return True
 
     def close(self, wait: float) -> None:
         """Stop what runs, let the agent report it and exit (it does once nothing runs)."""
         self.send({"op": "stop_all", "reason": "stopped", "kill": True})
-        with self._write_lock, contextlib.suppress(BrokenPipeError):
+        self.flush()
+        with contextlib.suppress(BrokenPipeError):
             self._requests.close()
+        deadline = time.monotonic() + wait
+        while not self.ended and time.monotonic() < deadline:  # it ends when nothing runs
+            self.receive(max(0.0, deadline - time.monotonic()))
         try:
-            self._proc.wait(timeout=wait)
+            self._proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
-        self._reader.join(timeout=wait)
+        self._proc.stdout.close()  # type: ignore[union-attr]
 
 
 def _remove(attempt: _Attempt) -> None:

@@ -1,30 +1,41 @@
 """What a local run's node agent and kjob write down about each attempt, so a run survives its client.
 
-Under ``<run dir>/node/``, one small JSON file per fact, each written whole (temporary file, then
-rename) so a reader never sees half of one:
+Under ``<run dir>/node/``:
 
 - ``agent-<pid>.json``  each node agent (:mod:`kjob.backends.localnode`) of the run: pid, start
   time; ``orphaned`` once its kjob went away and it has started everything it was asked to;
-  ``ended`` once it exited;
-- ``<attempt>.start.json``  an agent started the attempt: pid (also its process group), the agent's
-  pid, wall time;
-- ``<attempt>.exit.json``   the attempt's process ended: raw exit status, wall time, whether its
-  deadline or a stop ended it; its last stdout bytes are in ``<attempt>.tail``;
-- ``<attempt>.done.json``   kjob read the attempt's outputs and reported how it ended (the
-  :class:`~kjob.backends.base.AttemptFinished`, with wall times): a resumed run replays it.
+  ``ended`` once it exited.  Written whole (temporary file, then rename);
+- ``journal.jsonl``  one JSON record per line, appended by every writer of the run (agents and kjob)
+  through its own ``O_APPEND`` descriptor, one ``write`` per record, so records never interleave and
+  a record costs one system call, not a file:
+
+  - ``{"start": <attempt>, "pid", "agent", "at"}``  an agent started the attempt (``pid`` is also
+    its process group);
+  - ``{"exit": <attempt>, "code", "finished", "timed_out", "stopped"}``  the attempt's process
+    ended: raw exit status, wall time, whether its deadline or a stop ended it; its last stdout bytes
+    are in ``<attempt>.tail`` (no file: it wrote nothing), written before this record;
+  - ``{"done": <attempt>, ...}``  kjob read the attempt's outputs and reported how it ended (the
+    :class:`~kjob.backends.base.AttemptFinished`, with wall times): a resumed run replays it.
+
+  Each record is written as ``\\n{...}\\n``: a record cut short by a writer killed in the middle of
+  its ``write`` stays alone on its line, unreadable and skipped, and never spoils the next one.
+  Readers take only complete lines, so a record being appended is read once it is whole.
 
 It imports nothing but the standard library (the agent must start fast).  The agent writes
-``start``/``exit``, kjob writes ``done``: a resumed kjob needs nothing else to tell an
-attempt that finished (replay) from one still running (wait for it) from one that was never started.
+``start``/``exit``, kjob writes ``done``: a resumed kjob needs nothing else to tell an attempt that
+finished (replay) from one still running (wait for it) from one that was never started.  A reader
+keeps its place in the log and reads only what was appended since (:meth:`Journal.refresh`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+LOG = "journal.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,37 +64,53 @@ class Done:
 
 
 class Journal:
-    """The ``node/`` directory of one run."""
+    """The ``node/`` directory of one run: what was appended to its log, as far as this reader has
+    read it, and this writer's descriptor for appending to it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._fd: int | None = None
+        self._read_to = 0  # how far the log was read
+        self._started: dict[str, dict[str, Any]] = {}
+        self._exited: dict[str, Exit] = {}
+        self._done: dict[str, Done] = {}
 
     def ensure(self) -> Journal:
         self.path.mkdir(parents=True, exist_ok=True)
         return self
 
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
     # ---------------------------------------------------------------------------- the agent
     def agents(self) -> list[dict[str, Any]]:
-        found = (self._read(p.name) for p in sorted(self.path.glob("agent-*.json")))
+        found = (_read_json(p) for p in sorted(self.path.glob("agent-*.json")))
         return [a for a in found if a is not None and isinstance(a.get("pid"), int)]
 
     def set_agent(self, pid: int, **fields: Any) -> None:
-        self._write(f"agent-{pid}.json", {"pid": pid, **fields})
+        _write_whole(self.path / f"agent-{pid}.json", json.dumps({"pid": pid, **fields}).encode())
 
     # ------------------------------------------------------------------------- per attempt
     def started(self, attempt_id: str) -> dict[str, Any] | None:
-        return self._read(f"{attempt_id}.start.json")
+        """As last :meth:`refresh` read it (so are :meth:`exited` and :meth:`done`)."""
+        return self._started.get(attempt_id)
 
     def set_started(self, attempt_id: str, *, pid: int, agent: int, at: float) -> None:
-        self._write(f"{attempt_id}.start.json", {"pid": pid, "agent": agent, "started": at})
+        self._append({"start": attempt_id, "pid": pid, "agent": agent, "started": at})
 
     def exited(self, attempt_id: str) -> Exit | None:
-        data = self._read(f"{attempt_id}.exit.json")
-        return None if data is None else Exit(**data)
+        return self._exited.get(attempt_id)
 
     def set_exited(self, attempt_id: str, exit_: Exit, tail: bytes) -> None:
-        _write_whole(self.path / f"{attempt_id}.tail", tail)  # first: an exit is read with its tail
-        self._write(f"{attempt_id}.exit.json", asdict(exit_))
+        if tail:  # first: an exit is read with its tail
+            fd = os.open(self.path / f"{attempt_id}.tail", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, tail)
+            finally:
+                os.close(fd)
+        self._append({"exit": attempt_id, **fields_of(exit_)})
 
     def tail(self, attempt_id: str) -> bytes:
         try:
@@ -92,22 +119,60 @@ class Journal:
             return b""
 
     def done(self, attempt_id: str) -> Done | None:
-        data = self._read(f"{attempt_id}.done.json")
-        return None if data is None else Done(**data)
+        return self._done.get(attempt_id)
 
     def set_done(self, attempt_id: str, done: Done) -> None:
-        self._write(f"{attempt_id}.done.json", asdict(done))
+        self._append({"done": attempt_id, **fields_of(done)})
 
-    # -------------------------------------------------------------------------------- files
-    def _read(self, name: str) -> dict[str, Any] | None:
+    # ---------------------------------------------------------------------------------- log
+    def refresh(self) -> Journal:
+        """Read what was appended to the log since the last call (complete records only)."""
         try:
-            data = json.loads((self.path / name).read_text())
+            with open(self.path / LOG, "rb") as log:
+                log.seek(self._read_to)
+                data = log.read()
         except FileNotFoundError:
-            return None
-        return data if isinstance(data, dict) else None
+            return self
+        end = data.rfind(b"\n") + 1  # a record still being appended waits for the next call
+        self._read_to += end
+        for line in data[:end].split(b"\n"):
+            if line:
+                self._take(line)
+        return self
 
-    def _write(self, name: str, data: dict[str, Any]) -> None:
-        _write_whole(self.path / name, json.dumps(data, sort_keys=True).encode())
+    def _take(self, line: bytes) -> None:
+        try:
+            record = json.loads(line)
+            if "start" in record:
+                attempt_id = record.pop("start")
+                self._started[attempt_id] = record
+            elif "exit" in record:
+                attempt_id = record.pop("exit")
+                self._exited[attempt_id] = Exit(**record)
+            elif "done" in record:
+                attempt_id = record.pop("done")
+                self._done[attempt_id] = Done(**record)
+        except (ValueError, TypeError, AttributeError):
+            pass  # a record cut short by its writer's death (see the module's note)
+
+    def _append(self, record: dict[str, Any]) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(self._fd, b"\n" + json.dumps(record).encode() + b"\n")
+
+
+def fields_of(record: Exit | Done) -> dict[str, Any]:
+    """A record's fields by name (``dataclasses.asdict`` copies every value deeply, ten times the
+    time, for values that are only written out)."""
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _write_whole(path: Path, data: bytes) -> None:

@@ -3,17 +3,23 @@
 ``kjob run`` starts one agent per local run (``python -m kjob.backends.localnode RUN_DIR``, in its own
 session, so a Ctrl-C meant for kjob does not reach it).  kjob sends it one JSON line per request on
 its stdin (``start`` an attempt, ``stop`` one, ``stop_all``) and reads one JSON line per event on its
-stdout (``started``, ``exited``, ``failed``).  The agent
+stdout (``started``; ``exited``, with how the attempt ended and, when short, its last stdout bytes;
+``failed``).  The agent
 
 - starts each attempt's process in its own process group, with ``KJOB_ATTEMPT_ID`` in its
-  environment;
+  environment, first making the directories kjob names (``mkdirs``: an attempt kjob places no
+  file in);
 - copies its stdout and stderr into the attempt's log as they come, keeping the last bytes of stdout;
 - enforces its deadline, and stops it (SIGTERM, SIGKILL after a grace period) when asked;
 - when the attempt's main process ends, ends the rest of it too, as a container's end does on
   Kubernetes: its process group, and (the agent is a child subreaper) every descendant that left the
   group with ``setsid`` and was handed to the agent when its parent died.  A background child that
   keeps stdout open therefore does not keep the attempt running;
-- writes each start and each end to the run's journal (:mod:`kjob.backends.localjournal`).
+- once an attempt exited 0, removes the directories kjob names (``rmdirs``: an attempt whose
+  outputs kjob does not read), if they are empty (the ``exited`` event says whether they went);
+- writes each start and each end to the run's journal (:mod:`kjob.backends.localjournal`);
+- never waits for kjob to read an event: what kjob has not read yet waits in the agent, so a kjob
+  busy sending a thousand requests and an agent answering them cannot block each other.
 
 When kjob goes away (its end of the request pipe closes: killed, crashed, or done), the agent starts
 nothing more, lets the attempts already running finish, records how each ended, and exits: a
@@ -38,10 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from kjob.backends.localjournal import Exit, Journal
+from kjob.backends.localjournal import Exit, Journal, fields_of
 
 RESULT_LIMIT = 256 * 1024
 STOP_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
+TAIL_IN_EVENT = 4096  # bytes of stdout an ``exited`` event carries itself (kjob reads longer ones)
 DRAIN_AFTER_EXIT = 1.0  # seconds to read what is left in the pipes once the attempt's processes ended
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -58,6 +65,7 @@ class _Attempt:
     timed_out: bool = False
     stopped: str = ""
     drain_until: float | None = None
+    rmdirs: tuple[str, ...] = ()  # removed once it ended well, innermost first
 
 
 class Agent:
@@ -75,6 +83,7 @@ class Agent:
         self.timers: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._buffer = b""
+        self._outbox = bytearray()  # events kjob has not read yet
         self.started = time.time()
 
     # -------------------------------------------------------------------------------- loop
@@ -90,6 +99,7 @@ class Agent:
         )
         self.sel.register(wake_r, selectors.EVENT_READ, "wake")
         self.sel.register(self.requests, selectors.EVENT_READ, "requests")
+        os.set_blocking(self.events, False)
         self.journal.set_agent(os.getpid(), started=self.started, orphaned=False)
         while self.client or self.attempts:
             for key, _ in self.sel.select(self._timeout()):
@@ -97,11 +107,14 @@ class Agent:
                     os.read(wake_r, 4096)
                 elif key.data == "requests":
                     self._read_requests()
+                elif key.data == "events":
+                    self._send_events()
                 else:
                     self._pump(*key.data)
             self._reap()
             self._run_timers()
         self._kill_strays(everything=True)
+        self._flush_events()
         self.journal.set_agent(os.getpid(), started=self.started, orphaned=not self.client, ended=time.time())
 
     def _timeout(self) -> float | None:
@@ -148,6 +161,13 @@ class Agent:
     def _start(self, request: dict[str, Any]) -> None:
         attempt_id: str = request["id"]
         env = {**os.environ, **request["env"], "KJOB_ATTEMPT_ID": attempt_id}  # kjob's, plus the task's
+        try:
+            for directory in request.get("mkdirs", ()):
+                os.makedirs(directory, exist_ok=True)
+        except OSError as err:
+            message = f"cannot make the directory {err.filename}: {err.strerror}"
+            self._emit({"ev": "failed", "id": attempt_id, "message": message})
+            return
         log = open(request["log"], "ab", buffering=0)  # noqa: SIM115 - closed when the attempt ends
         try:
             proc = subprocess.Popen(
@@ -165,7 +185,9 @@ class Agent:
             self._emit({"ev": "failed", "id": attempt_id, "message": message})
             return
         assert proc.stdout is not None and proc.stderr is not None
-        attempt = _Attempt(attempt_id, proc, log, request.get("deadline"))
+        attempt = _Attempt(
+            attempt_id, proc, log, request.get("deadline"), rmdirs=tuple(request.get("rmdirs", ()))
+        )
         self.attempts[attempt_id] = attempt
         self.by_pid[proc.pid] = attempt
         for stream, name in ((proc.stdout, "out"), (proc.stderr, "err")):
@@ -242,8 +264,14 @@ class Agent:
         attempt.log.close()
         del self.attempts[attempt.attempt_id]
         ended = Exit(attempt.code, time.time(), timed_out=attempt.timed_out, stopped=attempt.stopped)
-        self.journal.set_exited(attempt.attempt_id, ended, bytes(attempt.tail[-RESULT_LIMIT:]))
-        self._emit({"ev": "exited", "id": attempt.attempt_id})
+        tail = bytes(attempt.tail[-RESULT_LIMIT:])
+        self.journal.set_exited(attempt.attempt_id, ended, tail)
+        event: dict[str, Any] = {"ev": "exited", "id": attempt.attempt_id, **fields_of(ended)}
+        if attempt.rmdirs and attempt.code == 0 and not attempt.timed_out and not attempt.stopped:
+            event["cleaned"] = _remove_empty(attempt.rmdirs)
+        if len(tail) <= TAIL_IN_EVENT:  # else kjob reads it from the journal
+            event["tail"] = tail.decode("latin-1")
+        self._emit(event)
 
     def _kill_strays(self, *, everything: bool) -> None:
         """Kill our children that are no attempt's main process and belong to an attempt that ended
@@ -283,10 +311,44 @@ class Agent:
     def _emit(self, event: dict[str, Any]) -> None:
         if not self.client:
             return
+        waiting = bool(self._outbox)
+        self._outbox += json.dumps(event).encode() + b"\n"
+        if not waiting:
+            self._send_events()
+
+    def _send_events(self) -> None:
+        """Write what the events pipe takes now; wait for it to take the rest (never block on it)."""
         try:
-            os.write(self.events, json.dumps(event).encode() + b"\n")
-        except (BrokenPipeError, OSError):
+            sent = os.write(self.events, self._outbox)
+        except BlockingIOError:
+            sent = 0
+        except OSError:  # kjob is gone
             self.client = False
+            sent = len(self._outbox)
+        del self._outbox[:sent]
+        watched = self.events in self.sel.get_map()
+        if self._outbox and not watched:
+            self.sel.register(self.events, selectors.EVENT_WRITE, "events")
+        elif not self._outbox and watched:
+            self.sel.unregister(self.events)
+
+    def _flush_events(self) -> None:
+        """Before exiting: hand kjob, if it still reads, what it has not read."""
+        if self._outbox:
+            with contextlib.suppress(OSError):
+                os.set_blocking(self.events, True)
+                os.write(self.events, self._outbox)
+
+
+def _remove_empty(directories: tuple[str, ...]) -> bool:
+    """Remove ``directories`` (innermost first) if empty; ``False`` if one is not (kjob removes
+    what a task left behind, off this loop)."""
+    try:
+        for directory in directories:
+            os.rmdir(directory)
+    except OSError:
+        return False
+    return True
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
