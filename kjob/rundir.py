@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 from kjob.errors import KjobError
 
 _RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -134,8 +136,9 @@ class RunDir:
             return False
 
     def write_record(self, data: dict[str, Any]) -> None:
+        """Replace ``run.json`` whole (a reader never sees half of it)."""
         tmp = self.record.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, sort_keys=True) + "\n")  # no indent: the C encoder, 10x faster
+        tmp.write_bytes(record_text(data))
         os.replace(tmp, self.record)
 
     def read_record(self) -> dict[str, Any]:
@@ -148,6 +151,17 @@ class RunDir:
         if not isinstance(data, dict):
             raise KjobError(f"{self.record}: damaged run record")
         return data
+
+
+def record_text(data: dict[str, Any]) -> bytes:
+    """``data`` as one line of JSON with sorted keys: by orjson (a record of thousands of nodes is
+    rewritten while the run goes, on the engine's thread: orjson takes a sixth of the standard
+    library's time), or by the standard library for what orjson refuses (a lone surrogate, an
+    integer over 64 bits)."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return (json.dumps(data, sort_keys=True) + "\n").encode()
 
 
 def glob_escape(text: str) -> str:
