@@ -12,7 +12,10 @@ in a temporary git worktree, the named baseline):
 
     .venv/bin/python bench/bench_local.py                      # 2,000 tasks, parallelism 20
     .venv/bin/python bench/bench_local.py --tasks 500 --baseline-rev 9e09482
+    .venv/bin/python bench/bench_local.py --baseline-rev fb4333f --repeat 5   # medians of 5, interleaved
 
+With ``--repeat N`` each kjob runs N times, the trees taking turns (so a busy spell of the machine
+falls on both), and the median of each column is printed with the spread of kjob's CPU per task.
 Results are printed, not asserted.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +115,7 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--parallelism", type=int, default=20)
     parser.add_argument("--baseline-rev", help="also measure kjob at this git revision (a named baseline)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each kjob, taking turns (medians)")
     args = parser.parse_args()
     results: list[Measured] = []
     # not under /tmp: like the default $KJOB_HOME (~/.local/state/kjob), so no task needs a view
@@ -130,10 +135,11 @@ def main() -> int:
             )
             trees.append((f"kjob at {args.baseline_rev}", str(old)))
         try:
-            for name, path in trees:
-                home = os.path.join(tmp, f"home-{len(results)}")
-                os.mkdir(home)
-                results.append(measure(name, path, workflow, home))
+            for _ in range(args.repeat):
+                for name, path in trees:
+                    home = os.path.join(tmp, f"home-{len(results)}")
+                    os.mkdir(home)
+                    results.append(measure(name, path, workflow, home))
         finally:
             if args.baseline_rev:
                 subprocess.run(
@@ -143,13 +149,23 @@ def main() -> int:
     print(f"{args.tasks} tasks (`true`), parallelism {args.parallelism}")
     heads = ("exit", "wall s", "kjob CPU s", "ms/task", "agent CPU s", "ms/task")
     print(f"{'kjob':<28} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, (4, 8, 10, 8, 11, 8), strict=True)))
-    for r in results:
-        per, agent_per = 1000 * r.kjob_cpu / args.tasks, 1000 * r.agent_cpu / args.tasks
-        print(
-            f"{r.name:<28} {r.code:>4} {r.wall:>8.1f} {r.kjob_cpu:>10.2f} {per:>8.2f} "
-            f"{r.agent_cpu:>11.2f} {agent_per:>8.2f}"
+    for name, _ in trees:
+        runs = [r for r in results if r.name == name]
+        wall, kjob_cpu, agent_cpu = (
+            statistics.median(col)
+            for col in zip(*[(r.wall, r.kjob_cpu, r.agent_cpu) for r in runs], strict=True)
         )
+        per, agent_per = 1000 * kjob_cpu / args.tasks, 1000 * agent_cpu / args.tasks
+        code = max(r.code for r in runs)
+        print(
+            f"{name:<28} {code:>4} {wall:>8.1f} {kjob_cpu:>10.2f} {per:>8.2f} "
+            f"{agent_cpu:>11.2f} {agent_per:>8.2f}"
+        )
+        if len(runs) > 1:
+            each = ", ".join(f"{1000 * r.kjob_cpu / args.tasks:.2f}" for r in runs)
+            print(f"{'':<28} kjob ms/task in each of {len(runs)} runs: {each}")
     print(f"floor: a shell loop starting {args.tasks} `true` processes one by one: {floor:.1f} s wall")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0 if all(r.code == 0 for r in results) else 1
 
 
