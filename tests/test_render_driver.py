@@ -82,6 +82,9 @@ def test_the_driver_runs_kjob_on_its_jobs_name_so_every_pod_drives_one_run() -> 
     assert "--detach-on-interrupt" in args  # a dying pod leaves the task Jobs to the next one
     env = {e["name"]: e for e in container["env"]}
     assert env["KJOB_RUN_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.labels['job-name']"
+    # the Job owns its run: deleting it (history limits, Replace, a GitOps prune) deletes the run
+    assert args[args.index("--owner-job") + 1] == "$(KJOB_RUN_ID)=$(KJOB_JOB_UID)"
+    assert env["KJOB_JOB_UID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.labels['controller-uid']"
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     fail_now = job["spec"]["podFailurePolicy"]["rules"][0]
     assert fail_now["action"] == "FailJob" and fail_now["onExitCodes"]["values"] == [1, 2]
@@ -100,6 +103,8 @@ def test_names_follow_the_content() -> None:
         o["kind"] for o, p in zip(first, other, strict=True) if o["metadata"]["name"] != p["metadata"]["name"]
     }
     assert changed == {"ConfigMap", "Job"}  # a new run; the account and its Role stay
+    other_image = _plan("01-basic-dag.yaml", parameters={"a": "1"}, image="kjob:other")
+    assert other_image[-1]["metadata"]["name"] != first[-1]["metadata"]["name"]  # a pod template changed
 
 
 CRON = """\

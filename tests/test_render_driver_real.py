@@ -237,6 +237,15 @@ def test_the_seed_cronworkflow_is_a_cronjob_and_a_job_made_from_it_runs_the_work
     tasks = _task_jobs(ns, job)
     assert len(tasks) == 3 and set(tasks.values()) == {"Complete"}, tasks
 
+    # the fire's Job owns its run: deleting it, as the CronJob's history limit does, deletes the run
+    ns.batch.delete_namespaced_job(job, ns.name, propagation_policy="Background")
+
+    def run_gone() -> bool:
+        left = ns.core.list_namespaced_config_map(ns.name, field_selector=f"metadata.name={job}").items
+        return not left and not ns.jobs(names.run_selector(job))
+
+    ns.wait("the garbage collector to delete the run with its Job", run_gone, timeout=40)
+
 
 # The command a user's overlay would set for their own image; here, this machine's kjob.
 COMMAND_PATCH = """\

@@ -51,6 +51,13 @@ if TYPE_CHECKING:
     help="Name the run ID. On Kubernetes, a run ID that already exists with the same workflow and "
     "parameters is resumed, not refused (how a driver Job's next pod carries on).",
 )
+@click.option(
+    "--owner-job",
+    metavar="NAME=UID",
+    callback=lambda _ctx, _param, value: _parse_owner(value),
+    help="Make the run belong to this Job, so that deleting the Job deletes the run and its Jobs "
+    "(a driver Job passes itself).",
+)
 @click.option("--keep-workdirs", is_flag=True, help="Keep every task's working directory (local backend).")
 @click.option(
     "--ttl-seconds-after-finished",
@@ -89,6 +96,7 @@ def command(
     parallelism: int | None,
     workflow_name: str | None,
     run_id_option: str | None,
+    owner_job: tuple[str, str] | None,
     keep_workdirs: bool,
     ttl: int | None,
     queue: str | None,
@@ -168,6 +176,9 @@ def command(
         if run_id_option is not None and (found := _same_run(conn, run_id, text, overrides)) is not None:
             from kjob.cli.resume import continue_in_cluster
 
+            if owner_job is not None:
+                _give_to_job(conn, run_id, owner_job)
+
             continue_in_cluster(
                 conn,
                 found,
@@ -193,6 +204,8 @@ def command(
         except BaseException:
             run_dir.discard()
             raise
+        if owner_job is not None:
+            _give_to_job(conn, run_id, owner_job)  # before any Job of the run exists
         try:
             runner = KubernetesBackend(
                 conn,
@@ -237,6 +250,34 @@ def _check_run_id(value: str | None) -> str | None:
             "starting and ending with a letter or digit"
         )
     return value
+
+
+def _parse_owner(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    name, sep, uid = value.partition("=")
+    if not sep or not RUN_ID.fullmatch(name) or not uid.strip():
+        raise click.BadParameter(f"'{value}' is not NAME=UID of a Job")
+    return name, uid.strip()
+
+
+def _give_to_job(conn: Cluster, run_id: str, owner: tuple[str, str]) -> None:
+    """Name the Job ``owner`` (name, uid) as the owner of the run's ConfigMap, which owns the run's
+    Jobs: the garbage collector then deletes the whole run with that Job."""
+    from kubernetes import client
+
+    from kjob.backends.kubernetes.cluster import describe_error
+
+    name, uid = owner
+    reference = {"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid}
+    try:
+        conn.core.patch_namespaced_config_map(
+            run_id, conn.namespace, {"metadata": {"ownerReferences": [reference]}}
+        )
+    except client.ApiException as err:
+        raise ClusterError(
+            f"could not make Job {name} the owner of run {run_id}: {describe_error(err)}"
+        ) from None
 
 
 def _same_run(conn: Cluster, run_id: str, text: str, parameters: dict[str, str]) -> RunObject | None:
@@ -303,6 +344,7 @@ def _choose_backend(requested: str, kubeconfig: str | None) -> str:
 
 # Options that only a cluster gives a meaning to (by click parameter name).
 CLUSTER_ONLY = (
+    "owner_job",
     "context",
     "namespace",
     "queue",

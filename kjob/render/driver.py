@@ -21,6 +21,11 @@ driver leaves the task Jobs running (``--detach-on-interrupt``) for the next pod
 code 1 (the workflow failed) and 2 (bad input, access refused) fail the Job at once
 (``podFailurePolicy``); any other end of a pod is retried up to ``backoffLimit`` times.
 
+The driver Job owns its run (``--owner-job``: the run's ConfigMap, which owns the task Jobs, names
+the driver Job in ``ownerReferences``), so deleting the driver Job deletes the whole run: a CronJob's
+history limits and ``concurrencyPolicy: Replace`` clean up and stop runs as they do Jobs, and a plan
+whose old Job a GitOps tool prunes takes its run with it.
+
 Every name is a function of the input, keys are sorted by the writer: the same input gives the same
 bytes.
 """
@@ -76,8 +81,8 @@ def driver_plan(
     opts = options or DriverOptions()
     namespace = opts.namespace or workflow.namespace or "default"
     base = names.slug(workflow.display_name, NAME_CHARS - HASH_CHARS - 1)
-    plan = f"{base}-{plan_hash(workflow_text, opts)}"
     account = names.slug(f"kjob-{base}", NAME_CHARS)
+    plan = f"{base}-{plan_hash(workflow, workflow_text, account, opts)}"
     labels = {"app.kubernetes.io/managed-by": "kjob", LABEL_PLAN: plan}
     configmap = f"{plan}-workflow"
     objects = [
@@ -98,16 +103,14 @@ def driver_plan(
     return objects
 
 
-def plan_hash(workflow_text: str, opts: DriverOptions) -> str:
-    """A hash of everything the driver Job depends on: a changed plan is a new Job (a Job's pod
-    template cannot be changed), and the same plan keeps its name, hence its run."""
+def plan_hash(workflow: Workflow, workflow_text: str, account: str, opts: DriverOptions) -> str:
+    """A hash of the workflow, the parameters and the driver Job as rendered (image, command, every
+    argument): a changed plan is a new Job (a Job's pod template cannot be changed in place), and the
+    same plan keeps its name, hence its run."""
     content = {
         "workflow": workflow_text,
         "parameters": dict(sorted(opts.parameters.items())),
-        "image": opts.image,
-        "command": list(opts.command),
-        "workspace": opts.workspace_claim,
-        "parallelism": opts.parallelism,
+        "job": driver_job_spec(workflow, "", account, {}, opts),  # its own names left out: they hold the hash
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:HASH_CHARS]
 
@@ -168,6 +171,8 @@ def driver_job_spec(
         "$(KJOB_RUN_ID)",
         "--parameter-file",
         f"{PLAN_DIR}/{PARAMETERS_KEY}",
+        "--owner-job",
+        "$(KJOB_RUN_ID)=$(KJOB_JOB_UID)",
         "--detach-on-interrupt",
     ]
     if opts.workspace_claim is not None:
@@ -181,6 +186,7 @@ def driver_job_spec(
         "args": args,
         "env": [
             _field_env("KJOB_RUN_ID", "metadata.labels['job-name']"),  # the Job's name: one run per Job
+            _field_env("KJOB_JOB_UID", "metadata.labels['controller-uid']"),  # the Job owns the run
             _field_env("KJOB_NAMESPACE", "metadata.namespace"),
             {"name": "KJOB_HOME", "value": HOME_DIR},
         ],
