@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 
 from kjob.engine.state import Node, Scope
 
+_COMPACT_AT = 1000  # stale entries worth a pass over the ready heap
+
 _Entry = tuple[int, Node]  # (queue position, node); stale once the node left or was queued again
 
 
@@ -25,6 +27,7 @@ class AttemptQueue:
         self._parked: dict[Scope, list[_Entry]] = {}  # insertion ordered: deterministic unparking
         self._position: dict[Node, int] = {}  # every queued node (ready or parked) -> its position
         self._fan_outs: dict[tuple[Node, int], dict[Node, None]] = {}  # (group, attempt) -> items
+        self._left = 0  # nodes removed since the ready heap was last compacted (their entries are stale)
 
     def __len__(self) -> int:
         return len(self._position)
@@ -40,6 +43,8 @@ class AttemptQueue:
     def pop(self) -> Node | None:
         """The oldest ready node, still queued until :meth:`remove` or :meth:`park`; ``None`` if
         nothing is ready."""
+        if self._left > _COMPACT_AT and self._left > len(self._ready) // 2:
+            self._compact()
         while self._ready:
             position, node = heapq.heappop(self._ready)
             if self._position.get(node) == position:
@@ -53,12 +58,20 @@ class AttemptQueue:
     def remove(self, node: Node) -> None:
         """``node`` leaves the queue (submitted, or finished without running)."""
         del self._position[node]
+        self._left += 1
         if node.parent is not None:
             key = _fan_out_key(node)
             items = self._fan_outs[key]
             del items[node]
             if not items:
                 del self._fan_outs[key]
+
+    def _compact(self) -> None:
+        """Drop the ready heap's stale entries at once: a fan-out submitted as one batch leaves one
+        per item, which popping would otherwise wade through one by one (O(n log n))."""
+        self._ready = [(p, n) for p, n in self._ready if self._position.get(n) == p]
+        heapq.heapify(self._ready)
+        self._left = 0
 
     def siblings(self, node: Node) -> list[Node]:
         """The other queued items of ``node``'s fan-out waiting for the same attempt, oldest first."""
