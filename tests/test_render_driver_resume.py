@@ -122,6 +122,14 @@ def test_a_run_id_must_be_a_dns_label(setup: tuple[Path, Path], tmp_path: Path) 
     assert bad.returncode == 2 and "is not a run id" in bad.stderr
 
 
+def test_run_id_and_owner_job_are_refused_with_dry_run(kjob: Any) -> None:
+    done = kjob("run", "examples/01-basic-dag.yaml", "--dry-run", "--run-id", "x", "--owner-job", "x=uid")
+    assert (
+        done.code == 2
+        and "--run-id, --owner-job: only for a run, and --dry-run creates nothing" in done.stderr
+    )
+
+
 def test_parameter_file_sets_parameters_and_p_wins(tmp_path: Path, kjob: Any) -> None:
     wf = tmp_path / "echo.yaml"
     wf.write_text(SLOW.replace("sleep 3; ", ""))

@@ -132,6 +132,9 @@ def command(
     if dry_run or output is not None:
         from kjob.cli.dryrun import print_dry_run
 
+        if given := given_options(click.get_current_context(), ("run_id_option", "owner_job")):
+            raise click.UsageError(f"{', '.join(given)}: only for a run, and --dry-run creates nothing")
+
         print_dry_run(
             file,
             workflow,
