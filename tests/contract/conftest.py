@@ -145,7 +145,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             default_storage_class=None,  # the real test cluster has no StorageClass
         ).start()
         workdir = tmp_path_factory.mktemp("contract")
-        kubeconfig, timeout = emulator.write_kubeconfig(workdir / "kubeconfig"), 15.0
+        kubeconfig, timeout = emulator.write_kubeconfig(workdir / "kubeconfig"), 60.0
     api = realk8s.connect(kubeconfig)
     core = client.CoreV1Api(api)
     namespace = f"kjob-contract-{secrets.token_hex(3)}"
