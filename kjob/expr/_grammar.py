@@ -14,16 +14,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib.resources
 import os
 import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import lark
 from lark import Lark, Token, Transformer, Tree
@@ -32,6 +30,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 import kjob
 from kjob.errors import KjobError, TemplateError
 from kjob.limits import EXPRESSION_CHARS
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 Start = Literal["template_kjob", "template_argo", "when", "depends"]
 STARTS: tuple[Start, ...] = ("template_kjob", "template_argo", "when", "depends")
@@ -54,6 +55,8 @@ def grammar_path(
     directory above it.
     """
     if package_root is None:
+        import importlib.resources  # here: it costs start-up, and only parsing an expression needs it
+
         package_root = importlib.resources.files("kjob")
     if source_root is None:
         source_root = Path(kjob.__file__).resolve().parent.parent

@@ -14,7 +14,6 @@ The engine evaluates a ``depends`` once every task it names has finished.
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -232,6 +231,8 @@ class _DependsTree(Transformer[Token, _Node]):
                 column=column,
                 hint=f"one of {', '.join(known)}",
             )
+        import difflib  # here: only a mistake needs it, and it costs start-up
+
         close = difflib.get_close_matches(result, known, n=1) or [
             k for k in known if k.lower() == result.lower()
         ]
