@@ -61,8 +61,8 @@ class PathNotAvailable(KjobError):
 @dataclass(eq=False)
 class _Attempt:
     spec: AttemptSpec
-    workdir: Path
-    private_tmp: Path | None
+    workdir: str
+    private_tmp: str | None
     started: float | None = None  # wall clock
     cancelled: str = ""
     orphan_pid: int | None = None  # run by an earlier kjob's agent, still going
@@ -246,10 +246,9 @@ class LocalBackend:
             self._told.add(key)
             self._notice(message)
 
-    def _dirs(self, spec: AttemptSpec) -> tuple[Path, Path | None]:
+    def _dirs(self, spec: AttemptSpec) -> tuple[str, str | None]:
         workdir = os.path.join(self._work, spec.attempt_id)
-        private = os.path.join(workdir, "tmp") if self._isolation_mode().private_tmp else None
-        return Path(workdir), (None if private is None else Path(private))
+        return workdir, (os.path.join(workdir, "tmp") if self._isolation_mode().private_tmp else None)
 
     def _prepare(self, spec: AttemptSpec) -> tuple[_Attempt, dict[str, Any]]:
         """The attempt's files in place, and the agent's request that starts it."""
@@ -259,7 +258,7 @@ class LocalBackend:
         )
         isolation = self._isolation_mode()
         workdir, private = self._dirs(spec)
-        dirs = [str(workdir)] if private is None else [str(workdir), str(private)]
+        dirs = [workdir] if private is None else [workdir, private]
         relative_cwd = bool(container.working_dir) and not os.path.isabs(container.working_dir or "")
         places_files = container.source is not None or bool(spec.input_artifacts) or relative_cwd
         if places_files:  # else the agent makes them, as the task starts
@@ -271,9 +270,8 @@ class LocalBackend:
         declared = kubelet_expansion.container_env((var.name, var.value or "") for var in container.env)
         argv = kubelet_expansion.command([*container.command, *container.args], declared)
         if container.source is not None:
-            script = workdir / ".kjob-script"
-            script.write_text(container.source)
-            argv = [*(container.command or ("sh",)), script.name]
+            Path(workdir, ".kjob-script").write_text(container.source)
+            argv = [*(container.command or ("sh",)), ".kjob-script"]
         if not argv:
             raise KjobError(
                 f"template '{spec.template_name}' has no command; the local backend cannot run the "
@@ -286,12 +284,12 @@ class LocalBackend:
             self._host_path(path, workdir, private)  # refuse before running, not after
         # the agent's environment (kjob's) plus these; $(VAR) and $$ read as the kubelet reads them
         env = {"KJOB_TASK": spec.node_id, "KJOB_ATTEMPT": str(spec.attempt), **declared}
-        cwd = str(workdir)
-        if container.working_dir and not os.path.isabs(container.working_dir):
-            cwd = str(workdir / container.working_dir)
+        cwd = workdir
+        if relative_cwd:
+            cwd = os.path.join(workdir, container.working_dir or "")
             os.makedirs(cwd, exist_ok=True)
         if private is not None:
-            argv = isolation.wrap(argv, private_dir=str(private), workdir=cwd)
+            argv = isolation.wrap(argv, private_dir=private, workdir=cwd)
             cwd = "/"
         problem = unpassable_in(argv, env)  # a value rendered at run time; literal ones fail lint
         if problem:
@@ -329,14 +327,14 @@ class LocalBackend:
             f"(the local backend runs commands on the host, not in image '{spec.container.image}')"
         )
 
-    def _host_path(self, path: str, workdir: Path, private: Path | None) -> Path:
+    def _host_path(self, path: str, workdir: str, private: str | None) -> Path:
         if not os.path.isabs(path):
-            return workdir / path
+            return Path(workdir, path)
         norm = os.path.normpath(path)
         if private is None:
             return Path(norm)
         if norm == "/tmp" or norm.startswith("/tmp/"):
-            return private / os.path.relpath(norm, "/tmp")
+            return Path(private, os.path.relpath(norm, "/tmp"))
         raise PathNotAvailable(
             f"path {path} is outside /tmp: the local backend keeps task files under a private /tmp "
             "(use a /tmp/... or relative path; the kubernetes backend accepts any path)"
@@ -379,17 +377,23 @@ class LocalBackend:
     def _exited(self, attempt: _Attempt, ended: Exit, tail: bytes | None = None) -> None:
         if tail is None:
             tail = self.journal.tail(attempt.spec.attempt_id)
-        self._report(attempt, self._finished(attempt, ended, tail))
+        spec = attempt.spec
+        # an end read from the exit record alone reads the same again on resume: no done record
+        again = not (spec.output_parameters or spec.output_artifacts or attempt.cancelled)
+        self._report(attempt, self._finished(attempt, ended, tail), journal=not again)
 
     def _error(self, attempt: _Attempt, message: str) -> None:
         ended = AttemptFinished(attempt.spec.attempt_id, AttemptPhase.ERROR, self.now(), message=message)
         self._report(attempt, ended)
 
-    def _report(self, attempt: _Attempt, finished: AttemptFinished) -> None:
-        """Record ``finished`` in the journal (a resumed run replays it), then tell the engine."""
+    def _report(self, attempt: _Attempt, finished: AttemptFinished, *, journal: bool = True) -> None:
+        """Record ``finished`` in the journal (a resumed run replays it; ``journal=False``: its exit
+        record tells it as well), then tell the engine."""
         attempt_id = attempt.spec.attempt_id
-        wall = finished.at + self._wall_offset
-        self.journal.set_done(attempt_id, _done_of(finished, started=attempt.started or wall, finished=wall))
+        if journal:
+            wall = finished.at + self._wall_offset
+            done = _done_of(finished, started=attempt.started or wall, finished=wall)
+            self.journal.set_done(attempt_id, done)
         ended_well = finished.phase is AttemptPhase.SUCCEEDED and not finished.missing_outputs
         if ended_well and not self._keep and not attempt.cleaned:
             _remove(attempt)  # only once its outputs are recorded

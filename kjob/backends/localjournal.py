@@ -16,6 +16,8 @@ Under ``<run dir>/node/``:
     are in ``<attempt>.tail`` (no file: it wrote nothing), written before this record;
   - ``{"done": <attempt>, ...}``  kjob read the attempt's outputs and reported how it ended (the
     :class:`~kjob.backends.base.AttemptFinished`, with wall times): a resumed run replays it.
+    Only where the ``exit`` record alone would not say the same again: an attempt with outputs kjob
+    read (from files it then removes), one kjob stopped, or one that ended in an error of kjob's.
 
   Each record is written as ``\\n{...}\\n``: a record cut short by a writer killed in the middle of
   its ``write`` stays alone on its line, unreadable and skipped, and never spoils the next one.
