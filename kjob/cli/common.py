@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Mapping, Sequence
 
@@ -68,6 +66,9 @@ def dry_run_id(workflow: Workflow, workflow_text: str, parameters: Mapping[str, 
     always gets the same name; a real run's suffix is random, or the time for a CronWorkflow)."""
     if workflow.cron is None and workflow.name:
         return workflow.name
+    import hashlib  # here: only --dry-run needs them, and they cost every verb's start-up
+    import json
+
     seed = json.dumps([workflow.display_name, workflow_text, sorted(parameters.items())])
     digest = hashlib.sha256(seed.encode()).digest()
     suffix = "".join(_SUFFIX_ALPHABET[b % len(_SUFFIX_ALPHABET)] for b in digest[:5])

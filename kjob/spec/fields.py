@@ -7,7 +7,6 @@ Argo key kjob cannot run yet is *unsupported*.  Both are errors, or warnings whe
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -64,6 +63,8 @@ def suggest(word: str, choices: Iterable[str], *, noun: str = "allowed fields") 
     """``did you mean 'x'?`` when one choice is close to ``word``, otherwise the sorted list of choices."""
     options = sorted(set(choices))
     by_lower = {c.lower(): c for c in options}
+    import difflib  # here: only a mistake needs it, and it costs start-up
+
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
     if close:
         return f"did you mean '{by_lower[close[0]]}'?"

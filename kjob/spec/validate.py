@@ -10,7 +10,6 @@ inside those texts against what kjob can resolve at run time.
 from __future__ import annotations
 
 import graphlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -455,6 +454,8 @@ class _Checker:
         )
 
     def check_literal_list(self, site: Site) -> None:
+        import json  # here: only a literal withParam needs it, and it costs start-up
+
         try:
             value = json.loads(site.text)
         except ValueError:
