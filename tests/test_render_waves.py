@@ -180,17 +180,21 @@ def test_changing_one_task_renames_only_its_job(tmp_path: Path, kjob_home: Path)
     assert renamed == {"generate-report"}
 
 
-def test_a_plan_is_byte_identical_under_any_hash_seed_and_rewrites_its_directory(
+def test_a_plan_is_byte_identical_under_any_hash_seed_and_replaces_the_plan_before_it(
     tmp_path: Path, kjob_home: Path
 ) -> None:
+    """Written again into the same directory, a plan removes the files of the plan before it (a task
+    renamed by its content hash leaves no stale Job for the GitOps tool) and nothing else."""
+    alone = tmp_path / "alone"
+    assert plan(alone, kjob_home, "examples/07-cronworkflow.yaml", seed="1").returncode == 0
     out = tmp_path / "plan"
-    first = plan(out, kjob_home, "examples/07-cronworkflow.yaml", seed="1")
+    first = plan(out, kjob_home, "examples/01-basic-dag.yaml", "--flux", "--flux-path", "./p", seed="2")
     assert first.returncode == 0, first.stderr
-    written = files_of(out)
-    (out / "00-job-stale-0123456789.yaml").write_text("kind: Job\n")  # a Job a changed task left
+    (out / "notes.yaml").write_text("mine: true\n")
     again = plan(out, kjob_home, "examples/07-cronworkflow.yaml", seed="12345")
     assert again.returncode == 0, again.stderr
-    assert files_of(out) == written
+    assert files_of(out) == {**files_of(alone), "notes.yaml": "mine: true\n"}
+    assert not list(out.glob("wave-*"))
 
 
 def test_retries_become_the_jobs_backoff_limit_with_a_warning(tmp_path: Path, kjob_home: Path) -> None:

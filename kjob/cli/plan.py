@@ -252,14 +252,46 @@ def _waves_files(
 
 
 def _write_directory(directory: Path, files: dict[str, str]) -> None:
-    """Write ``files`` under ``directory``; remove the YAML files there that the plan does not hold
-    (a task renamed by its content hash leaves no stale Job behind).  Refuse a path that is a file."""
+    """Write ``files`` under ``directory``, and remove what an earlier plan there wrote that this one
+    does not (a task renamed by its content hash leaves no stale Job behind): the files its
+    ``kustomization.yaml`` files list.  Nothing else in the directory is touched."""
     if directory.exists() and not directory.is_dir():
         raise KjobError(f"-o {directory}: not a directory", hint="name a directory to write the plan to")
-    for path in sorted(directory.rglob("*.yaml")) if directory.is_dir() else []:
-        if path.relative_to(directory).as_posix() not in files:
-            path.unlink()
+    for stale in sorted(_earlier_plan(directory) - set(files)):
+        (directory / stale).unlink(missing_ok=True)
+        folder = (directory / stale).parent
+        if folder != directory and not any(folder.iterdir()):
+            folder.rmdir()  # a level's folder of a --flux plan
     for relative, text in sorted(files.items()):
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
+
+def _earlier_plan(directory: Path) -> set[str]:
+    """The files (relative to ``directory``) of the plan written there before: each kustomization.yaml
+    in it or one folder down, and the plain files each lists."""
+    found: set[str] = set()
+    for kustomization in [directory / "kustomization.yaml", *sorted(directory.glob("*/kustomization.yaml"))]:
+        try:
+            data = yaml_safe_load(kustomization.read_text())
+        except (OSError, ValueError):
+            continue
+        resources = data.get("resources") if isinstance(data, dict) else None
+        folder = kustomization.parent.relative_to(directory)
+        found.add((folder / "kustomization.yaml").as_posix())
+        for resource in resources if isinstance(resources, list) else []:
+            entry = folder / str(resource)
+            if ".." not in entry.parts and not entry.is_absolute() and (directory / entry).is_file():
+                found.add(entry.as_posix())
+    return found
+
+
+def yaml_safe_load(text: str) -> Any:
+    """A small YAML file as plain data; a ValueError for anything that is not YAML."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ValueError(str(err)) from None
