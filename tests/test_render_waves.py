@@ -272,3 +272,38 @@ def test_a_cron_workflows_waves_plan_says_it_has_no_schedule(tmp_path: Path, kjo
     done = plan(tmp_path / "plan", kjob_home, "examples/07-cronworkflow.yaml")
     assert done.returncode == 0, done.stderr
     assert "has no schedule; --mode driver makes it a CronJob" in done.stderr
+
+
+STATIC_WHEN = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: when-static}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: mode, value: fast}]}
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a, template: echo}
+          - {name: slow, template: echo, depends: a, when: "'{{workflow.parameters.mode}}' == 'slow'"}
+          - {name: fast, template: echo, depends: a, when: "'{{workflow.parameters.mode}}' == 'fast'"}
+          - {name: z, template: echo, depends: "slow || fast"}
+    - name: echo
+      container: {image: busybox, command: [echo, hi]}
+"""
+
+
+@pytest.mark.parametrize(("mode", "branch"), [("fast", "fast"), ("slow", "slow")])
+def test_a_when_on_workflow_parameters_is_decided_when_the_plan_is_written(
+    tmp_path: Path, kjob_home: Path, mode: str, branch: str
+) -> None:
+    workflow = tmp_path / "when.yaml"
+    workflow.write_text(STATIC_WHEN)
+    done = plan(tmp_path / "plan", kjob_home, str(workflow), "-p", f"mode={mode}")
+    assert done.returncode == 0, done.stderr
+    waves = {
+        t: j["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+        for t, j in jobs_by_task(files_of(tmp_path / "plan")).items()
+    }
+    assert waves == {"a": "0", branch: "1", "z": "2"}
