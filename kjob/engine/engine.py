@@ -95,13 +95,14 @@ class _Slots:
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """What every attempt of one template shares: its container and pod fields parsed, its output
-    specs, its input artifacts' paths.  A fan-out works them out once, not once an item."""
+    specs, its input artifacts' paths, its deadline.  A fan-out works them out once, not once an item."""
 
     template: Template
     fill: AttemptFill
     output_parameters: tuple[OutputParameterSpec, ...]
     output_artifacts: tuple[OutputArtifactSpec, ...]
     artifact_paths: dict[str, str]
+    deadline: float | None
 
     @classmethod
     def of(cls, template: Template, workflow_pod_fields: Mapping[str, Any], *, argo: bool) -> _Prepared:
@@ -120,6 +121,7 @@ class _Prepared:
                 OutputArtifactSpec(a.name, a.path or "", a.optional) for a in template.outputs.artifacts
             ),
             artifact_paths={a.name: a.path or "" for a in template.inputs.artifacts},
+            deadline=template.deadline,
         )
 
 
@@ -539,10 +541,14 @@ class Engine:
         prepared = self._prepared(template)
         lookup = container_lookup(node, self.info, record.number, prepared.artifact_paths)
         container, pod_extra = prepared.fill(lookup, self._max_chars)
-        inputs = tuple(
-            InputArtifact(name=a.name, path=a.path or "", source=node.input_artifacts[a.name])
-            for a in template.inputs.artifacts
-            if a.name in node.input_artifacts
+        inputs = (
+            tuple(
+                InputArtifact(name=a.name, path=a.path or "", source=node.input_artifacts[a.name])
+                for a in template.inputs.artifacts
+                if a.name in node.input_artifacts
+            )
+            if node.input_artifacts
+            else ()
         )
         return AttemptSpec(
             attempt_id=record.attempt_id,
@@ -553,7 +559,7 @@ class Engine:
             input_artifacts=inputs,
             output_parameters=prepared.output_parameters,
             output_artifacts=prepared.output_artifacts,
-            deadline=template.deadline,
+            deadline=prepared.deadline,
             pod_extra=pod_extra,
             task_name=node.task.name,
             inputs=dict(node.inputs),
