@@ -13,6 +13,7 @@ import pytest
 
 from kjob import __version__
 from kjob.expr import _grammar
+from kjob.spec import codecache
 from tests.conftest import EXAMPLES, REPO
 
 # Prints the modules loaded once the command ran (click's exit included) as JSON on stderr's last line.
@@ -99,7 +100,7 @@ def lint(cache_home: Path) -> subprocess.CompletedProcess[str]:
 def test_the_built_grammar_is_kept_for_the_next_start_and_a_damaged_copy_is_rebuilt(tmp_path: Path) -> None:
     first = lint(tmp_path)
     assert first.returncode == 0 and first.stderr == ""
-    (cached,) = (tmp_path / "kjob").iterdir()
+    (cached,) = (tmp_path / "kjob").glob("grammar-*")
     assert oct(cached.stat().st_mode & 0o777) == "0o600"
     assert oct((tmp_path / "kjob").stat().st_mode & 0o777) == "0o700"
     again = lint(tmp_path)
@@ -125,6 +126,44 @@ def test_a_cached_grammar_others_could_have_written_is_not_loaded(tmp_path: Path
     assert _grammar._load_parser(path) is not None
     path.chmod(0o622)
     assert _grammar._load_parser(path) is None
+
+
+def test_dataclass_methods_are_compiled_once_per_user_and_a_damaged_cache_is_rewritten(
+    tmp_path: Path,
+) -> None:
+    first = lint(tmp_path)
+    assert first.returncode == 0 and first.stderr == ""
+    (cached,) = (tmp_path / "kjob").glob("dataclasses-*.code")
+    assert oct(cached.stat().st_mode & 0o777) == "0o600"
+    assert len(codecache.load(cached)) > 100  # the methods of every dataclass the loader uses
+    written = cached.stat().st_ino
+    again = lint(tmp_path)
+    assert (again.returncode, again.stdout, again.stderr) == (0, first.stdout, "")
+    assert cached.stat().st_ino == written  # everything was found: nothing compiled, nothing rewritten
+    cached.write_bytes(b"not marshalled code")
+    damaged = lint(tmp_path)
+    assert (damaged.returncode, damaged.stdout, damaged.stderr) == (0, first.stdout, "")
+    assert len(codecache.load(cached)) > 100
+
+
+def test_cached_dataclass_code_others_could_have_written_is_never_run(tmp_path: Path) -> None:
+    assert lint(tmp_path).returncode == 0
+    (cached,) = (tmp_path / "kjob").glob("dataclasses-*.code")
+    poison = compile("raise SystemExit(99)", "<string>", "exec")
+    codecache.save(cached, dict.fromkeys(codecache.load(cached), poison))
+    cached.chmod(0o666)
+    assert codecache.load(cached) == {}
+    done = lint(tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")  # the poisoned code never ran
+    assert ": ok (" in done.stdout
+
+
+def test_importing_the_loader_leaves_dataclasses_as_it_was() -> None:
+    import dataclasses
+
+    import kjob.spec  # noqa: F401
+
+    assert not hasattr(dataclasses, "exec")
 
 
 def test_help_still_lists_every_verb() -> None:
