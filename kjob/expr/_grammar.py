@@ -20,7 +20,6 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import lark
@@ -33,6 +32,7 @@ from kjob.limits import EXPRESSION_CHARS
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
+    from pathlib import Path
 
 Start = Literal["template_kjob", "template_argo", "when", "depends"]
 STARTS: tuple[Start, ...] = ("template_kjob", "template_argo", "when", "depends")
@@ -54,9 +54,10 @@ def grammar_path(
     The arguments exist for tests; by default they are the installed ``kjob`` package and the
     directory above it.
     """
-    if package_root is None:
-        import importlib.resources  # here: it costs start-up, and only parsing an expression needs it
+    import importlib.resources  # here, like pathlib: only parsing an expression needs them
+    from pathlib import Path
 
+    if package_root is None:
         package_root = importlib.resources.files("kjob")
     if source_root is None:
         source_root = Path(kjob.__file__).resolve().parent.parent
@@ -94,6 +95,8 @@ def parser() -> Lark:
 def parser_cache(grammar: str) -> Path | None:
     """Where the parser built from ``grammar`` is kept: ``$XDG_CACHE_HOME/kjob`` (else ``~/.cache/kjob``),
     named by a hash of the grammar, lark's version and Python's, so a change of any is a new file."""
+    from pathlib import Path
+
     try:
         root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     except RuntimeError:  # no home directory: no cache
