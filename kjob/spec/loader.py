@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from kjob.errors import KjobError, SpecError, SpecErrors
 from kjob.limits import FILE_CHARS
@@ -45,7 +44,7 @@ def load_file(path: str | os.PathLike[str], *, lenient: bool = False) -> LoadRes
     name = os.fspath(path)
     most = FILE_CHARS.value
     try:
-        with Path(name).open(encoding="utf-8") as file:
+        with open(name, encoding="utf-8") as file:
             text = file.read(most + 1)  # no more than the limit lets through (a pipe may never end)
     except FileNotFoundError:
         raise KjobError(f"cannot read {name}: no such file", hint="check the path") from None
