@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_startup.py               # 21 runs of each command
     .venv/bin/python bench/bench_startup.py --runs 41 --json startup.json
+    .venv/bin/python bench/bench_startup.py --instructions  # and each command's instruction count
     git archive HEAD~5 | tar -x -C /tmp/before     # an earlier kjob, as one more named baseline:
     .venv/bin/python bench/bench_startup.py --tree before=/tmp/before
 
@@ -15,10 +16,17 @@ time (user + system), which a busy machine disturbs less.  The baselines:
 * with ``--tree NAME=DIR``: the same kjob commands run from another source tree (an earlier commit),
   by the same interpreter and packages.
 
-``kjob lint FILE`` writes to a pipe (as in a script or CI); ``, terminal`` is the same with
-``FORCE_COLOR=1``, so its output is styled by rich as on a terminal.  The bytecode cache is written
-by a warm-up run of each command (``PYTHONDONTWRITEBYTECODE`` is dropped), and the grammar's parser
-cache is the user's own, as an installed kjob would find them.
+``kjob lint FILE`` (``examples/01-basic-dag.yaml``) writes to a pipe (as in a script or CI);
+``, terminal`` is the same with ``FORCE_COLOR=1``, so its output is styled by rich as on a terminal;
+``with whens`` lints ``examples/03-conditional.yaml``, whose ``when`` expressions need the grammar's
+parser.  The bytecode cache is written by a warm-up run of each command (``PYTHONDONTWRITEBYTECODE``
+is dropped), and the grammar's parser cache and the dataclass code cache are the user's own, as an
+installed kjob would find them.
+
+With ``--instructions``, each command is also run once under valgrind (cachegrind, no cache
+simulation) for the number of instructions it executes: unlike a time, that number does not move with
+the load on the machine (``PYTHONHASHSEED=0`` keeps it repeatable), so it shows what a change saves
+when the machine is too busy for times to show it.
 
 Besides the times, each kjob command's heavy imports are listed (numpy, rich, the Kubernetes client,
 lark, ruamel.yaml), read from ``python -X importtime``; the goal (issue 9) is 0.25 s for
@@ -31,7 +39,9 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,10 +51,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 LINTED = REPO / "examples" / "01-basic-dag.yaml"
+# Its whens are parsed by the grammar (01's plain {{ path }} references are not), so lark's parser loads.
+LINTED_WHENS = REPO / "examples" / "03-conditional.yaml"
 GOAL = 0.25
 HEAVY = ("numpy", "rich", "kubernetes", "lark", "ruamel.yaml", "matplotlib", "sim")
 KJOB = [sys.executable, "-m", "kjob"]
-GOALS = ("kjob --version", "kjob lint FILE", "kjob lint FILE, terminal")
+GOALS = ("kjob --version", "kjob lint FILE", "kjob lint FILE, terminal", "kjob lint FILE with whens")
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ def subjects(cwd: Path, label: str = "") -> dict[str, Command]:
         f"kjob lint FILE, terminal{label}": Command(
             [*KJOB, "lint", str(LINTED)], cwd, env=(("FORCE_COLOR", "1"), ("NO_COLOR", ""))
         ),
+        f"kjob lint FILE with whens{label}": Command([*KJOB, "lint", str(LINTED_WHENS)], cwd),
         f"kjob --help{label}": Command([*KJOB, "--help"], cwd),
     }
 
@@ -94,6 +107,23 @@ def once(command: Command) -> tuple[float, float]:
     return wall, now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
 
 
+def instructions(command: Command) -> int:
+    """The instructions one run executes, counted by valgrind (the same every run)."""
+    done = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *command.argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+        cwd=command.cwd,
+        env=ENV | dict(command.env) | {"PYTHONHASHSEED": "0"},
+    )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind printed no instruction count for {command.argv}")
+    return int(found.group(1).replace(",", ""))
+
+
 def heavy_imports(command: Command) -> list[str]:
     """The :data:`HEAVY` packages a command imports, by ``-X importtime``."""
     argv = command.argv
@@ -118,7 +148,12 @@ def main() -> int:
     parser.add_argument(
         "--tree", action="append", default=[], metavar="NAME=DIR", help="also time the kjob in DIR"
     )
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count each command's instructions (valgrind)"
+    )
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind")
 
     commands = {**BASELINES, **subjects(REPO)}
     for tree in args.tree:
@@ -142,13 +177,19 @@ def main() -> int:
         f"kjob start-up, median of {args.runs} runs each ({platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f})"
     )
+    counts = {name: instructions(command) for name, command in commands.items()} if args.instructions else {}
     print(
         f"{'command':36} {'wall':>7} {'min':>7} {'cpu':>7} {'x pass':>7} {'x click':>8} {'cpu x click':>12}"
-        "  heavy imports"
+        + (f" {'Minstr':>7} {'x click':>8}" if counts else "")
+        + "  heavy imports"
     )
     rows = []
     for name, command in commands.items():
         heavy = heavy_imports(command) if command.kjob else []
+        counted = ""
+        if counts:
+            click_count = counts['python -c "import click"']
+            counted = f" {counts[name] / 1e6:7.0f} {counts[name] / click_count:8.2f}"
         row = {
             "command": name,
             "wall_median_s": round(median[name], 4),
@@ -159,13 +200,15 @@ def main() -> int:
             "cpu_vs_click": round(cpu_median[name] / cpu_click, 2),
             "heavy_imports": heavy,
         }
+        if counts:
+            row["instructions"] = counts[name]
         rows.append(row)
         goal = ""
         if name in GOALS:
             goal = "  (goal ≤ 0.25 s: " + ("met" if median[name] <= GOAL else "MISSED") + ")"
         print(
             f"{name:36} {median[name]:7.3f} {min(wall[name]):7.3f} {cpu_median[name]:7.3f} "
-            f"{row['vs_python']:7.2f} {row['vs_click']:8.2f} {row['cpu_vs_click']:12.2f}  "
+            f"{row['vs_python']:7.2f} {row['vs_click']:8.2f} {row['cpu_vs_click']:12.2f}{counted}  "
             f"{', '.join(heavy) or '-'}{goal}"
         )
     if args.json:
