@@ -4,15 +4,18 @@ otherwise; and the summary table at the end."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
-from rich.table import Table
 
 from kjob.engine.engine import RunResult
 from kjob.engine.state import Node, Phase
+
+if TYPE_CHECKING:  # rich's live display and tables are imported only for a terminal's table
+    from rich.live import Live
+    from rich.table import Table
 
 STYLE = {
     Phase.PENDING: "dim",
@@ -62,6 +65,8 @@ def _rows(nodes: list[Node], now: float | None) -> tuple[int, list[tuple[Node, l
 
 
 def _table(nodes: list[Node], *, now: float | None = None) -> Table:
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, show_edge=False)
     width, rows = _rows(nodes, now)
     for name in COLUMNS[:width]:
@@ -124,6 +129,8 @@ class Progress:
         self._live: Live | None = None
         self._plain = console.color_system is None and not console.is_terminal
         if console.is_terminal:
+            from rich.live import Live
+
             self._live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
             self._live.start()
 
