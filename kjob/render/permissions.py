@@ -17,7 +17,7 @@ class Need(enum.Enum):
     """When a run needs a permission."""
 
     ALWAYS = "always"
-    TTL = "with --ttl-seconds-after-finished"  # a finished Job's TTL is set once its outcome is read
+    TTL = "with --ttl-seconds-after-finished"  # no verb of its own today: `patch jobs` is always needed
     WORKSPACE = "with --workspace-pvc"
 
 
@@ -47,7 +47,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_entries("batch", "jobs", "one Job per attempt, one watch per run", "create", "list", "watch"),
     *_entries("batch", "jobs", "adopting a Job an earlier life of the run created", "get"),
     *_entries("batch", "jobs", "stopping an attempt", "delete"),
-    *_entries("batch", "jobs", "setting a TTL once the outcome is read", "patch", need=Need.TTL),
+    *_entries("batch", "jobs", "starting the next part of a split fan-out; a TTL once the outcome is read", "patch"),
     *_entries("", "pods", "a finished attempt's exit code and outputs", "list"),
     *_entries("", "pods/log", "outputs.result and kjob logs", "get"),
     *_entries("", "persistentvolumeclaims", "checking the workspace claim", "get", need=Need.WORKSPACE),

@@ -5,11 +5,13 @@ every item run exactly once with its own output, the split said once."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kjob.render import permissions
 from kjob.render.intervals import parse_indexes
-from tests.contract.conftest import Cluster
+from tests.contract.conftest import Cluster, restricted_kubeconfig
 from tests.contract.test_kjob_on_cluster import Kjob, explain, jobs_of, kubeconfig, on_cluster, write
 from tests.test_k8s_big_fanout import expected, fan_out
 
@@ -35,4 +37,24 @@ def test_a_150_item_fan_out_splits_into_a_few_indexed_jobs_and_runs_every_item_o
     nodes = done.nodes()
     assert [nodes[f"work({i}:{i})"]["outputs"]["parameters"]["out"] for i in range(COUNT)] == [
         expected(i) for i in range(COUNT)
+    ]
+
+
+def test_parts_waiting_their_turn_start_under_the_role_kjob_generates(
+    cluster: Cluster, kjob: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More parts than the parallelism limit: the extra parts are created waiting (``parallelism: 0``)
+    and each is started by a ``patch`` as an earlier one ends — which an identity allowed exactly
+    the Role kjob generates for a plain run (no TTL) may send."""
+    monkeypatch.setenv("KJOB_ITEMS_CONFIGMAP_BYTES", "400")
+    wf = write(tmp_path, "fan.yaml", fan_out(20, name="turns", parallelism=2))
+    restricted = restricted_kubeconfig(cluster, permissions.role_rules(), name="kjob-role")
+    done = kjob("run", str(wf), "--kubeconfig", str(restricted), "-n", cluster.namespace, timeout=300)
+    assert done.code == 0, explain(done)
+    jobs = [j for j in jobs_of(cluster, done.run_id()) if j.spec.completion_mode == "Indexed"]
+    assert len(jobs) > 2  # more parts than may run at once, so some waited for a patch
+    assert sum(j.status.succeeded or 0 for j in jobs) == 20
+    nodes = done.nodes()
+    assert [nodes[f"work({i}:{i})"]["outputs"]["parameters"]["out"] for i in range(20)] == [
+        expected(i) for i in range(20)
     ]

@@ -606,7 +606,9 @@ class KubernetesBackend:
                 name, self.run.namespace, {"spec": {"parallelism": share}}
             )
         except client.ApiException as err:
-            if err.status != 404:
+            if err.status in (401, 403) and _unrecoverable(err):
+                self._fail(self._refused("patch", "jobs", err))  # else the part would wait for ever
+            elif err.status != 404:
                 self._notice(f"could not start the waiting Job {name}: {_reason(err)}")
 
     def _succeeded(self, tracked: _Tracked) -> AttemptFinished:
