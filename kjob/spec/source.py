@@ -184,13 +184,13 @@ def _keep(found: list[Any], tree: Any) -> None:
         found.append(tree)
 
 
-def _implicit_rules_12() -> dict[str, list[tuple[Tag, str, int]]]:
-    """ruamel's YAML 1.2 implicit resolvers by first character, in ruamel's order: each a tag, the
-    pattern a plain scalar must match to take it, and the pattern's flags (see :func:`_regex`)."""
-    rules: dict[str, list[tuple[Tag, str, int]]] = {}
+def _implicit_rules_12() -> dict[str, list[tuple[Tag, Any]]]:
+    """ruamel's YAML 1.2 implicit resolvers by first character, in ruamel's order: each a tag and
+    ruamel's not yet compiled pattern that a plain scalar must match to take it (see :func:`_regex`)."""
+    rules: dict[str, list[tuple[Tag, Any]]] = {}
     for versions, tag, regexp, first in implicit_resolvers:
         if (1, 2) in versions:
-            rule = (Tag(suffix=tag), regexp.pattern, regexp.flags)
+            rule = (Tag(suffix=tag), regexp)  # any attribute of regexp would compile it
             for char in first:
                 rules.setdefault(char, []).append(rule)
     return rules
@@ -200,11 +200,11 @@ _IMPLICIT_12 = _implicit_rules_12()
 
 
 @functools.cache
-def _regex(pattern: str, flags: int) -> re.Pattern[str]:
-    """A resolver's pattern, compiled once, on first use (ruamel compiles per use): compiling all of
-    them at import cost 2% of a lint's start-up, and a file needs only those of the first characters
-    its plain scalars start with (a digit for the int, float and timestamp patterns)."""
-    return re.compile(pattern, flags)
+def _regex(regexp: Any) -> re.Pattern[str]:
+    """A resolver's pattern, compiled once, on first use (ruamel's lazy wrapper costs a call per use):
+    compiling all of them at import cost 2% of a lint's start-up, and a file needs only those of the
+    first characters its plain scalars start with (a digit for the int, float and timestamp ones)."""
+    return re.compile(regexp.pattern, regexp.flags)
 
 
 class _Resolver12(VersionedResolver):
@@ -214,8 +214,8 @@ class _Resolver12(VersionedResolver):
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is ScalarNode:
             if implicit[0]:  # plain (unquoted) scalar
-                for tag, pattern, flags in _IMPLICIT_12.get(value[:1], ()):
-                    if _regex(pattern, flags).match(value):
+                for tag, regexp in _IMPLICIT_12.get(value[:1], ()):
+                    if _regex(regexp).match(value):
                         return tag
             return self.DEFAULT_SCALAR_TAG
         if kind is MappingNode:
