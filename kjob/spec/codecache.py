@@ -79,8 +79,10 @@ def dataclass_code_cache(path: str | os.PathLike[str] | None = None) -> Iterator
         return
     known = load(path)
     used: dict[str, CodeType] = {}
+    compiled = False
 
     def exec_cached(source: Any, globals: Any = None, locals: Any = None) -> None:
+        nonlocal compiled
         if not isinstance(source, str):
             builtins.exec(source, globals, locals)
             return
@@ -88,6 +90,7 @@ def dataclass_code_cache(path: str | os.PathLike[str] | None = None) -> Iterator
         if code is None:
             # dont_inherit: compiled as dataclasses' own exec would, without this module's __future__
             code = compile(source, "<string>", "exec", dont_inherit=True)
+            compiled = True
         used[source] = code
         builtins.exec(code, globals, locals)
 
@@ -96,5 +99,5 @@ def dataclass_code_cache(path: str | os.PathLike[str] | None = None) -> Iterator
         yield
     finally:
         del dataclasses.exec  # type: ignore[attr-defined]
-        if used.keys() != known.keys():
+        if compiled:  # a process that found everything leaves the file alone, even if it used less
             save(path, used)
