@@ -27,6 +27,7 @@ class RunRecorder:
         self.header = dict(header)
         self._offset = time.time() - clock_now
         self._nodes: dict[str, Node] = {}
+        self._built: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # id: (signature, its dict)
         self._last = 0.0
         self._pause = _MIN_INTERVAL
         self._unfinished = ""  # the phase and message of unfinished nodes, once the run was aborted
@@ -66,10 +67,29 @@ class RunRecorder:
     def _write(self) -> None:
         began = time.monotonic()
         data = dict(self.header)
-        data["nodes"] = [self._node(n) for n in self._nodes.values()]
+        data["nodes"] = [self._node_dict(n) for n in self._nodes.values()]
         self.run_dir.write_record(data)
         self._last = time.monotonic()
         self._pause = max(_MIN_INTERVAL, 20 * (self._last - began))
+
+    def _node_dict(self, node: Node) -> dict[str, Any]:
+        """The node's entry, built again only when something it shows has changed since the last write
+        (a record of thousands of nodes is written twice a second; most of them did not move)."""
+        last = node.attempts[-1] if node.attempts else None
+        signature = (
+            node.phase,
+            node.message,
+            node.started_at,
+            node.finished_at,
+            node.exit_code,
+            len(node.attempts),
+            None if last is None else (last.started_at, last.finished_at, last.phase),
+            self._unfinished,
+        )
+        built = self._built.get(node.id)
+        if built is None or built[0] != signature:
+            built = self._built[node.id] = (signature, self._node(node))
+        return built[1]
 
     def _node(self, node: Node) -> dict[str, Any]:
         return {
