@@ -8,13 +8,15 @@ of a fanned-out task depends on every item); ``withParam`` is only known at run 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from kjob.errors import KjobError
 from kjob.expr import parse_depends
 from kjob.spec.model import DagTask, Template, TemplateKind, Workflow
+
+if TYPE_CHECKING:  # numpy is imported by expand() only: `kjob run` (the engine's task_graph) needs none
+    import numpy as np
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ def expand(workflow: Workflow) -> Graph:
                 for b in members[task.name]:
                     src.append(a)
                     dst.append(b)
+    import numpy as np
+
     return Graph(tuple(nodes), np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), deps)
 
 
