@@ -28,14 +28,21 @@ sys.stderr.write("\\n" + json.dumps(sorted(sys.modules)) + "\\n")
 """
 
 
-def loaded_by(*args: str) -> tuple[set[str], str]:
-    """The modules ``kjob ARGS`` imported, and what it printed, with its output going to a pipe."""
+def loaded_by(*args: str, home: Path | None = None) -> tuple[set[str], str]:
+    """The modules ``kjob ARGS`` imported, and what it printed, with its output going to a pipe (no
+    cluster configured; runs recorded under ``home``)."""
+    home = home or REPO / ".no-such-kjob-home"
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "KJOB_HOME": str(REPO / ".no-such-kjob-home")},
+        env={
+            "NO_COLOR": "1",
+            "PATH": "/usr/bin:/bin",
+            "KJOB_HOME": str(home),
+            "KUBECONFIG": str(home / "none"),
+        },
         timeout=120,
         check=False,
     )
@@ -64,6 +71,15 @@ def test_lint_loads_the_spec_but_not_the_engine_the_simulator_numpy_or_the_clust
     unwanted = {"numpy", "kubernetes", "urllib3", "sim", "kjob.engine", "kjob.backends.local", "kjob.plan"}
     unwanted |= {"re2", "cronsim", "zoneinfo"}  # for =~ in a when, and a CronWorkflow's schedule and zone
     assert packages(modules) & unwanted == set()
+
+
+def test_a_local_run_loads_the_engine_but_not_numpy_the_simulator_or_the_cluster_client(
+    tmp_path: Path,
+) -> None:
+    modules, out = loaded_by("run", str(EXAMPLES / "01-basic-dag.yaml"), home=tmp_path)
+    assert "Succeeded" in out
+    assert {"kjob.engine", "kjob.backends"} <= packages(modules)
+    assert packages(modules) & {"numpy", "sim", "kubernetes", "urllib3", "kjob.plan"} == set()
 
 
 def test_lint_into_a_pipe_is_written_without_rich_and_on_a_terminal_with_it() -> None:
