@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import orjson
-
+from kjob import jsonlines
 from kjob.errors import KjobError
 
 _RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -158,10 +157,7 @@ def record_text(data: dict[str, Any]) -> bytes:
     rewritten while the run goes, on the engine's thread: orjson takes a sixth of the standard
     library's time), or by the standard library for what orjson refuses (a lone surrogate, an
     integer over 64 bits)."""
-    try:
-        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-    except orjson.JSONEncodeError:
-        return (json.dumps(data, sort_keys=True) + "\n").encode()
+    return jsonlines.dumps(data, sort_keys=True) + b"\n"
 
 
 def glob_escape(text: str) -> str:

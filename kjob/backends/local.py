@@ -16,7 +16,6 @@ watches a run (a lock on ``client.lock``).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import select
 import shutil
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kjob import kubelet_expansion
+from kjob import jsonlines, kubelet_expansion
 from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
@@ -471,7 +470,7 @@ class _AgentLink:
         self.ended = False  # its stdout closed: it exited
 
     def send(self, request: dict[str, Any]) -> None:
-        self._unsent.append(json.dumps(request).encode() + b"\n")
+        self._unsent.append(jsonlines.dumps(request) + b"\n")
 
     def flush(self) -> None:
         if self._unsent:
@@ -503,7 +502,7 @@ class _AgentLink:
         *lines, self._partial = (self._partial + chunk).split(b"\n")
         for line in lines:
             with contextlib.suppress(ValueError):
-                event = json.loads(line)
+                event = jsonlines.loads(line)
                 if isinstance(event, dict):
                     self.events.append(event)
         return True

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kjob import jsonlines
+
 LOG = "journal.jsonl"
 
 
@@ -144,7 +146,7 @@ class Journal:
 
     def _take(self, line: bytes) -> None:
         try:
-            record = json.loads(line)
+            record = jsonlines.loads(line)
             if "start" in record:
                 attempt_id = record.pop("start")
                 self._started[attempt_id] = record
@@ -160,7 +162,7 @@ class Journal:
     def _append(self, record: dict[str, Any]) -> None:
         if self._fd is None:
             self._fd = os.open(self.path / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.write(self._fd, b"\n" + json.dumps(record).encode() + b"\n")
+        os.write(self._fd, b"\n" + jsonlines.dumps(record) + b"\n")
 
 
 def fields_of(record: Exit | Done) -> dict[str, Any]:

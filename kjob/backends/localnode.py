@@ -32,7 +32,6 @@ import contextlib
 import ctypes
 import heapq
 import itertools
-import json
 import os
 import selectors
 import signal
@@ -44,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from kjob import jsonlines
 from kjob.backends.localjournal import Exit, Journal, fields_of
 
 RESULT_LIMIT = 256 * 1024
@@ -145,7 +145,7 @@ class Agent:
         *lines, self._buffer = data.split(b"\n")
         for line in lines:
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                self._handle(json.loads(line))
+                self._handle(jsonlines.loads(line))
 
     def _handle(self, request: dict[str, Any]) -> None:
         op = request["op"]
@@ -312,7 +312,7 @@ class Agent:
         if not self.client:
             return
         waiting = bool(self._outbox)
-        self._outbox += json.dumps(event).encode() + b"\n"
+        self._outbox += jsonlines.dumps(event) + b"\n"
         if not waiting:
             self._send_events()
 

@@ -47,7 +47,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_entries("batch", "jobs", "one Job per attempt, one watch per run", "create", "list", "watch"),
     *_entries("batch", "jobs", "adopting a Job an earlier life of the run created", "get"),
     *_entries("batch", "jobs", "stopping an attempt", "delete"),
-    *_entries("batch", "jobs", "starting the next part of a split fan-out; a TTL once the outcome is read", "patch"),
+    *_entries("batch", "jobs", "starting a split fan-out's next part; a TTL once read", "patch"),
     *_entries("", "pods", "a finished attempt's exit code and outputs", "list"),
     *_entries("", "pods/log", "outputs.result and kjob logs", "get"),
     *_entries("", "persistentvolumeclaims", "checking the workspace claim", "get", need=Need.WORKSPACE),
