@@ -136,8 +136,12 @@ class RunDir:
 
     def write_record(self, data: dict[str, Any]) -> None:
         """Replace ``run.json`` whole (a reader never sees half of it)."""
+        self.write_record_text(record_text(data))
+
+    def write_record_text(self, text: bytes) -> None:
+        """Replace ``run.json`` whole with ``text``, the :func:`record_text` of a record."""
         tmp = self.record.with_suffix(".json.tmp")
-        tmp.write_bytes(record_text(data))
+        tmp.write_bytes(text)
         os.replace(tmp, self.record)
 
     def read_record(self) -> dict[str, Any]:

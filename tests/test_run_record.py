@@ -1,5 +1,5 @@
-"""``run.json`` while a run goes: the recorder builds a node's entry again only when something it
-shows changed, so every record written must equal one built from scratch at that moment."""
+"""``run.json`` while a run goes: the recorder makes a node's entry again only when something it
+shows changed, so every record written must be, byte for byte, the one built from scratch then."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from kjob import jsonlines
 from kjob.backends.virtual import Outcome, VirtualBackend, scripted
 from kjob.engine.engine import Engine
-from kjob.engine.record import RunRecorder
+from kjob.engine.record import RunRecorder, record_with_nodes
 from kjob.engine.state import Node, Phase
-from kjob.rundir import RunDir
+from kjob.rundir import RunDir, record_text
 from kjob.spec import load_text
 
 WORKFLOW = """\
@@ -50,9 +51,13 @@ class WriteEveryChange:
 
     def node_changed(self, node: Node) -> None:
         self.recorder._write()
-        written: list[dict[str, Any]] = self.run_dir.read_record()["nodes"]
-        assert written == [self.recorder._node(n) for n in self.recorder._nodes.values()]
+        assert self.run_dir.record.read_bytes() == from_scratch(self.recorder)
         self.writes += 1
+
+
+def from_scratch(recorder: RunRecorder) -> bytes:
+    """The record's text built whole, every node's entry made anew."""
+    return record_text({**recorder.header, "nodes": [recorder._node(n) for n in recorder._nodes.values()]})
 
 
 def test_every_record_written_mid_run_equals_one_built_from_scratch(
@@ -85,4 +90,15 @@ def test_every_record_written_mid_run_equals_one_built_from_scratch(
     assert [a["exit_code"] for a in nodes["flaky"]["attempts"]] == [1, 1, 0]
     assert nodes["skipped"]["phase"] == "Skipped" and nodes["doomed"]["phase"] == "Failed"
     recorder.abort("killed", at=100.0)  # an abort rewrites every unfinished node, cached or not
-    assert run_dir.read_record()["nodes"] == [recorder._node(n) for n in recorder._nodes.values()]
+    assert run_dir.record.read_bytes() == from_scratch(recorder)
+
+
+@pytest.mark.parametrize(
+    "header", [{}, {"a": 1}, {"z": "x"}, {"phase": "Running", "backend": "local", "m": None}]
+)
+def test_the_nodes_go_among_the_sorted_keys_as_the_whole_record_would_put_them(
+    header: dict[str, Any],
+) -> None:
+    nodes = [{"id": "a", "phase": "Pending"}, {"id": "b"}]
+    joined = b"[" + b",".join(jsonlines.dumps(n, sort_keys=True) for n in nodes) + b"]"
+    assert record_with_nodes(header, joined) == record_text({**header, "nodes": nodes})

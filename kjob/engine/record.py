@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from kjob import jsonlines
 from kjob.engine.engine import RunResult
 from kjob.engine.state import Node
 from kjob.rundir import RunDir
@@ -27,7 +28,7 @@ class RunRecorder:
         self.header = dict(header)
         self._offset = time.time() - clock_now
         self._nodes: dict[str, Node] = {}
-        self._built: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # id: (signature, its dict)
+        self._built: dict[str, tuple[tuple[Any, ...], bytes]] = {}  # id: (signature, its entry's JSON)
         self._last = 0.0
         self._pause = _MIN_INTERVAL
         self._unfinished = ""  # the phase and message of unfinished nodes, once the run was aborted
@@ -66,15 +67,14 @@ class RunRecorder:
 
     def _write(self) -> None:
         began = time.monotonic()
-        data = dict(self.header)
-        data["nodes"] = [self._node_dict(n) for n in self._nodes.values()]
-        self.run_dir.write_record(data)
+        nodes = b"[" + b",".join([self._node_json(n) for n in self._nodes.values()]) + b"]"
+        self.run_dir.write_record_text(record_with_nodes(self.header, nodes))
         self._last = time.monotonic()
         self._pause = max(_MIN_INTERVAL, 20 * (self._last - began))
 
-    def _node_dict(self, node: Node) -> dict[str, Any]:
-        """The node's entry, built again only when something it shows has changed since the last write
-        (a record of thousands of nodes is written twice a second; most of them did not move)."""
+    def _node_json(self, node: Node) -> bytes:
+        """The node's entry as JSON, made again only when something it shows has changed since the last
+        write (a record of thousands of nodes is written twice a second; most of them did not move)."""
         last = node.attempts[-1] if node.attempts else None
         signature = (
             node.phase,
@@ -88,7 +88,7 @@ class RunRecorder:
         )
         built = self._built.get(node.id)
         if built is None or built[0] != signature:
-            built = self._built[node.id] = (signature, self._node(node))
+            built = self._built[node.id] = (signature, jsonlines.dumps(self._node(node), sort_keys=True))
         return built[1]
 
     def _node(self, node: Node) -> dict[str, Any]:
@@ -121,6 +121,16 @@ class RunRecorder:
                 for a in node.attempts
             ],
         }
+
+
+def record_with_nodes(header: dict[str, Any], nodes: bytes) -> bytes:
+    """The text :func:`~kjob.rundir.record_text` makes of ``header`` with ``"nodes"``, the JSON array
+    ``nodes`` (already written), among its sorted keys."""
+    before = jsonlines.dumps({k: v for k, v in header.items() if k < "nodes"}, sort_keys=True)
+    after = jsonlines.dumps({k: v for k, v in header.items() if k > "nodes"}, sort_keys=True)
+    head = before[:-1] + (b"," if len(before) > 2 else b"")
+    tail = b"," + after[1:] if len(after) > 2 else b"}"
+    return head + b'"nodes":' + nodes + tail + b"\n"
 
 
 _RESULT_KEPT = 4096
