@@ -75,6 +75,12 @@ def _task(r: Reader, node: YamlMap, mark: Mark, fields: F.FieldSet) -> tuple[Dag
     r.fields(node, fields, where)
     template = r.string(node, "template")
     template_mark = r.src.value(node, "template") if "template" in node else mark
+    ref = r.template_ref(node, "templateRef", F.TEMPLATE_REF)
+    if ref is not None:
+        if "template" in node:
+            r.diag.error(f"{where} has both template and templateRef", template_mark, hint="use one")
+        r.template_refs.append(ref)
+        template, template_mark = ref.local_name, ref.mark
     if node.get("template") is None and not any(k in node for k in ("templateRef", "inline")):
         r.diag.error(f"{where} has no template", mark, hint="add `template: <name of a template>`")
     dependencies, dependency_marks = _dependencies(r, node)

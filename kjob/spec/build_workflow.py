@@ -140,9 +140,10 @@ def _workflow(
     templates = build_templates.templates(r, spec, spec_mark, what)
     entrypoint = r.string(spec, "entrypoint")
     entry_mark = r.src.value(spec, "entrypoint") if entrypoint is not None else None
+    workflow_ref = r.template_ref(spec, "workflowTemplateRef", F.WORKFLOW_TEMPLATE_REF)
     if entrypoint is None and kind not in ("WorkflowTemplate", "ClusterWorkflowTemplate") and templates:
         r.diag.error(f"missing {what}.entrypoint", spec_mark, hint=_entrypoint_hint(templates))
-    if not templates:
+    if not templates and "workflowTemplateRef" not in spec:
         named = f" named '{entrypoint}'" if entrypoint else ""
         r.diag.error(
             f"no templates in {what}",
@@ -186,6 +187,8 @@ def _workflow(
         entrypoint_mark=entry_mark,
         on_exit_mark=r.src.value(spec, "onExit") if on_exit is not None else None,
         sites=tuple(r.take_sites()),
+        template_refs=tuple(r.template_refs),
+        workflow_template_ref=workflow_ref,
     )
 
 

@@ -143,6 +143,7 @@ WORKFLOW_SPEC = FieldSet(
         "onExit",
         "activeDeadlineSeconds",
         "serviceAccountName",
+        "workflowTemplateRef",
     ),
     passthrough=WORKFLOW_POD_FIELDS,
     unsupported=_fs(
@@ -167,12 +168,10 @@ WORKFLOW_SPEC = FieldSet(
         "volumeClaimGC",
         "volumeClaimTemplates",
         "workflowMetadata",
-        "workflowTemplateRef",
     ),
     hints={
         "retryStrategy": "set retryStrategy on each template that should be retried",
         "podSpecPatch": _POD_PATCH_HINT,
-        "workflowTemplateRef": "put the templates in this file (kjob reads WorkflowTemplate documents too)",
         "schedule": "schedules belong to a CronWorkflow (`kind: CronWorkflow`)",
         "tasks": "tasks go inside a template: `templates: [{name: main, dag: {tasks: [...]}}]`",
         "steps": "steps go inside a template: `templates: [{name: main, steps: [[...]]}]`",
@@ -271,9 +270,8 @@ DAG = FieldSet(
     supported=_fs("tasks", "failFast", "target"),
 )
 
-_TASK_UNSUPPORTED = _fs("templateRef", "inline", "hooks", "onExit")
+_TASK_UNSUPPORTED = _fs("inline", "hooks", "onExit")
 _TASK_HINTS = {
-    "templateRef": _TEMPLATE_REF_HINT,
     "inline": "define the template under spec.templates and refer to it with `template:`",
     "onExit": "use spec.onExit for an exit handler of the whole workflow",
     "image": "a task runs a template: put the container in a template and refer to it with `template:`",
@@ -295,6 +293,7 @@ DAG_TASK = FieldSet(
         "withParam",
         "withSequence",
         "continueOn",
+        "templateRef",
     ),
     unsupported=_TASK_UNSUPPORTED,
     hints=_TASK_HINTS,
@@ -438,3 +437,6 @@ RESOURCES = FieldSet(
     supported=_fs("requests", "limits"),
     unsupported=_fs("claims"),
 )
+
+TEMPLATE_REF = FieldSet("templateRef", supported=_fs("name", "template", "clusterScope"))
+WORKFLOW_TEMPLATE_REF = FieldSet("workflowTemplateRef", supported=_fs("name", "clusterScope"))

@@ -73,6 +73,23 @@ class LoadedTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateRef:
+    """A ``templateRef`` (``template`` is None) or ``workflowTemplateRef``: a template of a
+    WorkflowTemplate (``cluster``: a ClusterWorkflowTemplate) kept elsewhere, resolved by
+    :mod:`kjob.spec.resolve_refs`."""
+
+    name: str
+    template: str | None
+    cluster: bool
+    mark: Mark
+
+    @property
+    def local_name(self) -> str:
+        """The name the template has in the workflow that uses it (a template name holds no '.')."""
+        return f"{self.name}.{self.template}"
+
+
+@dataclass(frozen=True, slots=True)
 class LoadedWorkflow:
     """A workflow as loaded: the model, every template (duplicates included) and where things are."""
 
@@ -82,6 +99,8 @@ class LoadedWorkflow:
     entrypoint_mark: Mark | None = None
     on_exit_mark: Mark | None = None
     sites: tuple[Site, ...] = field(default=())  # workflow-level texts (spec.arguments)
+    template_refs: tuple[TemplateRef, ...] = ()  # the tasks' templateRefs, in file order
+    workflow_template_ref: TemplateRef | None = None  # spec.workflowTemplateRef
 
 
 def line_of(text: str, column: int) -> tuple[int, int]:

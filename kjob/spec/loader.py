@@ -23,6 +23,7 @@ from kjob.spec.diagnostics import Diagnostics, SpecWarning
 from kjob.spec.loaded import LoadedWorkflow
 from kjob.spec.model import Mark, Workflow
 from kjob.spec.reader import Reader
+from kjob.spec.resolve_refs import EMPTY, TemplateLibrary, needs_library, resolve, with_documents
 from kjob.spec.source import Source
 from kjob.spec.validate import validate
 
@@ -35,12 +36,20 @@ class LoadResult:
     warnings: tuple[SpecWarning, ...]
 
 
-def load_file(path: str | os.PathLike[str], *, lenient: bool = False) -> LoadResult:
+def load_file(
+    path: str | os.PathLike[str], *, lenient: bool = False, templates: TemplateLibrary | None = None
+) -> LoadResult:
     """Load and validate every workflow document of the file at ``path``.
 
+    ``templates`` holds the WorkflowTemplates its ``templateRef``s and ``workflowTemplateRef`` name.
     Raises :class:`~kjob.errors.SpecErrors` (always that, even for one mistake) listing every mistake
     found, or a :class:`~kjob.errors.KjobError` when the file cannot be read.
     """
+    return load_text(read_text(path), path=os.fspath(path), lenient=lenient, templates=templates)
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The text of a workflow file, or a :class:`~kjob.errors.KjobError` saying why it cannot be read."""
     name = os.fspath(path)
     most = FILE_CHARS.value
     try:
@@ -63,20 +72,20 @@ def load_file(path: str | os.PathLike[str], *, lenient: bool = False) -> LoadRes
     if len(text) > most:
         message = FILE_CHARS.problem(len(text), "this file", at_least=True)
         raise SpecErrors([SpecError(message or "", path=name, line=1, col=1)])
-    return load_text(text, path=name, lenient=lenient)
+    return text
 
 
-def load_text(text: str, *, path: str = "<string>", lenient: bool = False) -> LoadResult:
+def load_text(
+    text: str, *, path: str = "<string>", lenient: bool = False, templates: TemplateLibrary | None = None
+) -> LoadResult:
     """Load and validate every workflow document of ``text`` (``path`` is used in messages only)."""
     diag = Diagnostics(lenient=lenient)
-    source = Source(path, text)
     loaded: list[LoadedWorkflow] = []
     with _collector_paused():
-        documents = source.documents(diag)
-        for root in documents:
-            workflow = build(Reader(source, diag), root)
-            if workflow is not None:
-                loaded.append(workflow)
+        documents = build_documents(text, path, diag, loaded)
+        if any(needs_library(w) for w in loaded):
+            library = with_documents(templates or EMPTY, loaded)
+            loaded = [resolve(w, library, diag) if needs_library(w) else w for w in loaded]
         if not documents and not diag.errors:
             diag.error(
                 "no workflow in this file",
@@ -92,6 +101,17 @@ def load_text(text: str, *, path: str = "<string>", lenient: bool = False) -> Lo
         raise SpecErrors(diag.capped_errors())
     warnings = sorted(diag.warnings, key=lambda w: (w.mark.path, w.mark.line, w.mark.col))
     return LoadResult(tuple(w.workflow for w in loaded), tuple(warnings))
+
+
+def build_documents(text: str, path: str, diag: Diagnostics, into: list[LoadedWorkflow]) -> list[object]:
+    """Build every document of ``text`` into ``into``; the documents' trees (mistakes go to ``diag``)."""
+    source = Source(path, text)
+    documents = source.documents(diag)
+    for root in documents:
+        workflow = build(Reader(source, diag), root)
+        if workflow is not None:
+            into.append(workflow)
+    return list(documents)
 
 
 @contextmanager

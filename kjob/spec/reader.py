@@ -17,7 +17,7 @@ from kjob.spec import fields as F
 from kjob.spec.diagnostics import Diagnostics
 from kjob.spec.durations import HINT as DURATION_HINT
 from kjob.spec.durations import parse_duration
-from kjob.spec.loaded import Site, SiteKind
+from kjob.spec.loaded import Site, SiteKind, TemplateRef
 from kjob.spec.model import Mark, frozen_map
 from kjob.spec.source import Source
 from kjob.spec.values import argo_string, describe, is_scalar
@@ -43,6 +43,7 @@ class Reader:
         self.sites: list[Site] = []
         self.current_task: str | None = None  # the task whose texts are being read
         self.item_allowed = False  # whether those texts may use ``item``
+        self.template_refs: list[TemplateRef] = []  # the tasks' templateRefs read so far
 
     def fields(self, node: YamlMap, fields: F.FieldSet, where: str | None = None) -> None:
         keys = [str(k) for k in node]
@@ -192,6 +193,27 @@ class Reader:
                 hint = "use letters, digits and '-', starting with a letter or digit"
             self.diag.error(f"invalid {what} name '{value}'", self.src.value(node, "name"), hint=hint)
         return value
+
+    def template_ref(self, node: YamlMap, key: str, fields: F.FieldSet) -> TemplateRef | None:
+        """A ``templateRef`` (``template`` required) or ``workflowTemplateRef`` at ``key``, if any."""
+        body = self.mapping(node, key)
+        if body is None:
+            return None
+        self.fields(body, fields)
+        mark = self.src.key(node, key)
+        wanted = ("name", "template") if fields is F.TEMPLATE_REF else ("name",)
+        values = {k: self.string(body, k) for k in wanted}
+        for k, value in values.items():
+            if value is None and body.get(k) is None:
+                self.diag.error(f"{key} has no {k}", mark, hint=f"add `{k}: ...` to {key}")
+        if any(value is None for value in values.values()):
+            return None
+        return TemplateRef(
+            name=values["name"] or "",
+            template=values.get("template"),
+            cluster=bool(self.boolean(body, "clusterScope")),
+            mark=mark,
+        )
 
     def take_sites(self) -> list[Site]:
         sites, self.sites = self.sites, []

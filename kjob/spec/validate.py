@@ -149,6 +149,8 @@ class _Checker:
                     hint=self.template_hint(name),
                 )
                 continue
+            if wf.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate"):
+                continue  # its entrypoint's inputs are given when it is submitted (`kjob run -p`)
             for parameter in template.inputs.parameters:
                 if (
                     _required(parameter.value, parameter.default)
@@ -331,6 +333,8 @@ class _Checker:
         if not task.template:
             return  # no template named (reported by the loader), or a templateRef
         target = self.templates.get(task.template)
+        if target is None and "." in task.template:
+            return  # a templateRef that did not resolve (reported by kjob.spec.resolve_refs)
         if target is None:
             self.diag.error(
                 f"unknown template '{task.template}' (defined: {self.defined()})",
