@@ -11,6 +11,7 @@ from kjob.cli import console
 from kjob.errors import KjobError
 from kjob.spec import LoadResult, load_file
 from kjob.spec.model import Workflow
+from kjob.spec.resolve_refs import as_submitted
 
 RUNNABLE = ("Workflow", "CronWorkflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for generateName
@@ -20,9 +21,35 @@ lenient_option = click.option(
 )
 
 
+_TEMPLATES_KEY = "kjob.templates"
+
+
+def _remember_templates(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[_TEMPLATES_KEY] = value
+
+
+templates_option = click.option(
+    "--templates",
+    metavar="DIR",
+    envvar="KJOB_TEMPLATES",
+    expose_value=False,
+    callback=_remember_templates,
+    help="A directory of WorkflowTemplate and ClusterWorkflowTemplate YAML files that templateRef "
+    "and workflowTemplateRef name (default: $KJOB_TEMPLATES).",
+)
+
+
 def load(path: str, *, lenient: bool) -> LoadResult:
-    """Load a file and show its warnings."""
-    loaded = load_file(path, lenient=lenient)
+    """Load a file (with the ``--templates`` given to the command) and show its warnings."""
+    ctx = click.get_current_context(silent=True)
+    directory = ctx.meta.get(_TEMPLATES_KEY) if ctx is not None else None
+    library = None
+    if directory:
+        from kjob.spec.templates_dir import load_library  # here: only a run with --templates needs it
+
+        library = load_library(directory)
+    loaded = load_file(path, lenient=lenient, templates=library)
     for warning in loaded.warnings:
         console.notice(warning.render())
     return loaded
@@ -36,7 +63,7 @@ def pick_workflow(loaded: LoadResult, path: str, name: str | None) -> Workflow:
         if not chosen:
             names = ", ".join(w.display_name for w in candidates) or "none"
             raise KjobError(f"{path}: no workflow named '{name}' (found: {names})")
-        return chosen[0]
+        return as_submitted(chosen[0])
     if not candidates:
         raise KjobError(f"{path}: no Workflow, CronWorkflow or WorkflowTemplate in this file")
     if len(candidates) > 1:
@@ -44,7 +71,7 @@ def pick_workflow(loaded: LoadResult, path: str, name: str | None) -> Workflow:
         raise KjobError(
             f"{path} holds {len(candidates)} workflows ({names})", hint="pick one with --workflow NAME"
         )
-    return candidates[0]
+    return as_submitted(candidates[0])
 
 
 def run_id_for(workflow: Workflow) -> str:

@@ -7,7 +7,7 @@ import sys
 import click
 
 from kjob.cli import EXIT_OK, EXIT_USAGE, console
-from kjob.cli.common import lenient_option, load
+from kjob.cli.common import lenient_option, load, templates_option
 from kjob.errors import KjobError
 from kjob.render import entrypoint
 from kjob.spec.diagnostics import SpecWarning
@@ -17,6 +17,7 @@ from kjob.spec.model import Mark
 @click.command("lint")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @lenient_option
+@templates_option
 def command(files: tuple[str, ...], lenient: bool) -> None:
     """Check FILES: every mistake is reported as file:line:col with a hint; exit 2 if any."""
     bad = 0

@@ -18,7 +18,7 @@ import numpy as np
 from ruamel.yaml import YAML
 
 from kjob.cli import console
-from kjob.cli.common import lenient_option, load, parse_parameters, pick_workflow
+from kjob.cli.common import lenient_option, load, parse_parameters, pick_workflow, templates_option
 from kjob.errors import CycleError, KjobError
 from kjob.graph import Graph, expand
 from kjob.plan import plan_edges
@@ -73,6 +73,7 @@ from kjob.spec.model import Workflow
 )
 @click.option("--workflow", "workflow_name", metavar="NAME", help="Which workflow of a multi-document file.")
 @lenient_option
+@templates_option
 def command(
     file: str,
     show_levels: bool,

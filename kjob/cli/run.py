@@ -14,7 +14,14 @@ import click
 from kjob.backends.base import Backend
 from kjob.backends.local import LocalBackend
 from kjob.cli import console
-from kjob.cli.common import lenient_option, load, parse_parameters, pick_workflow, run_id_for
+from kjob.cli.common import (
+    lenient_option,
+    load,
+    parse_parameters,
+    pick_workflow,
+    run_id_for,
+    templates_option,
+)
 from kjob.cli.execute import cluster_options, execute, given_options
 from kjob.engine.engine import resolve_workflow_parameters
 from kjob.errors import ClusterError, KjobError
@@ -88,6 +95,7 @@ if TYPE_CHECKING:
 )
 @cluster_options
 @lenient_option
+@templates_option
 def command(
     file: str,
     parameters: tuple[str, ...],
