@@ -28,9 +28,9 @@ from __future__ import annotations
 import bisect
 import io
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from kjob.errors import KjobError
+from kjob.quantity import parse_quantity as kjob_quantity
 from sim.durations import Distribution, Fixed, parse_distribution
 from sim.errors import SimError, fail_at
 
@@ -48,25 +49,6 @@ INF = math.inf
 RESOURCES = ("cpu", "memory", "gpu", "pods")
 PLACEMENTS = ("first-fit", "best-fit")
 DEFAULT_PODS = 110
-
-_QUANTITY = re.compile(r"([+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([KMGTPE]i|[numkMGTPE])?")
-_SUFFIX = {
-    "n": 1e-9,
-    "u": 1e-6,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-    "Ki": 2.0**10,
-    "Mi": 2.0**20,
-    "Gi": 2.0**30,
-    "Ti": 2.0**40,
-    "Pi": 2.0**50,
-    "Ei": 2.0**60,
-}
 
 
 def parse_quantity(value: object, what: str = "quantity") -> float:
@@ -79,8 +61,8 @@ def parse_quantity(value: object, what: str = "quantity") -> float:
         raise SimError(f"invalid {what} {value!r}")
     if isinstance(value, int | float):
         number = float(value)
-    elif isinstance(value, str) and (m := _QUANTITY.fullmatch(value.strip())):
-        number = float(m.group(1)) * _SUFFIX.get(m.group(2) or "", 1.0)
+    elif isinstance(value, str) and (exact := _exact(value)) is not None:
+        number = float(exact)
     else:
         raise SimError(
             f"invalid {what} {value!r}", hint="use a number or a Kubernetes quantity (500m, 2, 512Mi, 4Gi)"
@@ -88,6 +70,14 @@ def parse_quantity(value: object, what: str = "quantity") -> float:
     if not math.isfinite(number) or number < 0:
         raise SimError(f"invalid {what} {value!r}: must be a finite number >= 0")
     return number
+
+
+def _exact(text: str) -> Fraction | None:
+    """kjob's one quantity parser (spaces inside, as in ``2 Gi``, allowed)."""
+    try:
+        return kjob_quantity("".join(text.split()))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

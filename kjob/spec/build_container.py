@@ -6,16 +6,14 @@ backend; resource quantities are checked against the Kubernetes quantity syntax.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
+from kjob.quantity import parse_quantity
 from kjob.spec import fields as F
 from kjob.spec.model import Container, EnvVar, Mark, Resources, TemplateKind, frozen_map
 from kjob.spec.reader import Reader
 from kjob.spec.values import argo_string, describe, is_scalar, plain, unpassable
 from kjob.spec.yamlnodes import YamlMap
-
-QUANTITY = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?")
 
 
 def container(r: Reader, node: YamlMap, kind: TemplateKind, where: str) -> Container | None:
@@ -122,10 +120,18 @@ def _quantities(r: Reader, node: YamlMap, key: str) -> Mapping[str, str]:
         mark = r.src.value(table, name) if isinstance(table, YamlMap) else r.src.key(node, key)
         if "{{" in value or "<<" in value:
             r.site(value, f"{key}.{name}", mark)  # rendered per attempt; the API server checks it
-        elif not QUANTITY.fullmatch(value):
+        elif not _is_quantity(value):
             r.diag.error(
                 f"invalid quantity '{value}' for {key}.{name}",
                 mark,
                 hint="use Kubernetes quantities such as 500m or 2 (cpu), 512Mi or 4Gi (memory)",
             )
     return values
+
+
+def _is_quantity(value: str) -> bool:
+    try:
+        parse_quantity(value)
+    except ValueError:
+        return False
+    return value == value.strip()
