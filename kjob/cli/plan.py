@@ -3,6 +3,10 @@ a GitOps plan written to DIR (``--mode waves``, the default, or ``--mode driver`
 
 ``-o`` follows kubectl and argo: ``-o yaml`` and ``-o json`` print the plan in that format; any other
 value is a directory (write ``-o ./yaml`` for a directory named yaml).
+
+``--check-quota`` compares each level with the namespace's ResourceQuotas and LimitRanges (read from the
+cluster, or from ``--quota FILE``) before anything is created.  Exit codes: 0 when everything fits, 1
+when a level or a task will be refused, 2 for bad input (the workflow, the quota file, the options).
 """
 
 from __future__ import annotations
@@ -71,6 +75,21 @@ from kjob.spec.model import Workflow
     metavar="NAME",
     help="With --mode driver: the PersistentVolumeClaim that holds the run's artifacts.",
 )
+@click.option(
+    "--check-quota",
+    is_flag=True,
+    help="Say which level will not fit the namespace's ResourceQuotas and LimitRanges, and by how "
+    "much (exit 1 if one will not, 0 if all fit).",
+)
+@click.option(
+    "--quota",
+    "quota_file",
+    metavar="FILE",
+    help="With --check-quota: read them from FILE (kubectl get resourcequota,limitrange -o yaml), "
+    "not from the cluster.",
+)
+@click.option("--kubeconfig", metavar="FILE", help="With --check-quota: the cluster's kubeconfig.")
+@click.option("--context", metavar="NAME", help="With --check-quota: the kubeconfig context.")
 @click.option("--workflow", "workflow_name", metavar="NAME", help="Which workflow of a multi-document file.")
 @lenient_option
 @templates_option
@@ -86,12 +105,25 @@ def command(
     ttl: int | None,
     driver_image: str | None,
     workspace_claim: str | None,
+    check_quota: bool,
+    quota_file: str | None,
+    kubeconfig: str | None,
+    context: str | None,
     workflow_name: str | None,
     lenient: bool,
 ) -> None:
     """Plan the workflow in FILE: levels (tasks that may run together) and the critical path; with
     -o DIR, write it as Kubernetes objects for Argo CD or Flux to apply."""
     workflow = pick_workflow(load(file, lenient=lenient), file, workflow_name)
+    if (quota_file or kubeconfig or context) and not check_quota:
+        raise click.UsageError("--quota, --kubeconfig and --context go with --check-quota")
+    if check_quota:
+        if output is not None or flux or parameters or mode != "waves":
+            raise click.UsageError("--check-quota goes alone (with -n, --quota, --kubeconfig, --context)")
+        from kjob.cli.quota import check_quota as check
+
+        check(workflow, quota_file, kubeconfig=kubeconfig, context=context, namespace=namespace)
+        return
     if output is not None and output not in ("yaml", "json"):
         write_plan(
             file,
