@@ -349,7 +349,7 @@ class Simulator:
                         hint="give retryStrategy a limit, or a failure probability below 1",
                     )
             # failures before the first success: geometric; certain failure never succeeds
-            fails[risky] = np.where(pr >= 1, MAX_ATTEMPTS, rng.geometric(np.minimum(1 - pr, 1.0)) - 1)
+            fails[risky] = np.where(pr >= 1, MAX_ATTEMPTS, rng.geometric(np.where(pr >= 1, 1.0, 1 - pr)) - 1)
         limit = self._limit[w.kind] if n else np.zeros(0, dtype=np.int64)
         extra = np.minimum(fails, np.maximum(limit, 0))
         if int(extra.max(initial=0)) >= MAX_ATTEMPTS:
