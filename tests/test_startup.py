@@ -67,8 +67,9 @@ def test_lint_loads_the_spec_but_not_the_engine_the_simulator_numpy_or_the_clust
 ) -> None:
     modules, out = loaded_by("lint", str(EXAMPLES / example))
     assert f"{example}: ok (" in out
-    assert {"kjob.spec", "lark", "ruamel"} <= packages(modules)
+    assert {"kjob.spec", "ruamel"} <= packages(modules)
     unwanted = {"numpy", "kubernetes", "urllib3", "sim", "kjob.engine", "kjob.backends.local", "kjob.plan"}
+    unwanted |= {"lark"}  # plain references and `dependencies` need no parser
     unwanted |= {"re2", "cronsim", "zoneinfo"}  # for =~ in a when, and a CronWorkflow's schedule and zone
     assert packages(modules) & unwanted == set()
 
@@ -80,6 +81,12 @@ def test_a_local_run_loads_the_engine_but_not_numpy_the_simulator_or_the_cluster
     assert "Succeeded" in out
     assert {"kjob.engine", "kjob.backends"} <= packages(modules)
     assert packages(modules) & {"numpy", "sim", "kubernetes", "urllib3", "kjob.plan"} == set()
+
+
+def test_the_grammar_is_loaded_for_a_file_with_expressions_to_parse() -> None:
+    modules, out = loaded_by("lint", str(EXAMPLES / "03-conditional.yaml"))
+    assert "03-conditional.yaml: ok (" in out
+    assert "lark" in packages(modules)
 
 
 def test_lint_into_a_pipe_is_written_without_rich_and_on_a_terminal_with_it() -> None:

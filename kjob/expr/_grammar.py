@@ -22,17 +22,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import lark
-from lark import Lark, Token, Transformer, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken, VisitError
-
 import kjob
 from kjob.errors import KjobError, TemplateError
 from kjob.limits import EXPRESSION_CHARS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # lark itself is imported by the first parse: a file without expressions needs none
     from importlib.resources.abc import Traversable
     from pathlib import Path
+
+    from lark import Lark, Token, Transformer, Tree
 
 Start = Literal["template_kjob", "template_argo", "when", "depends"]
 STARTS: tuple[Start, ...] = ("template_kjob", "template_argo", "when", "depends")
@@ -80,6 +78,8 @@ def parser() -> Lark:
     Building it is about half of ``kjob lint``'s start-up, so the built parser is kept in the user's
     cache directory (:func:`parser_cache`) and loaded from there next time, in a few milliseconds.
     """
+    from lark import Lark
+
     text = grammar_path().read_text(encoding="utf-8")
     cache = parser_cache(text)
     if cache is not None:
@@ -97,6 +97,8 @@ def parser_cache(grammar: str) -> Path | None:
     named by a hash of the grammar, lark's version and Python's, so a change of any is a new file."""
     from pathlib import Path
 
+    import lark
+
     try:
         root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     except RuntimeError:  # no home directory: no cache
@@ -107,6 +109,8 @@ def parser_cache(grammar: str) -> Path | None:
 
 def _load_parser(path: Path) -> Lark | None:
     """The cached parser, or ``None`` when there is none that this user alone could have written."""
+    from lark import Lark
+
     try:
         with path.open("rb") as file:
             info = os.fstat(file.fileno())
@@ -131,6 +135,44 @@ def _save_parser(parser: Lark, path: Path) -> None:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(scratch)
+
+
+def build(
+    text: str,
+    start: Start,
+    rules: Callable[[str], object],
+    word: Callable[[str, SyntaxProblem], TemplateError],
+) -> Any:
+    """``text`` parsed from ``start`` and transformed by ``rules(text)``: an object with a method per
+    rule (taking the list of its children) and per terminal (taking the token) that it turns into
+    something of its own, as a lark ``Transformer`` has; a syntax error is the TemplateError ``word``
+    makes of what :func:`diagnose` found."""
+    from lark.exceptions import LarkError
+
+    try:
+        tree = parse(text, start)
+    except LarkError:
+        raise syntax_error(text, start, word) from None
+    return transform(_adapter()(rules(text)), tree, text)
+
+
+@functools.cache
+def _adapter() -> Callable[[object], Transformer[Token, Any]]:
+    """A lark ``Transformer`` that finds its rule and terminal methods on a plain object (made on
+    first use, so that the classes of kjob's languages need no lark to be defined)."""
+    from lark import Token, Transformer
+
+    class Adapter(Transformer[Token, Any]):
+        def __init__(self, rules: object) -> None:
+            super().__init__()
+            self._rules = rules
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            return getattr(self._rules, name)
+
+    return Adapter
 
 
 def parse(text: str, start: Start) -> Tree[Token]:
@@ -176,6 +218,9 @@ def diagnose(text: str, start: Start) -> SyntaxProblem | None:
 
     Only called on the error path, so the token-by-token walk costs nothing in the common case.
     """
+    from lark import Token
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     interactive = parser().parse_interactive(text, start=start)
     tokens = interactive.lexer_thread.lex(interactive.parser_state)  # type: ignore[no-untyped-call]
     history: list[Token] = []
@@ -214,6 +259,8 @@ def syntax_error(
 
 def transform(transformer: Transformer[Token, Any], tree: Tree[Token], text: str) -> Any:
     """Apply ``transformer``; a TemplateError raised inside comes out as itself, never wrapped."""
+    from lark.exceptions import VisitError
+
     try:
         return transformer.transform(tree)
     except VisitError as err:
@@ -261,6 +308,8 @@ def match_terminal(text: str, pos: int, names: Iterable[str]) -> Token | None:
     Used on the error path to name what was found in a language's own terms, whatever the
     contextual lexer's fallback made of it.
     """
+    from lark import Token
+
     best: Token | None = None
     for name in names:
         match = _terminal_regex(name).match(text, pos)

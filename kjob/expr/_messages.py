@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from lark import Token
+from typing import TYPE_CHECKING
 
 from kjob.errors import TemplateError
 from kjob.expr._grammar import SyntaxProblem, describe_char, match_terminal, quote
+
+if TYPE_CHECKING:
+    from lark import Token
 
 
 @dataclass(frozen=True)

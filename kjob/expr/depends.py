@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-
-from lark import Token, Transformer
-from lark.exceptions import LarkError
+from typing import TYPE_CHECKING
 
 from kjob.errors import TemplateError
 from kjob.expr import _grammar
 from kjob.expr._messages import Language, word_problem
+
+if TYPE_CHECKING:  # lark is imported by the first parse (kjob.expr._grammar)
+    from lark import Token
 
 TASK_RESULTS: tuple[str, ...] = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned")
 """The results a ``result_of`` callable returns, spelled as ``depends`` spells them."""
@@ -172,12 +173,8 @@ def parse_depends(text: str) -> Depends:
 
 
 def _parse_depends(text: str) -> Depends:
-    try:
-        tree = _grammar.parse(text, "depends")
-    except LarkError:
-        raise _grammar.syntax_error(text, "depends", lambda t, p: word_problem(t, p, _LANGUAGE)) from None
     builder = _DependsTree(text)
-    root = _grammar.transform(builder, tree, text)
+    root = _grammar.build(text, "depends", lambda _: builder, lambda t, p: word_problem(t, p, _LANGUAGE))
     operands = tuple(builder.operands)
     return Depends(text, frozenset(o.task for o in operands), root, operands)
 
@@ -190,11 +187,10 @@ def dependencies_to_depends(names: Sequence[str]) -> str:
     return " && ".join(names)
 
 
-class _DependsTree(Transformer[Token, _Node]):
+class _DependsTree:
     """Parse tree → nodes; checks each result word.  Chains of ``&&`` / ``||`` stay flat."""
 
     def __init__(self, text: str) -> None:
-        super().__init__()
         self._text = text
         self.operands: list[_Operand] = []
 

@@ -33,15 +33,15 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-from lark import Token, Transformer
-from lark.exceptions import LarkError
+from typing import TYPE_CHECKING
 
 from kjob.errors import TemplateError
 from kjob.expr import _grammar
 from kjob.expr._grammar import SyntaxProblem, describe_char
 from kjob.limits import EXPRESSION_CHARS, RENDERED_CHARS
+
+if TYPE_CHECKING:  # lark is imported by the first parse (kjob.expr._grammar)
+    from lark import Token
 
 Lookup = Callable[[str], str]
 
@@ -138,11 +138,7 @@ def _parse_template(text: str, argo_braces: bool) -> Template:
     if simple is not None:
         return simple
     start: _grammar.Start = "template_argo" if argo_braces else "template_kjob"
-    try:
-        tree = _grammar.parse(text, start)
-    except LarkError:
-        raise _grammar.syntax_error(text, start, _word_problem) from None
-    parts = _grammar.transform(_TemplateParts(text), tree, text)
+    parts = _grammar.build(text, start, _TemplateParts, _word_problem)
     return Template(text, tuple(parts), argo_braces)
 
 
@@ -237,11 +233,10 @@ def unresolved_hint(path: str) -> str:
 # ---------------------------------------------------------------------------------------- internals
 
 
-class _TemplateParts(Transformer[Token, Any]):
-    """Tree → list of parts, undoing escapes; refuses ``{{=``."""
+class _TemplateParts:
+    """Tree → list of parts, undoing escapes; refuses ``{{=`` (the rules of :func:`_grammar.build`)."""
 
     def __init__(self, text: str) -> None:
-        super().__init__()
         self._text = text
 
     def template_kjob(self, children: list[Part]) -> list[Part]:

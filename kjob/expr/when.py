@@ -28,15 +28,15 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from lark import Token, Transformer
-from lark.exceptions import LarkError
+from typing import TYPE_CHECKING, Any
 
 from kjob.errors import TemplateError
 from kjob.expr import _grammar
 from kjob.expr._messages import Language, word_problem
 from kjob.expr.template import Lookup, Ref, parse_template
+
+if TYPE_CHECKING:  # lark is imported by the first parse (kjob.expr._grammar)
+    from lark import Token
 
 Value = bool | int | float | str
 
@@ -232,11 +232,7 @@ def parse_when(text: str) -> When:
 
 
 def _parse_when(text: str) -> When:
-    try:
-        tree = _grammar.parse(text, "when")
-    except LarkError:
-        raise _grammar.syntax_error(text, "when", lambda t, p: word_problem(t, p, _LANGUAGE)) from None
-    return When(text, _grammar.transform(_WhenTree(text), tree, text))
+    return When(text, _grammar.build(text, "when", _WhenTree, lambda t, p: word_problem(t, p, _LANGUAGE)))
 
 
 _parse_when_cached = functools.lru_cache(maxsize=8192)(_parse_when)
@@ -309,11 +305,10 @@ def _no_lookup(path: str) -> str:  # pragma: no cover - only called for template
 # ---------------------------------------------------------------------------------------- the tree
 
 
-class _WhenTree(Transformer[Token, _Node]):
+class _WhenTree:
     """Parse tree → evaluation nodes.  Chains of ``&&``, ``||``, ``+ -`` and ``* / %`` stay flat."""
 
     def __init__(self, text: str) -> None:
-        super().__init__()
         self._text = text
 
     def when(self, children: list[_Node]) -> _Node:
