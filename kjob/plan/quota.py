@@ -405,9 +405,8 @@ def plan_levels(workflow: Workflow, graph: Graph, limits: Limits) -> tuple[list[
             notes.append(f"{node.task}: {node.fan_out} items are known only at run time (counted as 1)")
     levels: list[Level] = []
     jobs = 0
-    parallelism = (
-        entry.parallelism if entry.kind is TemplateKind.DAG or entry.kind is TemplateKind.STEPS else None
-    )
+    caps = [p for p in (entry.parallelism, workflow.parallelism) if p is not None]
+    parallelism = min(caps) if caps else None
     for index, tasks in enumerate(widths):
         units: list[Unit] = []
         for task, width in tasks.items():
