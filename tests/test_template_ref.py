@@ -162,11 +162,19 @@ def test_workflow_template_ref_runs_the_templates_spec_with_the_workflows_argume
     assert outputs(done)["hello"] == {"said": "hello there"}
 
 
-def test_the_templates_dir_may_come_from_the_environment(
-    kjob: Any, tmp_path: Path, templates: Path, monkeypatch: pytest.MonkeyPatch
+def test_templates_dirs_may_be_several_and_come_from_the_environment(
+    kjob: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workflow = write(tmp_path, "wf.yaml", FROM_TEMPLATE)
-    monkeypatch.setenv("KJOB_TEMPLATES", str(templates))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "cluster").mkdir()
+    (tmp_path / "mine" / "greet.yaml").write_text(GREET)
+    (tmp_path / "cluster" / "lib.yaml").write_text(LIB)
+    workflow = write(tmp_path, "wf.yaml", USES_REFS)
+    both = kjob(
+        "lint", "--templates", str(tmp_path / "mine"), "--templates", str(tmp_path / "cluster"), workflow
+    )
+    assert both.code == 0, both.stderr
+    monkeypatch.setenv("KJOB_TEMPLATES", f"{tmp_path / 'mine'}:{tmp_path / 'cluster'}")
     done = kjob("lint", workflow)
     assert done.code == 0, done.stderr
 
@@ -218,9 +226,13 @@ def test_bad_templates_give_located_errors(kjob: Any, tmp_path: Path, templates:
     (templates / "shared" / "again.yaml").write_text(
         GREET.replace("name: greet", "name: broken").replace("image:", "imag:")
     )
-    broken = kjob("lint", "--templates", str(templates), workflow)
+    # A broken template holds up only the workflows that use it, which show its mistakes.
+    assert kjob("lint", "--templates", str(templates), workflow).code == 0
+    uses_broken = write(tmp_path, "broken.yaml", FROM_TEMPLATE.replace("name: greet", "name: broken"))
+    broken = kjob("lint", "--templates", str(templates), uses_broken)
     assert broken.code == 2
-    assert f"{templates / 'shared' / 'again.yaml'}:" in broken.stderr and "imag" in broken.stderr
+    assert f"{uses_broken}:12:3: error: WorkflowTemplate 'broken' has mistakes (below)" in broken.stderr
+    assert f"{templates / 'shared' / 'again.yaml'}:" in broken.stderr and "'imag'" in broken.stderr
     assert "Traceback" not in broken.stderr
     nowhere = kjob("lint", "--templates", str(tmp_path / "nope"), workflow)
     assert nowhere.code == 2 and "--templates" in nowhere.stderr and "no such directory" in nowhere.stderr

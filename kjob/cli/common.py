@@ -24,7 +24,7 @@ lenient_option = click.option(
 _TEMPLATES_KEY = "kjob.templates"
 
 
-def _remember_templates(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+def _remember_templates(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> None:
     if value:
         ctx.meta[_TEMPLATES_KEY] = value
 
@@ -32,23 +32,25 @@ def _remember_templates(ctx: click.Context, _param: click.Parameter, value: str 
 templates_option = click.option(
     "--templates",
     metavar="DIR",
+    multiple=True,
+    type=click.Path(file_okay=False),
     envvar="KJOB_TEMPLATES",
     expose_value=False,
     callback=_remember_templates,
     help="A directory of WorkflowTemplate and ClusterWorkflowTemplate YAML files that templateRef "
-    "and workflowTemplateRef name (default: $KJOB_TEMPLATES).",
+    "and workflowTemplateRef name; repeat it for several (default: $KJOB_TEMPLATES, split by ':').",
 )
 
 
 def load(path: str, *, lenient: bool) -> LoadResult:
     """Load a file (with the ``--templates`` given to the command) and show its warnings."""
     ctx = click.get_current_context(silent=True)
-    directory = ctx.meta.get(_TEMPLATES_KEY) if ctx is not None else None
+    directories = ctx.meta.get(_TEMPLATES_KEY) if ctx is not None else None
     library = None
-    if directory:
+    if directories:
         from kjob.spec.templates_dir import load_library  # here: only a run with --templates needs it
 
-        library = load_library(directory)
+        library = load_library(directories, lenient=lenient)
     loaded = load_file(path, lenient=lenient, templates=library)
     for warning in loaded.warnings:
         console.notice(warning.render())

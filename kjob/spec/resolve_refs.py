@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
+from kjob.errors import SpecError
 from kjob.spec.diagnostics import Diagnostics, listing
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow, TemplateRef
 from kjob.spec.model import IO, Dag, DagTask, Workflow, frozen_map
@@ -30,6 +32,10 @@ class TemplateLibrary:
     namespaced: Mapping[str, LoadedWorkflow]
     cluster: Mapping[str, LoadedWorkflow]
     origin: str  # where they came from, for messages: "--templates DIR"
+    # the mistakes of each (kind, name) that has some: reported by a workflow that uses it
+    problems: Mapping[tuple[str, str], tuple[SpecError, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def kind_of(self, ref: TemplateRef) -> tuple[str, Mapping[str, LoadedWorkflow]]:
         if ref.cluster:
@@ -80,6 +86,10 @@ def resolve(loaded: LoadedWorkflow, library: TemplateLibrary, diag: Diagnostics)
 def _find(ref: TemplateRef, library: TemplateLibrary, diag: Diagnostics) -> LoadedWorkflow | None:
     kind, known = library.kind_of(ref)
     found = known.get(ref.name)
+    problems = library.problems.get((kind, ref.name), ())
+    if problems and not any(e is problems[0] for e in diag.errors):
+        diag.error(f"{kind} '{ref.name}' has mistakes (below)", ref.mark, hint="fix them in its file")
+        diag.errors.extend(problems)
     if found is None:
         where = f" in {library.origin}" if library.origin else ""
         hint = (
@@ -192,7 +202,7 @@ def with_documents(library: TemplateLibrary, loaded: list[LoadedWorkflow]) -> Te
         if doc.workflow.kind in TEMPLATE_KINDS and name:
             target = cluster if doc.workflow.kind == "ClusterWorkflowTemplate" else namespaced
             target[name] = doc
-    return TemplateLibrary(frozen_map(namespaced), frozen_map(cluster), library.origin)
+    return dataclasses.replace(library, namespaced=frozen_map(namespaced), cluster=frozen_map(cluster))
 
 
 def as_submitted(workflow: Workflow) -> Workflow:
