@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -95,6 +93,7 @@ def parser() -> Lark:
 def parser_cache(grammar: str) -> Path | None:
     """Where the parser built from ``grammar`` is kept: ``$XDG_CACHE_HOME/kjob`` (else ``~/.cache/kjob``),
     named by a hash of the grammar, lark's version and Python's, so a change of any is a new file."""
+    import hashlib  # here, like lark: hashlib and tempfile cost a lint that parses nothing ~6%
     from pathlib import Path
 
     import lark
@@ -125,6 +124,8 @@ def _load_parser(path: Path) -> Lark | None:
 
 def _save_parser(parser: Lark, path: Path) -> None:
     """Write the cache file whole or not at all (a temporary file moved into place)."""
+    import tempfile
+
     with contextlib.suppress(OSError):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".grammar-")
