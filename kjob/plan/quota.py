@@ -496,7 +496,13 @@ def check(levels: Sequence[Level], limits: Limits, assumptions: Sequence[str] = 
             lines += [f"  {p}" for p in problems]
         else:
             lines.append(f"{head}: fits")
-    return Verdict(lines, list(assumptions), fits)
+    notes = list(assumptions)
+    if any("count/jobs.batch" in q.hard for q in limits.quotas):
+        notes.append(
+            "count/jobs.batch: one Job per task and per fan-out item, as a waves plan makes them "
+            "(kjob run makes one Indexed Job for a fan-out where it can, and one more Job per retry)"
+        )
+    return Verdict(lines, notes, fits)
 
 
 def _level_against(quota: ResourceQuota, pods: Sequence[Pod], jobs: int) -> list[str]:
