@@ -98,11 +98,11 @@ securityContext, volumeMounts, workingDir""",
     dag:
       tasks:
       - name: a
-        templateRef: {name: shared, template: echo}
+        inline: {container: {image: alpine}}
 """,
         """\
-wf.yaml:11:9: error: 'templateRef' is not supported by kjob yet
-  hint: copy the referenced template into spec.templates and refer to it with `template:`""",
+wf.yaml:11:9: error: 'inline' is not supported by kjob yet
+  hint: define the template under spec.templates and refer to it with `template:`""",
     ),
     (
         "unsupported template body",
