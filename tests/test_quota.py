@@ -233,3 +233,49 @@ def test_quantities_parse_exactly_and_print_short() -> None:
         parse_quantity("1e3Gi")
     assert human("requests.cpu", Fraction(6, 5)) == "1200m"
     assert human("memory", Fraction(3 * 2**29)) == "1.5Gi"
+
+
+def test_a_nested_template_counts_as_its_largest_level(kjob: Any, tmp_path: Path) -> None:
+    wf = _write(
+        tmp_path,
+        "nested.yaml",
+        """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: nested}
+        spec:
+          entrypoint: main
+          templates:
+          - name: main
+            dag:
+              tasks:
+              - {name: a, template: inner}
+              - {name: b, template: work}
+          - name: inner
+            dag:
+              tasks:
+              - {name: x, template: work}
+              - {name: y, template: work, dependencies: [x], withItems: [1, 2, 3]}
+          - name: work
+            container:
+              image: busybox
+              command: [sh, -c, "true"]
+              resources: {requests: {cpu: 500m}}
+        """,
+    )
+    quota = _write(
+        tmp_path,
+        "quota.yaml",
+        """\
+        kind: ResourceQuota
+        apiVersion: v1
+        metadata: {name: cpu}
+        spec: {hard: {requests.cpu: 1900m}}
+        """,
+    )
+    done = kjob("plan", wf, "--check-quota", "--quota", quota)
+    assert done.code == 1
+    assert (
+        "level 0 (4 pods): does not fit\n"
+        "  resourcequota/cpu: requests.cpu needs 2, 1900m left (hard 1900m, used 0): 100m short"
+    ) in done.stdout
