@@ -279,3 +279,10 @@ def test_a_nested_template_counts_as_its_largest_level(kjob: Any, tmp_path: Path
         "level 0 (4 pods): does not fit\n"
         "  resourcequota/cpu: requests.cpu needs 2, 1900m left (hard 1900m, used 0): 100m short"
     ) in done.stdout
+
+
+def test_without_a_cluster_or_a_file_it_says_what_to_give(kjob: Any) -> None:
+    done = kjob("plan", str(EXAMPLES / "06-resources.yaml"), "--check-quota")
+    assert done.code == 2
+    assert done.stderr.startswith("error: --check-quota: no cluster is configured"), done.stderr
+    assert "hint: give --quota FILE" in done.stderr

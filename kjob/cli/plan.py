@@ -6,7 +6,8 @@ value is a directory (write ``-o ./yaml`` for a directory named yaml).
 
 ``--check-quota`` compares each level with the namespace's ResourceQuotas and LimitRanges (read from the
 cluster, or from ``--quota FILE``) before anything is created.  Exit codes: 0 when everything fits, 1
-when a level or a task will be refused, 2 for bad input (the workflow, the quota file, the options).
+when a level or a task will be refused (or the cluster cannot be read: the message says so), 2 for
+bad input (the workflow, the quota file, the options, no cluster and no ``--quota``).
 """
 
 from __future__ import annotations

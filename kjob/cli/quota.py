@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from kjob.cli import console
+from kjob.errors import KjobError
 from kjob.graph import expand
 from kjob.plan.quota import Limits, check, plan_levels
 from kjob.spec.model import Workflow
@@ -25,6 +26,13 @@ def check_quota(
         limits = load_quota_file(quota_file)
         source = quota_file
     else:
+        from kjob.backends.kubernetes.configured import kubeconfig_available
+
+        if not kubeconfig_available(kubeconfig):
+            raise KjobError(
+                "--check-quota: no cluster is configured (no kubeconfig, not in a pod) to read quotas from",
+                hint="give --quota FILE (kubectl get resourcequota,limitrange -o yaml), or --kubeconfig FILE",
+            )
         from kjob.backends.kubernetes.quota import read_limits
 
         ns, limits = read_limits(
