@@ -145,7 +145,7 @@ def test_template_refs_lint_and_run_from_a_templates_dir(kjob: Any, tmp_path: Pa
     assert {k: v["phase"] for k, v in nodes.items()} == dict.fromkeys(
         ["main", "a", "a.one", "a.two", "b"], "Succeeded"
     )
-    assert nodes["a"]["template"] == "lib.pair"
+    assert nodes["a"]["template"] == "lib:pair"
     said = outputs(done)
     assert said["a.one"] == {"out": "one-hi"}
     assert said["a.two"] == {"out": "two-after-one-hi"}
@@ -249,3 +249,20 @@ def test_plan_and_dry_run_render_jobs_from_referenced_templates(
     assert dry.code == 0, dry.stderr
     assert 'print("one-hi")' in dry.stdout  # the referenced template's script, rendered
     assert dry.stdout.count("kind: Job") == 3
+
+
+def test_a_cluster_template_and_a_namespaced_one_of_the_same_name_stay_apart(
+    kjob: Any, tmp_path: Path, templates: Path
+) -> None:
+    namespaced = LIB.replace("kind: ClusterWorkflowTemplate", "kind: WorkflowTemplate")
+    (templates / "ns-lib.yaml").write_text(namespaced.replace('print("{{', 'print("ns-{{'))
+    text = USES_REFS.replace(
+        "templateRef: {name: greet, template: hello}", "templateRef: {name: lib, template: say}"
+    )
+    workflow = write(tmp_path, "wf.yaml", text.replace("name: msg, value:", "name: m, value:"))
+    done = kjob("run", "--backend", "local", "--templates", str(templates), workflow)
+    assert done.code == 0, done.stdout + done.stderr
+    nodes = done.nodes()
+    assert (nodes["a.one"]["template"], nodes["b"]["template"]) == ("lib:say", "lib.say")
+    logs = kjob("logs", done.run_id())
+    assert "a.one: one-hi" in logs.stdout and "b: ns-b-says" in logs.stdout, logs.stdout

@@ -85,8 +85,14 @@ class TemplateRef:
 
     @property
     def local_name(self) -> str:
-        """The name the template has in the workflow that uses it (a template name holds no '.')."""
-        return f"{self.name}.{self.template}"
+        """The name the template has in the workflow that uses it: ``W.T``, or ``W:T`` for a
+        ClusterWorkflowTemplate (a template's own name holds neither '.' nor ':')."""
+        return f"{self.name}{':' if self.cluster else '.'}{self.template}"
+
+
+def is_referenced_name(name: str) -> bool:
+    """Whether a task's template name is a :attr:`TemplateRef.local_name`."""
+    return "." in name or ":" in name
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,16 @@ from kjob.errors import TemplateError
 from kjob.expr import check_when, parse_depends, parse_template
 from kjob.spec.diagnostics import Diagnostics, listing
 from kjob.spec.fields import suggest
-from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow, Locator, Site, SiteKind, TaskMarks, line_of
+from kjob.spec.loaded import (
+    LoadedTemplate,
+    LoadedWorkflow,
+    Locator,
+    Site,
+    SiteKind,
+    TaskMarks,
+    is_referenced_name,
+    line_of,
+)
 from kjob.spec.model import DagTask, Mark, Template, TemplateKind
 
 CARET_WIDTH = 100  # characters of a long line shown around the caret
@@ -333,7 +342,7 @@ class _Checker:
         if not task.template:
             return  # no template named (reported by the loader), or a templateRef
         target = self.templates.get(task.template)
-        if target is None and "." in task.template:
+        if target is None and is_referenced_name(task.template):
             return  # a templateRef that did not resolve (reported by kjob.spec.resolve_refs)
         if target is None:
             self.diag.error(
