@@ -85,7 +85,7 @@ def expand(workflow: Workflow) -> Graph:
     members: dict[str, list[int]] = {}
     for task in tasks:
         members[task.name] = []
-        for node in _nodes_of(task):
+        for node in nodes_of(task):
             members[task.name].append(len(nodes))
             nodes.append(node)
     src: list[int] = []
@@ -101,7 +101,7 @@ def expand(workflow: Workflow) -> Graph:
     return Graph(tuple(nodes), np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), deps)
 
 
-def _nodes_of(task: DagTask) -> list[GraphNode]:
+def nodes_of(task: DagTask) -> list[GraphNode]:
     if task.with_items is not None:
         return [
             GraphNode(f"{task.name}({i})", task.name, task.template, "withItems")

@@ -383,9 +383,9 @@ def _template_levels(
 
 
 def _width(task: Any, notes: list[str]) -> int:
-    from kjob.graph import _nodes_of
+    from kjob.graph import nodes_of
 
-    nodes = _nodes_of(task)
+    nodes = nodes_of(task)
     if any(n.dynamic for n in nodes):
         notes.append(f"{task.name}: {nodes[0].fan_out} items are known only at run time (counted as 1)")
     return len(nodes)
