@@ -68,3 +68,4 @@ YAML_NODES = Limit("YAML nodes (each use of an alias counted again)", 5_000_000,
 EXPRESSION_CHARS = Limit("characters", 1_000_000, "KJOB_MAX_EXPRESSION_CHARS")
 RENDERED_CHARS = Limit("characters", 20_000_000, "KJOB_MAX_RENDERED_CHARS")
 FORMAT_WIDTH = Limit("characters", 100, "KJOB_MAX_FORMAT_WIDTH")  # of a printf width or precision
+NESTING = Limit("dag or steps templates around it", 100, "KJOB_MAX_NESTING")  # a template calling itself

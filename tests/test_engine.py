@@ -765,3 +765,43 @@ def test_with_items_entries_are_rendered() -> None:
     )
     _, backend = run(wf)
     assert [spec.container.command[-1] for _, spec in backend.submitted] == ["prod-a", '{"k":"prod"}', "3"]
+
+
+SELF_CALLING = """\
+entrypoint: main
+templates:
+- name: main
+  dag:
+    tasks:
+    - {name: work, template: echo}
+    - {name: again, template: main, depends: work}
+"""
+
+
+@pytest.mark.parametrize("limit", [None, "5"])
+def test_a_template_calling_itself_without_end_is_an_error_at_the_nesting_limit(
+    limit: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if limit is not None:
+        monkeypatch.setenv("KJOB_MAX_NESTING", limit)
+    depth = int(limit or 100)
+    result, backend = run(workflow(SELF_CALLING + ECHO))
+    assert result.phase is Phase.ERROR
+    deepest = ".".join(["again"] * depth)
+    assert len(backend.submitted) == depth  # one `work` per level that opened
+    message = next(n.message for n in result.nodes if n.id == deepest)
+    assert message == (
+        f"task 'again' has {depth + 1} dag or steps templates around it, more than kjob's limit of "
+        f"{depth} (set KJOB_MAX_NESTING to raise it); does template 'main' call itself with no `when` to end it?"
+    )
+
+
+def test_a_template_calling_itself_at_once_is_the_same_error_not_a_recursion_error() -> None:
+    wf = workflow(
+        "entrypoint: main\ntemplates:\n- name: main\n  dag:\n    tasks:\n    - {name: again, template: main}\n"
+    )
+    result, backend = run(wf)
+    assert result.phase is Phase.ERROR and not backend.submitted
+    assert "more than kjob's limit of 100" in next(
+        n.message for n in result.nodes if n.message.startswith("task")
+    )

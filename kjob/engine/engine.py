@@ -37,7 +37,7 @@ from kjob.engine.substitute import AttemptFill, TextFill, compile_attempt, compi
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
-from kjob.limits import FAN_OUT_ITEMS, RENDERED_CHARS
+from kjob.limits import FAN_OUT_ITEMS, NESTING, RENDERED_CHARS
 from kjob.spec.model import DagTask, Parameter, Template, Workflow
 
 
@@ -396,6 +396,11 @@ class Engine:
             return
         if node.template.container is not None:
             self._queue_attempt(node)
+            return
+        too_deep = NESTING.problem(_nesting(node), f"task '{node.task.name}'")
+        if too_deep is not None:
+            why = f"; does template '{node.template.name}' call itself with no `when` to end it?"
+            self._finish(node, Phase.ERROR, too_deep + why)
         else:
             node.phase = Phase.RUNNING
             node.started_at = self.backend.now()
@@ -938,6 +943,16 @@ def _attempt_id(node_id: str, attempt: int) -> str:
 
 def _clip(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _nesting(node: Node) -> int:
+    """How many dag or steps templates are open around ``node`` (the entrypoint's counts)."""
+    depth = 0
+    scope: Scope | None = node.scope
+    while scope is not None:
+        depth += 1
+        scope = scope.owner.scope if scope.owner is not None else None
+    return depth
 
 
 def _one_line(err: KjobError) -> str:
