@@ -62,7 +62,10 @@ def parse_quantity(value: object, what: str = "quantity") -> float:
     if isinstance(value, int | float):
         number = float(value)
     elif isinstance(value, str) and (exact := _exact(value)) is not None:
-        number = float(exact)
+        try:
+            number = float(exact)
+        except OverflowError:  # 1e999: exact, but beyond any float
+            number = math.inf
     else:
         raise SimError(
             f"invalid {what} {value!r}", hint="use a number or a Kubernetes quantity (500m, 2, 512Mi, 4Gi)"

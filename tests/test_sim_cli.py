@@ -258,3 +258,10 @@ def test_attempts_that_always_fail_use_every_retry_and_fail_the_task() -> None:
     code, out, err = sim(str(EXAMPLES / "04-retries.yaml"), "--fail-prob", "1")
     assert code == 0 and "Traceback" not in err  # the simulation ran; its workflow failed
     assert "0 succeeded, 1 failed, 0 not run (4 attempts)" in out  # retryStrategy limit 3: 4 attempts
+
+
+@pytest.mark.parametrize("amount", ["1e999", "-1e999", "1e400"])
+def test_a_request_beyond_any_number_is_a_usage_error(amount: str) -> None:
+    code, out, err = sim(str(EXAMPLES / "02-artifacts.yaml"), "--request", f"cpu={amount}")
+    assert code == 2 and "Traceback" not in err
+    assert f"invalid cpu '{amount}': must be a finite number >= 0" in err
