@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,26 @@ def kjob(kjob_home: Path) -> Any:
 def needs_shared() -> None:
     if not SEED.is_dir():
         pytest.skip(NO_SHARED)
+
+
+# ------------------------------------------------------------------ the fuzz suites' tallies
+_FUZZ_TALLIES: dict[str, Counter[str]] = {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """A pytest-xdist worker ended: add up the fuzz inputs it tried (tests/fuzz/budget.py)."""
+    from tests.fuzz.budget import TALLY_KEY
+
+    for suite, tried in getattr(node, "workeroutput", {}).get(TALLY_KEY, []):
+        _FUZZ_TALLIES.setdefault(suite, Counter()).update(tried)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.fuzz.budget import tally_line
+
+    for suite, tried in sorted(_FUZZ_TALLIES.items()):
+        terminalreporter.write_line(tally_line(suite, tried))
 
 
 # ------------------------------------------------------------------ emulator errors fail the test

@@ -6,53 +6,32 @@ Inputs are edits of every example and seed workflow (:mod:`tests.fuzz.corpus`) f
 texts built from the grammar's own tokens, hostile numbers and characters for templates, ``when`` and
 ``depends``.  The run is bounded and reproducible: a fixed number of examples per test
 (``KJOB_FUZZ_EXAMPLES`` scales them) drawn with ``derandomize=True``.  At the end the suite says how
-many inputs it tried ("fuzz: N inputs ...").
+many inputs it tried ("fuzz spec: N inputs ...").
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from kjob.errors import SpecError, SpecErrors, TemplateError
 from kjob.expr import TASK_RESULTS, check_when, evaluate_when, parse_depends, parse_template
 from kjob.spec import load_text
+from tests.fuzz.budget import bounded, report_tally
 from tests.fuzz.corpus import RENDERED_VALUES, SEEDS, expression_texts, mutated_workflows
 
-SCALE = float(os.environ.get("KJOB_FUZZ_EXAMPLES", "1") or 1)
 MESSAGE_CHARS = 1000  # an error that quotes more of its input than this is a defect too
 TRIED: Counter[str] = Counter()
-
-
-def fuzz(examples: int) -> settings:
-    return settings(
-        max_examples=max(1, int(examples * SCALE)),
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+fuzz = bounded
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    total = sum(TRIED.values())
-    parts = ", ".join(f"{name} {count:,}" for name, count in sorted(TRIED.items()))
-    line = f"fuzz: {total:,} inputs tried ({parts}), no exception but kjob's own"
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:  # pragma: no cover - pytest without its terminal
-        print(line, file=sys.stderr)
-        return
-    with capture.global_and_fixture_disabled():  # shown with or without -s
-        reporter.write_line(line)
+    yield from report_tally(request, "spec", TRIED)
 
 
 def test_the_corpus_has_every_example_and_seed() -> None:
