@@ -1,7 +1,8 @@
 """``run.json``: what happened in a run, kept up to date while it runs.
 
-Per node: phase, message, and per attempt the queued/started/finished times (wall clock, seconds since
-the epoch) and the log file.  ``kjob logs`` reads it; the simulator calibrates start-up overhead and
+Per node: phase, message, when its next attempt starts while it waits to retry (``next_retry``), and
+per attempt the queued/started/finished times (wall clock, seconds since the epoch) and the log file.
+``kjob logs`` reads it; the simulator calibrates start-up overhead and
 durations from it.
 """
 
@@ -82,7 +83,9 @@ class RunRecorder:
             node.started_at,
             node.finished_at,
             node.exit_code,
+            node.retry_at,
             len(node.attempts),
+            len(node.inputs) + len(node.input_artifacts),
             None if last is None else (last.started_at, last.finished_at, last.phase),
             self._unfinished,
         )
@@ -100,7 +103,11 @@ class RunRecorder:
             "message": self._unfinished if self._unfinished and not node.phase.finished else node.message,
             "started": self._wall(node.started_at),
             "finished": self._wall(node.finished_at),
+            "next_retry": self._wall(node.retry_at),
             "group": node.is_group,
+            "parent": _parent_id(node),
+            "depends": _depends(node),
+            "inputs": {"parameters": dict(node.inputs), "artifacts": dict(node.input_artifacts)},
             "outputs": {
                 "parameters": dict(node.parameters),
                 "artifacts": dict(node.artifacts),
@@ -121,6 +128,23 @@ class RunRecorder:
                 for a in node.attempts
             ],
         }
+
+
+def _parent_id(node: Node) -> str | None:
+    """The node this one is drawn inside: a fan-out item's group, a nested task's template node, or
+    (for a top-level task) the entrypoint's; ``None`` for the entrypoint and the exit handler."""
+    if node.parent is not None:
+        return node.parent.id
+    owner = node.scope.owner
+    return None if owner is None else owner.id
+
+
+def _depends(node: Node) -> list[str]:
+    """The ids of the sibling nodes this task waits for (an item waits for what its group waits for)."""
+    if node.parent is not None:
+        return []
+    scope = node.scope
+    return [scope.nodes[name].id for name in scope.deps.get(node.task.name, ()) if name in scope.nodes]
 
 
 def record_with_nodes(header: dict[str, Any], nodes: bytes) -> bytes:
