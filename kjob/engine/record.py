@@ -85,7 +85,7 @@ class RunRecorder:
             node.exit_code,
             node.retry_at,
             len(node.attempts),
-            len(node.inputs) + len(node.input_artifacts),
+            len(node.inputs),
             None if last is None else (last.started_at, last.finished_at, last.phase),
             self._unfinished,
         )
@@ -107,7 +107,7 @@ class RunRecorder:
             "group": node.is_group,
             "parent": _parent_id(node),
             "depends": _depends(node),
-            "inputs": {"parameters": dict(node.inputs), "artifacts": dict(node.input_artifacts)},
+            "inputs": dict(node.inputs),
             "outputs": {
                 "parameters": dict(node.parameters),
                 "artifacts": dict(node.artifacts),
@@ -130,13 +130,13 @@ class RunRecorder:
         }
 
 
-def _parent_id(node: Node) -> str | None:
-    """The node this one is drawn inside: a fan-out item's group, a nested task's template node, or
-    (for a top-level task) the entrypoint's; ``None`` for the entrypoint and the exit handler."""
+def _parent_id(node: Node) -> str:
+    """The node this one belongs to: a fan-out item's group, a nested task's template node, or (for a
+    top-level task) the entrypoint's; ``""`` for a top node (the entrypoint, the exit handler)."""
     if node.parent is not None:
         return node.parent.id
     owner = node.scope.owner
-    return None if owner is None else owner.id
+    return "" if owner is None else owner.id
 
 
 def _depends(node: Node) -> list[str]:
@@ -145,6 +145,15 @@ def _depends(node: Node) -> list[str]:
         return []
     scope = node.scope
     return [scope.nodes[name].id for name in scope.deps.get(node.task.name, ()) if name in scope.nodes]
+
+
+def _parent_id(node: Node) -> str:
+    """The node a node belongs to: an item's fan-out, else the node whose template holds its task
+    (``""`` for a top node)."""
+    if node.parent is not None:
+        return node.parent.id
+    owner = node.scope.owner
+    return "" if owner is None else owner.id
 
 
 def record_with_nodes(header: dict[str, Any], nodes: bytes) -> bytes:
