@@ -130,15 +130,6 @@ class RunRecorder:
         }
 
 
-def _parent_id(node: Node) -> str:
-    """The node this one belongs to: a fan-out item's group, a nested task's template node, or (for a
-    top-level task) the entrypoint's; ``""`` for a top node (the entrypoint, the exit handler)."""
-    if node.parent is not None:
-        return node.parent.id
-    owner = node.scope.owner
-    return "" if owner is None else owner.id
-
-
 def _depends(node: Node) -> list[str]:
     """The ids of the sibling nodes this task waits for (an item waits for what its group waits for)."""
     if node.parent is not None:
