@@ -49,6 +49,11 @@ class RunDir:
         return self.path / "run.json"
 
     @property
+    def templates(self) -> Path:
+        """The WorkflowTemplates the run uses from elsewhere (``--templates``), carried for resume."""
+        return self.path / "templates.yaml"
+
+    @property
     def logs(self) -> Path:
         return self.path / "logs"
 

@@ -3,6 +3,9 @@ given at submit time, through the CLI on the local backend (real processes)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +269,63 @@ def test_a_cluster_template_and_a_namespaced_one_of_the_same_name_stay_apart(
     assert (nodes["a.one"]["template"], nodes["b"]["template"]) == ("lib:say", "lib.say")
     logs = kjob("logs", done.run_id())
     assert "a.one: one-hi" in logs.stdout and "b: ns-b-says" in logs.stdout, logs.stdout
+
+
+WAITER = """\
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: waiter
+spec:
+  templates:
+  - name: wait
+    inputs:
+      parameters:
+      - name: tag
+    container:
+      image: alpine
+      command: [sh, -c, "touch {{inputs.parameters.tag}}.started; while [ ! -f GO ]; do sleep 0.05; done; echo {{inputs.parameters.tag}}"]
+"""
+
+WAITS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: waits
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - name: a
+        templateRef: {name: waiter, template: wait}
+        arguments: {parameters: [{name: tag, value: "DIR/a"}]}
+      - name: b
+        depends: a
+        templateRef: {name: waiter, template: wait}
+        arguments: {parameters: [{name: tag, value: "DIR/b"}]}
+"""
+
+
+def test_a_killed_run_resumes_with_the_templates_it_carries_after_the_directory_is_gone(
+    kjob_home: Path, tmp_path: Path
+) -> None:
+    from tests.test_local_resume import record, start, wait_for_file
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "waiter.yaml").write_text(WAITER.replace("GO", str(tmp_path / "GO")))
+    workflow = write(tmp_path, "wf.yaml", WAITS.replace("DIR", str(tmp_path)))
+    proc = start(kjob_home, "run", "--backend", "local", "--templates", str(templates), workflow)
+    wait_for_file(tmp_path / "a.started")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    shutil.rmtree(templates)  # the run must not need the directory any more
+    (tmp_path / "GO").touch()
+    resumed = start(kjob_home, "resume", "waits")
+    out, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 0, out + err
+    nodes = {n["id"]: n for n in record(kjob_home, "waits")["nodes"]}
+    assert nodes["b"]["phase"] == "Succeeded"
+    assert nodes["b"]["outputs"]["result"] == f"{tmp_path}/b"

@@ -12,9 +12,11 @@ from kjob.cli import console
 from kjob.cli.common import pick_workflow
 from kjob.cli.execute import cluster_options, execute, given_options
 from kjob.errors import KjobError
+from kjob.render.manifests import TEMPLATES_KEY
 from kjob.rundir import RunDir, runs_root
 from kjob.spec import load_file, load_text
 from kjob.spec.model import Workflow
+from kjob.spec.templates_dir import carried_library
 
 if TYPE_CHECKING:
     from kjob.backends.kubernetes import Cluster, RunObject
@@ -46,15 +48,16 @@ def command(
     from kjob.backends.kubernetes import KubernetesBackend, connect
 
     conn = connect(kubeconfig=kubeconfig, context=context, namespace=namespace, qps=qps, burst=burst)
-    run_object, text, parameters = KubernetesBackend.open_run(conn, run)
+    held = KubernetesBackend.open_run(conn, run)
     source = f"configmap/{run} in namespace {conn.namespace}"
-    workflow = pick_workflow(load_text(text, path=source), source, None)
+    library = carried_library(held.templates_text, f"{source}, key {TEMPLATES_KEY}")
+    workflow = pick_workflow(load_text(held.workflow_text, path=source, templates=library), source, None)
     continue_in_cluster(
         conn,
-        run_object,
+        held.run,
         workflow,
         source=source,
-        parameters=parameters,
+        parameters=held.parameters,
         parallelism=parallelism,
         detach=detach,
     )
@@ -137,7 +140,8 @@ def _resume_local(run_dir: RunDir, parallelism: int | None) -> None:
     copy = run_dir.path / "workflow.yaml"
     if not copy.is_file():
         raise KjobError(f"run {run_dir.run_id} cannot be resumed: its workflow copy {copy} is missing")
-    loaded = load_file(str(copy))
+    carried = run_dir.templates.read_text() if run_dir.templates.is_file() else ""
+    loaded = load_file(str(copy), templates=carried_library(carried, str(run_dir.templates)))
     workflow = pick_workflow(loaded, str(copy), record.get("workflow_name"))
     backend = LocalBackend(run_dir, notice=console.notice, resume=True)
     console.line(f"Run {run_dir.run_id} (resumed)", style="bold")

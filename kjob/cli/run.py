@@ -184,7 +184,8 @@ def command(
         if workspace_pvc is not None:
             check_claim(conn.core, conn.namespace, workspace_pvc)
         text = Path(file).read_text()
-        if run_id_option is not None and (found := _same_run(conn, run_id, text, overrides)) is not None:
+        carried = loaded.carried_templates(workflow)
+        if run_id_option is not None and (found := _same_run(conn, run_id, text, overrides, carried)):
             from kjob.cli.resume import continue_in_cluster
 
             if owner_job is not None:
@@ -211,6 +212,7 @@ def command(
                 workflow_text=text,
                 parameters=overrides,
                 workspace_claim=workspace_pvc,
+                templates_text=carried,
             )
         except BaseException:
             run_dir.discard()
@@ -238,6 +240,8 @@ def command(
         runner = LocalBackend(run_dir, notice=console.notice, keep_workdirs=keep_workdirs)
         ns = workflow.namespace or "default"
     shutil.copyfile(file, run_dir.path / "workflow.yaml")
+    if carried := loaded.carried_templates(workflow):  # for `kjob resume`, should the directory change
+        run_dir.templates.write_text(carried)
     execute(
         workflow,
         runner,
@@ -291,23 +295,25 @@ def _give_to_job(conn: Cluster, run_id: str, owner: tuple[str, str]) -> None:
         ) from None
 
 
-def _same_run(conn: Cluster, run_id: str, text: str, parameters: dict[str, str]) -> RunObject | None:
-    """The run ``run_id`` if the cluster holds it with this workflow text and these parameters;
-    ``None`` if there is none; an error if it holds another workflow under that id."""
+def _same_run(
+    conn: Cluster, run_id: str, text: str, parameters: dict[str, str], templates_text: str
+) -> RunObject | None:
+    """The run ``run_id`` if the cluster holds it with this workflow text, these parameters and these
+    templates; ``None`` if there is none; an error if it holds another workflow under that id."""
     from kjob.backends.kubernetes import KubernetesBackend
 
     try:
-        found, held_text, held_parameters = KubernetesBackend.open_run(conn, run_id)
+        held = KubernetesBackend.open_run(conn, run_id)
     except ClusterError:
         raise
     except KjobError:  # no such run (a ConfigMap of that name that is no run: creating it says so)
         return None
-    if held_text != text or held_parameters != parameters:
+    if (held.workflow_text, held.parameters, held.templates_text) != (text, parameters, templates_text):
         raise KjobError(
             f"run '{run_id}' exists in namespace {conn.namespace} with another workflow or other parameters",
             hint=f"choose another --run-id, or finish that run as it is with `kjob resume {run_id}`",
         )
-    return found
+    return held.run
 
 
 def read_parameter_file(path: str | None) -> dict[str, str]:

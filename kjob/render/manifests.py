@@ -71,6 +71,9 @@ exit "$rc"
 """
 
 
+TEMPLATES_KEY = "templates.yaml"  # of the run object, and of a driver plan's ConfigMap
+
+
 @dataclass(frozen=True, slots=True)
 class RunObject:
     """The run's ConfigMap as the Jobs refer to it."""
@@ -92,13 +95,17 @@ def run_configmap(
     parameters: Mapping[str, str],
     workspace_claim: str | None = None,
     creator: str | None = None,
+    templates_text: str = "",
 ) -> Manifest:
     """The run object; ``creator`` is a token unique to the client creating it, so that a create
-    retried after its answer was lost recognises its own object in the 409."""
+    retried after its answer was lost recognises its own object in the 409.  ``templates_text``: the
+    WorkflowTemplates the workflow uses from elsewhere, carried so that any kjob can resume it."""
     data = {
         "workflow.yaml": workflow_text,
         "parameters.json": json.dumps(dict(parameters), sort_keys=True),
     }
+    if templates_text:
+        data[TEMPLATES_KEY] = templates_text
     if workspace_claim is not None:
         data[workspace.CONFIGMAP_KEY] = workspace_claim
     return {

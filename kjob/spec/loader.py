@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kjob.errors import KjobError, SpecError, SpecErrors
 from kjob.limits import FILE_CHARS
@@ -21,7 +21,7 @@ from kjob.spec.advice import advise
 from kjob.spec.build_workflow import ARGO_API, build
 from kjob.spec.diagnostics import Diagnostics, SpecWarning
 from kjob.spec.loaded import LoadedWorkflow
-from kjob.spec.model import Mark, Workflow
+from kjob.spec.model import Mark, Workflow, frozen_map
 from kjob.spec.reader import Reader
 from kjob.spec.resolve_refs import EMPTY, TemplateLibrary, needs_library, resolve, with_documents
 from kjob.spec.source import Source
@@ -34,6 +34,18 @@ class LoadResult:
 
     workflows: tuple[Workflow, ...]
     warnings: tuple[SpecWarning, ...]
+    # the text of each template source given (``templates``): a workflow's ``template_sources`` index it
+    template_texts: Mapping[str, str] = field(default_factory=frozen_map)
+
+    def carried_templates(self, workflow: Workflow) -> str:
+        """The templates ``workflow`` uses from elsewhere, as one multi-document YAML text for a run
+        to carry (so that it can be resumed, or driven in a cluster, without the directory); ``""``
+        when it uses none."""
+        return "".join(
+            f"# from {path}\n{self.template_texts[path].rstrip()}\n---\n"
+            for path in workflow.template_sources
+            if path in self.template_texts
+        )
 
 
 def load_file(
@@ -100,7 +112,8 @@ def load_text(
     if diag.errors:
         raise SpecErrors(diag.capped_errors())
     warnings = sorted(diag.warnings, key=lambda w: (w.mark.path, w.mark.line, w.mark.col))
-    return LoadResult(tuple(w.workflow for w in loaded), tuple(warnings))
+    texts = templates.sources if templates is not None else frozen_map()
+    return LoadResult(tuple(w.workflow for w in loaded), tuple(warnings), texts)
 
 
 def build_documents(text: str, path: str, diag: Diagnostics, into: list[LoadedWorkflow]) -> list[object]:

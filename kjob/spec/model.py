@@ -279,6 +279,9 @@ class Workflow:
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
     path: str = "<unknown>"
     mark: Mark = NOWHERE
+    # where the WorkflowTemplates its templateRefs and workflowTemplateRef resolved to were read from
+    # (files, ConfigMaps), in the order first used: what a run must carry to be resumed elsewhere
+    template_sources: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:

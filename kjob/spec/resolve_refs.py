@@ -32,6 +32,7 @@ class TemplateLibrary:
     namespaced: Mapping[str, LoadedWorkflow]
     cluster: Mapping[str, LoadedWorkflow]
     origin: str  # where they came from, for messages: "--templates DIR"
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # path: its text
     # the mistakes of each (kind, name) that has some: reported by a workflow that uses it
     problems: Mapping[tuple[str, str], tuple[SpecError, ...]] = field(
         default_factory=lambda: MappingProxyType({})
@@ -51,13 +52,16 @@ def needs_library(loaded: LoadedWorkflow) -> bool:
 
 
 def resolve(loaded: LoadedWorkflow, library: TemplateLibrary, diag: Diagnostics) -> LoadedWorkflow:
-    """``loaded`` with every reference resolved (each missing one reported into ``diag``)."""
+    """``loaded`` with every reference resolved (each missing one reported into ``diag``); its
+    workflow's ``template_sources`` name where the templates used were read from."""
+    used: list[str] = []
     if loaded.workflow_template_ref is not None:
         base = _find(loaded.workflow_template_ref, library, diag)
         if base is not None:
             loaded = _merge(base, loaded)
+            used.append(base.workflow.path)
     if not loaded.template_refs:
-        return loaded
+        return _using(loaded, used)
     own = {t.template.name for t in loaded.templates}
     imported: dict[str, LoadedTemplate] = {}
     pending = list(loaded.template_refs)
@@ -68,6 +72,7 @@ def resolve(loaded: LoadedWorkflow, library: TemplateLibrary, diag: Diagnostics)
         source = _find(ref, library, diag)
         if source is None:
             continue
+        used.append(source.workflow.path)
         template = _template_of(source, ref, diag)
         if template is None:
             continue
@@ -75,12 +80,21 @@ def resolve(loaded: LoadedWorkflow, library: TemplateLibrary, diag: Diagnostics)
         imported[ref.local_name] = copied
         pending.extend(calls)
     if not imported:
-        return loaded
+        return _using(loaded, used)
     templates = loaded.templates + tuple(imported.values())
     by_name = dict(loaded.workflow.templates)
     by_name.update((name, t.template) for name, t in imported.items())
     workflow = dataclasses.replace(loaded.workflow, templates=frozen_map(by_name))
-    return dataclasses.replace(loaded, workflow=workflow, templates=templates)
+    return _using(dataclasses.replace(loaded, workflow=workflow, templates=templates), used)
+
+
+def _using(loaded: LoadedWorkflow, used: list[str]) -> LoadedWorkflow:
+    own = loaded.workflow.path
+    sources = tuple(dict.fromkeys(p for p in used if p != own))  # the file itself is carried anyway
+    if not sources:
+        return loaded
+    workflow = dataclasses.replace(loaded.workflow, template_sources=sources)
+    return dataclasses.replace(loaded, workflow=workflow)
 
 
 def _find(ref: TemplateRef, library: TemplateLibrary, diag: Diagnostics) -> LoadedWorkflow | None:

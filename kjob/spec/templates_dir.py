@@ -1,4 +1,5 @@
-"""Reading a directory of WorkflowTemplates and ClusterWorkflowTemplates (``--templates DIR``).
+"""Reading WorkflowTemplates and ClusterWorkflowTemplates: a directory (``--templates DIR``), or texts
+read elsewhere (ConfigMaps of a cluster, the templates a run carries).
 
 Every ``*.yaml``/``*.yml`` file under the directory (its subdirectories too, in name order) is read;
 its WorkflowTemplate and ClusterWorkflowTemplate documents are checked like any workflow and kept by
@@ -31,21 +32,32 @@ def load_library(directories: Sequence[str], *, lenient: bool = False) -> Templa
     A template with mistakes is kept with them: a workflow that refers to it reports them, located in
     the template's file, and one that does not is not held up by a template it never runs.
     """
-    diag = Diagnostics(lenient=lenient)
-    found: list[tuple[LoadedWorkflow, list[SpecError]]] = []
+    texts: list[tuple[str, str]] = []
     for directory in directories:
         if not os.path.isdir(directory):
             what = "no such directory" if not os.path.exists(directory) else "not a directory"
             raise KjobError(
                 f"--templates {directory}: {what}", hint="give a directory of WorkflowTemplate YAML files"
             )
-        for path in _yaml_files(directory):
-            file_diag = Diagnostics(lenient=lenient)
-            docs: list[LoadedWorkflow] = []
-            build_documents(read_text(path), path, file_diag, docs)
-            if file_diag.errors and not docs:
-                diag.errors.extend(file_diag.errors)  # unread: it may hold the template a run needs
-            found.extend((d, file_diag.errors) for d in docs if d.workflow.kind in TEMPLATE_KINDS)
+        texts.extend((path, read_text(path)) for path in _yaml_files(directory))
+    return library_of_texts(texts, origin="--templates " + " ".join(directories), lenient=lenient)
+
+
+def library_of_texts(
+    texts: Sequence[tuple[str, str]], *, origin: str, lenient: bool = False
+) -> TemplateLibrary:
+    """The templates in ``texts``, pairs of (where a text came from, the YAML text): files of a
+    directory, ConfigMaps of a cluster, or the templates a run carries.  ``origin`` names them all in
+    messages ("--templates DIR")."""
+    diag = Diagnostics(lenient=lenient)
+    found: list[tuple[LoadedWorkflow, list[SpecError]]] = []
+    for path, text in texts:
+        file_diag = Diagnostics(lenient=lenient)
+        docs: list[LoadedWorkflow] = []
+        build_documents(text, path, file_diag, docs)
+        if file_diag.errors and not docs:
+            diag.errors.extend(file_diag.errors)  # unread: it may hold the template a run needs
+        found.extend((d, file_diag.errors) for d in docs if d.workflow.kind in TEMPLATE_KINDS)
     seen: dict[tuple[str, str], tuple[LoadedWorkflow, list[SpecError]]] = {}
     for doc, errors in found:
         key = (doc.workflow.kind, doc.workflow.name or "")
@@ -58,9 +70,9 @@ def load_library(directories: Sequence[str], *, lenient: bool = False) -> Templa
             )
     if diag.errors:
         raise SpecErrors(diag.capped_errors())
-    origin = "--templates " + " ".join(directories)
     docs = [doc for doc, _ in seen.values()]
-    library = with_documents(TemplateLibrary(frozen_map(), frozen_map(), origin), docs)
+    sources = frozen_map({path: text for path, text in texts})
+    library = with_documents(TemplateLibrary(frozen_map(), frozen_map(), origin, sources=sources), docs)
     problems: dict[tuple[str, str], tuple[SpecError, ...]] = {}
     for key, (doc, errors) in seen.items():
         checks = Diagnostics(lenient=lenient)
@@ -68,6 +80,14 @@ def load_library(directories: Sequence[str], *, lenient: bool = False) -> Templa
         if errors or checks.errors:
             problems[key] = tuple(errors) + tuple(checks.errors)
     return dataclasses.replace(library, problems=MappingProxyType(problems))
+
+
+def carried_library(templates_text: str, where: str) -> TemplateLibrary | None:
+    """The templates a run carries (:meth:`~kjob.spec.loader.LoadResult.carried_templates`), kept at
+    ``where`` (its run directory's file, its run object's key); ``None`` if it carries none."""
+    if not templates_text:
+        return None
+    return library_of_texts([(where, templates_text)], origin=f"the templates carried in {where}")
 
 
 def _yaml_files(directory: str) -> list[str]:

@@ -46,6 +46,16 @@ WATCH_TIMEOUT = 30
 Notice = Callable[[str], None]
 
 
+@dataclass(frozen=True, slots=True)
+class HeldRun:
+    """A run as its object in the cluster holds it: what ``kjob resume`` needs to go on with it."""
+
+    run: RunObject
+    workflow_text: str
+    parameters: dict[str, str]
+    templates_text: str = ""  # the WorkflowTemplates it uses from elsewhere ("" if none)
+
+
 @dataclass(eq=False)
 class _Tracked:
     spec: AttemptSpec
@@ -114,6 +124,7 @@ class KubernetesBackend:
         workflow_text: str,
         parameters: dict[str, str],
         workspace_claim: str | None = None,
+        templates_text: str = "",
     ) -> RunObject:
         token = uuid.uuid4().hex
         body: Any = manifests.run_configmap(
@@ -123,6 +134,7 @@ class KubernetesBackend:
             parameters=parameters,
             workspace_claim=workspace_claim,
             creator=token,
+            templates_text=templates_text,
         )
         try:
             created = cluster.core.create_namespaced_config_map(cluster.namespace, body)
@@ -150,8 +162,9 @@ class KubernetesBackend:
             cluster.core.delete_namespaced_config_map(run.run_id, run.namespace)
 
     @staticmethod
-    def open_run(cluster: Cluster, run_id: str) -> tuple[RunObject, str, dict[str, str]]:
-        """An existing run: its object, workflow text and parameters (for ``kjob resume``)."""
+    def open_run(cluster: Cluster, run_id: str) -> HeldRun:
+        """An existing run: its object, workflow text, parameters and the templates it carries (for
+        ``kjob resume``)."""
         try:
             cm = cluster.core.read_namespaced_config_map(run_id, cluster.namespace)
         except client.ApiException as err:
@@ -163,7 +176,8 @@ class KubernetesBackend:
             raise KjobError(f"configmap '{run_id}' in namespace {cluster.namespace} is not a kjob run")
         params = json.loads(data.get("parameters.json") or "{}")
         claim = data.get(workspace.CONFIGMAP_KEY)
-        return RunObject(run_id, cluster.namespace, str(_meta(cm).uid), claim), data["workflow.yaml"], params
+        run = RunObject(run_id, cluster.namespace, str(_meta(cm).uid), claim)
+        return HeldRun(run, data["workflow.yaml"], params, data.get(manifests.TEMPLATES_KEY, ""))
 
     # ------------------------------------------------------------------------------- interface
     def now(self) -> float:
