@@ -176,3 +176,34 @@ def test_a_long_name_still_fits_the_cronjob_limit() -> None:
         limit = 52 if obj["kind"] == "CronJob" else 63
         assert len(obj["metadata"]["name"]) <= limit, obj["kind"]
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_a_plan_of_a_workflow_using_templates_carries_them_to_the_driver(tmp_path: Path) -> None:
+    from kjob.spec.templates_dir import load_library
+    from tests.test_template_ref import GREET, LIB, USES_REFS
+
+    (tmp_path / "greet.yaml").write_text(GREET)
+    (tmp_path / "lib.yaml").write_text(LIB)
+    (tmp_path / "other.yaml").write_text(GREET.replace("name: greet", "name: unused"))
+    loaded = load_text(USES_REFS, path="wf.yaml", templates=load_library([str(tmp_path)]))
+    workflow = loaded.workflows[0]
+    carried = loaded.carried_templates(workflow)
+    assert "name: lib" in carried and "name: greet" in carried
+    assert "name: unused" not in carried  # only what the workflow uses
+    objects = driver_plan(workflow, USES_REFS, DriverOptions(templates_text=carried))
+    for obj in objects:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    found = _by_kind(objects)
+    assert found["ConfigMap"][0]["data"]["templates.yaml"] == carried
+    spec = found["Job"][0]["spec"]["template"]["spec"]
+    args = spec["containers"][0]["args"]
+    assert args[args.index("--templates") + 1] == "/kjob/plan/templates"
+    items = {i["key"]: i["path"] for i in spec["volumes"][0]["configMap"]["items"]}
+    assert items == {
+        "workflow.yaml": "workflow.yaml",
+        "parameters.json": "parameters.json",
+        "templates.yaml": "templates/templates.yaml",
+    }
+    # a changed template is a changed plan: a new driver Job, not an edit of the old one's pod template
+    changed = driver_plan(workflow, USES_REFS, DriverOptions(templates_text=carried + "# edited\n"))
+    assert _by_kind(changed)["Job"][0]["metadata"]["name"] != found["Job"][0]["metadata"]["name"]

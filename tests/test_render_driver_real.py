@@ -96,6 +96,26 @@ def test_a_driver_plan_runs_the_workflow_under_its_own_service_account(ns: Names
     assert f"Workflow {job} Succeeded" in _driver_logs(ns, job)
 
 
+def test_a_driver_plan_of_a_workflow_using_templates_runs_them_from_its_configmap(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    from kjob.spec.templates_dir import load_library
+    from tests.test_template_ref import GREET, LIB, USES_REFS
+
+    (tmp_path / "greet.yaml").write_text(GREET)
+    (tmp_path / "lib.yaml").write_text(LIB)
+    loaded = load_text(USES_REFS, path="workflow.yaml", templates=load_library([str(tmp_path)]))
+    workflow = loaded.workflows[0]
+    carried = loaded.carried_templates(workflow)
+    options = DriverOptions(namespace=ns.name, command=DRIVER, templates_text=carried)
+    objects = driver_plan(workflow, USES_REFS, options)
+    job = _one(objects, "Job")["metadata"]["name"]
+    _create(ns, objects)  # the driver pod has no --templates directory but the plan's own
+    assert _wait_done(ns, job) == "Complete", _driver_logs(ns, job)
+    tasks = _task_jobs(ns, job)
+    assert len(tasks) == 3 and set(tasks.values()) == {"Complete"}, tasks  # a.one, a.two, b
+
+
 def test_the_real_authorizer_grants_the_table_and_refuses_any_other_verb(ns: Namespace) -> None:
     objects = _plan(ns, (EXAMPLES / "03-conditional.yaml").read_text())
     _create(ns, [o for o in objects if o["kind"] in ("ServiceAccount", "Role", "RoleBinding")])

@@ -115,7 +115,8 @@ def command(
 ) -> None:
     """Plan the workflow in FILE: levels (tasks that may run together) and the critical path; with
     -o DIR, write it as Kubernetes objects for Argo CD or Flux to apply."""
-    workflow = pick_workflow(load(file, lenient=lenient), file, workflow_name)
+    loaded = load(file, lenient=lenient)
+    workflow = pick_workflow(loaded, file, workflow_name)
     if (quota_file or kubeconfig or context) and not check_quota:
         raise click.UsageError("--quota, --kubeconfig and --context go with --check-quota")
     if check_quota:
@@ -138,6 +139,7 @@ def command(
             ttl=ttl,
             driver_image=driver_image,
             workspace_claim=workspace_claim,
+            templates_text=loaded.carried_templates(workflow),
         )
         return
     if (
@@ -218,6 +220,7 @@ def write_plan(
     ttl: int | None,
     driver_image: str | None,
     workspace_claim: str | None,
+    templates_text: str = "",
 ) -> None:
     """``kjob plan FILE -o DIR``: render the plan's objects and write them to DIR (created if needed;
     files of an earlier plan that this one does not write are removed, so DIR is exactly the plan)."""
@@ -229,7 +232,12 @@ def write_plan(
         from kjob.render import driver
         from kjob.render.kustomize import ordered_files
 
-        options = driver.DriverOptions(parameters=parameters, namespace=ns, workspace_claim=workspace_claim)
+        options = driver.DriverOptions(
+            parameters=parameters,
+            namespace=ns,
+            workspace_claim=workspace_claim,
+            templates_text=templates_text,
+        )
         if driver_image:
             options = dataclasses.replace(options, image=driver_image)
         files = ordered_files(driver.driver_plan(workflow, text, options))

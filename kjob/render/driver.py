@@ -3,7 +3,8 @@
 For GitOps (``kjob plan FILE -o DIR --mode driver``): a tool applies these objects and the cluster
 does the rest, for any workflow (run-time ``when``, ``withParam``, outputs passed between tasks):
 
-* a **ConfigMap** holding the workflow file and the ``-p`` parameters, mounted into the driver;
+* a **ConfigMap** holding the workflow file, the ``-p`` parameters and the WorkflowTemplates the
+  workflow uses from ``--templates`` directories, mounted into the driver;
 * a **ServiceAccount** with a **Role** and **RoleBinding** granting exactly the verbs of kjob's
   permissions table (:func:`kjob.render.permissions.role_rules`) for the run's options, nothing more:
   the driver needs no verb of its own (its access review and the server version are open to every
@@ -41,6 +42,7 @@ from typing import Any
 from kjob import __version__
 from kjob.render import names, permissions
 from kjob.render.cronjob import cronjobs
+from kjob.render.manifests import TEMPLATES_KEY
 from kjob.spec.model import Workflow
 
 Manifest = dict[str, Any]
@@ -51,6 +53,7 @@ PLAN_DIR = "/kjob/plan"  # the plan ConfigMap, mounted read-only
 HOME_DIR = "/kjob/home"  # KJOB_HOME of the driver (an emptyDir: the cluster holds the run's state)
 WORKFLOW_KEY = "workflow.yaml"
 PARAMETERS_KEY = "parameters.json"
+TEMPLATES_DIR = "templates"
 BACKOFF_LIMIT = 6  # driver pods that may die (node lost, deleted) before the Job gives up
 FAIL_AT_ONCE = (1, 2)  # kjob run's exit codes that another pod would only repeat
 CONTAINER = "driver"
@@ -70,6 +73,9 @@ class DriverOptions:
     namespace: str | None = None  # default: the workflow's metadata.namespace, else "default"
     workspace_claim: str | None = None
     parallelism: int | None = None
+    # the WorkflowTemplates the workflow uses from elsewhere (LoadResult.carried_templates): the plan's
+    # ConfigMap carries them, so the driver needs neither the directory nor a verb to read templates
+    templates_text: str = ""
 
 
 def driver_plan(
@@ -86,7 +92,7 @@ def driver_plan(
     labels = {"app.kubernetes.io/managed-by": "kjob", LABEL_PLAN: plan}
     configmap = f"{plan}-workflow"
     objects = [
-        _plan_configmap(configmap, namespace, labels, workflow_text, opts.parameters),
+        _plan_configmap(configmap, namespace, labels, workflow_text, opts),
         *access_objects(account, namespace, labels, opts),
     ]
     job = driver_job_spec(workflow, configmap, account, labels, opts)
@@ -112,21 +118,35 @@ def plan_hash(workflow: Workflow, workflow_text: str, account: str, opts: Driver
         "parameters": dict(sorted(opts.parameters.items())),
         "job": driver_job_spec(workflow, "", account, {}, opts),  # its own names left out: they hold the hash
     }
+    if opts.templates_text:
+        content["templates"] = opts.templates_text
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:HASH_CHARS]
 
 
 def _plan_configmap(
-    name: str, namespace: str, labels: Mapping[str, str], text: str, parameters: Mapping[str, str]
+    name: str, namespace: str, labels: Mapping[str, str], text: str, opts: DriverOptions
 ) -> Manifest:
+    data = {WORKFLOW_KEY: text, PARAMETERS_KEY: json.dumps(dict(opts.parameters), sort_keys=True)}
+    if opts.templates_text:
+        data[TEMPLATES_KEY] = opts.templates_text
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": name, "namespace": namespace, "labels": {**labels, names.LABEL_ROLE: "plan"}},
-        "data": {
-            WORKFLOW_KEY: text,
-            PARAMETERS_KEY: json.dumps(dict(parameters), sort_keys=True),
-        },
+        "data": data,
     }
+
+
+def _plan_volume(configmap: str, opts: DriverOptions) -> Manifest:
+    """The plan ConfigMap as a volume: its keys as files, the templates in a directory of their own
+    (``--templates`` reads every YAML file of a directory, and the workflow may be a template too)."""
+    volume: Manifest = {"name": configmap}
+    if opts.templates_text:
+        keys = (WORKFLOW_KEY, PARAMETERS_KEY)
+        volume["items"] = [{"key": k, "path": k} for k in keys] + [
+            {"key": TEMPLATES_KEY, "path": f"{TEMPLATES_DIR}/{TEMPLATES_KEY}"}
+        ]
+    return {"name": "plan", "configMap": volume}
 
 
 def access_objects(
@@ -179,6 +199,8 @@ def driver_job_spec(
         args += ["--workspace-pvc", opts.workspace_claim]
     if opts.parallelism is not None:
         args += ["--parallelism", str(opts.parallelism)]
+    if opts.templates_text:
+        args += ["--templates", f"{PLAN_DIR}/{TEMPLATES_DIR}"]
     container = {
         "name": CONTAINER,
         "image": opts.image,
@@ -218,7 +240,7 @@ def driver_job_spec(
                 "restartPolicy": "Never",
                 "containers": [container],
                 "volumes": [
-                    {"name": "plan", "configMap": {"name": configmap}},
+                    _plan_volume(configmap, opts),
                     {"name": "home", "emptyDir": {}},
                 ],
             },
