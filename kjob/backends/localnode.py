@@ -9,7 +9,8 @@ stdout (``started``; ``exited``, with how the attempt ended and, when short, its
 - starts each attempt's process in its own process group, with ``KJOB_ATTEMPT_ID`` in its
   environment, first making the directories kjob names (``mkdirs``: an attempt kjob places no
   file in);
-- copies its stdout and stderr into the attempt's log as they come, keeping the last bytes of stdout;
+- copies its stdout and stderr into the attempt's log as they come, keeping the last bytes of stdout,
+  and notes when each piece came (:mod:`kjob.backends.logtimes`);
 - enforces its deadline, and stops it (SIGTERM, SIGKILL after a grace period) when asked;
 - when the attempt's main process ends, ends the rest of it too, as a container's end does on
   Kubernetes: its process group, and (the agent is a child subreaper) every descendant that left the
@@ -45,6 +46,7 @@ from typing import IO, Any, BinaryIO
 
 from kjob import jsonlines
 from kjob.backends.localjournal import Exit, Journal, fields_of
+from kjob.backends.logtimes import TimesWriter
 
 RESULT_LIMIT = 256 * 1024
 STOP_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
@@ -66,6 +68,7 @@ class _Attempt:
     stopped: str = ""
     drain_until: float | None = None
     rmdirs: tuple[str, ...] = ()  # removed once it ended well, innermost first
+    written: int = 0  # bytes in its log
 
 
 class Agent:
@@ -74,6 +77,7 @@ class Agent:
 
     def __init__(self, journal: Journal, *, requests: int = 0, events: int = 1) -> None:
         self.journal = journal
+        self.times = TimesWriter(journal.path)
         self.requests = requests
         self.events = events
         self.client = True
@@ -186,7 +190,12 @@ class Agent:
             return
         assert proc.stdout is not None and proc.stderr is not None
         attempt = _Attempt(
-            attempt_id, proc, log, request.get("deadline"), rmdirs=tuple(request.get("rmdirs", ()))
+            attempt_id,
+            proc,
+            log,
+            request.get("deadline"),
+            rmdirs=tuple(request.get("rmdirs", ())),
+            written=log.tell(),
         )
         self.attempts[attempt_id] = attempt
         self.by_pid[proc.pid] = attempt
@@ -211,6 +220,8 @@ class Agent:
             self._close_stream(attempt, pipe)
             return
         attempt.log.write(chunk)
+        attempt.written += len(chunk)
+        self.times.wrote(attempt.attempt_id, attempt.written, time.time())
         if stream == "out":
             attempt.tail += chunk
             if len(attempt.tail) > 2 * RESULT_LIMIT:

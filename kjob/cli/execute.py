@@ -16,6 +16,7 @@ from click.core import ParameterSource
 
 from kjob.backends.base import Backend
 from kjob.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, console
+from kjob.cli.failures import show_failures
 from kjob.cli.progress import Progress
 from kjob.engine.engine import Engine, EngineOptions
 from kjob.engine.record import RunRecorder
@@ -143,6 +144,8 @@ def execute(
         backend.close()
     recorder.finish(result)
     progress.summary(result)
+    if not (result.succeeded or result.interrupted or result.detached):
+        show_failures(run_dir, backend)
     if result.detached:
         console.notice(
             f"detached: the run's running Jobs keep running in namespace {namespace}; "

@@ -1,21 +1,46 @@
-"""``kjob logs RUN [TASK]``: print what a run's tasks printed.  A local run's logs are files in its run
-directory; a Kubernetes run's are read from its pods, as ``kubectl logs`` would."""
+"""``kjob logs RUN [TASK]``: print what a run's tasks printed, tasks in the order they ran.  A local run's
+logs are files in its run directory; a Kubernetes run's are read from its pods, as ``kubectl logs``
+would.  The reading is :mod:`kjob.runs.logs`; this module parses options and prints."""
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from kjob.cli import console
+from kjob.cli.verbatim import Verbatim
 from kjob.errors import ClusterError, KjobError
 from kjob.rundir import RunDir
+from kjob.runrecord import RunRecord
+from kjob.runs import logs
+from kjob.runs.logs import Line, Shown, Window
+
+if TYPE_CHECKING:
+    from kjob.backends.kubernetes.cluster import Cluster
+
+
+def _since(value: str | None) -> float | None:
+    if value is None:
+        return None
+    from kjob.spec.durations import parse_duration
+
+    try:
+        return parse_duration(value)
+    except KjobError as err:
+        raise click.BadParameter(f"{err.message} (e.g. 30s, 5m, 1h30m)") from None
 
 
 @click.command("logs")
 @click.argument("run")
 @click.argument("task", required=False)
+@click.option("-f", "--follow", is_flag=True, help="Print new lines, and new tasks', until the run ends.")
+@click.option("--tail", type=click.IntRange(min=0), metavar="N", help="The last N lines of each attempt.")
+@click.option("--since", metavar="DURATION", help="Only lines written in the last DURATION (30s, 5m, 1h).")
+@click.option("--timestamps", is_flag=True, help="Start each line with the time it was written (UTC).")
+@click.option(
+    "--attempt", type=click.IntRange(min=0), metavar="N", help="Attempt N of each task (0 is the first)."
+)
 @click.option("--all-attempts", is_flag=True, help="Every attempt, not only the last one.")
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (Kubernetes runs).")
 @click.option("--context", help="Kubeconfig context (Kubernetes runs).")
@@ -23,60 +48,69 @@ from kjob.rundir import RunDir
 def command(
     run: str,
     task: str | None,
+    follow: bool,
+    tail: int | None,
+    since: str | None,
+    timestamps: bool,
+    attempt: int | None,
     all_attempts: bool,
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
 ) -> None:
-    """Print the logs of RUN: every task's lines prefixed with its name, or one TASK's as they are."""
+    """Print the logs of RUN: every task's lines prefixed with its name, or one TASK's as they are.
+
+    Tasks come in the order they ran.  TASK is a task name (all of its fan-out items), a fan-out item's
+    id, or a nested task's id (outer.inner).  With -f, a run still going is followed until it ends."""
+    if attempt is not None and all_attempts:
+        raise click.BadParameter("give --attempt N or --all-attempts, not both", param_hint="--attempt")
+    since_seconds = _since(since)
     run_dir = RunDir.find(run)
-    record = run_dir.read_record()
-    nodes: list[dict[str, Any]] = [n for n in record.get("nodes", []) if n.get("attempts")]
-    if task is not None:
-        chosen = [n for n in nodes if n["id"] == task or n["task"] == task or n["id"].startswith(task + "(")]
-        if not chosen:
-            names = ", ".join(sorted({n["task"] for n in nodes})) or "none"
-            raise KjobError(f"run {run_dir.run_id} has no task '{task}'", hint=f"tasks with logs: {names}")
-        nodes = chosen
-    shown = [
-        (node, number, attempt)
-        for node in nodes
-        for number, attempt in enumerate(node["attempts"])
-        if all_attempts or number == len(node["attempts"]) - 1
-    ]
-    remote: dict[tuple[str, int], str | None] = {}
-    if record.get("backend") == "kubernetes":
-        remote = _from_cluster(
-            run_dir.run_id,
-            [(node["id"], number) for node, number, _ in shown],
-            kubeconfig=kubeconfig,
-            context=context,
-            namespace=namespace or record.get("namespace"),
-        )
-    prefix = task is None or len(nodes) > 1
-    gone: list[str] = []
-    for node, number, attempt in shown:
-        if record.get("backend") == "kubernetes":
-            text = remote.get((node["id"], number))
-            if text is None:
-                gone.append(node["id"])
-                continue
+    record = logs.read_record(run_dir)
+    window = Window(tail=tail, since=None if since_seconds is None else _now() - since_seconds)
+
+    def choose_from(rec: RunRecord) -> list[Shown]:
+        return logs.choose(rec, task, attempt=attempt, all_attempts=all_attempts)
+
+    shown = choose_from(record)
+    one_node = task is not None and len({s.node for s in shown}) == 1 and not follow
+    printer = _Printer(prefix=not one_node or all_attempts, numbered=all_attempts, timestamps=timestamps)
+    if record.backend != "kubernetes":
+        if follow and not record.finished_phase and run_dir.watched():
+            for s, line in logs.follow_local(run_dir, choose_from, window):
+                printer.line(s, line)
+                printer.flush()
         else:
-            try:
-                text = (run_dir.path / attempt["log"]).read_text(errors="replace")
-            except FileNotFoundError:
-                continue
-        label = node["id"] if not all_attempts else f"{node['id']}#{number}"
-        for line in text.splitlines():
-            if prefix or all_attempts:
-                console.out.print(f"[bold]{label}[/]: ", end="")
-            sys.stdout.flush()
-            console.out.print(line, markup=False, highlight=False)
-    if record.get("phase") == "Running" and record.get("backend") == "local" and not run_dir.watched():
-        console.notice(
-            f"run {run_dir.run_id} is recorded as Running but no kjob is watching it (was it killed?): "
-            f"`kjob resume {run_dir.run_id}` finishes it"
-        )
+            local = logs.LocalLogs(run_dir)
+            for s in shown:
+                for line in local.lines(s, window) or []:
+                    printer.line(s, line)
+        printer.flush()
+        if not record.finished_phase and not run_dir.watched():
+            console.notice(
+                f"run {run_dir.run_id} is recorded as Running but no kjob is watching it (was it killed?): "
+                f"`kjob resume {run_dir.run_id}` finishes it"
+            )
+        return
+    gone: list[str] = []
+    with _cluster(run_dir.run_id, kubeconfig, context, namespace or record.namespace) as cluster:
+        source = logs.ClusterLogs(cluster, run_dir.run_id)
+        if follow and not record.finished_phase:
+            for s, got in logs.follow_cluster(run_dir, source, choose_from, window):
+                if got is None:
+                    gone.append(s.node)
+                else:
+                    printer.line(s, got)
+                    printer.flush()
+        else:
+            source.locate(shown)
+            for s in shown:
+                lines = source.lines(s, window)
+                if lines is None:
+                    gone.append(s.node)
+                for line in lines or []:
+                    printer.line(s, line)
+    printer.flush()
     if gone:
         console.notice(
             f"no pod left for {', '.join(sorted(set(gone)))}: the cluster has deleted it "
@@ -84,28 +118,55 @@ def command(
         )
 
 
-def _from_cluster(
-    run_id: str,
-    wanted: list[tuple[str, int]],
-    *,
-    kubeconfig: str | None,
-    context: str | None,
-    namespace: str | None,
-) -> dict[tuple[str, int], str | None]:
-    import urllib3
-    from kubernetes import client
+def _now() -> float:
+    import time
 
-    from kjob.backends.kubernetes import connect
-    from kjob.backends.kubernetes.cluster import describe_error
-    from kjob.backends.kubernetes.podlogs import read_logs
+    return time.time()
 
-    cluster = connect(kubeconfig=kubeconfig, context=context, namespace=namespace)
-    try:
-        return read_logs(cluster, run_id, wanted)
-    except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-        raise ClusterError(
-            f"could not read the logs of run {run_id} from {cluster.where}: {describe_error(err)}",
-            hint="check --kubeconfig/--context/-n, and that you may list and read pods there",
-        ) from None
-    finally:
-        cluster.close()
+
+class _Printer:
+    """Each line as ``TASK: TIME TEXT`` (the parts asked for), the task's label in bold on a terminal."""
+
+    def __init__(self, *, prefix: bool, numbered: bool, timestamps: bool) -> None:
+        self.prefix = prefix
+        self.numbered = numbered
+        self.timestamps = timestamps
+        self.out = Verbatim()
+
+    def line(self, shown: Shown, line: Line) -> None:
+        label = f"{shown.label(numbered=self.numbered)}: " if self.prefix else ""
+        text = f"{logs.format_stamp(line.at)} {line.text}" if self.timestamps else line.text
+        self.out.line((label, "bold"), text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+class _cluster:  # a context manager, named like open()
+    """The cluster connection for a Kubernetes run's logs; API failures become one-line errors."""
+
+    def __init__(
+        self, run_id: str, kubeconfig: str | None, context: str | None, namespace: str | None
+    ) -> None:
+        from kjob.backends.kubernetes import connect
+
+        self.run_id = run_id
+        self.conn: Cluster = connect(kubeconfig=kubeconfig, context=context, namespace=namespace)
+
+    def __enter__(self) -> Cluster:
+        return self.conn
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, _tb: object) -> None:
+        self.conn.close()
+        if err is None:
+            return
+        import urllib3
+        from kubernetes import client
+
+        from kjob.backends.kubernetes.cluster import describe_error
+
+        if isinstance(err, client.ApiException | urllib3.exceptions.HTTPError | OSError):
+            raise ClusterError(
+                f"could not read the logs of run {self.run_id} from {self.conn.where}: {describe_error(err)}",
+                hint="check --kubeconfig/--context/-n, and that you may list and read pods there",
+            ) from None

@@ -32,6 +32,7 @@ from kjob.engine.bulk import collector_paused
 from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text, scope_lookup
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.retry import decide_retry
+from kjob.engine.skip_reason import when_false
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
 from kjob.engine.substitute import AttemptFill, TextFill, compile_attempt, compile_text, render_tree
 from kjob.errors import KjobError, TemplateError
@@ -387,7 +388,7 @@ class Engine:
         try:
             when = node.task.when
             if when is not None and not evaluate_when(when, lookup, argo_braces=self.argo):
-                self._finish(node, Phase.SKIPPED, f"when '{node.task.when}' evaluated false")
+                self._finish(node, Phase.SKIPPED, when_false(when, lookup, argo_braces=self.argo))
                 return
             if node is not self._root and node is not self._exit_node:
                 self._bind_inputs(node, lookup)

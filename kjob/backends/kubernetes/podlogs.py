@@ -1,5 +1,5 @@
-"""The logs of a Kubernetes run's attempts, read from the cluster when asked (``kjob logs``): a run
-spends no API request on logs nobody reads.  Two lists (the run's Jobs and pods, by its label) find
+"""Which pod ran each attempt of a Kubernetes run, found when its logs are asked for (``kjob logs``): a
+run spends no API request on logs nobody reads.  Two lists (the run's Jobs and pods, by its label) find
 each attempt's pod, whether its Job ran one attempt or a fan-out's items as an Indexed Job."""
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ def attempt_jobs(cluster: Cluster, run_id: str) -> Where:
     return where
 
 
-def read_logs(
+def find_pods(
     cluster: Cluster, run_id: str, wanted: Iterable[tuple[str, int]]
 ) -> dict[tuple[str, int], str | None]:
-    """The log of each wanted (node id, attempt); ``None`` where its pod no longer exists."""
+    """The pod that ran each wanted (node id, attempt), by name; ``None`` where none is left (the
+    newest, if its Job made several)."""
     where = attempt_jobs(cluster, run_id)
     pods = cluster.core.list_namespaced_pod(
         cluster.namespace, label_selector=names.run_selector(run_id)
@@ -47,22 +48,12 @@ def read_logs(
         labels = _meta(pod).labels or {}
         index = labels.get(names.LABEL_COMPLETION_INDEX)
         newest[(labels.get("job-name", ""), int(index) if index and index.isdigit() else None)] = pod
-    logs: dict[tuple[str, int], str | None] = {}
+    found: dict[tuple[str, int], str | None] = {}
     for node, attempt in wanted:
-        found = where.get((node, attempt)) or where.get((_item_prefix(node), attempt))
-        ran = newest.get(found) if found is not None else None
-        if ran is None:
-            logs[(node, attempt)] = None
-            continue
-        try:
-            logs[(node, attempt)] = cluster.core.read_namespaced_pod_log(
-                str(_meta(ran).name), cluster.namespace, container="main"
-            )
-        except client.ApiException as err:
-            if err.status != 404:
-                raise
-            logs[(node, attempt)] = None
-    return logs
+        job = where.get((node, attempt)) or where.get((_item_prefix(node), attempt))
+        ran = newest.get(job) if job is not None else None
+        found[(node, attempt)] = None if ran is None else str(_meta(ran).name)
+    return found
 
 
 def _meta(pod: client.V1Pod) -> client.V1ObjectMeta:

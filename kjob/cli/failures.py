@@ -1,0 +1,87 @@
+"""Failures in plain sight: under a run's summary, each failed task's last lines and the exact command
+that prints all of them.
+
+    c failed: exit code 3 (retry limit 1 reached). Its last lines:
+      line 7
+      oops
+      all of it: kjob logs demo c
+
+What a task printed is shown as it is: never read as markup or emoji codes (``[bold]``, ``:100:``).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from kjob.backends.base import Backend
+from kjob.cli.verbatim import Verbatim
+from kjob.rundir import RunDir
+from kjob.runs import logs
+
+LAST_LINES = 5  # of each failed task
+TASKS_SHOWN = 5  # failed tasks shown in full; the rest are counted
+LINE_CHARS = 300  # a longer line is cut (the whole of it is in the log)
+
+
+def show_failures(run_dir: RunDir, backend: Backend) -> None:
+    """Print the failed tasks of the run recorded in ``run_dir`` (its record is complete), reading
+    their logs where ``backend`` ran them.  Nothing is printed for a run without failed tasks."""
+    record = logs.read_record(run_dir)
+    failed = logs.failed_attempts(record)
+    if not failed:
+        return
+    source = _source(run_dir, backend)
+    out = Verbatim()
+    for node, shown in failed[:TASKS_SHOWN]:
+        out.line()
+        lines = _last_lines(source, shown)
+        said = f"{node.id} {node.phase.lower()}" + (f": {node.message}" if node.message else "")
+        if isinstance(lines, str):
+            out.line((f"{said}. {lines}", "bold"))
+        elif not lines:
+            out.line((f"{said}. It printed nothing.", "bold"))
+        else:
+            out.line((f"{said}. Its last lines:", "bold"))
+            for text in lines:
+                out.line("  " + (text if len(text) <= LINE_CHARS else text[:LINE_CHARS] + " …"))
+        out.line(f"  all of it: {command(run_dir.run_id, node.id)}")
+    if len(failed) > TASKS_SHOWN:
+        out.line()
+        out.line(f"and {len(failed) - TASKS_SHOWN} more failed tasks: {command(run_dir.run_id, None)}")
+    out.flush()
+
+
+def command(run_id: str, task: str | None) -> str:
+    """The ``kjob logs`` command, quoted for a POSIX shell."""
+    words = ["kjob", "logs", run_id] + ([task] if task is not None else [])
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _source(run_dir: RunDir, backend: Backend) -> logs.LogSource | None:
+    if backend.name != "kubernetes":
+        return logs.LocalLogs(run_dir)
+    from kjob.backends.kubernetes import KubernetesBackend
+
+    if not isinstance(backend, KubernetesBackend):
+        return None
+    return logs.ClusterLogs(backend.cluster, run_dir.run_id)
+
+
+def _last_lines(source: logs.LogSource | None, shown: logs.Shown) -> list[str] | str:
+    """The attempt's last lines, or why there are none to show."""
+    if source is None:
+        return "Its log is not at hand here."
+    if isinstance(source, logs.ClusterLogs):
+        import urllib3
+        from kubernetes import client
+
+        from kjob.backends.kubernetes.cluster import describe_error
+
+        try:
+            source.locate([shown])
+            lines = logs.last_lines(source, shown, LAST_LINES)
+        except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
+            return f"Its log could not be read ({describe_error(err)})."
+    else:
+        lines = logs.last_lines(source, shown, LAST_LINES)
+    return "Its log is gone (its pod was deleted)." if lines is None else lines

@@ -1,0 +1,411 @@
+"""What a run's tasks printed, read as ``kjob logs`` shows it and the web page reuses it.
+
+Which attempts to show is decided from the run's record (:func:`choose`): tasks in the order they ran,
+the last attempt of each (or one numbered attempt, or all of them).  Their lines come from a
+:class:`LogSource`: :class:`LocalLogs` reads a local run's log files (and when each piece was written,
+:mod:`kjob.backends.logtimes`); :class:`ClusterLogs` reads a Kubernetes run's pods as ``kubectl logs``
+does.  :func:`follow_local` keeps reading a local run's logs, new tasks included, until its record says
+the run ended.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from kjob.backends.logtimes import ChunkTimes, read_times
+from kjob.errors import KjobError
+from kjob.rundir import RunDir
+from kjob.runrecord import FAILED, FINISHED, NodeRecord, RunRecord
+
+if TYPE_CHECKING:
+    from kjob.backends.kubernetes.cluster import Cluster
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One attempt whose log is shown: its node, its number (0 for the first) and its record."""
+
+    node: str
+    task: str
+    number: int
+    attempt_id: str
+    log: str  # relative to the run directory
+    started: float | None
+    finished: float | None
+
+    def label(self, *, numbered: bool) -> str:
+        return f"{self.node}#{self.number}" if numbered else self.node
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a log (without its newline) and when it was written, if known."""
+
+    text: str
+    at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which lines of each attempt: the last ``tail`` (all if ``None``), those written at or after
+    ``since`` (wall-clock seconds)."""
+
+    tail: int | None = None
+    since: float | None = None
+
+    def apply(self, lines: list[Line]) -> list[Line]:
+        if self.since is not None:
+            since = self.since
+            lines = [line for line in lines if line.at is None or line.at >= since]
+        if self.tail is not None:
+            lines = lines[-self.tail :] if self.tail else []
+        return lines
+
+
+class LogSource(Protocol):
+    """Where the lines of an attempt come from."""
+
+    def lines(self, shown: Shown, window: Window) -> list[Line] | None:
+        """The attempt's lines in ``window``; ``None`` when its log is gone (a deleted pod)."""
+        ...
+
+
+# ------------------------------------------------------------------------------- which attempts
+def choose(
+    record: RunRecord, task: str | None = None, *, attempt: int | None = None, all_attempts: bool = False
+) -> list[Shown]:
+    """The attempts to show, tasks in the order they ran (first attempt queued first), a task's
+    attempts in order.  ``task`` is a node id, a task name (every node of that task, fan-out items
+    included) or a fan-out's id (its items); ``attempt`` picks attempt N of each (0 is the first)."""
+    nodes = [n for n in record.nodes if n.attempts]
+    if task is not None:
+        nodes = [n for n in nodes if n.id == task or n.task == task or n.id.startswith(task + "(")]
+        if not nodes:
+            names = ", ".join(sorted({n.task for n in record.nodes if n.attempts})) or "none"
+            raise KjobError(f"run {record.run_id} has no task '{task}'", hint=f"tasks with logs: {names}")
+    order = {n.id: i for i, n in enumerate(nodes)}
+    nodes.sort(key=lambda n: (_first_time(n), order[n.id]))
+    shown: list[Shown] = []
+    for node in nodes:
+        last = len(node.attempts) - 1
+        for number in range(len(node.attempts)):
+            picked = number == attempt if attempt is not None else all_attempts or number == last
+            if picked:
+                shown.append(_shown(node, number))
+    if attempt is not None and not shown:
+        most = max(len(n.attempts) for n in nodes)
+        what = f"task '{task}'" if task is not None else f"run {record.run_id}"
+        raise KjobError(
+            f"{what} has no attempt {attempt}",
+            hint=f"attempts are numbered from 0; the most any task made is {most} (0 to {most - 1})",
+        )
+    return shown
+
+
+def _shown(node: NodeRecord, number: int) -> Shown:
+    a = node.attempts[number]
+    return Shown(node.id, node.task, number, a.id, a.log, a.started, a.finished)
+
+
+def _first_time(node: NodeRecord) -> float:
+    first = node.attempts[0]
+    for t in (first.started, first.queued):
+        if t is not None:
+            return t
+    return math.inf
+
+
+# ------------------------------------------------------------------------------------- local
+class LocalLogs:
+    """A local run's logs: the files in its run directory, and when their pieces were written."""
+
+    def __init__(self, run_dir: RunDir) -> None:
+        self.run_dir = run_dir
+        self._times: dict[str, ChunkTimes] | None = None
+
+    def lines(self, shown: Shown, window: Window) -> list[Line] | None:
+        data = self._read(shown, 0)
+        if data is None:
+            return []  # never started, or its log was removed: nothing to show
+        lines, _ = self._split(shown, data, 0, final=True)
+        return window.apply(lines)
+
+    def read_new(self, shown: Shown, offset: int, *, final: bool) -> tuple[list[Line], int]:
+        """The complete lines written from ``offset`` on (and a last unterminated one if ``final``),
+        and the offset to read from next."""
+        data = self._read(shown, offset)
+        if not data:
+            return [], offset
+        self._times = None  # new bytes: read their times again
+        return self._split(shown, data, offset, final=final)
+
+    def _read(self, shown: Shown, offset: int) -> bytes | None:
+        try:
+            with (self.run_dir.path / shown.log).open("rb") as f:
+                f.seek(offset)
+                return f.read()
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def _split(self, shown: Shown, data: bytes, offset: int, *, final: bool) -> tuple[list[Line], int]:
+        times = self._chunk_times().get(shown.attempt_id)
+        lines: list[Line] = []
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            if end < 0:
+                if not final:
+                    break
+                end = len(data)
+            text = data[start:end].decode(errors="replace").removesuffix("\r")
+            last_byte = offset + (end if end < len(data) else len(data) - 1)  # its newline, if any
+            at = times.at(last_byte) if times else None
+            lines.append(Line(text, at))
+            start = end + 1
+        return lines, offset + min(start, len(data))
+
+    def _chunk_times(self) -> dict[str, ChunkTimes]:
+        if self._times is None:
+            self._times = read_times(self.run_dir.path / "node")
+        return self._times
+
+
+def follow_local(
+    run_dir: RunDir,
+    choose_from: Callable[[RunRecord], list[Shown]],
+    window: Window,
+    *,
+    poll: float = 0.25,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[tuple[Shown, Line]]:
+    """Every line of the chosen attempts as it is written, new attempts included, until the record
+    says the run ended (then what is left is read, and the iteration ends).  The ``window`` applies
+    to what was written before following began; what comes later is all shown.
+
+    A run recorded as running that no kjob watches any more (it was killed) ends the iteration too:
+    nothing will write to it until ``kjob resume``."""
+    local = LocalLogs(run_dir)
+    offsets: dict[str, int] = {}
+    while True:
+        record = RunRecord.read(run_dir.record, run_id=run_dir.run_id)
+        ended = record.phase in FINISHED or not run_dir.watched()
+        for shown in choose_from(record):
+            if shown.attempt_id not in offsets:
+                lines, offsets[shown.attempt_id] = local.read_new(shown, 0, final=ended)
+                for line in window.apply(lines):
+                    yield shown, line
+                continue
+            lines, offsets[shown.attempt_id] = local.read_new(shown, offsets[shown.attempt_id], final=ended)
+            for line in lines:
+                yield shown, line
+        if ended:
+            return
+        sleep(poll)
+
+
+# ----------------------------------------------------------------------------------- cluster
+class ClusterLogs:
+    """A Kubernetes run's logs, read from its pods through the official client as ``kubectl logs``
+    reads them (``tailLines``, ``sinceSeconds``, ``timestamps``, ``follow``)."""
+
+    def __init__(self, cluster: Cluster, run_id: str) -> None:
+        self.cluster = cluster
+        self.run_id = run_id
+        self.pods: dict[tuple[str, int], str | None] = {}
+
+    def locate(self, wanted: Iterable[Shown]) -> None:
+        """Find the pods of ``wanted`` (two list requests, whatever their number)."""
+        from kjob.backends.kubernetes.podlogs import find_pods
+
+        self.pods.update(find_pods(self.cluster, self.run_id, [(s.node, s.number) for s in wanted]))
+
+    def lines(self, shown: Shown, window: Window) -> list[Line] | None:
+        from kubernetes import client
+
+        pod = self.pods.get((shown.node, shown.number))
+        if pod is None:
+            return None
+        try:
+            text: str = self.cluster.core.read_namespaced_pod_log(
+                pod,
+                self.cluster.namespace,
+                container="main",
+                timestamps=True,
+                tail_lines=window.tail,
+                since_seconds=_since_seconds(window),
+            )
+        except client.ApiException as err:
+            if err.status == 404:
+                return None
+            if err.status == 400:  # not started yet (ContainerCreating): nothing printed
+                return []
+            raise
+        return window.apply([stamped(raw) for raw in text.splitlines()])
+
+    def follow(self, shown: Shown, window: Window) -> Iterator[Line] | None:
+        """The attempt's lines as its container writes them, until it ends; ``None`` when its pod is
+        gone.  A pod not started yet raises :class:`NotStarted`."""
+        from kubernetes import client
+
+        pod = self.pods.get((shown.node, shown.number))
+        if pod is None:
+            return None
+        try:
+            response = self.cluster.core.read_namespaced_pod_log(
+                pod,
+                self.cluster.namespace,
+                container="main",
+                timestamps=True,
+                follow=True,
+                _preload_content=False,
+                tail_lines=window.tail,
+                since_seconds=_since_seconds(window),
+            )
+        except client.ApiException as err:
+            if err.status == 404:
+                return None
+            if err.status == 400:
+                raise NotStarted(pod) from None
+            raise
+        return _stream_lines(response)
+
+
+def follow_cluster(
+    run_dir: RunDir,
+    logs: ClusterLogs,
+    choose_from: Callable[[RunRecord], list[Shown]],
+    window: Window,
+    *,
+    poll: float = 1.0,
+) -> Iterator[tuple[Shown, Line | None]]:
+    """Every line of the chosen attempts of a Kubernetes run as their containers write them (one
+    stream per attempt, as ``kubectl logs -f``), new attempts included, until the run's record says
+    it ended and every stream has ended.  ``(shown, None)`` says an attempt's pod is gone."""
+    events: queue.Queue[tuple[Shown, Line | str | None]] = queue.Queue()
+    live: set[str] = set()
+    done: set[str] = set()
+
+    def pump(shown: Shown) -> None:
+        try:
+            stream = logs.follow(shown, window)
+            if stream is None:
+                events.put((shown, None))
+                return
+            for line in stream:
+                events.put((shown, line))
+            events.put((shown, "done"))
+        except NotStarted:
+            events.put((shown, "later"))
+        except Exception as err:  # handed to the reading thread, which raises it
+            events.put((shown, f"error: {err}"))
+
+    while True:
+        record = RunRecord.read(run_dir.record, run_id=run_dir.run_id)
+        ended = record.phase in FINISHED
+        new = [
+            s
+            for s in choose_from(record)
+            if s.attempt_id not in done and s.attempt_id not in live and (s.started is not None or ended)
+        ]
+        if new:
+            logs.locate(new)
+        for shown in new:
+            live.add(shown.attempt_id)
+            threading.Thread(target=pump, args=(shown,), name="kjob-log", daemon=True).start()
+        if ended and not live:
+            return
+        deadline = time.monotonic() + poll
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                shown, got = events.get(timeout=left)
+            except queue.Empty:
+                break
+            if isinstance(got, Line):
+                yield shown, got
+                continue
+            live.discard(shown.attempt_id)
+            if got is None:
+                done.add(shown.attempt_id)
+                yield shown, None
+            elif got == "done" or (got == "later" and ended):
+                done.add(shown.attempt_id)
+            elif got.startswith("error: "):
+                raise KjobError(f"could not follow the log of {shown.node}: {got[7:]}")
+
+
+class NotStarted(Exception):
+    """The pod's container has not started, so it has no log to follow yet."""
+
+
+def _since_seconds(window: Window) -> int | None:
+    """``sinceSeconds`` for the kubelet (whole seconds, rounded up; the lines are filtered exactly
+    here)."""
+    return None if window.since is None else max(1, math.ceil(time.time() - window.since))
+
+
+def _stream_lines(response: object) -> Iterator[Line]:
+    pending = b""
+    try:
+        for chunk in response.stream(4096):  # type: ignore[attr-defined]
+            pending += chunk
+            *whole, pending = pending.split(b"\n")
+            for raw in whole:
+                yield stamped(raw.decode(errors="replace"))
+        if pending:
+            yield stamped(pending.decode(errors="replace"))
+    finally:
+        response.release_conn()  # type: ignore[attr-defined]
+
+
+def stamped(raw: str) -> Line:
+    """A kubelet log line with ``timestamps=true``: ``2024-05-01T10:00:00.123456789Z text``."""
+    stamp, sep, text = raw.partition(" ")
+    at = parse_stamp(stamp) if sep or stamp.endswith("Z") else None
+    return Line(text, at) if at is not None else Line(raw)
+
+
+def parse_stamp(stamp: str) -> float | None:
+    """Seconds since the epoch of an RFC 3339 time with up to nine fraction digits."""
+    head, dot, fraction = stamp.removesuffix("Z").partition(".")
+    try:
+        when = datetime.datetime.fromisoformat(head).replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return None
+    if dot and not fraction.isdigit():
+        return None
+    return when.timestamp() + (float("0." + fraction) if dot else 0.0)
+
+
+def format_stamp(at: float | None) -> str:
+    """``2026-12-07T18:16:41.123456Z`` (UTC, microseconds), or blanks of that width if unknown."""
+    if at is None:
+        return " " * 27
+    when = datetime.datetime.fromtimestamp(at, datetime.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def last_lines(source: LogSource, shown: Shown, count: int) -> list[str] | None:
+    """The last ``count`` lines an attempt printed (``None`` when its log is gone)."""
+    lines = source.lines(shown, Window(tail=count))
+    return None if lines is None else [line.text for line in lines]
+
+
+def read_record(run_dir: RunDir) -> RunRecord:
+    return RunRecord.read(Path(run_dir.record), run_id=run_dir.run_id)
+
+
+def failed_attempts(record: RunRecord) -> list[tuple[NodeRecord, Shown]]:
+    """Each failed task that ran (a leaf node that ended Failed or Error with attempts), with its last
+    attempt, in the order the tasks ran: what a run's summary and page show the last lines of."""
+    failed = [n for n in record.nodes if n.phase in FAILED and n.attempts and not n.group]
+    order = {n.id: i for i, n in enumerate(failed)}
+    failed.sort(key=lambda n: (_first_time(n), order[n.id]))
+    return [(node, _shown(node, len(node.attempts) - 1)) for node in failed]
