@@ -31,6 +31,7 @@ from kjob.backends.base import (
 from kjob.engine.bulk import collector_paused
 from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text, scope_lookup
 from kjob.engine.queue import AttemptQueue
+from kjob.engine.rerun import Rerun
 from kjob.engine.retry import decide_retry
 from kjob.engine.skip_reason import when_false
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
@@ -71,6 +72,7 @@ class RunResult:
 _BULK_EVENTS = 1000
 
 MAX_WAIT = 3600.0  # seconds the engine asks a backend to wait at most, then asks again
+CONTROL_EVERY = 1.0  # seconds between looks at EngineOptions.control while nothing happens
 
 
 @dataclass
@@ -82,6 +84,11 @@ class EngineOptions:
     # Asked on an interrupt: True leaves the running attempts running (the run can be resumed), False
     # stops them.  None: always stop.
     detach_on_interrupt: Callable[[], bool] | None = None
+    # Asked between steps (about once a second when idle): ``"stop"`` (no new tasks, running ones
+    # stopped, the exit handler runs) or ``"terminate"`` (the same without the exit handler), else None.
+    control: Callable[[], str | None] | None = None
+    # ``kjob retry``: which nodes run again (see kjob.engine.rerun); None: replay nothing again.
+    rerun: Rerun | None = None
 
 
 @dataclass
@@ -165,6 +172,9 @@ class Engine:
         # Argo files also use {{ ref }}; kjob's own files only << ref >> (so {{ }} stays Helm's).
         self.argo = is_argo(workflow)
         self._stop_reason = ""
+        self._stopped = ""  # why a stop request ended the run, once its exit handler may run
+        self._no_exit_handler = False  # terminated: the exit handler does not run
+        self._rerun = self.options.rerun
         self._interrupted = False
         self._detached = False
         self._exit_node: Node | None = None
@@ -208,8 +218,11 @@ class Engine:
         )
 
     def _loop(self) -> None:
+        control = self.options.control
         while not self._done():
             self._max_chars = RENDERED_CHARS.value
+            if control is not None:
+                self._obey(control())
             self._dispatch()
             if self._done():
                 break
@@ -217,12 +230,38 @@ class Engine:
             if timeout is None and not self._running:
                 stuck = ", ".join(n.id for n in self.nodes if not n.phase.finished)
                 raise KjobError(f"internal error: the run stalled with nothing running (waiting: {stuck})")
+            if control is not None:
+                timeout = CONTROL_EVERY if timeout is None else min(timeout, CONTROL_EVERY)
             self._handle(self.backend.poll(timeout))
             self._fire_timers()
+
+    def _obey(self, request: str | None) -> None:
+        if request == "stop":
+            self.stop()
+        elif request == "terminate":
+            self.terminate()
 
     def interrupt(self, reason: str = "interrupted") -> None:
         """Stop: no new attempts, running ones cancelled; :meth:`run` returns once they have ended."""
         self._interrupted = True
+        self._stop_all(reason)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """``kjob stop``: no new attempts, running ones cancelled, then the exit handler runs; the run
+        ends Failed with ``reason``.  An exit handler already running is left to finish."""
+        if self._stopped or self._no_exit_handler:
+            return
+        self._stopped = reason
+        if self._exit_node is None:
+            self._stop_all(reason)
+
+    def terminate(self, reason: str = "terminated") -> None:
+        """``kjob terminate``: as :meth:`stop`, but the exit handler does not run (or is stopped)."""
+        if self._no_exit_handler:
+            return
+        self._no_exit_handler = True
+        self._stopped = reason
+        self._stop_reason = ""  # stops what runs now, the exit handler's attempts too
         self._stop_all(reason)
 
     # ---------------------------------------------------------------------------------- structure
@@ -305,6 +344,8 @@ class Engine:
     def _evaluate(self, node: Node) -> None:
         """A task whose dependencies have all finished: run it, or decide it will not run."""
         scope = node.scope
+        if self._rerun is not None:
+            self._rerun.dependencies_finished(node, (scope.nodes[d] for d in scope.deps[node.task.name]))
         if scope.stopping or self._stop_reason:
             self._finish(node, Phase.OMITTED, f"not started: {self._stop_reason or scope.stop_reason}")
             return
@@ -447,14 +488,23 @@ class Engine:
 
     # -------------------------------------------------------------------------------- attempts
     def _queue_attempt(self, node: Node) -> None:
+        number = len(node.attempts)
+        if self._rerun is not None:
+            if not node.attempts:
+                self._rerun.first_attempt(node)
+            first, index = self._rerun.numbering(node)
+            number = first + len(node.attempts) - index
         node.attempts.append(
             AttemptRecord(
-                number=len(node.attempts),
-                attempt_id=_attempt_id(node.id, len(node.attempts)),
-                queued_at=self.backend.now(),
+                number=number, attempt_id=_attempt_id(node.id, number), queued_at=self.backend.now()
             )
         )
         self._queue.push(node)
+
+    def _first_of_try(self, node: Node) -> int:
+        """The index in ``node.attempts`` of this try's first attempt (``kjob retry`` starts a node's
+        count of attempts again; retryStrategy and ``retries`` count from there)."""
+        return self._rerun.numbering(node)[1] if self._rerun is not None else 0
 
     def _dispatch(self) -> None:
         """Submit queued attempts, oldest first, as far as the parallelism limits allow.  One held
@@ -501,7 +551,7 @@ class Engine:
     def _submit_batch(self, first: Node) -> bool:
         """Hand ``first`` and its queued siblings (same fan-out, same attempt) to the backend as one
         batch that holds only as many slots as may run now; ``False`` if the backend refused it."""
-        key = (id(first.parent), len(first.attempts))
+        key = (id(first.parent), first.attempts[-1].number)
         if key in self._unbatchable:
             return False
         siblings = self._queue.siblings(first)
@@ -545,7 +595,8 @@ class Engine:
     def _attempt_spec(self, node: Node, record: AttemptRecord) -> AttemptSpec:
         template = node.template
         prepared = self._prepared(template)
-        lookup = container_lookup(node, self.info, record.number, prepared.artifact_paths)
+        retries = len(node.attempts) - 1 - self._first_of_try(node)
+        lookup = container_lookup(node, self.info, retries, prepared.artifact_paths)
         container, pod_extra = prepared.fill(lookup, self._max_chars)
         inputs = (
             tuple(
@@ -631,15 +682,21 @@ class Engine:
             node.artifacts = dict(event.artifacts)
             self._finish(node, Phase.SUCCEEDED, message)
             return
+        first = node.attempts[self._first_of_try(node)]
         decision = decide_retry(
             node.template.retry_strategy,
             phase=phase,
             transient=event.transient,
-            attempts_done=len(node.attempts),
-            first_started_at=node.attempts[0].started_at or node.attempts[0].queued_at,
+            attempts_done=len(node.attempts) - self._first_of_try(node),
+            first_started_at=first.started_at or first.queued_at,
             finished_at=event.at,
         )
-        if decision.at is None or self._stop_reason or node.scope.stopping:
+        stopping = self._stop_reason or node.scope.stopping
+        rerun = self._rerun
+        if decision.at is None and not stopping and rerun and rerun.again_after_failure(node, record.number):
+            self._queue_attempt(node)  # a replayed failure: `kjob retry` runs it again
+            return
+        if decision.at is None or stopping:
             why = f" ({decision.reason})" if decision.reason and len(node.attempts) > 1 else ""
             self._finish(node, Phase.of_attempt(phase), message + why)
             return
@@ -723,9 +780,18 @@ class Engine:
         return False
 
     def _top_finished(self, node: Node) -> None:
-        if node is self._root and self.workflow.on_exit and not self._interrupted:
+        if (
+            node is self._root
+            and self.workflow.on_exit
+            and not self._interrupted
+            and not self._no_exit_handler
+        ):
+            if self._stopped:  # a stop request: the main DAG has stopped, the exit handler runs
+                self._stop_reason = ""
             self.info = dataclasses.replace(self.info, status=node.phase.value)
             self._exit_node = self._top_node(self.workflow.on_exit, "onExit")
+            if self._rerun is not None and self._rerun.any_taken:
+                self._rerun.force(self._exit_node)  # a retried run's exit handler runs again
             self._begin(self._exit_node)
 
     # --------------------------------------------------------------------------------- stopping
@@ -776,6 +842,8 @@ class Engine:
             return Phase.RUNNING, f"detached; {len(self._running)} attempts left running"
         if self._interrupted:
             return Phase.FAILED, self._stop_reason
+        if self._stopped:
+            return Phase.FAILED, self._stopped
         if self._stop_reason:
             return Phase.FAILED, self._stop_reason
         if main.failed_or_error:

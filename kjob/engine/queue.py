@@ -103,4 +103,4 @@ class AttemptQueue:
 
 def _fan_out_key(node: Node) -> tuple[Node, int]:
     assert node.parent is not None
-    return node.parent, len(node.attempts)
+    return node.parent, node.attempts[-1].number  # a retried item (a later number) goes alone
