@@ -5,6 +5,7 @@ only the failed tasks (under new attempt numbers) and what ran because of them."
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping, Sequence
 
 from kjob.backends.virtual import Outcome, VirtualBackend, scripted
 from kjob.engine.engine import Engine, EngineOptions, RunResult
@@ -40,13 +41,13 @@ def workflow(text: str = CHAIN) -> Workflow:
 
 def run_with(
     wf: Workflow,
-    outcomes: dict[str, object],
+    outcomes: Mapping[str, Outcome | Sequence[Outcome]],
     *,
     request_at: float | None = None,
     action: str = "stop",
     rerun: Rerun | None = None,
 ) -> tuple[RunResult, VirtualBackend]:
-    backend = VirtualBackend(scripted(outcomes))  # type: ignore[arg-type]
+    backend = VirtualBackend(scripted(outcomes))
 
     def control() -> str | None:
         return action if request_at is not None and backend.now() >= request_at else None
