@@ -23,6 +23,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 VERBS: Mapping[str, str] = {
     "run": "kjob.cli.run",
     "resume": "kjob.cli.resume",
+    "list": "kjob.cli.list",
+    "get": "kjob.cli.get",
     "lint": "kjob.cli.lint",
     "plan": "kjob.cli.plan",
     "logs": "kjob.cli.logs",

@@ -1,0 +1,55 @@
+"""Runs as users manage them, on either backend: the application layer the CLI verbs, the web page and
+Python users share.  Every function returns values (a :class:`~kjob.runrecord.RunRecord`, a
+:class:`RunList`) or raises a :class:`~kjob.errors.KjobError`; none prints or exits.
+
+    import kjob
+    for run in kjob.runs.list_runs().runs:            # newest first, local and cluster runs
+        print(run.run_id, run.phase, run.progress())
+    run = kjob.runs.get_run("hello-x7k2p")            # a unique prefix of the id is enough locally
+    for node in run.nodes:
+        print(node.id, node.phase, node.message)
+
+The modules, one job each:
+
+* :mod:`kjob.runs.query` — :func:`list_runs` and :func:`get_run`: which backends to ask, merging what
+  they say, filtering by status and label selector, ordering;
+* :mod:`kjob.runs.store` — runs recorded on this machine (``$KJOB_HOME/runs/*/run.json``);
+* :mod:`kjob.runs.cluster` — runs read from a cluster: the run ConfigMap and the Jobs labelled
+  ``kjob.dev/run`` (a run driven elsewhere, by a driver Job in the cluster, is listed too);
+* :mod:`kjob.runs.selector` — label selectors (``-l``) for local runs;
+* :mod:`kjob.runs.logs` — what a run's tasks printed;
+* :mod:`kjob.runs.control` — stop, terminate, retry, resubmit and delete a run.
+
+Importing :mod:`kjob.runs` loads none of them: each name below is imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kjob.runrecord import AttemptRecord, NodeRecord, RunRecord
+    from kjob.runs.query import RunList, get_run, list_runs
+
+__all__ = ["AttemptRecord", "NodeRecord", "RunList", "RunRecord", "get_run", "list_runs"]
+
+_WHERE = {
+    "list_runs": "kjob.runs.query",
+    "get_run": "kjob.runs.query",
+    "RunList": "kjob.runs.query",
+    "RunRecord": "kjob.runrecord",
+    "NodeRecord": "kjob.runrecord",
+    "AttemptRecord": "kjob.runrecord",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
