@@ -30,6 +30,9 @@ VERBS: Mapping[str, str] = {
     "logs": "kjob.cli.logs",
     "sim": "kjob.cli.sim",
     "cron": "kjob.cli.cron",
+    "viz": "kjob.cli.viz",
+    "ui": "kjob.cli.ui",
+    "report": "kjob.cli.report",
 }
 
 
