@@ -187,9 +187,9 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise damaged(where, f"{err.msg} at byte {err.pos}") from None
+            raise damaged(where, f"byte {err.pos}: {err.msg}") from None
         except UnicodeDecodeError as err:
-            raise damaged(where, f"not UTF-8 at byte {err.start}") from None
+            raise damaged(where, f"byte {err.start}: not UTF-8") from None
         return cls.from_dict(data, where=where)
 
     @classmethod

@@ -150,9 +150,9 @@ def test_an_id_names_its_parent(node_id: str, parent: str | None) -> None:
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        (b'{"run_id": "x", "nodes": [{"id": "a"', "damaged run record (Expecting ',' delimiter at byte 36)"),
-        (b"", "damaged run record (Expecting value at byte 0)"),
-        (b'{"run_id": "\xff"}', "damaged run record (not UTF-8 at byte 12)"),
+        (b'{"run_id": "x", "nodes": [{"id": "a"', "damaged run record (byte 36: Expecting ',' delimiter)"),
+        (b"", "damaged run record (byte 0: Expecting value)"),
+        (b'{"run_id": "\xff"}', "damaged run record (byte 12: not UTF-8)"),
         (b"[]", "damaged run record (Expected `object`, got `array`)"),
         (b'{"nodes": []}', "damaged run record (Object missing required field `run_id`)"),
         (
