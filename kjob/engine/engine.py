@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from kjob.backends.base import (
     AttemptEvent,
@@ -47,6 +47,13 @@ class Observer(Protocol):
     """Told about every change of a node's phase or message (progress display, run record)."""
 
     def node_changed(self, node: Node) -> None: ...
+
+
+class IdleObserver(Observer, Protocol):
+    """An observer also told, about once a second while nothing happens, that the run is idle (the run
+    record writes then what changed since its last write)."""
+
+    def idle(self) -> None: ...
 
 
 @dataclass
@@ -154,6 +161,7 @@ class Engine:
         self.run_id = run_id
         self.options = options or EngineOptions()
         self.observers = list(observers)
+        self._idlers = [cast(IdleObserver, o) for o in self.observers if callable(getattr(o, "idle", None))]
         self.nodes: list[Node] = []
         self.info = WorkflowInfo(
             name=run_id,
@@ -230,10 +238,12 @@ class Engine:
             if timeout is None and not self._running:
                 stuck = ", ".join(n.id for n in self.nodes if not n.phase.finished)
                 raise KjobError(f"internal error: the run stalled with nothing running (waiting: {stuck})")
-            if control is not None:
+            if control is not None or self._idlers:
                 timeout = CONTROL_EVERY if timeout is None else min(timeout, CONTROL_EVERY)
             self._handle(self.backend.poll(timeout))
             self._fire_timers()
+            for idler in self._idlers:
+                idler.idle()
 
     def _obey(self, request: str | None) -> None:
         if request == "stop":

@@ -33,6 +33,7 @@ class RunRecorder:
         self._last = 0.0
         self._pause = _MIN_INTERVAL
         self._unfinished = ""  # the phase and message of unfinished nodes, once the run was aborted
+        self._dirty = False  # a node changed since the last write
         self.header["phase"] = "Running"
         if self.header.get("started") is None:  # a resumed run keeps its first start
             self.header["started"] = round(clock_now + self._offset, 3)
@@ -40,7 +41,15 @@ class RunRecorder:
 
     def node_changed(self, node: Node) -> None:
         self._nodes[node.id] = node
+        self._dirty = True
         if time.monotonic() - self._last >= self._pause:
+            self._write()
+
+    def idle(self) -> None:
+        """Between the engine's steps: write what changed since the last write once it is due, so a
+        reader (``kjob ui``, ``kjob watch``) sees a task that started just after a write without
+        waiting for the next change."""
+        if self._dirty and time.monotonic() - self._last >= self._pause:
             self._write()
 
     def finish(self, result: RunResult) -> None:
@@ -70,6 +79,7 @@ class RunRecorder:
         began = time.monotonic()
         nodes = b"[" + b",".join([self._node_json(n) for n in self._nodes.values()]) + b"]"
         self.run_dir.write_record_text(record_with_nodes(self.header, nodes))
+        self._dirty = False
         self._last = time.monotonic()
         self._pause = max(_MIN_INTERVAL, 20 * (self._last - began))
 
