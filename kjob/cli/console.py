@@ -1,7 +1,9 @@
 """The one console all of kjob's output goes through (rich), plus the error renderer.
 
 Output for people goes to stdout; notices and errors to stderr.  ``NO_COLOR`` and ``COLUMNS`` are
-honoured, and nothing is coloured or animated when the stream is not a terminal.
+honoured, and nothing is coloured or animated when the stream is not a terminal.  What a task or a
+user wrote is printed as written: never read as rich markup (it is escaped, or given as ``Text``) nor
+as emoji codes (the consoles have emoji off).
 
 rich is loaded only when it draws something: a line written to a pipe or a file is just the text
 (what rich would write there too), so ``kjob lint`` in a script or CI does not wait for it.  ``out`` and
@@ -86,7 +88,15 @@ def __getattr__(name: str) -> Console:
         from rich.console import Console
 
         width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-        made = Console(file=_stream(name), stderr=name == "err", highlight=False, soft_wrap=True, width=width)
+        # emoji=False: a task's ":100:" is text, not 💯 (markup is escaped where text is printed)
+        made = Console(
+            file=_stream(name),
+            stderr=name == "err",
+            highlight=False,
+            soft_wrap=True,
+            width=width,
+            emoji=False,
+        )
         _consoles[name] = made
     return made
 
@@ -114,6 +124,12 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except ValueError:  # closed
         return False
+
+
+def animated(name: str = "err") -> bool:
+    """Whether a progress bar or live view may be drawn on stream ``name``: a terminal (rich's
+    rules), not a pipe or a file."""
+    return _is_terminal(_stream(name))
 
 
 def _say(name: str, text: str, style: str | None) -> None:

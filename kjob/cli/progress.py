@@ -1,15 +1,21 @@
-"""Live progress of a run: a table that updates in place on a terminal, one line per change
-otherwise; and the summary table at the end."""
+"""Live progress of a run: on a terminal the live view (:mod:`kjob.cli.liveview`) updates in place;
+otherwise one line per change; and the summary at the end.  ``--quiet`` shows no progress at all, only
+the summary; ``--expand TASK`` lists a fan-out's items instead of counting them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
+from rich.text import Text
 
+from kjob.cli import liveview
+from kjob.cli.livestate import Bulk, LiveState, NodeTracker
+from kjob.cli.viewoptions import chosen_view
 from kjob.engine.engine import RunResult
 from kjob.engine.state import Node, Phase
 
@@ -17,34 +23,7 @@ if TYPE_CHECKING:  # rich's live display and tables are imported only for a term
     from rich.live import Live
     from rich.table import Table
 
-STYLE = {
-    Phase.PENDING: "dim",
-    Phase.RUNNING: "cyan",
-    Phase.SUCCEEDED: "green",
-    Phase.FAILED: "red",
-    Phase.ERROR: "red",
-    Phase.SKIPPED: "yellow",
-    Phase.OMITTED: "dim",
-}
-SYMBOL = {
-    Phase.PENDING: "◷",
-    Phase.RUNNING: "●",
-    Phase.SUCCEEDED: "✔",
-    Phase.FAILED: "✖",
-    Phase.ERROR: "⚠",
-    Phase.SKIPPED: "○",
-    Phase.OMITTED: "-",
-}
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return ""
-    if value < 60:
-        return f"{value:.1f}s"
-    minutes, secs = divmod(int(value), 60)
-    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
-
+STYLE, SYMBOL, seconds = liveview.STYLE, liveview.SYMBOL, liveview.seconds
 
 COLUMNS = ("TASK", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE")
 
@@ -107,38 +86,67 @@ def shown(nodes: list[Node], root: str | None) -> list[Node]:
 
 
 class _LiveView:
-    """Rebuilt at every refresh, so running tasks' durations tick."""
+    """Drawn again at every refresh (so running tasks' durations tick), as tall as the terminal."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
 
-    def __rich__(self) -> Table:
-        p = self.progress
-        return _table(shown(list(p._nodes.values()), p.root), now=p.clock())
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        state = self.progress.state()
+        yield liveview.render(state, width=options.max_width, height=options.height or console.height)
 
 
 class Progress:
     """An engine observer that shows each node's state as it changes."""
 
-    def __init__(self, console: Console, *, root: str | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        root: str | None,
+        clock: Callable[[], float],
+        run: str = "",
+        expand: Collection[str] | None = None,
+        quiet: bool | None = None,
+    ) -> None:
+        """``expand`` and ``quiet`` default to the command's ``--expand`` and ``--quiet``."""
+        chosen = chosen_view()
         self.console = console
         self.root = root
         self.clock = clock
-        self._nodes: dict[str, Node] = {}
+        self.run = run
+        self.expand = frozenset(chosen.expand if expand is None else expand)
+        self.quiet = chosen.quiet if quiet is None else quiet
+        self.started = clock()
+        self._tracker = NodeTracker(root)
+        self._bulk: Bulk | None = None
         self._seen: dict[str, tuple[Phase, bool, str]] = {}
         self._live: Live | None = None
         self._plain = console.color_system is None and not console.is_terminal
-        if console.is_terminal:
+        if console.is_terminal and not quiet:
             from rich.live import Live
 
             self._live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
             self._live.start()
 
+    def state(self, phase: str = "Running") -> LiveState:
+        """The run as the live view shows it now."""
+        state = self._tracker.state(
+            run=self.run, phase=phase, now=self.clock(), started=self.started, expand=self.expand
+        )
+        return replace(state, bulk=self._bulk)
+
+    def bulk(self, what: str, done: int, total: int) -> None:
+        """A long step (a fan-out's items being made and handed over): a bar on a terminal, nothing
+        otherwise."""
+        if self._live is not None:
+            self._bulk = Bulk(what, done, total) if done < total else None
+
     def node_changed(self, node: Node) -> None:
+        self._tracker.changed(node)
         if node.id == self.root and node.template.container is None:
             return
-        self._nodes[node.id] = node
-        if self._live is not None:
+        if self._live is not None or self.quiet:
             return
         held_up = node.message if node.phase is Phase.RUNNING and node.message.startswith("waiting") else ""
         key = (node.phase, node.retry_at is not None, held_up)
@@ -155,7 +163,7 @@ class Progress:
         if self._plain:  # what rich would write anyway, without rendering it (a line per change)
             self.console.file.write(text + "\n")
         else:
-            self.console.print(escape(text), style=STYLE[node.phase])
+            self.console.print(Text(text, style=STYLE[node.phase]))
 
     def close(self) -> None:
         if self._live is not None:
@@ -166,12 +174,18 @@ class Progress:
         self.console.print()
         if self._plain:
             self.console.file.write(plain_table(shown(result.nodes, self.root)) + "\n")
+        elif self.console.is_terminal:  # the live view's rows, every one, fan-outs counted
+            for node in result.nodes:
+                self._tracker.changed(node)
+            final = replace(
+                self.state(result.phase.value),
+                started=result.started_at,
+                finished=result.finished_at,
+                now=result.finished_at,
+            )
+            self.console.print(liveview.render(final, width=self.console.width))
         else:
             self.console.print(_table(shown(result.nodes, self.root)))
         self.console.print()
-        took = seconds(result.finished_at - result.started_at)
-        style = "green" if result.succeeded else "red"
-        text = f"Workflow {result.run_id} {result.phase.value} in {took}"
-        if result.message and not result.succeeded:
-            text += f": {result.message}"
-        self.console.print(escape(text), style=f"bold {style}")
+        took = result.finished_at - result.started_at
+        self.console.print(liveview.outcome(result.run_id, result.phase.value, took, result.message))
