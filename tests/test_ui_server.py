@@ -79,7 +79,7 @@ def test_the_runs_list_links_every_run_with_its_status_and_progress(server: UiSe
 
 
 def test_a_fan_out_is_one_box_counting_its_items_by_state(server: UiServer) -> None:
-    status, headers, body = get(server, "/api/runs/fan-2000/state")
+    status, _, body = get(server, "/api/runs/fan-2000/state")
     assert status == 200
     state = json.loads(body)
     assert state["phase"] == "Failed"
@@ -95,7 +95,7 @@ def test_a_fan_out_is_one_box_counting_its_items_by_state(server: UiServer) -> N
 
 
 def test_polling_an_unchanged_run_is_answered_not_modified(server: UiServer) -> None:
-    status, headers, _ = get(server, "/api/runs/fan-2000/state")
+    _, headers, _ = get(server, "/api/runs/fan-2000/state")
     etag = headers["etag"]
     status, _, body = get(server, "/api/runs/fan-2000/state", {"If-None-Match": etag})
     assert status == 304 and body == b""
