@@ -102,6 +102,13 @@ class ClusterError(KjobError):
     exit_code = 1
 
 
+class NotFoundError(KjobError):
+    """What a command was asked about does not exist (a stored template, a run): exit 1, as
+    ``kubectl get`` of a missing object."""
+
+    exit_code = 1
+
+
 class AccessError(ClusterError):
     """The cluster does not let this identity do what a run needs (RBAC): a configuration to fix
     before anything runs, so exit 2 like any bad input."""

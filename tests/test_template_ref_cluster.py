@@ -5,7 +5,10 @@ from the referenced template, and outputs flow between them as in a workflow tha
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +72,83 @@ def test_workflow_template_ref_runs_on_the_cluster(
     done = kjob("run", "--backend", "kubernetes", *where, str(workflow), "-p", "who=cluster", timeout=240)
     assert done.code == 0, done.stdout + done.stderr
     assert outputs(done)["hello"] == {"said": "hello cluster"}
+
+
+@pytest.fixture
+def in_namespace(cluster: Cluster, kubeconfig: Path, tmp_path: Path) -> Path:
+    """A kubeconfig whose context's namespace is the test's (what `kubectl config set-context
+    --current --namespace` does), for commands given no -n."""
+    import yaml
+
+    config = yaml.safe_load(kubeconfig.read_text())
+    for context in config["contexts"]:
+        context["context"]["namespace"] = cluster.namespace
+    path = tmp_path / "in-namespace.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_templates_applied_to_the_cluster_are_listed_read_and_run_on_both_backends(
+    kjob: Any, cluster: Cluster, in_namespace: Path, templates: Path, tmp_path: Path
+) -> None:
+    where = ("--kubeconfig", str(in_namespace))
+    applied = kjob("template", "apply", str(templates), *where)
+    assert applied.code == 0, applied.stderr
+    assert applied.stdout.splitlines() == [
+        "workflowtemplate/greet created",
+        "clusterworkflowtemplate/lib created",
+    ]
+    again = kjob("template", "apply", str(templates / "greet.yaml"), *where)
+    assert again.stdout.splitlines() == ["workflowtemplate/greet unchanged"]
+    listed = kjob("template", "list", "-o", "name", *where)
+    assert listed.stdout.splitlines() == ["clusterworkflowtemplate/lib", "workflowtemplate/greet"]
+    rows = json.loads(kjob("template", "list", "-o", "json", *where).stdout)
+    assert [(r["kind"], r["name"], r["configMap"]) for r in rows] == [
+        ("ClusterWorkflowTemplate", "lib", "kjob-cwftmpl-lib"),
+        ("WorkflowTemplate", "greet", "kjob-wftmpl-greet"),
+    ]
+    assert kjob("template", "get", "greet", *where).stdout == GREET
+    assert kjob("template", "get", "lib", "--cluster", *where).stdout == LIB
+
+    # a Kubernetes run, and a local one, read them: no --templates anywhere
+    workflow = tmp_path / "wf.yaml"
+    workflow.write_text(USES_REFS.replace("name: uses-refs", f"name: stored-refs-{cluster.kind}"))
+    done = kjob("run", "--backend", "kubernetes", *where, str(workflow), timeout=240)
+    assert done.code == 0, done.stdout + done.stderr
+    assert outputs(done)["b"] == {"said": "b-says everyone"}
+    env = {
+        **os.environ,
+        "KJOB_HOME": str(tmp_path / "home"),
+        "KUBECONFIG": str(in_namespace),
+        "NO_COLOR": "1",
+    }
+    local = subprocess.run(
+        [sys.executable, "-m", "kjob", "run", "--backend", "local", str(workflow)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert local.returncode == 0, local.stdout + local.stderr
+
+    # deleted, the templates are gone for the next run, which says where it looked and what to do
+    deleted = kjob("template", "delete", "greet", *where)
+    assert deleted.stdout.splitlines() == ["workflowtemplate/greet deleted"]
+    missing = kjob("run", "--backend", "kubernetes", *where, str(workflow), timeout=120)
+    assert missing.code == 2
+    assert "no WorkflowTemplate named 'greet' in the templates stored in namespace" in missing.stderr
+    gone = kjob("template", "get", "greet", *where)
+    assert gone.code == 1 and "no WorkflowTemplate 'greet'" in gone.stderr
+
+
+def test_a_template_with_a_mistake_is_not_stored(
+    kjob: Any, cluster: Cluster, in_namespace: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GREET.replace("entrypoint: hello", "entrypoint: nowhere").replace("greet", "not-stored"))
+    refused = kjob("template", "apply", str(bad), "--kubeconfig", str(in_namespace))
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert f"{bad}:6:" in refused.stderr
+    listed = kjob("template", "list", "-o", "name", "--kubeconfig", str(in_namespace))
+    assert listed.code == 0 and "not-stored" not in listed.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import click
 
@@ -11,7 +12,7 @@ from kjob.cli import console
 from kjob.errors import KjobError
 from kjob.spec import LoadResult, load_file
 from kjob.spec.model import Workflow
-from kjob.spec.resolve_refs import as_submitted
+from kjob.spec.resolve_refs import TemplateLibrary, as_submitted
 
 RUNNABLE = ("Workflow", "CronWorkflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for generateName
@@ -42,8 +43,20 @@ templates_option = click.option(
 )
 
 
-def load(path: str, *, lenient: bool) -> LoadResult:
-    """Load a file (with the ``--templates`` given to the command) and show its warnings."""
+@dataclass(frozen=True, slots=True)
+class ClusterTarget:
+    """The cluster a command's options name (``--kubeconfig``, ``--context``, ``-n``)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+
+
+def load(path: str, *, lenient: bool, cluster: ClusterTarget | None = None) -> LoadResult:
+    """Load a file (with the ``--templates`` given to the command) and show its warnings.
+
+    Without ``--templates``, a file that refers to WorkflowTemplates reads those stored in ``cluster``
+    (``kjob template apply``) when a cluster is configured."""
     ctx = click.get_current_context(silent=True)
     directories = ctx.meta.get(_TEMPLATES_KEY) if ctx is not None else None
     library = None
@@ -51,10 +64,39 @@ def load(path: str, *, lenient: bool) -> LoadResult:
         from kjob.spec.templates_dir import load_library  # here: only a run with --templates needs it
 
         library = load_library(directories, lenient=lenient)
+    elif cluster is not None and _refers_to_templates(path):
+        library = _stored_library(cluster, lenient=lenient)
     loaded = load_file(path, lenient=lenient, templates=library)
     for warning in loaded.warnings:
         console.notice(warning.render())
     return loaded
+
+
+def _refers_to_templates(path: str) -> bool:
+    from kjob.spec.loader import read_text
+
+    text = read_text(path)
+    return "templateRef" in text or "workflowTemplateRef" in text
+
+
+def _stored_library(cluster: ClusterTarget, *, lenient: bool) -> TemplateLibrary | None:
+    """The templates stored in the cluster's namespace; ``None`` when no cluster is configured."""
+    from kjob.backends.kubernetes import connect, kubeconfig_available
+
+    if not kubeconfig_available(cluster.kubeconfig):
+        return None
+    from kjob.backends.kubernetes.templates import list_templates
+    from kjob.spec.templates_dir import library_of_texts
+
+    conn = connect(kubeconfig=cluster.kubeconfig, context=cluster.context, namespace=cluster.namespace)
+    try:
+        stored = list_templates(conn)
+    finally:
+        conn.close()
+    texts = [(t.where, t.text) for t in stored]
+    return library_of_texts(
+        texts, origin=f"the templates stored in namespace {conn.namespace}", lenient=lenient
+    )
 
 
 def pick_workflow(loaded: LoadResult, path: str, name: str | None) -> Workflow:

@@ -19,6 +19,8 @@ class Need(enum.Enum):
     ALWAYS = "always"
     TTL = "with --ttl-seconds-after-finished"  # no verb of its own today: `patch jobs` is always needed
     WORKSPACE = "with --workspace-pvc"
+    # a driver never needs it: its plan carries the templates the workflow uses
+    STORED_TEMPLATES = "reading templates stored by `kjob template apply`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_entries("", "pods", "a finished attempt's exit code and outputs", "list"),
     *_entries("", "pods/log", "outputs.result and kjob logs", "get"),
     *_entries("", "persistentvolumeclaims", "checking the workspace claim", "get", need=Need.WORKSPACE),
+    *_entries("", "configmaps", "the WorkflowTemplates a run refers to", "list", need=Need.STORED_TEMPLATES),
 )
 
 

@@ -109,7 +109,8 @@ def _find(ref: TemplateRef, library: TemplateLibrary, diag: Diagnostics) -> Load
         hint = (
             f"add a {kind} named '{ref.name}' to {library.origin}"
             if library.origin
-            else f"give the directory that holds the {kind} with --templates DIR"
+            else f"give the directory that holds the {kind} with --templates DIR, or store it in the "
+            "cluster with `kjob template apply FILE`"
         )
         diag.error(
             f"no {kind} named '{ref.name}'{where} (found: {listing(sorted(known))})", ref.mark, hint=hint

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from kjob.errors import KjobError, SpecError, SpecErrors
@@ -39,7 +41,7 @@ def load_library(directories: Sequence[str], *, lenient: bool = False) -> Templa
             raise KjobError(
                 f"--templates {directory}: {what}", hint="give a directory of WorkflowTemplate YAML files"
             )
-        texts.extend((path, read_text(path)) for path in _yaml_files(directory))
+        texts.extend((path, read_text(path)) for path in yaml_files(directory))
     return library_of_texts(texts, origin="--templates " + " ".join(directories), lenient=lenient)
 
 
@@ -90,9 +92,60 @@ def carried_library(templates_text: str, where: str) -> TemplateLibrary | None:
     return library_of_texts([(where, templates_text)], origin=f"the templates carried in {where}")
 
 
-def _yaml_files(directory: str) -> list[str]:
+def yaml_files(directory: str) -> list[str]:
     paths: list[str] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         paths.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(SUFFIXES))
     return sorted(paths)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateDocument:
+    """One WorkflowTemplate or ClusterWorkflowTemplate document of a file, as its own YAML text."""
+
+    kind: str
+    name: str
+    text: str
+    path: str
+
+
+def template_documents(path: str, text: str, *, lenient: bool = False) -> list[TemplateDocument]:
+    """The template documents of the file ``path`` (text ``text``), each as a text of its own, for
+    storing one by one (``kjob template apply``).  Every template is checked as a run would check it:
+    any mistake fails the whole file (:class:`~kjob.errors.SpecErrors`, located in the file), so that
+    nothing half-right is stored."""
+    library = library_of_texts([(path, text)], origin=path, lenient=lenient)
+    problems = [error for errors in library.problems.values() for error in errors]
+    if problems:
+        raise SpecErrors(problems)
+    found: list[TemplateDocument] = []
+    for chunk in split_documents(text):
+        docs: list[LoadedWorkflow] = []
+        build_documents(chunk, path, Diagnostics(lenient=True), docs)
+        found.extend(
+            TemplateDocument(d.workflow.kind, d.workflow.name or "", chunk, path)
+            for d in docs
+            if d.workflow.kind in TEMPLATE_KINDS
+        )
+    return found
+
+
+def split_documents(text: str) -> list[str]:
+    """The documents of a YAML stream as texts of their own: split at the ``---`` and ``...`` markers
+    that begin a line (inside a block scalar a line is indented, so such a line is always a marker);
+    documents that hold nothing but comments are dropped."""
+    chunks: list[list[str]] = [[]]
+    for line in text.splitlines(keepends=True):
+        if _MARKER.match(line):
+            chunks.append([])
+            rest = line[3:].strip()
+            if line.startswith("---") and rest:
+                chunks[-1].append(rest + "\n")  # `--- {a: 1}`: the document starts on the marker's line
+            continue
+        chunks[-1].append(line)
+    texts = ["".join(lines) for lines in chunks]
+    return [t for t in texts if any(s.strip() and not s.lstrip().startswith("#") for s in t.splitlines())]
+
+
+_MARKER = re.compile(r"^(---|\.\.\.)(\s|$)")
