@@ -329,3 +329,27 @@ def test_a_killed_run_resumes_with_the_templates_it_carries_after_the_directory_
     nodes = {n["id"]: n for n in record(kjob_home, "waits")["nodes"]}
     assert nodes["b"]["phase"] == "Succeeded"
     assert nodes["b"]["outputs"]["result"] == f"{tmp_path}/b"
+
+
+def test_a_file_is_split_into_its_documents_for_storing_one_by_one() -> None:
+    from kjob.spec.templates_dir import split_documents
+
+    text = "# header only\n---\na: 1\nb: |\n  ---\n  not a marker\n--- {c: 2}\n...\n---\n# just a comment\n"
+    assert split_documents(text) == ["a: 1\nb: |\n  ---\n  not a marker\n", "{c: 2}\n"]
+
+
+def test_template_documents_keep_each_templates_own_text_and_refuse_a_file_with_a_mistake(
+    tmp_path: Path,
+) -> None:
+    from kjob.errors import SpecErrors
+    from kjob.spec.templates_dir import template_documents
+
+    text = GREET + "---\n" + LIB
+    docs = template_documents("two.yaml", text)
+    assert [(d.kind, d.name, d.text) for d in docs] == [
+        ("WorkflowTemplate", "greet", GREET),
+        ("ClusterWorkflowTemplate", "lib", LIB),
+    ]
+    with pytest.raises(SpecErrors) as raised:
+        template_documents("two.yaml", text.replace("template: say", "template: nowhere"))
+    assert "two.yaml:" in str(raised.value) and "nowhere" in str(raised.value)
