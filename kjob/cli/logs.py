@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from kjob.backends.kubernetes.cluster import Cluster
 
 
-def _since(value: str | None) -> float | None:
+def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    """``--since``: a Go duration, in seconds."""
     if value is None:
         return None
     from kjob.spec.durations import parse_duration
@@ -36,7 +37,12 @@ def _since(value: str | None) -> float | None:
 @click.argument("task", required=False)
 @click.option("-f", "--follow", is_flag=True, help="Print new lines, and new tasks', until the run ends.")
 @click.option("--tail", type=click.IntRange(min=0), metavar="N", help="The last N lines of each attempt.")
-@click.option("--since", metavar="DURATION", help="Only lines written in the last DURATION (30s, 5m, 1h).")
+@click.option(
+    "--since",
+    metavar="DURATION",
+    callback=_since,
+    help="Only lines written in the last DURATION (30s, 5m, 1h).",
+)
 @click.option("--timestamps", is_flag=True, help="Start each line with the time it was written (UTC).")
 @click.option(
     "--attempt", type=click.IntRange(min=0), metavar="N", help="Attempt N of each task (0 is the first)."
@@ -50,7 +56,7 @@ def command(
     task: str | None,
     follow: bool,
     tail: int | None,
-    since: str | None,
+    since: float | None,
     timestamps: bool,
     attempt: int | None,
     all_attempts: bool,
@@ -64,10 +70,9 @@ def command(
     id, or a nested task's id (outer.inner).  With -f, a run still going is followed until it ends."""
     if attempt is not None and all_attempts:
         raise click.BadParameter("give --attempt N or --all-attempts, not both", param_hint="--attempt")
-    since_seconds = _since(since)
     run_dir = RunDir.find(run)
     record = logs.read_record(run_dir)
-    window = Window(tail=tail, since=None if since_seconds is None else _now() - since_seconds)
+    window = Window(tail=tail, since=None if since is None else _now() - since)
 
     def choose_from(rec: RunRecord) -> list[Shown]:
         return logs.choose(rec, task, attempt=attempt, all_attempts=all_attempts)
@@ -86,6 +91,8 @@ def command(
                 for line in local.lines(s, window) or []:
                     printer.line(s, line)
         printer.flush()
+        if follow:
+            record = logs.read_record(run_dir)  # as the run ended
         if not record.finished_phase and not run_dir.watched():
             console.notice(
                 f"run {run_dir.run_id} is recorded as Running but no kjob is watching it (was it killed?): "

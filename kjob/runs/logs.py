@@ -178,6 +178,9 @@ class LocalLogs:
         return self._times
 
 
+UNWATCHED_GRACE = 2.0  # seconds
+
+
 def follow_local(
     run_dir: RunDir,
     choose_from: Callable[[RunRecord], list[Shown]],
@@ -194,9 +197,13 @@ def follow_local(
     nothing will write to it until ``kjob resume``."""
     local = LocalLogs(run_dir)
     offsets: dict[str, int] = {}
+    unwatched = 0.0  # seconds the run has been seen running with no kjob watching it
     while True:
+        watched = run_dir.watched()
         record = RunRecord.read(run_dir.record, run_id=run_dir.run_id)
-        ended = record.phase in FINISHED or not run_dir.watched()
+        unwatched = 0.0 if watched else unwatched + poll
+        # kjob lets go of a run just before it records the end: a moment without a watcher is that
+        ended = record.phase in FINISHED or unwatched > UNWATCHED_GRACE
         for shown in choose_from(record):
             if shown.attempt_id not in offsets:
                 lines, offsets[shown.attempt_id] = local.read_new(shown, 0, final=ended)

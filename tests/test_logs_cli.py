@@ -1,0 +1,230 @@
+"""``kjob logs`` on local runs, output exact (``NO_COLOR``, ``COLUMNS``): tasks in the order they ran,
+``--tail``, ``--since``, ``--timestamps``, ``--attempt``, ``--all-attempts``, ``-f``.
+
+Most cases read a run directory written here (its record, logs and line times as kjob writes them), so
+times are known; one follows a real local run from another process until it ends."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, kjob_env
+
+T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+
+
+def attempt(attempt_id: str, started: float, phase: str = "Succeeded", code: int = 0) -> dict[str, Any]:
+    return {
+        "id": attempt_id,
+        "queued": started - 1,
+        "started": started,
+        "finished": started + 5,
+        "phase": phase,
+        "exit_code": code,
+        "message": "",
+        "log": f"logs/{attempt_id}.log",
+    }
+
+
+def node(node_id: str, task: str, *attempts: dict[str, Any], phase: str = "Succeeded") -> dict[str, Any]:
+    return {"id": node_id, "task": task, "template": task, "phase": phase, "attempts": list(attempts)}
+
+
+def write_run(
+    home: Path, run_id: str, nodes: list[dict[str, Any]], logs: dict[str, list[tuple[float, str]]]
+) -> Path:
+    """A finished local run: ``logs`` maps each attempt id to its (time written, line) pairs."""
+    run = home / "runs" / run_id
+    (run / "logs").mkdir(parents=True)
+    (run / "node").mkdir()
+    record = {"run_id": run_id, "backend": "local", "phase": "Succeeded", "started": T0, "nodes": nodes}
+    (run / "run.json").write_text(json.dumps(record))
+    times = []
+    for attempt_id, lines in logs.items():
+        data = b""
+        for at, text in lines:
+            data += text.encode() + b"\n"
+            times.append(f"{attempt_id} {len(data)} {at:.6f}\n")
+        (run / "logs" / f"{attempt_id}.log").write_bytes(data)
+    (run / "node" / "log-times").write_text("".join(times))
+    return run
+
+
+@pytest.fixture
+def stored(kjob_home: Path) -> Path:
+    """Three tasks recorded in another order than they ran; ``flaky`` failed once, then succeeded."""
+    return write_run(
+        kjob_home,
+        "stored",
+        [
+            node("late", "late", attempt("late-0", T0 + 20)),
+            node("early", "early", attempt("early-0", T0 + 1)),
+            node("flaky", "flaky", attempt("flaky-0", T0 + 5, "Failed", 1), attempt("flaky-1", T0 + 10)),
+        ],
+        {
+            "early-0": [(T0 + 1.5, "early one"), (T0 + 2.25, "early two")],
+            "flaky-0": [(T0 + 5.5, "try 0 :100: [bold]markup[/bold]"), (T0 + 6, "Traceback: boom")],
+            "flaky-1": [(T0 + 10.5, "try 1 fine")],
+            "late-0": [(T0 + 21, "late one"), (T0 + 22, "late two"), (T0 + 23, "late three")],
+        },
+    )
+
+
+def test_every_task_in_the_order_it_ran_each_line_prefixed(kjob: Any, stored: Path) -> None:
+    done = kjob("logs", "stored")
+    assert (done.code, done.stderr) == (0, "")
+    assert done.stdout == (
+        "early: early one\n"
+        "early: early two\n"
+        "flaky: try 1 fine\n"
+        "late: late one\n"
+        "late: late two\n"
+        "late: late three\n"
+    )
+
+
+def test_one_task_as_it_printed_it_and_only_its_last_lines_with_tail(kjob: Any, stored: Path) -> None:
+    assert kjob("logs", "stored", "late").stdout == "late one\nlate two\nlate three\n"
+    assert kjob("logs", "stored", "late", "--tail", "2").stdout == "late two\nlate three\n"
+    assert (
+        kjob("logs", "stored", "--tail", "1").stdout
+        == "early: early two\nflaky: try 1 fine\nlate: late three\n"
+    )
+    assert kjob("logs", "stored", "late", "--tail", "0").stdout == ""
+
+
+def test_timestamps_are_when_each_line_was_written_in_utc(kjob: Any, stored: Path) -> None:
+    assert kjob("logs", "stored", "--timestamps", "--tail", "1").stdout == (
+        "early: 2027-01-15T08:00:02.250000Z early two\n"
+        "flaky: 2027-01-15T08:00:10.500000Z try 1 fine\n"
+        "late: 2027-01-15T08:00:23.000000Z late three\n"
+    )
+    assert kjob("logs", "stored", "early", "--timestamps").stdout == (
+        "2027-01-15T08:00:01.500000Z early one\n2027-01-15T08:00:02.250000Z early two\n"
+    )
+
+
+def test_attempts_one_by_number_or_all_of_them_and_task_text_is_never_markup(kjob: Any, stored: Path) -> None:
+    assert kjob("logs", "stored", "flaky", "--attempt", "0").stdout == (
+        "try 0 :100: [bold]markup[/bold]\nTraceback: boom\n"
+    )
+    assert kjob("logs", "stored", "flaky", "--all-attempts").stdout == (
+        "flaky#0: try 0 :100: [bold]markup[/bold]\nflaky#0: Traceback: boom\nflaky#1: try 1 fine\n"
+    )
+    missing = kjob("logs", "stored", "flaky", "--attempt", "2")
+    assert (missing.code, missing.stdout) == (2, "")
+    assert missing.stderr == (
+        "error: task 'flaky' has no attempt 2\n  hint: attempts are numbered from 0; the most any task made is 2 (0 to 1)\n"
+    )
+
+
+def test_through_rich_on_a_terminal_task_text_is_still_not_markup_or_emoji(
+    kjob: Any, stored: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws as for a terminal (TERM=dumb: no styles)
+    out = kjob("logs", "stored", "flaky", "--all-attempts", "--tail", "2").stdout
+    assert out == "flaky#0: try 0 :100: [bold]markup[/bold]\nflaky#0: Traceback: boom\nflaky#1: try 1 fine\n"
+
+
+def test_since_shows_only_lines_written_within_the_duration(kjob: Any, kjob_home: Path) -> None:
+    now = time.time()
+    write_run(
+        kjob_home,
+        "recent",
+        [node("old", "old", attempt("old-0", now - 3600)), node("new", "new", attempt("new-0", now - 400))],
+        {
+            "old-0": [(now - 3600, "an hour ago")],
+            "new-0": [(now - 400, "seven minutes ago"), (now - 60, "a minute ago"), (now - 1, "just now")],
+        },
+    )
+    assert kjob("logs", "recent", "--since", "5m").stdout == "new: a minute ago\nnew: just now\n"
+    assert (
+        kjob("logs", "recent", "--since", "2h", "--tail", "1").stdout == "old: an hour ago\nnew: just now\n"
+    )
+    bad = kjob("logs", "recent", "--since", "soon")
+    assert (
+        bad.code == 2
+        and "Invalid value for '--since': invalid duration \"soon\" (e.g. 30s, 5m, 1h30m)" in bad.stderr
+    ), bad.stderr
+
+
+def test_follow_on_a_finished_run_prints_and_exits(kjob: Any, stored: Path) -> None:
+    done = kjob("logs", "stored", "early", "-f")
+    assert (done.code, done.stdout) == (0, "early: early one\nearly: early two\n")
+
+
+def test_an_unknown_task_names_the_tasks_that_have_logs(kjob: Any, stored: Path) -> None:
+    done = kjob("logs", "stored", "nope")
+    assert (done.code, done.stderr) == (
+        2,
+        "error: run stored has no task 'nope'\n  hint: tasks with logs: early, flaky, late\n",
+    )
+
+
+FOLLOWED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: followed}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: first, template: first}
+      - {name: second, depends: first, template: second}
+  - name: first
+    container:
+      image: alpine
+      command: [sh, -c, 'echo one; while [ ! -e "$GO" ]; do sleep 0.05; done; echo two']
+      env: [{name: GO, value: "GO_FILE"}]
+  - name: second
+    container: {image: alpine, command: [echo, three]}
+"""
+
+
+def test_follow_prints_new_lines_and_new_tasks_until_the_run_ends(kjob_home: Path, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(FOLLOWED.replace("GO_FILE", str(go)))
+    env = kjob_env(kjob_home)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "kjob", "run", str(wf), "--backend", "local"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    follow: subprocess.Popen[str] | None = None
+    try:
+        log = kjob_home / "runs" / "followed" / "logs"
+        deadline = time.monotonic() + 60
+        while not any(p.read_bytes() for p in log.glob("first-*.log")) if log.is_dir() else True:
+            assert time.monotonic() < deadline and run.poll() is None, "the run never printed 'one'"
+            time.sleep(0.05)
+        follow = subprocess.Popen(
+            [sys.executable, "-m", "kjob", "logs", "followed", "-f"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert follow.stdout is not None
+        assert follow.stdout.readline() == "first: one\n"  # followed while the task still runs
+        go.touch()
+        out, err = follow.communicate(timeout=60)
+        assert (follow.returncode, out, err) == (0, "first: two\nsecond: three\n", "")
+        assert run.wait(timeout=60) == 0
+    finally:
+        for proc in (run, follow):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
