@@ -319,11 +319,16 @@ class Simulator:
                 gc.enable()
         return self._result(raw, draws, seed)
 
-    def monte_carlo(self, runs: int, seed: int = 0) -> MonteCarlo:
-        """``runs`` runs with seeds ``seed, seed + 1, ...``: the makespan distribution."""
+    def monte_carlo(self, runs: int, seed: int = 0, *, each: Callable[[], None] | None = None) -> MonteCarlo:
+        """``runs`` runs with seeds ``seed, seed + 1, ...``: the makespan distribution.  ``each`` is
+        called after every run (a progress bar counts them)."""
         if runs < 1:
             raise SimError(f"--runs must be at least 1, not {runs}")
-        results = [self.run(seed + r) for r in range(runs)]
+        results = []
+        for r in range(runs):
+            results.append(self.run(seed + r))
+            if each is not None:
+                each()
         return MonteCarlo(
             makespans=np.array([r.makespan for r in results]),
             lower_bounds=np.array([r.lower_bound for r in results]),

@@ -16,7 +16,10 @@ from typing import Any
 import click
 
 from kjob.cli import console
+from kjob.cli.bar import Advance, progress_bar
+from kjob.cli.viewoptions import quiet_option
 from sim.cluster import PLACEMENTS, parse_quantity
+from sim.core import Simulator
 from sim.durations import Distribution, parse_distribution
 from sim.errors import SimError
 from sim.policies import POLICIES
@@ -96,6 +99,7 @@ def _request(ctx: click.Context, param: click.Parameter, value: str) -> tuple[fl
 @click.option("--utilisation", metavar="FILE", help="Draw utilisation over time (.png, .svg, .pdf).")
 @click.option("--workflow", "workflow_name", metavar="NAME", help="Which workflow of a multi-document file.")
 @click.option("--no-fail-fast", is_flag=True, help="Keep starting tasks after a task fails for good.")
+@quiet_option
 def command(
     source: str,
     cluster_file: str | None,
@@ -170,7 +174,7 @@ def command(
     loaded = load(scn)
     sim = simulator(scn, loaded)
     began = time.perf_counter()
-    outcome: Result | MonteCarlo = sim.monte_carlo(scn.runs, scn.seed) if scn.runs > 1 else sim.run(scn.seed)
+    outcome = _simulate(sim, scn, f"simulating {loaded.workload.n:,} tasks")
     took = time.perf_counter() - began
     result = outcome.first if isinstance(outcome, MonteCarlo) else outcome
     data = _document(scn, loaded, outcome, sim.cluster.describe())
@@ -344,14 +348,15 @@ def _sweep(scn: Scenario, sweeps: tuple[str, ...], output: str) -> None:
     loaded: Loaded | None = None
     loaded_for: Scenario | None = None
     rows = []
-    for point, s in points:
-        if loaded is None or loaded_for is None or needs_reload(loaded_for, s):
-            loaded, loaded_for = load(s), s
-        sim = simulator(s, loaded)
-        outcome: Result | MonteCarlo = sim.monte_carlo(s.runs, s.seed) if s.runs > 1 else sim.run(s.seed)
-        row: dict[str, Any] = {"parameters": point}
-        row.update(_document(s, loaded, outcome, sim.cluster.describe()))
-        rows.append(row)
+    with progress_bar(f"simulating {len(points)} sweep points", sum(s.runs for _, s in points)) as advance:
+        for point, s in points:
+            if loaded is None or loaded_for is None or needs_reload(loaded_for, s):
+                loaded, loaded_for = load(s), s
+            sim = simulator(s, loaded)
+            outcome = _simulate(sim, s, None, advance)
+            row: dict[str, Any] = {"parameters": point}
+            row.update(_document(s, loaded, outcome, sim.cluster.describe()))
+            rows.append(row)
     if output == "json":
         console.out.print(
             json.dumps({"sweep": rows}, indent=2, sort_keys=True), markup=False, highlight=False
@@ -376,6 +381,22 @@ def _sweep(scn: Scenario, sweeps: tuple[str, ...], output: str) -> None:
     console.line("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
     for cells in table:
         console.line("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
+
+
+def _simulate(
+    sim: Simulator, scn: Scenario, what: str | None, advance: Advance | None = None
+) -> Result | MonteCarlo:
+    """One run, or ``--runs`` of them, with a progress bar on a terminal: ``what`` names a bar of
+    its own, else ``advance`` counts the runs on the caller's."""
+    if what is not None:
+        with progress_bar(what, scn.runs if scn.runs > 1 else None) as own:
+            return _simulate(sim, scn, None, own)
+    if scn.runs == 1:
+        result = sim.run(scn.seed)
+        if advance is not None:
+            advance(1)
+        return result
+    return sim.monte_carlo(scn.runs, scn.seed, each=None if advance is None else lambda: advance(1))
 
 
 def _secs(x: float) -> str:
