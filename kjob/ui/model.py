@@ -148,6 +148,7 @@ def node_detail(record: RunRecord, node_id: str, tree: Tree | None = None) -> di
     if node is None:
         return None
     kids = tree.children.get(node_id, [])
+    parent = node.parent_id
     attempts = [
         {
             "number": number,
@@ -170,6 +171,7 @@ def node_detail(record: RunRecord, node_id: str, tree: Tree | None = None) -> di
         "started": node.started,
         "finished": node.finished,
         "duration": _rounded(node.duration),
+        "part_of": parent if parent is not None and parent != tree.root else None,
         "depends": list(node.depends),
         "inputs": dict(node.inputs),
         "outputs": {

@@ -183,6 +183,13 @@
     if (detail.message) facts.push(["message", detail.message]);
     if (detail.depends.length) facts.push(["depends on", detail.depends.join(", ")]);
     panel.appendChild(table(facts));
+    if (detail.part_of) {
+      const up = el("p", "part of ");
+      const a = el("a", detail.part_of, "node-link part-of");
+      a.addEventListener("click", () => show(detail.part_of));
+      up.appendChild(a);
+      panel.appendChild(up);
+    }
     const inputs = Object.entries(detail.inputs);
     if (inputs.length) {
       panel.appendChild(el("h3", "Inputs"));
