@@ -65,13 +65,15 @@ def ready(browser: Any) -> bool:
 
 
 def log_text(browser: Any) -> str:
-    text: str = browser.execute_script("const l = document.getElementById('log'); return l ? l.textContent : ''")
+    text: str = browser.execute_script(
+        "const l = document.getElementById('log'); return l ? l.textContent : ''"
+    )
     return text
 
 
 def click_box(browser: Any, node: str) -> None:
     browser.execute_script(
-        "document.querySelector(`#dag g.node[data-node=\"${arguments[0]}\"] rect`)"
+        'document.querySelector(`#dag g.node[data-node="${arguments[0]}"] rect`)'
         ".dispatchEvent(new MouseEvent('click', {bubbles: true}))",
         node,
     )
@@ -122,7 +124,9 @@ def test_what_tasks_printed_shows_as_text_never_as_markup(browser: Any, gated: G
         assert log_text(browser) == f"said {HOSTILE_ITEM}"
         assert browser.find_element("css selector", "#detail .inputs td.value").text == HOSTILE_ITEM
         browser.find_element("css selector", "#detail a.part-of").click()  # back to the fan-out
-        wait_for("the fan-out again", lambda: len(browser.find_elements("css selector", "ul.children a")) == 3)
+        wait_for(
+            "the fan-out again", lambda: len(browser.find_elements("css selector", "ul.children a")) == 3
+        )
         browser.find_elements("css selector", "ul.children a")[2].click()
         wait_for("the emoji item's log", lambda: log_text(browser) == f"said {EMOJI_ITEM}", 30)
         assert browser.execute_script("return document.querySelectorAll('img').length") == 0
