@@ -71,6 +71,12 @@ from kjob.spec.model import Workflow
     help="With --mode driver: the image that runs kjob in the cluster (see the README's Containerfile).",
 )
 @click.option(
+    "--driver-command",
+    metavar="COMMAND",
+    help="With --mode driver: how the image runs kjob, split as a shell would (default: kjob), e.g. "
+    "'python -m kjob'.",
+)
+@click.option(
     "--workspace-pvc",
     "workspace_claim",
     metavar="NAME",
@@ -105,6 +111,7 @@ def command(
     namespace: str | None,
     ttl: int | None,
     driver_image: str | None,
+    driver_command: str | None,
     workspace_claim: str | None,
     check_quota: bool,
     quota_file: str | None,
@@ -138,6 +145,7 @@ def command(
             namespace=namespace,
             ttl=ttl,
             driver_image=driver_image,
+            driver_command=driver_command,
             workspace_claim=workspace_claim,
             templates_text=loaded.carried_templates(workflow),
         )
@@ -149,12 +157,13 @@ def command(
         or namespace
         or ttl is not None
         or driver_image
+        or driver_command
         or workspace_claim
         or mode != "waves"
     ):
         raise click.UsageError(
-            "--mode, --flux, --flux-path, -p, -n, --ttl-seconds-after-finished, --driver-image and "
-            "--workspace-pvc go with -o DIR"
+            "--mode, --flux, --flux-path, -p, -n, --ttl-seconds-after-finished, --driver-image, "
+            "--driver-command and --workspace-pvc go with -o DIR"
         )
     graph = expand(workflow)
     data = plan_document(graph, workflow.display_name, workflow.entrypoint or "")
@@ -219,6 +228,7 @@ def write_plan(
     namespace: str | None,
     ttl: int | None,
     driver_image: str | None,
+    driver_command: str | None,
     workspace_claim: str | None,
     templates_text: str = "",
 ) -> None:
@@ -240,11 +250,15 @@ def write_plan(
         )
         if driver_image:
             options = dataclasses.replace(options, image=driver_image)
+        if driver_command is not None:
+            options = dataclasses.replace(options, command=_split_command(driver_command))
         files = ordered_files(driver.driver_plan(workflow, text, options))
         warnings: list[str] = []
     else:
-        if workspace_claim or driver_image:
-            raise click.UsageError("--workspace-pvc and --driver-image go with --mode driver")
+        if workspace_claim or driver_image or driver_command:
+            raise click.UsageError(
+                "--workspace-pvc, --driver-image and --driver-command go with --mode driver"
+            )
         if flux and not flux_path and Path(directory).is_absolute():
             raise click.UsageError(
                 f"--flux: give --flux-path, {directory}'s path inside the Git repository Flux reads "
@@ -337,3 +351,17 @@ def yaml_safe_load(text: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ValueError(str(err)) from None
+
+
+def _split_command(text: str) -> tuple[str, ...]:
+    import shlex
+
+    try:
+        words = tuple(shlex.split(text))
+    except ValueError as err:
+        raise click.BadParameter(f"{text!r}: {err}", param_hint="--driver-command") from None
+    if not words:
+        raise click.BadParameter(
+            "give the command that runs kjob, e.g. 'kjob'", param_hint="--driver-command"
+        )
+    return words
