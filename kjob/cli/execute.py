@@ -20,8 +20,10 @@ from kjob.cli.failures import show_failures
 from kjob.cli.progress import Progress
 from kjob.engine.engine import Engine, EngineOptions
 from kjob.engine.record import RunRecorder
+from kjob.engine.rerun import Rerun
 from kjob.errors import AccessError, KjobError
 from kjob.rundir import RunDir
+from kjob.runs.control import requests_for
 from kjob.spec.model import Workflow
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,6 +84,7 @@ def execute(
     namespace: str,
     detach: bool = False,
     previous: dict[str, Any] | None = None,
+    rerun: Rerun | None = None,
 ) -> None:
     """Run to the end, show progress and the summary, record ``run.json``, exit 0/1/130.
 
@@ -89,7 +92,8 @@ def execute(
     and resumptions are kept.  On Ctrl-C a Kubernetes run asks whether to stop its running Jobs or
     leave them running for ``kjob resume`` (``detach``: leave them, without asking); SIGTERM, or no
     terminal to ask on, stops them unless ``detach``.  A local run always stops its processes.  A
-    second Ctrl-C or SIGTERM while they stop kills them at once; the record is closed either way."""
+    second Ctrl-C or SIGTERM while they stop kills them at once; the record is closed either way.
+    ``kjob stop``/``terminate`` requests are read between steps; ``rerun`` is ``kjob retry``'s choice."""
     progress = Progress(console.out, root=workflow.entrypoint, clock=backend.now)
     interrupt = _InterruptChoice(run_id, progress, detach=detach)
     earlier = previous or {}
@@ -118,6 +122,8 @@ def execute(
             namespace=namespace,
             uid=uid,
             detach_on_interrupt=interrupt.detach if backend.name == "kubernetes" else None,
+            control=requests_for(backend, run_dir),
+            rerun=rerun,
         ),
         observers=[progress, recorder],
     )

@@ -11,6 +11,7 @@ import click
 from kjob.cli import console
 from kjob.cli.common import pick_workflow
 from kjob.cli.execute import cluster_options, execute, given_options
+from kjob.engine.rerun import Rerun
 from kjob.errors import KjobError
 from kjob.render.manifests import TEMPLATES_KEY
 from kjob.rundir import RunDir, runs_root
@@ -43,11 +44,20 @@ def command(
     local = _local_run(run)
     if local is not None:
         _refuse_cluster_options(local.run_id)
-        _resume_local(local, parallelism)
+        resume_local(local, parallelism)
         return
-    from kjob.backends.kubernetes import KubernetesBackend, connect
+    from kjob.backends.kubernetes import connect
 
     conn = connect(kubeconfig=kubeconfig, context=context, namespace=namespace, qps=qps, burst=burst)
+    resume_cluster_run(conn, run, parallelism=parallelism, detach=detach)
+
+
+def resume_cluster_run(
+    conn: Cluster, run: str, *, parallelism: int | None, detach: bool, rerun: Rerun | None = None
+) -> None:
+    """Finish the run ``run`` the cluster holds, from its run object (``rerun``: ``kjob retry``)."""
+    from kjob.backends.kubernetes import KubernetesBackend
+
     held = KubernetesBackend.open_run(conn, run)
     source = f"configmap/{run} in namespace {conn.namespace}"
     library = carried_library(held.templates_text, f"{source}, key {TEMPLATES_KEY}")
@@ -60,6 +70,7 @@ def command(
         parameters=held.parameters,
         parallelism=parallelism,
         detach=detach,
+        rerun=rerun,
     )
 
 
@@ -75,6 +86,7 @@ def continue_in_cluster(
     ttl: int | None = None,
     queue: str | None = None,
     indexed_jobs: bool = True,
+    rerun: Rerun | None = None,
 ) -> None:
     """Finish a run that exists in the cluster (``kjob resume RUN``, or ``kjob run --run-id RUN`` when
     RUN is already there: a driver Job's next pod): its Jobs are adopted, its finished tasks replayed
@@ -86,7 +98,7 @@ def continue_in_cluster(
     exact = runs_root() / run  # this run's directory only, never one that merely starts with its id
     run_dir = RunDir(exact) if exact.is_dir() else RunDir.create(run)
     previous = _record_or_none(run_dir)
-    console.line(f"Run {run} (resumed)", style="bold")
+    console.line(f"Run {run} ({'retried' if rerun is not None else 'resumed'})", style="bold")
     console.line(f"  backend: kubernetes ({conn.where}, namespace {conn.namespace})    files: {run_dir.path}")
     backend = KubernetesBackend(
         conn,
@@ -107,6 +119,7 @@ def continue_in_cluster(
         namespace=conn.namespace,
         detach=detach,
         previous=previous,
+        rerun=rerun,
     )
 
 
@@ -133,7 +146,7 @@ def _refuse_cluster_options(run_id: str) -> None:
         raise KjobError(f"{', '.join(given)}: only for a Kubernetes run, and {run_id} ran on this machine")
 
 
-def _resume_local(run_dir: RunDir, parallelism: int | None) -> None:
+def resume_local(run_dir: RunDir, parallelism: int | None, rerun: Rerun | None = None) -> None:
     from kjob.backends.local import LocalBackend
 
     record = run_dir.read_record()
@@ -144,7 +157,7 @@ def _resume_local(run_dir: RunDir, parallelism: int | None) -> None:
     loaded = load_file(str(copy), templates=carried_library(carried, str(run_dir.templates)))
     workflow = pick_workflow(loaded, str(copy), record.get("workflow_name"))
     backend = LocalBackend(run_dir, notice=console.notice, resume=True)
-    console.line(f"Run {run_dir.run_id} (resumed)", style="bold")
+    console.line(f"Run {run_dir.run_id} ({'retried' if rerun is not None else 'resumed'})", style="bold")
     console.line(f"  backend: local    logs: kjob logs {run_dir.run_id}    files: {run_dir.path}")
     execute(
         workflow,
@@ -156,4 +169,5 @@ def _resume_local(run_dir: RunDir, parallelism: int | None) -> None:
         parallelism=parallelism or record.get("parallelism"),
         namespace=str(record.get("namespace") or "default"),
         previous=record,
+        rerun=rerun,
     )

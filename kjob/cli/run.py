@@ -89,6 +89,16 @@ if TYPE_CHECKING:
     help="With --dry-run: a YAML stream (the default) or a v1 List in JSON.",
 )
 @click.option(
+    "--wait",
+    type=click.BOOL,
+    default=True,
+    show_default=True,
+    metavar="BOOL",
+    help="--wait=false: submit, print the run id and return; a detached kjob (local) or a driver Job "
+    "in the cluster (needs --driver-image) watches the run.",
+)
+@click.option("--driver-image", metavar="IMAGE", help="With --wait=false on Kubernetes: the image of kjob.")
+@click.option(
     "--workspace-pvc",
     metavar="NAME",
     help="PersistentVolumeClaim that holds the run's artifacts (kubernetes backend).",
@@ -111,6 +121,8 @@ def command(
     one_job_per_item: bool,
     dry_run: bool,
     output: str | None,
+    wait: bool,
+    driver_image: str | None,
     workspace_pvc: str | None,
     kubeconfig: str | None,
     context: str | None,
@@ -167,8 +179,9 @@ def command(
         # before anything is created in the cluster
         workspace.require(workflow, workspace_pvc)
         entrypoint.require(workflow)
+    _check_wait(click.get_current_context(), wait, chosen, driver_image)
     run_id = run_id_option or run_id_for(workflow)
-    runner: Backend
+    runner: Backend | None
     if chosen == "kubernetes":
         from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
         from kjob.backends.kubernetes.claim import check_claim
@@ -180,6 +193,20 @@ def command(
             qps=qps,
             burst=burst,
         )
+        if not wait:
+            from kjob.cli.submit import submit_driver
+
+            submit_driver(
+                conn,
+                workflow,
+                Path(file).read_text(),
+                image=driver_image,
+                parameters=overrides,
+                parallelism=parallelism,
+                workspace_claim=workspace_pvc,
+                templates_text=loaded.carried_templates(workflow),
+            )
+            return
         permissions.check(conn, permissions.features(ttl=ttl, workspace_claim=workspace_pvc))
         if workspace_pvc is not None:
             check_claim(conn.core, conn.namespace, workspace_pvc)
@@ -236,12 +263,27 @@ def command(
         ns = conn.namespace
     else:
         run_dir = RunDir.create(run_id)
-        _announce(run_id, "local", run_dir)
-        runner = LocalBackend(run_dir, notice=console.notice, keep_workdirs=keep_workdirs)
+        runner = None  # --wait=false: a detached kjob watches the run
+        if wait:
+            _announce(run_id, "local", run_dir)
+            runner = LocalBackend(run_dir, notice=console.notice, keep_workdirs=keep_workdirs)
         ns = workflow.namespace or "default"
     shutil.copyfile(file, run_dir.path / "workflow.yaml")
     if carried := loaded.carried_templates(workflow):  # for `kjob resume`, should the directory change
         run_dir.templates.write_text(carried)
+    if runner is None:
+        from kjob.cli.submit import watch_detached
+
+        source = os.path.abspath(file)
+        watch_detached(
+            run_dir,
+            source=source,
+            workflow=workflow,
+            parameters=overrides,
+            parallelism=parallelism,
+            namespace=ns,
+        )
+        return
     execute(
         workflow,
         runner,
@@ -371,7 +413,21 @@ CLUSTER_ONLY = (
     "qps",
     "burst",
     "detach",
+    "driver_image",
 )
+
+# Options a run submitted with --wait=false cannot pass on to the kjob that watches it.
+NOT_WITH_NO_WAIT = {
+    "local": ("keep_workdirs",),
+    "kubernetes": ("run_id_option", "owner_job", "ttl", "queue", "one_job_per_item", "detach"),
+}
+
+
+def _check_wait(ctx: click.Context, wait: bool, backend: str, driver_image: str | None) -> None:
+    if wait and driver_image is not None:
+        raise click.UsageError("--driver-image: only with --wait=false (a driver Job in the cluster)")
+    if not wait and (given := given_options(ctx, NOT_WITH_NO_WAIT[backend])):
+        raise click.UsageError(f"{', '.join(given)}: not with --wait=false on the {backend} backend")
 
 
 def _refuse_cluster_options(ctx: click.Context, *, explicit: bool) -> None:
