@@ -11,6 +11,7 @@ import click
 from kjob.cli import console
 from kjob.cli.common import pick_workflow
 from kjob.cli.execute import cluster_options, execute, given_options
+from kjob.cli.viewoptions import view_options
 from kjob.engine.rerun import Rerun
 from kjob.errors import KjobError
 from kjob.render.manifests import TEMPLATES_KEY
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 @click.argument("run")
 @click.option("--parallelism", type=click.IntRange(min=1), help="Run at most N tasks at once.")
 @cluster_options
+@view_options
 def command(
     run: str,
     parallelism: int | None,
