@@ -12,9 +12,9 @@ import pytest
 from rich.cells import cell_len
 
 from kjob.backends.virtual import Outcome, VirtualBackend, scripted
-from kjob.cli.livestate import Kind, LiveState, NodeTracker, Row, Tally, state_from_record
+from kjob.cli.livestate import Bulk, Kind, LiveState, NodeTracker, Row, Tally, state_from_record
 from kjob.cli.liveview import render_text
-from kjob.engine.engine import Engine
+from kjob.engine.engine import Engine, EngineOptions
 from kjob.engine.record import RunRecorder
 from kjob.engine.state import Node, Phase
 from kjob.rundir import RunDir
@@ -187,3 +187,44 @@ def test_watch_shows_from_run_json_what_run_shows_from_the_engine(
         assert live.tasks == watched.tasks
     collapsed = render_text(state_from_record(record, now=0.0, expand=()), width=100)
     assert "▸ fanout (80)  ✖ Failed" in collapsed
+
+
+def test_a_big_fanout_reports_its_items_being_made_started_and_submitted() -> None:
+    wf = workflow(
+        """\
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - {name: many, template: work, withSequence: {count: "5000"}}
+        - name: work
+          container: {image: alpine, command: ["true"]}
+        """
+    )
+    reports: list[tuple[str, int, int]] = []
+    backend = VirtualBackend(scripted({}), batches=True)
+    options = EngineOptions(on_bulk=lambda what, done, total: reports.append((what, done, total)))
+    Engine(wf, backend, run_id="wf", options=options).run()
+    assert reports == [
+        (f"{step} many's items", done, 5000)
+        for step in ("making", "starting", "submitting")
+        for done in (2048, 4096, 5000)
+    ]
+
+
+def test_a_long_step_under_way_is_a_bar_under_the_header() -> None:
+    state = LiveState(
+        "big",
+        "Running",
+        now=2.0,
+        started=0.0,
+        finished=None,
+        rows=[],
+        tasks=Tally(),
+        bulk=Bulk("making many's items", 50_000, 200_000),
+    )
+    assert render_text(state, width=80).splitlines()[:2] == [
+        "big  ● Running  2.0s  0/0 done",
+        "making many's items  " + "█" * 10 + "░" * 33 + "  50,000/200,000",
+    ]

@@ -94,7 +94,7 @@ def execute(
     terminal to ask on, stops them unless ``detach``.  A local run always stops its processes.  A
     second Ctrl-C or SIGTERM while they stop kills them at once; the record is closed either way.
     ``kjob stop``/``terminate`` requests are read between steps; ``rerun`` is ``kjob retry``'s choice."""
-    progress = Progress(console.out, root=workflow.entrypoint, clock=backend.now)
+    progress = Progress(console.out, root=workflow.entrypoint, clock=backend.now, run=run_id)
     interrupt = _InterruptChoice(run_id, progress, detach=detach)
     earlier = previous or {}
     uid = str(earlier.get("uid") or uuid.uuid4())
@@ -124,6 +124,7 @@ def execute(
             detach_on_interrupt=interrupt.detach if backend.name == "kubernetes" else None,
             control=requests_for(backend, run_dir),
             rerun=rerun,
+            on_bulk=progress.bulk,
         ),
         observers=[progress, recorder],
     )

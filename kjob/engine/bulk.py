@@ -11,8 +11,14 @@ survivors once.  Short steps, each bounded by the items of one fan-out: memory s
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+# Told how far a bulk step has got: (what, done, total).  The CLI draws a bar; nothing below it does.
+BulkReport = Callable[[str, int, int], None]
+REPORT_EVERY = 2048  # items between reports (a step of fewer items is not reported at all)
 
 
 @contextmanager
@@ -27,3 +33,17 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def reported(items: Sequence[T], what: str, report: BulkReport | None) -> Iterator[T]:
+    """``items`` one by one, telling ``report`` how many are done every :data:`REPORT_EVERY` items
+    and once at the end; a step of fewer items, or nobody to tell, costs nothing more."""
+    if report is None or len(items) < REPORT_EVERY:
+        yield from items
+        return
+    total = len(items)
+    for done, item in enumerate(items, 1):
+        yield item
+        if done % REPORT_EVERY == 0:
+            report(what, done, total)
+    report(what, total, total)

@@ -28,7 +28,7 @@ from kjob.backends.base import (
     OutputArtifactSpec,
     OutputParameterSpec,
 )
-from kjob.engine.bulk import collector_paused
+from kjob.engine.bulk import BulkReport, collector_paused, reported
 from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text, scope_lookup
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.rerun import Rerun
@@ -96,6 +96,8 @@ class EngineOptions:
     control: Callable[[], str | None] | None = None
     # ``kjob retry``: which nodes run again (see kjob.engine.rerun); None: replay nothing again.
     rerun: Rerun | None = None
+    # Told how far a fan-out's items are made and handed over (what, done, total): a progress bar.
+    on_bulk: BulkReport | None = None
 
 
 @dataclass
@@ -404,14 +406,15 @@ class Engine:
             self._finish(group, Phase.SUCCEEDED, "no items")
             return
         with collector_paused():
-            for index, item in enumerate(items):
+            report = self.options.on_bulk
+            for index, item in enumerate(reported(items, f"making {group.id}'s items", report)):
                 child_id = f"{group.id}({index}:{_item_label(item)})"
                 child = self._new_node(
                     group.scope, group.task, child_id, item=item, item_index=index, parent=group
                 )
                 group.children.append(child)
             group.unfinished_children = len(group.children)
-            for child in list(group.children):
+            for child in reported(list(group.children), f"starting {group.id}'s items", report):
                 self._begin(child)
 
     def _items(self, group: Node) -> list[Any]:
@@ -570,7 +573,10 @@ class Engine:
         nodes = [first, *siblings]
         with collector_paused():
             try:
-                specs = [self._attempt_spec(n, n.attempts[-1]) for n in nodes]
+                what = f"submitting {first.parent.id if first.parent else first.id}'s items"
+                specs = [
+                    self._attempt_spec(n, n.attempts[-1]) for n in reported(nodes, what, self.options.on_bulk)
+                ]
             except KjobError:
                 self._unbatchable.add(key)  # one by one, so each error lands on its own item
                 return False
