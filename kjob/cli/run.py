@@ -23,6 +23,7 @@ from kjob.cli.common import (
     templates_option,
 )
 from kjob.cli.execute import cluster_options, execute, given_options
+from kjob.cli.viewoptions import view_options
 from kjob.engine.engine import resolve_workflow_parameters
 from kjob.errors import ClusterError, KjobError
 from kjob.rundir import RunDir
@@ -106,6 +107,7 @@ if TYPE_CHECKING:
 @cluster_options
 @lenient_option
 @templates_option
+@view_options
 def command(
     file: str,
     parameters: tuple[str, ...],
