@@ -35,6 +35,7 @@ VERBS: Mapping[str, str] = {
     "retry": "kjob.cli.retry",
     "resubmit": "kjob.cli.resubmit",
     "delete": "kjob.cli.delete",
+    "template": "kjob.cli.template",
     "viz": "kjob.cli.viz",
     "ui": "kjob.cli.ui",
     "report": "kjob.cli.report",

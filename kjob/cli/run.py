@@ -15,6 +15,7 @@ from kjob.backends.base import Backend
 from kjob.backends.local import LocalBackend
 from kjob.cli import console
 from kjob.cli.common import (
+    ClusterTarget,
     lenient_option,
     load,
     parse_parameters,
@@ -148,7 +149,10 @@ def command(
     once it is created), so the garbage collector would delete them. `kjob run` creates them in order.
     """
     overrides = {**read_parameter_file(parameter_file), **parse_parameters(parameters)}
-    loaded = load(file, lenient=lenient)
+    creates = not (dry_run or output is not None)  # --dry-run contacts no cluster, not even for templates
+    loaded = load(
+        file, lenient=lenient, cluster=ClusterTarget(kubeconfig, context, namespace) if creates else None
+    )
     workflow = pick_workflow(loaded, file, workflow_name)
     resolve_workflow_parameters(workflow, overrides)  # bad -p values fail before anything starts
     if dry_run or output is not None:
