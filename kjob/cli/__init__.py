@@ -28,6 +28,7 @@ VERBS: Mapping[str, str] = {
     "lint": "kjob.cli.lint",
     "plan": "kjob.cli.plan",
     "logs": "kjob.cli.logs",
+    "watch": "kjob.cli.watch",
     "sim": "kjob.cli.sim",
     "cron": "kjob.cli.cron",
     "stop": "kjob.cli.stop",
