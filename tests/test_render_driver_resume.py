@@ -153,3 +153,38 @@ def test_a_bad_parameter_file_is_a_clear_error(tmp_path: Path, kjob: Any, conten
     params.write_text(content)
     done = kjob("run", str(wf), "--backend", "local", "--parameter-file", str(params))
     assert done.code == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_driver_pod_that_loses_the_race_to_create_its_run_goes_on_with_the_winners_run(
+    emulator: Emulator, setup: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two pods of one driver Job both looked for the run, found none, and both create it: the one
+    whose create comes second must drive the run the first created, not fail the Job (exit 2)."""
+    from click.testing import CliRunner
+
+    from kjob.backends.kubernetes import KubernetesBackend, connect
+    from kjob.cli import cli
+    from kjob.cli import run as run_verb
+
+    wf, kubeconfig = setup
+    conn = connect(kubeconfig=str(kubeconfig))
+    KubernetesBackend.create_run(conn, "race-1", workflow_text=wf.read_text(), parameters={})  # the winner
+    conn.close()
+    real = run_verb._same_run
+    looked: list[str] = []
+
+    def looked_too_early(*args: Any) -> Any:  # the loser looked before the winner's create landed
+        looked.append("looked")
+        return None if len(looked) == 1 else real(*args)
+
+    monkeypatch.setattr(run_verb, "_same_run", looked_too_early)
+    monkeypatch.setenv("KJOB_HOME", str(tmp_path / "loser"))
+    argv = _argv(wf, kubeconfig, "--run-id", "race-1")[3:]  # the arguments after `-m kjob`
+    done = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert looked == ["looked", "looked"]
+    assert "Run race-1 (resumed)" in done.output
+    runs = [c for c in emulator.objects("configmaps", "default") if c["metadata"]["name"] == "race-1"]
+    assert len(runs) == 1
+    creates = emulator.audit_counts(verb="create", resource="jobs", code=201, dry_run=False)
+    assert len(creates) == 2 and set(creates.values()) == {1}, creates

@@ -190,6 +190,7 @@ def command(
     runner: Backend | None
     if chosen == "kubernetes":
         from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
+        from kjob.backends.kubernetes.backend import RunExistsError
         from kjob.backends.kubernetes.claim import check_claim
 
         conn = connect(
@@ -218,12 +219,13 @@ def command(
             check_claim(conn.core, conn.namespace, workspace_pvc)
         text = Path(file).read_text()
         carried = loaded.carried_templates(workflow)
-        if run_id_option is not None and (found := _same_run(conn, run_id, text, overrides, carried)):
+
+        def go_on(found: RunObject) -> None:
+            """The run is in the cluster already: adopt it (a driver Job's next pod)."""
             from kjob.cli.resume import continue_in_cluster
 
             if owner_job is not None:
                 _give_to_job(conn, run_id, owner_job)
-
             continue_in_cluster(
                 conn,
                 found,
@@ -236,6 +238,9 @@ def command(
                 queue=queue,
                 indexed_jobs=not one_job_per_item,
             )
+
+        if run_id_option is not None and (found := _same_run(conn, run_id, text, overrides, carried)):
+            go_on(found)
             return
         run_dir = RunDir.create(run_id)  # first: a clash here must not leave a run in the cluster
         try:
@@ -247,6 +252,14 @@ def command(
                 workspace_claim=workspace_pvc,
                 templates_text=carried,
             )
+        except RunExistsError:
+            run_dir.discard()
+            # two pods of one driver Job both found no run and both created it: the one that lost
+            # goes on with the winner's run, as its next pod would (never a second run of that id)
+            if run_id_option is None or not (found := _same_run(conn, run_id, text, overrides, carried)):
+                raise
+            go_on(found)
+            return
         except BaseException:
             run_dir.discard()
             raise

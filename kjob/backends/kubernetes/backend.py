@@ -46,6 +46,10 @@ WATCH_TIMEOUT = 30
 Notice = Callable[[str], None]
 
 
+class RunExistsError(KjobError):
+    """Another client created a run of that name first."""
+
+
 @dataclass(frozen=True, slots=True)
 class HeldRun:
     """A run as its object in the cluster holds it: what ``kjob resume`` needs to go on with it."""
@@ -142,7 +146,7 @@ class KubernetesBackend:
             if err.status == 409 and (mine := _own_run_object(cluster, run_id, token)) is not None:
                 created = mine  # our create, retried after its answer was lost
             elif err.status == 409:
-                raise KjobError(
+                raise RunExistsError(
                     f"a run named '{run_id}' already exists in namespace {cluster.namespace}",
                     hint=f"finish it with `kjob resume {run_id}`, or use metadata.generateName",
                 ) from None
