@@ -128,8 +128,8 @@ def _is_terminal(stream: TextIO) -> bool:
 
 def animated(name: str = "err") -> bool:
     """Whether a progress bar or live view may be drawn on stream ``name``: a terminal (rich's
-    rules), not a pipe or a file."""
-    return _is_terminal(_stream(name))
+    rules) that can move its cursor (not ``TERM=dumb``), not a pipe or a file."""
+    return _is_terminal(_stream(name)) and os.environ.get("TERM", "").lower() not in ("dumb", "unknown")
 
 
 def _say(name: str, text: str, style: str | None) -> None:

@@ -123,7 +123,7 @@ class Progress:
         self._seen: dict[str, tuple[Phase, bool, str]] = {}
         self._live: Live | None = None
         self._plain = console.color_system is None and not console.is_terminal
-        if console.is_terminal and not quiet:
+        if console.is_terminal and not console.is_dumb_terminal and not self.quiet:
             from rich.live import Live
 
             self._live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
