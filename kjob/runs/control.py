@@ -20,7 +20,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kjob.engine.rerun import Rerun
 from kjob.errors import KjobError
@@ -146,11 +146,14 @@ def wait_until_unwatched(ref: RunRef, timeout: float, *, step: float = 0.1) -> b
 
 
 def requests_for(backend: Backend, run_dir: RunDir) -> Callable[[], str | None]:
-    """What the engine asks between steps: the pending request of the run it runs, if any."""
-    from kjob.backends.kubernetes.backend import KubernetesBackend
+    """What the engine asks between steps: the pending request of the run it runs, if any.  For a
+    Kubernetes run it also holds the run directory's watch lock while it lives (the local backend
+    holds it itself), so that ``kjob stop`` on this machine knows a kjob here acts on the request."""
+    if backend.name == "kubernetes":
+        from kjob.backends.kubernetes.backend import KubernetesBackend
 
-    if isinstance(backend, KubernetesBackend):
-        return _ClusterRequests(backend.cluster, backend.run.run_id)
+        assert isinstance(backend, KubernetesBackend)
+        return _ClusterRequests(backend.cluster, backend.run.run_id, run_dir)
     path = run_dir.path / REQUEST_FILE
 
     def local() -> str | None:
@@ -176,9 +179,13 @@ def _write_request(run_dir: RunDir, action: str) -> None:
 class _ClusterRequests:
     """Reads the run object's annotation, at most every :data:`CLUSTER_LOOK_EVERY` seconds."""
 
-    def __init__(self, cluster: Cluster, run_id: str) -> None:
+    def __init__(self, cluster: Cluster, run_id: str, run_dir: RunDir) -> None:
         self.cluster = cluster
         self.run_id = run_id
+        try:
+            self._lock: BinaryIO | None = run_dir.watch()  # let go of when this is collected
+        except KjobError:
+            self._lock = None  # another kjob here watches it too: the cluster keeps them apart
         self._next = 0.0
         self._seen: str | None = None
 
