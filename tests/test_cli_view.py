@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kjob.runrecord import RunRecord
 from tests.conftest import REPO, kjob_env
 
 HIDE_CURSOR = "\x1b[?25l"  # what a live display does first on a terminal
@@ -165,3 +166,15 @@ def test_sim_shows_a_bar_only_on_a_terminal_and_without_quiet(kjob_home: Path) -
         assert not any(bar in done.stdout for bar in BARS)
     assert "simulating 300 tasks" in on_terminal.stderr
     assert "simulating" not in piped.stderr + quiet.stderr
+
+
+def test_watch_says_when_a_local_run_was_left_unfinished_by_its_kjob(kjob_home: Path) -> None:
+    """A record still Running whose kjob holds no lock on it (it was killed): watch does not wait
+    for ever, it says how to finish the run."""
+    run_dir = kjob_home / "runs" / "left-behind"
+    run_dir.mkdir(parents=True)
+    record = RunRecord(run_id="left-behind", backend="local", phase="Running", started=time.time())
+    (run_dir / "run.json").write_bytes(record.to_json())
+    done = kjob(kjob_home, "watch", "left-behind", "--interval", "0.2")
+    assert done.returncode == 1
+    assert "`kjob resume left-behind` finishes it" in done.stderr

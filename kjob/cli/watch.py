@@ -1,7 +1,8 @@
 """``kjob watch RUN``: the live view of a run from any terminal, until it ends; exits as the run did.
 
-The run is read from its record (``run.json``, rewritten by the kjob that runs it) every ``--interval``
-seconds, or less often when the record is big (reading it never takes more than a fifth of the time).
+The run is read as ``kjob get`` reads it (:func:`kjob.runs.get_run`: its ``run.json``, rewritten by the
+kjob that runs it, and for a Kubernetes run the cluster's Jobs) every ``--interval`` seconds, or less
+often when that takes long (reading never takes more than a fifth of the time).
 On a terminal the view updates in place, as ``kjob run`` draws it; piped, or with ``--quiet``, nothing
 is shown until the run ends.  Then the final view and the outcome are printed, and the exit code is
 the run's: 0 succeeded, 1 failed, 130 interrupted or detached.
@@ -11,12 +12,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 
 from kjob.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, console
+from kjob.cli.runargs import complete_run, where_options
 from kjob.cli.viewoptions import chosen_view, view_options
+from kjob.errors import KjobError
 from kjob.rundir import RunDir
 from kjob.runrecord import RunRecord
 
@@ -25,39 +29,53 @@ if TYPE_CHECKING:
 
     from kjob.cli.livestate import LiveState
 
-# A run recorded as Running with no kjob holding it, seen this many reads in a row, was killed.
-_ORPHAN_READS = 2
+# Seconds a run may look left alone (a local run's lock free; a cluster run with nothing going and
+# no end recorded) before watch says so: a kjob between two steps of a run is not mistaken for gone.
+_LOCAL_PATIENCE = 1.0
+_CLUSTER_PATIENCE = 15.0
 _READ_SHARE = 5  # wait at least this many times as long as the last read took
 
 
 @click.command("watch")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.1),
     default=1.0,
     show_default=True,
-    help="Seconds between reads of the run's record.",
+    help="Seconds between reads of the run.",
 )
 @view_options
-def command(run: str, interval: float) -> None:
+@where_options
+def command(
+    run: str,
+    interval: float,
+    backend: str,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+) -> None:
     """Show the live view of RUN until it ends, then exit as it did (0 succeeded, 1 failed, 130
-    interrupted or detached). RUN is a run id, or a unique start of one."""
-    run_dir = RunDir.find(run)
-    watcher = _Watcher(run_dir, interval)
-    record = watcher.follow()
-    _finish(record)
+    interrupted or detached). RUN is a run id (a unique start of one is enough for a run recorded on
+    this machine); a Kubernetes run started elsewhere is read from the cluster's Jobs."""
+    from kjob.runs.query import get_run
+
+    def read() -> RunRecord:
+        return get_run(run, backend=backend, namespace=namespace, kubeconfig=kubeconfig, context=context)
+
+    _finish(_Watcher(read, interval).follow())
 
 
 class _Watcher:
-    """Reads a run's record until the run ends, drawing the live view on a terminal meanwhile."""
+    """Reads a run until it ends, drawing the live view on a terminal meanwhile."""
 
-    def __init__(self, run_dir: RunDir, interval: float) -> None:
-        self.run_dir = run_dir
+    def __init__(self, read: Callable[[], RunRecord], interval: float) -> None:
+        self.read = read
         self.interval = interval
         self.view = chosen_view()
-        self.record = self._read()[0]
-        self._orphan_reads = 0
+        self.record, _ = self._read()
+        self.run_dir = _local_dir(self.record)
+        self._unowned_since: float | None = None
 
     def follow(self) -> RunRecord:
         if console.animated("out") and not self.view.quiet:
@@ -70,10 +88,10 @@ class _Watcher:
     def _poll(self) -> RunRecord:
         pause = self.interval
         while not _ended(self.record):
-            if self._orphaned():
+            if self._abandoned():
                 console.notice(
-                    f"run {self.run_dir.run_id} is recorded as Running but no kjob is running it "
-                    f"(was it killed?): `kjob resume {self.run_dir.run_id}` finishes it"
+                    f"run {self.record.run_id} is not finished but nothing runs it any more (was its kjob "
+                    f"killed?): `kjob resume {self.record.run_id}` finishes it"
                 )
                 sys.exit(EXIT_FAILED)
             time.sleep(pause)
@@ -83,21 +101,36 @@ class _Watcher:
 
     def _read(self) -> tuple[RunRecord, float]:
         began = time.monotonic()
-        record = RunRecord.read(self.run_dir.record, run_id=self.run_dir.run_id)
+        record = self.read()
         return record, time.monotonic() - began
 
-    def _orphaned(self) -> bool:
-        """A local run's kjob holds its lock while it runs; none for a few reads: it was killed."""
-        if self.record.backend != "local" or self.run_dir.watched():
-            self._orphan_reads = 0
+    def _abandoned(self) -> bool:
+        """Whether the run was left unfinished: a local run whose kjob no longer holds its lock, or a
+        cluster run with no Job going and no end recorded, for a while."""
+        unowned = (self.run_dir is not None and not self.run_dir.watched()) or self.record.phase == "Unknown"
+        if not unowned:
+            self._unowned_since = None
             return False
-        self._orphan_reads += 1
-        return self._orphan_reads >= _ORPHAN_READS
+        now = time.monotonic()
+        if self._unowned_since is None:
+            self._unowned_since = now
+        patience = _LOCAL_PATIENCE if self.run_dir is not None else _CLUSTER_PATIENCE
+        return now - self._unowned_since >= max(patience, 2 * self.interval)
 
     def state(self) -> LiveState:
         from kjob.cli.livestate import state_from_record
 
         return state_from_record(self.record, now=time.time(), expand=self.view.expand)
+
+
+def _local_dir(record: RunRecord) -> RunDir | None:
+    """The directory of a local-backend run (its kjob holds a lock there while it runs)."""
+    if record.backend != "local":
+        return None
+    try:
+        return RunDir.find(record.run_id)
+    except KjobError:
+        return None
 
 
 class _View:
