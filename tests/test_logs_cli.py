@@ -157,7 +157,7 @@ def test_since_shows_only_lines_written_within_the_duration(kjob: Any, kjob_home
 
 def test_follow_on_a_finished_run_prints_and_exits(kjob: Any, stored: Path) -> None:
     done = kjob("logs", "stored", "early", "-f")
-    assert (done.code, done.stdout) == (0, "early: early one\nearly: early two\n")
+    assert (done.code, done.stdout) == (0, "early one\nearly two\n")
 
 
 def test_an_unknown_task_names_the_tasks_that_have_logs(kjob: Any, stored: Path) -> None:

@@ -78,7 +78,7 @@ def command(
         return logs.choose(rec, task, attempt=attempt, all_attempts=all_attempts)
 
     shown = choose_from(record)
-    one_node = task is not None and len({s.node for s in shown}) == 1 and not follow
+    one_node = task is not None and any(n.id == task and not n.group for n in record.nodes)
     printer = _Printer(prefix=not one_node or all_attempts, numbered=all_attempts, timestamps=timestamps)
     if record.backend != "kubernetes":
         if follow and not record.finished_phase and run_dir.watched():
@@ -142,7 +142,9 @@ class _Printer:
 
     def line(self, shown: Shown, line: Line) -> None:
         label = f"{shown.label(numbered=self.numbered)}: " if self.prefix else ""
-        text = f"{logs.format_stamp(line.at)} {line.text}" if self.timestamps else line.text
+        text = line.text
+        if self.timestamps and line.at is not None:  # a node may keep no times (realk8s's kubelet)
+            text = f"{logs.format_stamp(line.at)} {text}"
         self.out.line((label, "bold"), text)
 
     def flush(self) -> None:

@@ -391,12 +391,9 @@ def parse_stamp(stamp: str) -> float | None:
     return when.timestamp() + (float("0." + fraction) if dot else 0.0)
 
 
-def format_stamp(at: float | None) -> str:
-    """``2026-12-07T18:16:41.123456Z`` (UTC, microseconds), or blanks of that width if unknown."""
-    if at is None:
-        return " " * 27
-    when = datetime.datetime.fromtimestamp(at, datetime.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def format_stamp(at: float) -> str:
+    """``2026-12-07T18:16:41.123456Z``: UTC, microseconds."""
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def last_lines(source: LogSource, shown: Shown, count: int) -> list[str] | None:
