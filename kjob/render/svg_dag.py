@@ -47,7 +47,7 @@ def dag_svg(drawing: Layout, states: Mapping[str, BoxState] | None = None, *, ti
         parts.append(
             f'<g class="node kind-{box.kind} {state_class(state.phase)}" data-node="{escape(box.id)}" '
             f'transform="translate({num(placed.x)},{num(placed.y)})">'
-            f"<title>{escape(box.id)}</title>"
+            f"{_title(box.id, box.label)}"
             f'<rect width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6"/>'
             f'<text class="label" x="8" y="17">{escape(clip(box.label, _LABEL_CHARS))}</text>'
             f'<text class="detail" x="8" y="33">{escape(clip(detail, _DETAIL_CHARS))}</text>'
@@ -55,6 +55,14 @@ def dag_svg(drawing: Layout, states: Mapping[str, BoxState] | None = None, *, ti
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _title(node_id: str, label: str) -> str:
+    """A hover text with the whole id, where the box does not show it whole (a 2,000-box drawing
+    carries no 2,000 titles that repeat the labels)."""
+    if node_id == label and len(label) <= _LABEL_CHARS:
+        return ""
+    return f"<title>{escape(node_id)}</title>"
 
 
 def _edges_path(segments: tuple[Segment, ...]) -> str:

@@ -1,7 +1,8 @@
 """A timeline (Gantt chart) of a run's attempts as SVG: one row per task, one bar per attempt from its
 start to its end (or to ``now`` while it runs), coloured by how it ended; a retried task shows each
 try side by side.  Rows shrink as they grow many (a 2,000-task run stays a few thousand pixels tall)
-and drop their labels when too thin to read; every bar has a ``<title>`` with the task and times."""
+and drop their labels when too thin to read; each bar has a ``<title>`` with the task and times (up to
+:data:`TITLED_ROWS` rows)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ CHART_WIDTH = 760
 AXIS_HEIGHT = 22
 PAD = 8
 _LABEL_CHARS = 34
+TITLED_ROWS = 500
+"""Up to this many rows each bar has a hover text; beyond, a click on a row shows its task."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ def gantt_svg(rows: Sequence[Row], *, now: float) -> str:
     span = max([now, *(b.end or b.start for r in rows for b in r.bars)], default=0.0) or 1.0
     row_height = max(3.0, min(18.0, 1200.0 / max(len(rows), 1)))
     labelled = row_height >= 11
+    titled = len(rows) <= TITLED_ROWS
     height = AXIS_HEIGHT + PAD + len(rows) * row_height + PAD
     width = LABEL_WIDTH + CHART_WIDTH + 2 * PAD
     scale = CHART_WIDTH / span
@@ -72,10 +76,10 @@ def gantt_svg(rows: Sequence[Row], *, now: float) -> str:
             w = max(1.5, (end - bar.start) * scale)
             times = f"{_seconds(bar.start)} → {_seconds(end) if bar.end is not None else 'running'}"
             note = f" · {bar.note}" if bar.note else ""
+            title = f"<title>{escape(f'{row.label}: {bar.phase}, {times}{note}')}</title>" if titled else ""
             parts.append(
                 f'<rect class="bar {state_class(bar.phase)}" x="{num(x)}" y="{num(y + 1)}" '
-                f'width="{num(w)}" height="{num(max(1.0, row_height - 2))}">'
-                f"<title>{escape(f'{row.label}: {bar.phase}, {times}{note}')}</title></rect>"
+                f'width="{num(w)}" height="{num(max(1.0, row_height - 2))}">{title}</rect>'
             )
         parts.append("</g>")
     parts.append("</svg>")

@@ -67,5 +67,7 @@ def clip(text: str, limit: int) -> str:
 
 def num(value: float) -> str:
     """A coordinate as SVG reads it: plain decimals, one place at most (never ``1e+06``)."""
+    if value == int(value):
+        return str(int(value))
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text

@@ -71,16 +71,17 @@ def run_view(record: RunRecord) -> RunView:
     if not main and root is not None:
         main = [root]
     others = [t for t in tree.tops if t != root]
+    in_main = set(main)
     boxes: list[Box] = []
     edges: list[tuple[str, str]] = []
     states: dict[str, BoxState] = {}
     for node_id in main + others:
         node = tree.nodes[node_id]
         kids = tree.children.get(node_id, [])
-        kind = "exit" if node_id in others else "group" if node.group else "nested" if kids else "task"
+        kind = "exit" if node_id not in in_main else "group" if node.group else "nested" if kids else "task"
         boxes.append(Box(node_id, node.task or node_id, _detail(node, kind, len(kids)), kind))
         states[node_id] = BoxState(node.phase, _counts(tree, node_id, kids))
-        if node_id in main:
+        if node_id in in_main:
             edges.extend((d, node_id) for d in node.depends if d in tree.nodes)
     waited_for = {a for a, _ in edges}
     sinks = [b for b in main if b not in waited_for]

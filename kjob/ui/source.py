@@ -11,10 +11,10 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kjob.errors import KjobError
 from kjob.render.dag_layout import Layout, layout
@@ -25,6 +25,7 @@ from kjob.ui.model import RunView, run_view
 if TYPE_CHECKING:
     from kjob.runs.logs import ClusterLogs, Shown
 
+T = TypeVar("T")
 RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 LOG_LINES = 5000
 LISTED = 500
@@ -42,6 +43,16 @@ class Loaded:
     view: RunView
     drawing: Layout
     etag: str
+    #: what was made of this parse once (the drawn SVG, the state document), by name
+    made: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def once(self, name: str, make: Callable[[], T]) -> T:
+        """``make()``, called once per parse of the record (the record is immutable; a changed
+        ``run.json`` is a new :class:`Loaded`)."""
+        if name not in self.made:
+            self.made[name] = make()
+        value: T = self.made[name]
+        return value
 
 
 class RunSource:

@@ -20,15 +20,23 @@ REPORT_LOGS_MAX = 2000
 
 
 def state_of(loaded: Loaded) -> dict[str, Any]:
-    return state_document(loaded.view, loaded.drawing.shape)
+    return loaded.once("state", lambda: state_document(loaded.view, loaded.drawing.shape))
 
 
 def dag_of(loaded: Loaded) -> str:
-    return dag_svg(loaded.drawing, loaded.view.states)
+    return loaded.once("dag", lambda: dag_svg(loaded.drawing, loaded.view.states))
 
 
-def gantt_of(loaded: Loaded, now: float | None = None) -> str:
-    rows, span = gantt_rows(loaded.record, time.time() if now is None else now)
+def gantt_of(loaded: Loaded) -> str:
+    """The timeline; drawn once for a finished run, again each time for one still going (its running
+    bars grow with the clock, not only when the record changes)."""
+    if loaded.record.finished_phase:
+        return loaded.once("gantt", lambda: _gantt(loaded))
+    return _gantt(loaded)
+
+
+def _gantt(loaded: Loaded) -> str:
+    rows, span = gantt_rows(loaded.record, time.time())
     return gantt_svg(rows, now=span)
 
 
