@@ -61,10 +61,13 @@ class Window:
     tail: int | None = None
     since: float | None = None
 
-    def apply(self, lines: list[Line]) -> list[Line]:
+    def apply(self, lines: list[Line], *, ended: float | None = None) -> list[Line]:
+        """The lines in the window.  A line of unknown time counts as written when its attempt
+        ``ended`` (no later), or as recent if it has not ended."""
         if self.since is not None:
             since = self.since
-            lines = [line for line in lines if line.at is None or line.at >= since]
+            undated_old = ended is not None and ended < since
+            lines = [line for line in lines if (line.at >= since if line.at is not None else not undated_old)]
         if self.tail is not None:
             lines = lines[-self.tail :] if self.tail else []
         return lines
@@ -136,7 +139,7 @@ class LocalLogs:
         if data is None:
             return []  # never started, or its log was removed: nothing to show
         lines, _ = self._split(shown, data, 0, final=True)
-        return window.apply(lines)
+        return window.apply(lines, ended=shown.finished)
 
     def read_new(self, shown: Shown, offset: int, *, final: bool) -> tuple[list[Line], int]:
         """The complete lines written from ``offset`` on (and a last unterminated one if ``final``),
@@ -207,7 +210,7 @@ def follow_local(
         for shown in choose_from(record):
             if shown.attempt_id not in offsets:
                 lines, offsets[shown.attempt_id] = local.read_new(shown, 0, final=ended)
-                for line in window.apply(lines):
+                for line in window.apply(lines, ended=shown.finished):
                     yield shown, line
                 continue
             lines, offsets[shown.attempt_id] = local.read_new(shown, offsets[shown.attempt_id], final=ended)
@@ -255,7 +258,7 @@ class ClusterLogs:
             if err.status == 400:  # not started yet (ContainerCreating): nothing printed
                 return []
             raise
-        return window.apply([stamped(raw) for raw in text.splitlines()])
+        return window.apply([stamped(raw) for raw in text.splitlines()], ended=shown.finished)
 
     def follow(self, shown: Shown, window: Window) -> Iterator[Line] | None:
         """The attempt's lines as its container writes them, until it ends; ``None`` when its pod is
