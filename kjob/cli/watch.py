@@ -22,7 +22,7 @@ from kjob.cli.runargs import complete_run, where_options
 from kjob.cli.viewoptions import chosen_view, view_options
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
-from kjob.runrecord import RunRecord
+from kjob.runrecord import FAILED, RunRecord
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -89,6 +89,8 @@ class _Watcher:
         pause = self.interval
         while not _ended(self.record):
             if self._abandoned():
+                if self.record.phase == "Unknown":  # every task ended; only the kjob that ran it knew more
+                    return self.record
                 console.notice(
                     f"run {self.record.run_id} is not finished but nothing runs it any more (was its kjob "
                     f"killed?): `kjob resume {self.record.run_id}` finishes it"
@@ -165,4 +167,11 @@ def _finish(record: RunRecord) -> None:
         sys.exit(EXIT_INTERRUPTED)
     if record.interrupted:
         sys.exit(EXIT_INTERRUPTED)
-    sys.exit(EXIT_OK if record.phase == "Succeeded" else EXIT_FAILED)
+    sys.exit(EXIT_OK if _succeeded(record) else EXIT_FAILED)
+
+
+def _succeeded(record: RunRecord) -> bool:
+    """Succeeded; or, for a run whose end the cluster does not keep (``Unknown``), no task failed."""
+    if record.phase == "Unknown":
+        return not any(n.phase in FAILED for n in record.leaves())
+    return record.phase == "Succeeded"
