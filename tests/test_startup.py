@@ -192,4 +192,32 @@ def test_importing_the_loader_leaves_dataclasses_as_it_was() -> None:
 def test_help_still_lists_every_verb() -> None:
     _, out = loaded_by("--help")
     listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
-    assert listed == ["run", "resume", "lint", "plan", "logs", "sim", "cron"]
+    from kjob.cli import VERBS
+
+    assert listed == list(VERBS) and {
+        "run",
+        "resume",
+        "lint",
+        "plan",
+        "logs",
+        "sim",
+        "cron",
+        "list",
+        "get",
+    } <= set(listed)
+
+
+def test_list_and_get_of_local_runs_load_neither_the_engine_nor_the_cluster_client(tmp_path: Path) -> None:
+    from kjob.rundir import RunDir
+    from kjob.runrecord import NodeRecord, RunRecord
+
+    record = RunRecord(
+        run_id="r1", phase="Succeeded", started=1.0, finished=2.0, nodes=(NodeRecord(id="main"),)
+    )
+    (tmp_path / "runs" / "r1").mkdir(parents=True)
+    RunDir(tmp_path / "runs" / "r1").write_record_text(record.to_json())
+    heavy = {"numpy", "rich", "kubernetes", "lark", "ruamel", "yaml", "sim", "kjob.spec", "kjob.engine"}
+    for verb in (["list"], ["get", "r1"]):
+        modules, out = loaded_by(*verb, home=tmp_path)
+        assert "r1" in out
+        assert not packages(modules) & heavy, verb
