@@ -37,7 +37,7 @@ class AttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One try of a task: its id (the Job's or process's), when it was queued, started and
     finished, how it ended and where its log is (relative to the run directory)."""
 
-    id: str
+    id: str = ""
     queued: float | None = None
     started: float | None = None
     finished: float | None = None

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from kjob.rundir import RunDir
+from kjob.runrecord import RunRecord
 from sim.durations import Distribution, Fixed, LogNormal
 from sim.errors import SimError
 from sim.sources import KindSettings
@@ -64,24 +66,22 @@ class Calibration:
 def calibrate_run(run_id: str) -> Calibration:
     """Calibrate from ``$KJOB_HOME/runs/<run_id>/run.json`` (a unique prefix of the id is enough)."""
     run_dir = RunDir.find(run_id)
-    return calibrate(run_dir.read_record(), run_id=run_dir.run_id)
+    return calibrate(RunRecord.read(run_dir.record, run_id=run_dir.run_id), run_id=run_dir.run_id)
 
 
-def calibrate(record: dict[str, Any], *, run_id: str = "") -> Calibration:
-    """Fit from a run record (the parsed ``run.json``)."""
-    started = record.get("started")
-    nodes = record.get("nodes")
-    if not isinstance(nodes, list) or not isinstance(started, int | float):
-        raise SimError(f"run '{run_id}' has no usable record (no start time or no nodes)")
+def calibrate(record: RunRecord | Mapping[str, Any], *, run_id: str = "") -> Calibration:
+    """Fit from a run record (``run.json`` read by :class:`~kjob.runrecord.RunRecord`, or its parsed
+    JSON)."""
+    if not isinstance(record, RunRecord):
+        record = RunRecord.from_dict({"run_id": run_id, **record}, where=f"the record of run '{run_id}'")
+    started = record.started
+    if started is None:
+        raise SimError(f"run '{run_id}' has no usable record (no start time)")
     attempts: list[tuple[str, int, float, float, float, str]] = []
-    for node in nodes:
-        if not isinstance(node, dict):
-            continue
-        template = str(node.get("template", ""))
-        for number, a in enumerate(node.get("attempts") or []):
-            q, s, f = a.get("queued"), a.get("started"), a.get("finished")
-            if all(isinstance(x, int | float) for x in (q, s, f)):
-                attempts.append((template, number, float(q), float(s), float(f), str(a.get("phase") or "")))
+    for node in record.nodes:
+        for number, a in enumerate(node.attempts):
+            if a.queued is not None and a.started is not None and a.finished is not None:
+                attempts.append((node.template, number, a.queued, a.started, a.finished, a.phase or ""))
     if not attempts:
         raise SimError(
             f"run '{run_id}' recorded no finished attempt", hint="calibrate from a run that ran some tasks"
@@ -101,8 +101,8 @@ def calibrate(record: dict[str, Any], *, run_id: str = "") -> Calibration:
         dist = fit(samples[template]) if template in samples else None
         kinds[template] = KindSettings(dist, failed.get(template, 0) / tried[template])
     return Calibration(
-        run_id=run_id or str(record.get("run_id", "")),
-        backend=str(record.get("backend", "")),
+        run_id=run_id or record.run_id,
+        backend=record.backend,
         startup=float(np.median(overheads)),
         kinds=kinds,
         measured_makespan=max(a[4] for a in attempts) - float(started),
