@@ -251,7 +251,7 @@ def write_plan(
         if driver_image:
             options = dataclasses.replace(options, image=driver_image)
         if driver_command is not None:
-            options = dataclasses.replace(options, command=_split_command(driver_command))
+            options = dataclasses.replace(options, command=split_command(driver_command))
         files = ordered_files(driver.driver_plan(workflow, text, options))
         warnings: list[str] = []
     else:
@@ -353,7 +353,7 @@ def yaml_safe_load(text: str) -> Any:
         raise ValueError(str(err)) from None
 
 
-def _split_command(text: str) -> tuple[str, ...]:
+def split_command(text: str) -> tuple[str, ...]:
     import shlex
 
     try:

@@ -26,6 +26,7 @@ _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # as Kubernetes' generateName
     help="--wait=false: submit and print the new run's id (as `kjob run --wait=false`).",
 )
 @click.option("--driver-image", metavar="IMAGE", help="With --wait=false on Kubernetes: see `kjob run`.")
+@click.option("--driver-command", metavar="COMMAND", help="With --driver-image: see `kjob run`.")
 @click.option("--parallelism", type=click.IntRange(min=1), help="Run at most N tasks at once.")
 @cluster_flags
 @click.pass_context
@@ -34,6 +35,7 @@ def command(
     run: str,
     wait: bool,
     driver_image: str | None,
+    driver_command: str | None,
     parallelism: int | None,
     kubeconfig: str | None,
     context: str | None,
@@ -63,6 +65,7 @@ def command(
         if not wait:
             args += ["--wait=false"]
         args += ["--driver-image", driver_image] if driver_image else []
+        args += ["--driver-command", driver_command] if driver_command else []
         from kjob.cli import run as run_verb
 
         run_verb.command.main(

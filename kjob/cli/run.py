@@ -101,6 +101,11 @@ if TYPE_CHECKING:
 )
 @click.option("--driver-image", metavar="IMAGE", help="With --wait=false on Kubernetes: the image of kjob.")
 @click.option(
+    "--driver-command",
+    metavar="COMMAND",
+    help="With --driver-image: how the image runs kjob (default: kjob), e.g. 'python -m kjob'.",
+)
+@click.option(
     "--workspace-pvc",
     metavar="NAME",
     help="PersistentVolumeClaim that holds the run's artifacts (kubernetes backend).",
@@ -126,6 +131,7 @@ def command(
     output: str | None,
     wait: bool,
     driver_image: str | None,
+    driver_command: str | None,
     workspace_pvc: str | None,
     kubeconfig: str | None,
     context: str | None,
@@ -208,6 +214,7 @@ def command(
                 workflow,
                 Path(file).read_text(),
                 image=driver_image,
+                command=driver_command,
                 parameters=overrides,
                 parallelism=parallelism,
                 workspace_claim=workspace_pvc,
@@ -433,6 +440,7 @@ CLUSTER_ONLY = (
     "burst",
     "detach",
     "driver_image",
+    "driver_command",
 )
 
 # Options a run submitted with --wait=false cannot pass on to the kjob that watches it.
@@ -443,8 +451,8 @@ NOT_WITH_NO_WAIT = {
 
 
 def _check_wait(ctx: click.Context, wait: bool, backend: str, driver_image: str | None) -> None:
-    if wait and driver_image is not None:
-        raise click.UsageError("--driver-image: only with --wait=false (a driver Job in the cluster)")
+    if wait and (given := given_options(ctx, ("driver_image", "driver_command"))):
+        raise click.UsageError(f"{', '.join(given)}: only with --wait=false (a driver Job in the cluster)")
     if not wait and (given := given_options(ctx, NOT_WITH_NO_WAIT[backend])):
         raise click.UsageError(f"{', '.join(given)}: not with --wait=false on the {backend} backend")
 

@@ -92,6 +92,7 @@ def submit_driver(
     workflow_text: str,
     *,
     image: str | None,
+    command: str | None,
     parameters: dict[str, str],
     parallelism: int | None,
     workspace_claim: str | None,
@@ -108,10 +109,16 @@ def submit_driver(
         raise KjobError(
             "a CronWorkflow is scheduled, not submitted", hint="`kjob cron` or `kjob plan --mode driver`"
         )
+    from kjob.backends.kubernetes import permissions
+    from kjob.cli.plan import split_command
     from kjob.render import driver
 
+    # what the driver may do, the submitter must hold too: a Role grants only what its creator holds
+    submitting = {permissions.Need.SUBMIT_DRIVER} | permissions.features(workspace_claim=workspace_claim)
+    permissions.check(conn, submitting)
     options = driver.DriverOptions(
         image=image,
+        command=split_command(command) if command is not None else driver.DEFAULT_COMMAND,
         parameters=parameters,
         namespace=conn.namespace,
         workspace_claim=workspace_claim,

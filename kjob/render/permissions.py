@@ -21,6 +21,8 @@ class Need(enum.Enum):
     WORKSPACE = "with --workspace-pvc"
     # a driver never needs it: its plan carries the templates the workflow uses
     STORED_TEMPLATES = "reading templates stored by `kjob template apply`"
+    # the submitter's, never the driver's: the driver plan's objects, which the driver runs under
+    SUBMIT_DRIVER = "kjob run --wait=false (creating a driver Job and its account)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +46,27 @@ def _entries(group: str, resource: str, why: str, *verbs: str, need: Need = Need
 
 
 PERMISSIONS: tuple[Permission, ...] = (
-    *_entries("", "configmaps", "the run object and each fan-out's items", "create", "get", "patch"),
-    *_entries("", "configmaps", "removing a run object that could not start", "delete"),
-    *_entries("batch", "jobs", "one Job per attempt, one watch per run", "create", "list", "watch"),
+    *_entries("", "configmaps", "the run object and each fan-out's items", "create", "get"),
+    *_entries("", "configmaps", "the fan-out's items; kjob stop's request on the run object", "patch"),
+    *_entries("", "configmaps", "removing a run object that could not start; kjob delete", "delete"),
+    *_entries("batch", "jobs", "one Job per attempt, one watch per run", "create", "watch"),
+    *_entries("batch", "jobs", "one watch per run; kjob retry and delete find the run's Jobs", "list"),
     *_entries("batch", "jobs", "adopting a Job an earlier life of the run created", "get"),
-    *_entries("batch", "jobs", "stopping an attempt", "delete"),
+    *_entries("batch", "jobs", "stopping an attempt; kjob delete", "delete"),
     *_entries("batch", "jobs", "starting a split fan-out's next part; a TTL once read", "patch"),
     *_entries("", "pods", "a finished attempt's exit code and outputs", "list"),
     *_entries("", "pods/log", "outputs.result and kjob logs", "get"),
     *_entries("", "persistentvolumeclaims", "checking the workspace claim", "get", need=Need.WORKSPACE),
     *_entries("", "configmaps", "the WorkflowTemplates a run refers to", "list", need=Need.STORED_TEMPLATES),
+    *_entries("", "serviceaccounts", "the driver's account", "create", need=Need.SUBMIT_DRIVER),
+    *_entries("rbac.authorization.k8s.io", "roles", "the driver's Role", "create", need=Need.SUBMIT_DRIVER),
+    *_entries(
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        "the driver's RoleBinding",
+        "create",
+        need=Need.SUBMIT_DRIVER,
+    ),
 )
 
 

@@ -234,9 +234,27 @@ def run_jobs(cluster: Cluster, run_id: str) -> list[Any]:
     return list(found.items)
 
 
+def driver_jobs(cluster: Cluster, run_id: str) -> list[Any]:
+    """The driver Jobs that own the run (``kjob run --wait=false``, a driver plan), if any."""
+    from kubernetes import client
+
+    try:
+        cm = cluster.core.read_namespaced_config_map(run_id, cluster.namespace)
+    except client.ApiException:
+        return []
+    found = []
+    for owner in (cm.metadata.owner_references if cm.metadata else None) or []:
+        if owner.kind == "Job":
+            with contextlib.suppress(client.ApiException):
+                found.append(cluster.batch.read_namespaced_job(owner.name, cluster.namespace))
+    return found
+
+
 def cluster_running(cluster: Cluster, run_id: str) -> bool:
-    """Whether a Job of the run has not finished (no Complete or Failed condition)."""
-    return any(not _job_ended(job) for job in run_jobs(cluster, run_id))
+    """Whether a Job of the run, or a driver Job that drives it, has not finished (no Complete or
+    Failed condition)."""
+    jobs = run_jobs(cluster, run_id) + driver_jobs(cluster, run_id)
+    return any(not _job_ended(job) for job in jobs)
 
 
 def _job_ended(job: Any) -> bool:
@@ -278,13 +296,24 @@ def delete(ref: RunRef, *, force: bool = False, grace: float = 30.0) -> Deleted:
 
 
 def _delete_in_cluster(cluster: Cluster, run_id: str) -> int:
-    """Delete the run's Jobs (their pods go with them) and its run object (which owns the fan-outs'
-    item ConfigMaps, so the garbage collector takes those)."""
+    """Delete the run's Jobs (their pods go with them), the driver Job that drove it with its plan's
+    ConfigMap, and its run object (which owns the fan-outs' item ConfigMaps, so the garbage
+    collector takes those).  A driver plan's ServiceAccount, Role and RoleBinding are the workflow's,
+    shared by its runs: they stay."""
     from kubernetes import client
 
     from kjob.backends.kubernetes.cluster import describe_error
+    from kjob.render.driver import LABEL_PLAN
 
-    jobs = run_jobs(cluster, run_id)
+    drivers = driver_jobs(cluster, run_id)
+    jobs = run_jobs(cluster, run_id) + drivers
+    for driver in drivers:
+        plan = f"{driver.metadata.name}-workflow"
+        with contextlib.suppress(client.ApiException):
+            held = cluster.core.read_namespaced_config_map(plan, cluster.namespace)
+            labels = (held.metadata.labels if held.metadata else None) or {}
+            if labels.get(LABEL_PLAN) == driver.metadata.name:
+                cluster.core.delete_namespaced_config_map(plan, cluster.namespace)
     for job in jobs:
         with contextlib.suppress(client.ApiException):
             cluster.batch.delete_namespaced_job(
