@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted
+from kjob.engine.bulk import BulkReport
 from kjob.engine.engine import Engine, EngineOptions, RunResult
 from kjob.engine.state import Node, Phase
 from kjob.errors import KjobError
@@ -186,6 +187,7 @@ def dry_run(
     queue: str | None = None,
     workspace_claim: str | None = None,
     indexed_jobs: bool = True,
+    on_bulk: BulkReport | None = None,
 ) -> DryRun:
     """Drive the engine over a :class:`DryRunBackend` and gather the manifests and notes.  Raises
     :class:`KjobError` when the run would fail even if every task succeeded (a Job that cannot be
@@ -202,7 +204,11 @@ def dry_run(
         backend,
         run_id=run_id,
         options=EngineOptions(
-            parameters=dict(parameters), parallelism=parallelism, namespace=namespace, uid=PLACEHOLDER_UID
+            parameters=dict(parameters),
+            parallelism=parallelism,
+            namespace=namespace,
+            uid=PLACEHOLDER_UID,
+            on_bulk=on_bulk,
         ),
     )
     try:

@@ -40,3 +40,22 @@ def progress_bar(what: str, total: int | None) -> Iterator[Advance]:
             bar.advance(task, steps)
 
         yield advance
+
+
+@contextmanager
+def step_bar() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A bar for an engine's bulk steps (:data:`kjob.engine.bulk.BulkReport`): yields the callback
+    that moves it (each report names its step and total), or ``None`` where no bar is drawn."""
+    if chosen_view().quiet or not console.animated("err"):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console.err, transient=True) as bar:
+        task = bar.add_task("", total=None, visible=False)
+
+        def report(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total, visible=done < total)
+
+        yield report

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from kjob.cli import console
+from kjob.cli.bar import step_bar
 from kjob.cli.common import dry_run_id
 from kjob.spec.model import Workflow
 
@@ -46,18 +47,20 @@ def print_dry_run(
     text = Path(file).read_text()
     ns = namespace or workflow.namespace or configured_namespace(kubeconfig, context) or "default"
     run_id = dry_run_id(workflow, text, parameters)
-    rendered = dryrun.dry_run(
-        workflow,
-        run_id=run_id,
-        namespace=ns,
-        workflow_text=text,
-        parameters=parameters,
-        parallelism=parallelism,
-        ttl_seconds_after_finished=ttl,
-        queue=queue,
-        workspace_claim=workspace_claim,
-        indexed_jobs=indexed_jobs,
-    )
+    with step_bar() as on_bulk:  # a big fan-out's items take a while: a bar on a terminal
+        rendered = dryrun.dry_run(
+            workflow,
+            run_id=run_id,
+            namespace=ns,
+            workflow_text=text,
+            parameters=parameters,
+            parallelism=parallelism,
+            ttl_seconds_after_finished=ttl,
+            queue=queue,
+            workspace_claim=workspace_claim,
+            indexed_jobs=indexed_jobs,
+            on_bulk=on_bulk,
+        )
     console.data(dryrun.to_json(rendered) if output == "json" else dryrun.to_yaml(rendered, source=file))
     for note in rendered.notes:
         console.notice(f"dry run: {note}")
