@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import Completed
+from tests.conftest import Completed, kjob_env
 
 WORKFLOW = """\
 apiVersion: argoproj.io/v1alpha1
@@ -206,3 +208,19 @@ def test_the_python_api_returns_values(runs: Any, monkeypatch: pytest.MonkeyPatc
     assert broken is not None and [a.exit_code for a in broken.attempts] == [3, 3]
     with pytest.raises(kjob.errors.KjobError, match="no run 'zzz' on this machine"):
         kjob.runs.get_run("zzz")
+
+
+def test_run_ids_and_task_names_complete(runs: Any) -> None:
+    home: Path = runs("list").home
+
+    def complete(*words: str) -> list[str]:
+        env = {**kjob_env(home), "_KJOB_COMPLETE": "bash_complete", "COMP_WORDS": " ".join(["kjob", *words])}
+        env["COMP_CWORD"] = str(len(words))
+        done = subprocess.run(
+            [sys.executable, "-m", "kjob"], env=env, capture_output=True, text=True, check=False
+        )
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+
+    assert complete("get", "sh") == ["shapes"]
+    assert sorted(complete("get", "")) == ["fine", "shapes"]
+    assert complete("get", "shapes", "fa") == ["fan", "fan(0:a)", "fan(1:b)"]
