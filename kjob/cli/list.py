@@ -30,7 +30,7 @@ WIDE = ("BACKEND", "NAMESPACE", "WORKFLOW", "MESSAGE")
     "--status",
     multiple=True,
     metavar="PHASE[,PHASE]",
-    help="Only runs in these phases: Pending, Running, Succeeded, Failed, Error, Unknown.",
+    help="Only runs in these phases: Pending, Running, Succeeded, Failed, Error, Skipped, Unknown.",
 )
 @click.option("-o", "--output", type=click.Choice(["wide", "json", "yaml", "name"]), help="Output format.")
 @where_options

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 BACKENDS = ("auto", "local", "kubernetes")
 #: the phases ``status`` may name (a run the cluster cannot tell the end of is ``Unknown``)
-STATUSES = ("Pending", "Running", "Succeeded", "Failed", "Error", "Unknown")
+STATUSES = ("Pending", "Running", "Succeeded", "Failed", "Error", "Skipped", "Unknown")
 
 
 @dataclass(frozen=True, slots=True)
