@@ -4,11 +4,13 @@ would.  The reading is :mod:`kjob.runs.logs`; this module parses options and pri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 
 from kjob.cli import console
+from kjob.cli.runargs import complete_run, complete_task, where_options
 from kjob.cli.verbatim import Verbatim
 from kjob.errors import ClusterError, KjobError
 from kjob.rundir import RunDir
@@ -33,8 +35,8 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> f
 
 
 @click.command("logs")
-@click.argument("run")
-@click.argument("task", required=False)
+@click.argument("run", shell_complete=complete_run)
+@click.argument("task", required=False, shell_complete=complete_task)
 @click.option("-f", "--follow", is_flag=True, help="Print new lines, and new tasks', until the run ends.")
 @click.option("--tail", type=click.IntRange(min=0), metavar="N", help="The last N lines of each attempt.")
 @click.option(
@@ -48,9 +50,7 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> f
     "--attempt", type=click.IntRange(min=0), metavar="N", help="Attempt N of each task (0 is the first)."
 )
 @click.option("--all-attempts", is_flag=True, help="Every attempt, not only the last one.")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (Kubernetes runs).")
-@click.option("--context", help="Kubeconfig context (Kubernetes runs).")
-@click.option("-n", "--namespace", help="Namespace (default: the run's).")
+@where_options
 def command(
     run: str,
     task: str | None,
@@ -60,6 +60,7 @@ def command(
     timestamps: bool,
     attempt: int | None,
     all_attempts: bool,
+    backend: str,
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
@@ -67,11 +68,16 @@ def command(
     """Print the logs of RUN: every task's lines prefixed with its name, or one TASK's as they are.
 
     Tasks come in the order they ran.  TASK is a task name (all of its fan-out items), a fan-out item's
-    id, or a nested task's id (outer.inner).  With -f, a run still going is followed until it ends."""
+    id, or a nested task's id (outer.inner).  With -f, a run still going is followed until it ends.
+    A Kubernetes run is read from its pods, also one started on another machine."""
     if attempt is not None and all_attempts:
         raise click.BadParameter("give --attempt N or --all-attempts, not both", param_hint="--attempt")
-    run_dir = RunDir.find(run)
-    record = logs.read_record(run_dir)
+    from kjob.runs.query import get_run
+
+    def read() -> RunRecord:
+        return get_run(run, backend=backend, namespace=namespace, kubeconfig=kubeconfig, context=context)
+
+    record = read()
     window = Window(tail=tail, since=None if since is None else _now() - since)
 
     def choose_from(rec: RunRecord) -> list[Shown]:
@@ -81,29 +87,13 @@ def command(
     one_node = task is not None and any(n.id == task and not n.group for n in record.nodes)
     printer = _Printer(prefix=not one_node or all_attempts, numbered=all_attempts, timestamps=timestamps)
     if record.backend != "kubernetes":
-        if follow and not record.finished_phase and run_dir.watched():
-            for s, line in logs.follow_local(run_dir, choose_from, window):
-                printer.line(s, line)
-                printer.flush()
-        else:
-            local = logs.LocalLogs(run_dir)
-            for s in shown:
-                for line in local.lines(s, window) or []:
-                    printer.line(s, line)
-        printer.flush()
-        if follow:
-            record = logs.read_record(run_dir)  # as the run ended
-        if not record.finished_phase and not run_dir.watched():
-            console.notice(
-                f"run {run_dir.run_id} is recorded as Running but no kjob is watching it (was it killed?): "
-                f"`kjob resume {run_dir.run_id}` finishes it"
-            )
+        _print_local(RunDir.find(record.run_id), record, shown, choose_from, window, printer, follow=follow)
         return
     gone: list[str] = []
-    with _cluster(run_dir.run_id, kubeconfig, context, namespace or record.namespace) as cluster:
-        source = logs.ClusterLogs(cluster, run_dir.run_id)
+    with _cluster(record.run_id, kubeconfig, context, namespace or record.namespace) as cluster:
+        source = logs.ClusterLogs(cluster, record.run_id)
         if follow and not record.finished_phase:
-            for s, got in logs.follow_cluster(run_dir, source, choose_from, window):
+            for s, got in logs.follow_cluster(read, source, choose_from, window):
                 if got is None:
                     gone.append(s.node)
                 else:
@@ -122,6 +112,35 @@ def command(
         console.notice(
             f"no pod left for {', '.join(sorted(set(gone)))}: the cluster has deleted it "
             "(Job TTL or pod garbage collection), and its log with it"
+        )
+
+
+def _print_local(
+    run_dir: RunDir,
+    record: RunRecord,
+    shown: list[Shown],
+    choose_from: Callable[[RunRecord], list[Shown]],
+    window: Window,
+    printer: _Printer,
+    *,
+    follow: bool,
+) -> None:
+    """A local run's logs from its files; followed while a kjob still runs it."""
+    if follow and not record.finished_phase and run_dir.watched():
+        for s, line in logs.follow_local(run_dir, choose_from, window):
+            printer.line(s, line)
+            printer.flush()
+        record = logs.read_record(run_dir)  # as the run ended
+    else:
+        local = logs.LocalLogs(run_dir)
+        for s in shown:
+            for line in local.lines(s, window) or []:
+                printer.line(s, line)
+    printer.flush()
+    if not record.finished_phase and not run_dir.watched():
+        console.notice(
+            f"run {run_dir.run_id} is recorded as Running but no kjob is watching it (was it killed?): "
+            f"`kjob resume {run_dir.run_id}` finishes it"
         )
 
 

@@ -41,6 +41,10 @@ class Shown:
     started: float | None
     finished: float | None
 
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.node, self.number
+
     def label(self, *, numbered: bool) -> str:
         return f"{self.node}#{self.number}" if numbered else self.node
 
@@ -289,19 +293,22 @@ class ClusterLogs:
 
 
 def follow_cluster(
-    run_dir: RunDir,
+    read: Callable[[], RunRecord],
     logs: ClusterLogs,
     choose_from: Callable[[RunRecord], list[Shown]],
     window: Window,
     *,
-    poll: float = 1.0,
+    poll: float = 2.0,
 ) -> Iterator[tuple[Shown, Line | None]]:
     """Every line of the chosen attempts of a Kubernetes run as their containers write them (one
-    stream per attempt, as ``kubectl logs -f``), new attempts included, until the run's record says
-    it ended and every stream has ended.  ``(shown, None)`` says an attempt's pod is gone."""
+    stream per attempt, as ``kubectl logs -f``), new attempts included, until the run (as ``read``
+    gives it) has ended and every stream has ended.  A run the cluster keeps no end of (``Unknown``:
+    no record of it here, every task ended) counts as ended.  ``(shown, None)`` says an attempt's
+    pod is gone."""
     events: queue.Queue[tuple[Shown, Line | str | None]] = queue.Queue()
-    live: set[str] = set()
-    done: set[str] = set()
+    # by (node, attempt number): a record read from the cluster and one kept here name attempts alike
+    live: set[tuple[str, int]] = set()
+    done: set[tuple[str, int]] = set()
 
     def pump(shown: Shown) -> None:
         try:
@@ -318,17 +325,17 @@ def follow_cluster(
             events.put((shown, f"error: {err}"))
 
     while True:
-        record = RunRecord.read(run_dir.record, run_id=run_dir.run_id)
-        ended = record.phase in FINISHED
+        record = read()
+        ended = record.phase in FINISHED or record.phase == "Unknown"
         new = [
             s
             for s in choose_from(record)
-            if s.attempt_id not in done and s.attempt_id not in live and (s.started is not None or ended)
+            if s.key not in done and s.key not in live and (s.started is not None or ended)
         ]
         if new:
             logs.locate(new)
         for shown in new:
-            live.add(shown.attempt_id)
+            live.add(shown.key)
             threading.Thread(target=pump, args=(shown,), name="kjob-log", daemon=True).start()
         if ended and not live:
             return
@@ -341,12 +348,12 @@ def follow_cluster(
             if isinstance(got, Line):
                 yield shown, got
                 continue
-            live.discard(shown.attempt_id)
+            live.discard(shown.key)
             if got is None:
-                done.add(shown.attempt_id)
+                done.add(shown.key)
                 yield shown, None
             elif got == "done" or (got == "later" and ended):
-                done.add(shown.attempt_id)
+                done.add(shown.key)
             elif got.startswith("error: "):
                 raise KjobError(f"could not follow the log of {shown.node}: {got[7:]}")
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from kjob.runs.logs import parse_stamp
+from tests.conftest import REPO, kjob_env
 from tests.contract import test_kjob_on_cluster as cli_tests
 from tests.contract.conftest import Cluster
 from tests.contract.test_kjob_on_cluster import Kjob, explain, start_kjob, write
@@ -40,7 +43,7 @@ STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 def test_tail_timestamps_and_the_failure_summary_read_from_the_pods(
-    cluster: Cluster, on_cluster: Kjob, tmp_path: Path
+    cluster: Cluster, on_cluster: Kjob, kubeconfig: Path, tmp_path: Path
 ) -> None:
     run_id = f"prints-{cluster.kind}"
     done = on_cluster("run", str(write(tmp_path, "prints.yaml", PRINTS.replace("RUN", cluster.kind))))
@@ -53,6 +56,31 @@ def test_tail_timestamps_and_the_failure_summary_read_from_the_pods(
     assert (tail.code, tail.stdout) == (0, "n 4 :100: [b]\nn 5 :100: [b]\n"), explain(tail)
     every = on_cluster("logs", run_id, "--tail", "1")
     assert sorted(every.stdout.splitlines()) == ["counter: n 5 :100: [b]", "fails: bad thing"], explain(every)
+    elsewhere = tmp_path / "elsewhere"  # a machine without the run's record: read from the cluster's Jobs
+    elsewhere.mkdir()
+    there = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kjob",
+            "logs",
+            run_id,
+            "counter",
+            "--tail",
+            "1",
+            "--kubeconfig",
+            str(kubeconfig),
+            "-n",
+            cluster.namespace,
+        ],
+        env=kjob_env(elsewhere),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (there.returncode, there.stdout) == (0, "n 5 :100: [b]\n"), there.stderr
 
     stamped = on_cluster("logs", run_id, "counter", "--timestamps", "--tail", "3")
     assert stamped.code == 0, explain(stamped)
