@@ -7,6 +7,7 @@ temporary directory) and their paths printed."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -219,3 +220,17 @@ def test_a_run_on_the_real_cluster_shows_its_failure_and_the_pods_log(
             wait_for("boom's log from its pod", lambda: "boom on the cluster" in log_text(browser), 60)
             assert log_text(browser) == "boom on the cluster"
             screenshot(browser, shots, "real-cluster-boom-log")
+
+        # the same run, not recorded on this machine: read from its run object and Jobs
+        shutil.rmtree(home / "runs" / run_id)
+        with served(home, kubeconfig=str(ns.kubeconfig), namespace=ns.name) as server:
+            browser.get(f"{server.url}runs/{run_id}")
+            wait_for("the page", lambda: ready(browser), 30)
+            found = boxes(browser)
+            assert found["boom"][:2] == ("failed", rgb(STATE_FILL["failed"]))
+            assert found["first"][:2] == ("succeeded", rgb(STATE_FILL["succeeded"]))
+            click_box(browser, "boom")
+            wait_for("boom's log from its pod", lambda: "boom on the cluster" in log_text(browser), 60)
+            screenshot(browser, shots, "real-cluster-from-the-cluster")
+            browser.get(server.url)
+            assert browser.find_element("link text", run_id)

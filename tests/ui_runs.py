@@ -123,9 +123,11 @@ class GatedRun:
 
 @contextlib.contextmanager
 def served(home: Path, **source: Any) -> Iterator[UiServer]:
-    """``kjob ui`` on a free port of 127.0.0.1, reading runs under ``home``."""
-    previous = os.environ.get("KJOB_HOME")
-    os.environ["KJOB_HOME"] = str(home)
+    """``kjob ui`` on a free port of 127.0.0.1, reading runs under ``home`` (and from the cluster of
+    ``kubeconfig=`` when given; without it, no cluster is configured, whatever this machine has)."""
+    changed = {"KJOB_HOME": str(home), "KUBECONFIG": str(home / "no-kubeconfig")}
+    previous = {name: os.environ.get(name) for name in changed}
+    os.environ.update(changed)
     server = UiServer(0, RunSource(**source))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -134,10 +136,11 @@ def served(home: Path, **source: Any) -> Iterator[UiServer]:
     finally:
         server.shutdown()
         server.server_close()
-        if previous is None:
-            os.environ.pop("KJOB_HOME", None)
-        else:
-            os.environ["KJOB_HOME"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def wide_workflow(tasks: int, per_level: int = 100) -> str:

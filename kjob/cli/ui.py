@@ -22,13 +22,16 @@ from kjob.errors import KjobError
     "--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (Kubernetes runs' logs)."
 )
 @click.option("--context", help="Kubeconfig context (Kubernetes runs' logs).")
-def command(port: int, kubeconfig: str | None, context: str | None) -> None:
+@click.option(
+    "-n", "--namespace", help="Where to find Kubernetes runs not recorded here (default: the context's)."
+)
+def command(port: int, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """Serve the runs' pages on http://127.0.0.1:PORT/ until interrupted."""
     from kjob.ui.server import UiServer
     from kjob.ui.source import RunSource
 
     try:
-        server = UiServer(port, RunSource(kubeconfig=kubeconfig, context=context))
+        server = UiServer(port, RunSource(kubeconfig=kubeconfig, context=context, namespace=namespace))
     except OSError as err:
         raise KjobError(
             f"cannot listen on 127.0.0.1:{port}: {err.strerror}", hint="pick another --port (0: any free one)"

@@ -17,7 +17,7 @@ from kjob.render.dag_layout import Box
 from kjob.render.svg_dag import BoxState
 from kjob.render.svg_gantt import Bar, Row
 from kjob.render.svg_style import COUNT_WORDS, STATE_FILL
-from kjob.runrecord import NodeRecord, RunRecord
+from kjob.runrecord import EXIT_NODE, NodeRecord, RunRecord
 from kjob.spec.model import Template, TemplateKind, Workflow
 
 CHILDREN_SHOWN = 500
@@ -64,13 +64,13 @@ class Tree:
 
 def run_view(record: RunRecord) -> RunView:
     """The boxes of a run: the entrypoint's tasks (or the entrypoint itself when it is one task), then
-    any other top node (the exit handler), drawn after every task that nothing waits for."""
+    the exit handler, drawn after every task that nothing waits for."""
     tree = Tree(record)
-    root = tree.root
-    main = list(tree.children.get(root, [])) if root is not None else []
-    if not main and root is not None:
-        main = [root]
-    others = [t for t in tree.tops if t != root]
+    entry = [t for t in tree.tops if t != EXIT_NODE]
+    others = [t for t in tree.tops if t == EXIT_NODE]
+    # the entrypoint's tasks; else a one-task entrypoint, or a run as a cluster tells it (no entrypoint node)
+    held = tree.children.get(entry[0], []) if len(entry) == 1 else []
+    main = list(held) if held else entry
     in_main = set(main)
     boxes: list[Box] = []
     edges: list[tuple[str, str]] = []
@@ -86,10 +86,7 @@ def run_view(record: RunRecord) -> RunView:
     waited_for = {a for a, _ in edges}
     sinks = [b for b in main if b not in waited_for]
     edges.extend((s, o) for o in others for s in sinks)
-    everything = tree.leaves(root) if root is not None else []
-    for top in others:
-        everything.extend(tree.leaves(top))
-    done = sum(1 for n in everything if tree.nodes[n].finished_phase)
+    done, total = record.progress()
     return RunView(
         run_id=record.run_id,
         boxes=tuple(boxes),
@@ -98,7 +95,7 @@ def run_view(record: RunRecord) -> RunView:
         phase=record.phase,
         message=record.message,
         done=done,
-        total=len(everything),
+        total=total,
     )
 
 

@@ -65,8 +65,8 @@ def run_page(
     )
 
 
-def runs_page(summaries: list[dict[str, Any]]) -> str:
-    """The list of runs, newest first, each a link to its page."""
+def runs_page(summaries: list[dict[str, Any]], problems: list[str]) -> str:
+    """The list of runs, newest first, each a link to its page; and what kept some from it."""
     going = any(s["phase"] == "Running" for s in summaries)
     rows = []
     for s in summaries:
@@ -85,12 +85,13 @@ def runs_page(summaries: list[dict[str, Any]]) -> str:
         else "<p>No runs yet: <code>kjob run FILE</code> starts one.</p>"
     )
     refresh = '<meta http-equiv="refresh" content="5">' if going else ""
+    notes = "".join(f'<p class="problem">{escape(p)}</p>' for p in problems)
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8">{refresh}<title>runs · kjob</title>'
         f'<link rel="stylesheet" href="/assets/page.css"><style>{_pill_css()}</style></head><body>'
         f"<header><h1>kjob runs</h1><span>{len(summaries)} shown</span></header>"
-        f'<main><section id="runs">{body}</section></main></body></html>\n'
+        f'<main>{notes}<section id="runs">{body}</section></main></body></html>\n'
     )
 
 

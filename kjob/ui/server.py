@@ -85,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, path: str, query: dict[str, list[str]]) -> None:
         source = self.server.source
         if path == "/":
-            self._html(runs_page(source.summaries()))
+            self._html(runs_page(*source.summaries()))
             return
         if path == "/favicon.ico":
             self._send(HTTPStatus.NO_CONTENT, b"", None)

@@ -7,10 +7,12 @@ every second costs a ``stat`` until something happens.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 LOG_LINES = 5000
+CLUSTER_EVERY = 1.0
 LISTED = 500
 
 
@@ -58,12 +61,16 @@ class Loaded:
 class RunSource:
     """Reads runs for the page; safe to share between the server's threads."""
 
-    def __init__(self, *, kubeconfig: str | None = None, context: str | None = None) -> None:
+    def __init__(
+        self, *, kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
+        self.namespace = namespace  # where to look for runs not recorded here (default: the context's)
         self._lock = threading.Lock()
         self._loaded: dict[str, tuple[tuple[int, int], Loaded]] = {}
         self._layouts: dict[str, Layout] = {}
+        self._remote: dict[str, tuple[float, Loaded]] = {}
         self._summaries: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
     def run_dir(self, run_id: str) -> RunDir:
@@ -75,20 +82,67 @@ class RunSource:
         return RunDir(path)
 
     def load(self, run_id: str) -> Loaded:
-        """The run's record and view, parsed again only if ``run.json`` changed."""
-        run_dir = self.run_dir(run_id)
-        key = _stamp(run_dir.record)
+        """The run as recorded on this machine (parsed again only if ``run.json`` changed); or, for a
+        Kubernetes run that no kjob here is watching or that was never recorded here, as the cluster
+        tells it (:func:`kjob.runs.get_run`, asked at most once per :data:`CLUSTER_EVERY` seconds)."""
+        if not RUN_ID.match(run_id):
+            raise NoSuchRun(f"'{run_id}' is not a run id")
+        local = self._load_local(run_id)
+        if local is not None and (
+            local.record.backend != "kubernetes"
+            or local.record.finished_phase
+            or RunDir(runs_root() / run_id).watched()
+            or not self.cluster_wanted()
+        ):
+            return local
+        if local is None and not self.cluster_wanted():
+            raise NoSuchRun(f"no run '{run_id}' under {runs_root()}")
+        return self._load_from_cluster(run_id, local)
+
+    def _load_local(self, run_id: str) -> Loaded | None:
+        path = runs_root() / run_id / "run.json"
+        key = _stamp(path)
+        if key == (0, 0):
+            return None
         with self._lock:
             cached = self._loaded.get(run_id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        record = RunRecord.read(run_dir.record, run_id=run_id)
-        view = run_view(record)
-        drawing = self._layout(view)
-        loaded = Loaded(record, view, drawing, f'"{key[0]:x}-{key[1]:x}"')
+        loaded = self._loaded_of(RunRecord.read(path, run_id=run_id), f'"{key[0]:x}-{key[1]:x}"')
         with self._lock:
             self._loaded[run_id] = (key, loaded)
         return loaded
+
+    def _load_from_cluster(self, run_id: str, local: Loaded | None) -> Loaded:
+        from kjob.runs.query import get_run
+
+        with self._lock:
+            cached = self._remote.get(run_id)
+        if cached is not None and time.monotonic() - cached[0] < CLUSTER_EVERY:
+            return cached[1]
+        try:
+            record = get_run(
+                run_id, namespace=self.namespace, kubeconfig=self.kubeconfig, context=self.context
+            )
+        except KjobError as err:
+            if local is not None:
+                return local  # the cluster cannot be asked: what was recorded here
+            raise NoSuchRun(err.message) from None
+        etag = '"' + hashlib.sha256(record.to_json()).hexdigest()[:16] + '"'
+        loaded = cached[1] if cached is not None and cached[1].etag == etag else self._loaded_of(record, etag)
+        with self._lock:
+            self._remote[run_id] = (time.monotonic(), loaded)
+        return loaded
+
+    def _loaded_of(self, record: RunRecord, etag: str) -> Loaded:
+        view = run_view(record)
+        return Loaded(record, view, self._layout(view), etag)
+
+    def cluster_wanted(self) -> bool:
+        """Whether a cluster is configured (``--kubeconfig``, ``$KUBECONFIG``, ``~/.kube/config``)."""
+        from kjob.runs.query import Where
+
+        return Where("auto", None, self.kubeconfig, self.context).wants_cluster()
 
     def _layout(self, view: RunView) -> Layout:
         """The layout of a view, computed once per shape (states change; the shape seldom does)."""
@@ -103,8 +157,10 @@ class RunSource:
                 self._layouts[shape] = known
         return known
 
-    def summaries(self) -> list[dict[str, Any]]:
-        """The newest :data:`LISTED` runs, newest first: id, workflow, backend, phase, times, progress."""
+    def summaries(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The newest :data:`LISTED` runs, newest first (id, workflow, backend, phase, times,
+        progress): those recorded here, and with a cluster configured, those the cluster has
+        (:func:`kjob.runs.list_runs`); and a line for each thing that kept some from the list."""
         root = runs_root()
         found: list[tuple[float, Path]] = []
         if root.is_dir():
@@ -115,13 +171,30 @@ class RunSource:
                     continue
                 found.append((stat.st_mtime, Path(entry.path)))
         found.sort(key=lambda f: (-f[0], f[1].name))
-        out = []
+        by_id: dict[str, dict[str, Any]] = {}
         for _, path in found[:LISTED]:
             summary = self._summary(RunDir(path))
             if summary is not None:
-                out.append(summary)
-        out.sort(key=lambda s: (-(s["started"] or 0), s["run_id"]))
-        return out
+                by_id[summary["run_id"]] = summary
+        problems: list[str] = []
+        if self.cluster_wanted():
+            from kjob.runs.query import list_runs
+
+            try:
+                listed = list_runs(
+                    backend="kubernetes",
+                    namespace=self.namespace,
+                    kubeconfig=self.kubeconfig,
+                    context=self.context,
+                )
+            except KjobError as err:
+                problems.append(f"{err.message}: only the runs recorded on this machine are listed")
+            else:
+                problems.extend(listed.problems)
+                for record in listed.runs[:LISTED]:
+                    by_id[record.run_id] = summary_of(record)
+        out = sorted(by_id.values(), key=lambda s: (-(s["started"] or 0), s["run_id"]))
+        return out[:LISTED], problems
 
     def _summary(self, run_dir: RunDir) -> dict[str, Any] | None:
         key = _stamp(run_dir.record)
@@ -133,16 +206,7 @@ class RunSource:
             record = RunRecord.read(run_dir.record, run_id=run_dir.run_id)
         except KjobError:
             return None
-        view = run_view(record)
-        summary = {
-            "run_id": run_dir.run_id,
-            "workflow": record.workflow_name,
-            "backend": record.backend,
-            "phase": view.phase,
-            "started": record.started,
-            "finished": record.finished,
-            "progress": [view.done, view.total],
-        }
+        summary = summary_of(record)
         with self._lock:
             self._summaries[run_dir.run_id] = (key, summary)
         return summary
@@ -196,6 +260,19 @@ class RunSource:
         except (client.ApiException, OSError) as err:
             raise KjobError(f"cannot list the run's pods: {describe_error(err)}") from None
         return source
+
+
+def summary_of(record: RunRecord) -> dict[str, Any]:
+    """What the runs list shows of a run."""
+    return {
+        "run_id": record.run_id,
+        "workflow": record.workflow_name,
+        "backend": record.backend,
+        "phase": record.phase,
+        "started": record.started,
+        "finished": record.finished,
+        "progress": list(record.progress()),
+    }
 
 
 def _stamp(path: Path) -> tuple[int, int]:
