@@ -5,6 +5,9 @@ so what ran (and what ran again) is read from the ledger, not from kjob's own ac
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,8 @@ from typing import Any
 from tests.conftest import Completed
 
 # a -> b -> c, a -> d; b fails until the file `fixed` exists; the exit handler writes "exit".
-# `hold` tasks wait for the file `go` (so a test decides when they may end, without sleeping).
+# The task named by the parameter `hold` waits for the file `go` (so a test decides when it may end,
+# without sleeping).
 WORKFLOW = """\
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -38,7 +42,7 @@ spec:
       args:
       - |
         echo "$N" >> "$DIR/ledger"
-        if [ "$HOLD" = yes ]; then while [ ! -e "$DIR/go" ]; do sleep 0.05; done; fi
+        if [ "$HOLD" = "$N" ]; then while [ ! -e "$DIR/go" ]; do sleep 0.05; done; fi
         if [ "$N" = b ] && [ ! -e "$DIR/fixed" ]; then exit 3; fi
       env:
       - {name: N, value: "{{inputs.parameters.n}}"}
@@ -129,7 +133,7 @@ def test_retry_with_a_node_field_selector_runs_only_the_chosen_task(kjob: Any, t
 def test_run_wait_false_returns_before_the_run_ends_and_the_run_completes(kjob: Any, tmp_path: Path) -> None:
     wf, shared = setup(tmp_path)
     (shared / "fixed").touch()
-    run_id = submitted(kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=yes"))
+    run_id = submitted(kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=a"))
     # it returned while task a still waits for `go`: the run goes on without the command that started it
     wait_for("task a to start", lambda: ledger(shared) == ["a"])
     kjob_home = tmp_path / "kjob-home"
@@ -145,7 +149,7 @@ def test_stop_runs_the_exit_handler_and_terminate_does_not(kjob: Any, tmp_path: 
     home = tmp_path / "kjob-home"
     for verb, expected in (("stop", ["a", "exit"]), ("terminate", ["a"])):
         (shared / "ledger").unlink(missing_ok=True)
-        run_id = submitted(kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=yes"))
+        run_id = submitted(kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=a"))
         wait_for("task a to start", lambda: ledger(shared) == ["a"])
         done = kjob(verb, run_id)
         assert done.code == 0, done.stderr
@@ -164,7 +168,7 @@ def test_stop_runs_the_exit_handler_and_terminate_does_not(kjob: Any, tmp_path: 
 def test_a_stopped_run_can_be_retried_to_the_end(kjob: Any, tmp_path: Path) -> None:
     wf, shared = setup(tmp_path)
     (shared / "fixed").touch()
-    run_id = submitted(kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=yes"))
+    run_id = submitted(kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=a"))
     wait_for("task a to start", lambda: ledger(shared) == ["a"])
     assert kjob("terminate", run_id).code == 0
     (shared / "go").touch()
@@ -179,7 +183,7 @@ def test_delete_refuses_a_running_run_unless_forced_and_removes_its_directory(
 ) -> None:
     wf, shared = setup(tmp_path)
     home = tmp_path / "kjob-home"
-    run_id = submitted(kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=yes"))
+    run_id = submitted(kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=a"))
     wait_for("task a to start", lambda: ledger(shared) == ["a"])
     refused = kjob("delete", run_id)
     assert refused.code == 2
@@ -206,3 +210,48 @@ def test_resubmit_starts_a_fresh_run_with_the_same_parameters(kjob: Any, tmp_pat
     assert new_id != first.run_id() and new_id.startswith("ledger-")
     assert record(first.home, new_id)["parameters"] == {"dir": str(shared)}
     assert record(first.home, first.run_id())["phase"] == "Failed"  # the old run is left as it was
+
+
+def test_a_stop_of_a_run_nobody_watches_is_carried_out_by_resume(kjob: Any, tmp_path: Path) -> None:
+    wf, shared = setup(tmp_path)
+    home = tmp_path / "kjob-home"
+    (shared / "fixed").touch()
+    started = kjob("run", "--wait=false", str(wf), "-p", f"dir={shared}", "-p", "hold=b")
+    run_id = submitted(started)
+    wait_for("a and d to end and b to start", lambda: sorted(ledger(shared)) == ["a", "b", "d"])
+    wait_for(
+        "d recorded",
+        lambda: {n["id"]: n["phase"] for n in record(home, run_id)["nodes"]}.get("d") == "Succeeded",
+    )
+    watcher = int(re.search(r"\(pid (\d+),", started.stderr).group(1))  # type: ignore[union-attr]
+    os.kill(watcher, signal.SIGKILL)  # its node agent keeps b running
+    wait_for(
+        "the watcher to go",
+        lambda: not _locked(home, run_id),
+    )
+
+    asked = kjob("stop", run_id)
+    assert asked.code == 0, asked.stderr
+    assert (
+        asked.stdout
+        == f"run {run_id}: stop requested, but no kjob watches it now; `kjob resume {run_id}` carries it out\n"
+    )
+    resumed = kjob("resume", run_id)
+    assert resumed.code == 1, resumed.stdout + resumed.stderr
+    assert sorted(ledger(shared)) == ["a", "b", "d", "exit"]  # nothing ran again, c never started
+    phases = {n["id"]: n["phase"] for n in record(home, run_id)["nodes"]}
+    assert phases == {
+        "main": "Failed",
+        "a": "Succeeded",
+        "b": "Failed",
+        "c": "Omitted",
+        "d": "Succeeded",
+        "onExit": "Succeeded",
+    }
+    assert record(home, run_id)["message"] == "stopped"
+
+
+def _locked(home: Path, run_id: str) -> bool:
+    from kjob.rundir import RunDir
+
+    return RunDir(home / "runs" / run_id).watched()

@@ -130,3 +130,20 @@ def test_a_dependent_that_ran_on_continue_on_runs_again_with_the_retried_task() 
     assert result.phase is Phase.SUCCEEDED
     by_node = {spec.node_id: spec.attempt for _, spec in backend.submitted}
     assert (by_node["a"], by_node["b"], by_node["c"]) == (1, 1, 1)
+
+
+def test_a_stop_found_on_resuming_still_submits_what_ran_before_and_omits_the_rest() -> None:
+    # resumed with a stop pending: a ran before, so it is submitted (a backend replays it, or stops
+    # it if it still runs: here it is running, and is stopped); b and c never started: omitted
+    backend = VirtualBackend(scripted({"work": Outcome(duration=5)}))
+    options = EngineOptions(control=lambda: "stop", started_before=frozenset({"main", "a"}))
+    result = Engine(workflow(), backend, run_id="wf", options=options).run()
+    assert [spec.node_id for _, spec in backend.submitted] == ["a", "onExit"]
+    assert phases(result) == {
+        "main": "Failed",
+        "a": "Failed",
+        "b": "Omitted",
+        "c": "Omitted",
+        "onExit": "Succeeded",
+    }
+    assert (result.phase, result.message) == (Phase.FAILED, "stopped")

@@ -23,7 +23,7 @@ from kjob.engine.record import RunRecorder
 from kjob.engine.rerun import Rerun
 from kjob.errors import AccessError, KjobError
 from kjob.rundir import RunDir
-from kjob.runs.control import requests_for
+from kjob.runs.control import requests_for, started_before
 from kjob.spec.model import Workflow
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -124,6 +124,7 @@ def execute(
             detach_on_interrupt=interrupt.detach if backend.name == "kubernetes" else None,
             control=requests_for(backend, run_dir),
             rerun=rerun,
+            started_before=started_before(previous),
             on_bulk=progress.bulk,
         ),
         observers=[progress, recorder],

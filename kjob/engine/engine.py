@@ -12,7 +12,7 @@ import heapq
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -96,6 +96,10 @@ class EngineOptions:
     control: Callable[[], str | None] | None = None
     # ``kjob retry``: which nodes run again (see kjob.engine.rerun); None: replay nothing again.
     rerun: Rerun | None = None
+    # A resumed run's nodes that had an attempt before (and the nodes around them): under a stop they
+    # are still submitted, so the backend replays how they ended (or stops what still runs), instead
+    # of being recorded as never started.
+    started_before: Collection[str] = frozenset()
     # Told how far a fan-out's items are made and handed over (what, done, total): a progress bar.
     on_bulk: BulkReport | None = None
 
@@ -358,7 +362,7 @@ class Engine:
         scope = node.scope
         if self._rerun is not None:
             self._rerun.dependencies_finished(node, (scope.nodes[d] for d in scope.deps[node.task.name]))
-        if scope.stopping or self._stop_reason:
+        if scope.stopping or (self._stop_reason and node.id not in self.options.started_before):
             self._finish(node, Phase.OMITTED, f"not started: {self._stop_reason or scope.stop_reason}")
             return
         satisfied, why = self._dependencies_satisfied(node)
@@ -530,7 +534,7 @@ class Engine:
             node = self._queue.pop()
             if node is None:
                 break
-            if self._stop_reason or node.scope.stopping:
+            if node.scope.stopping or (self._stop_reason and node.id not in self.options.started_before):
                 self._queue.remove(node)
                 reason = self._stop_reason or node.scope.stop_reason
                 self._finish(node, Phase.OMITTED if node.started_at is None else Phase.FAILED, reason)
@@ -676,6 +680,8 @@ class Engine:
                 node.phase = Phase.RUNNING
                 node.message = "" if record.number == 0 else f"attempt {record.number + 1}"
                 self._notify(node)
+                if self._stop_reason:  # one submitted under a stop (see started_before) still ran
+                    self.backend.cancel(event.attempt_id)
             else:
                 self._release(node, event.attempt_id)
                 self._attempt_finished(node, record, event)

@@ -166,6 +166,24 @@ def requests_for(backend: Backend, run_dir: RunDir) -> Callable[[], str | None]:
     return local
 
 
+def started_before(previous: Mapping[str, Any] | None) -> frozenset[str]:
+    """The nodes of an earlier record that had an attempt start, and every node around them (their fan-out,
+    the tasks whose templates hold them): what a stop on resuming still replays (see
+    ``EngineOptions.started_before``)."""
+    if not previous:
+        return frozenset()
+    record = RunRecord.from_dict(previous)
+    parents = {node.id: node.parent_id for node in record.nodes}
+    found: set[str] = set()
+    for node in record.nodes:
+        ran = any(attempt.started is not None for attempt in node.attempts)
+        current: str | None = node.id if ran else None
+        while current is not None and current not in found:
+            found.add(current)
+            current = parents.get(current)
+    return frozenset(found)
+
+
 def _write_request(run_dir: RunDir, action: str) -> None:
     path = run_dir.path / REQUEST_FILE
     with contextlib.suppress(OSError):
