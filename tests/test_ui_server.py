@@ -184,3 +184,31 @@ def test_report_of_an_unknown_run_is_a_one_line_error(home: Path, tmp_path: Path
     assert done.returncode == 2
     assert done.stderr.startswith("error: no run 'no-such-run'")
     assert "Traceback" not in done.stderr
+
+
+def test_kjob_ui_says_where_it_listens_and_a_taken_port_is_a_usage_error(home: Path) -> None:
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "kjob", "ui", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=kjob_env(home),
+        cwd=REPO,
+    )
+    try:
+        assert ui.stdout is not None
+        first = ui.stdout.readline()
+        match = re.fullmatch(r"kjob ui: http://127\.0\.0\.1:(\d+)/ \(Ctrl-C stops it\)\n", first)
+        assert match is not None, first
+        port = int(match.group(1))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/", headers={"Host": f"127.0.0.1:{port}"})
+        assert conn.getresponse().status == 200
+        conn.close()
+        taken = run_kjob(home, "ui", "--port", str(port))
+        assert taken.returncode == 2
+        assert taken.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+        assert "pick another --port" in taken.stderr
+    finally:
+        ui.terminate()
+        ui.wait(timeout=20)
