@@ -105,6 +105,11 @@ def test_a_running_local_run_is_drawn_in_its_colours_and_follows_a_task_finishin
         expect_colours(boxes(browser), dict.fromkeys(running, "succeeded"))
         assert browser.find_element("id", "progress").text == "6/6 tasks finished"
 
+        rows = "return Array.from(document.querySelectorAll('#gantt g.row')).map(g => g.getAttribute('data-node'))"
+        wait_for("the timeline", lambda: "last" in browser.execute_script(rows), 30)
+        assert sorted(browser.execute_script(rows)) == sorted(
+            ["first", "gate", "last", "fan(0:plain)", f"fan(1:{HOSTILE_ITEM})", f"fan(2:{EMOJI_ITEM})"]
+        )
         click_box(browser, "gate")
         wait_for("the gate's log", lambda: "gate opened" in log_text(browser), 30)
         assert log_text(browser) == "gate waiting\ngate opened"

@@ -41,11 +41,13 @@ def _gantt(loaded: Loaded) -> str:
 
 
 def served_page(loaded: Loaded) -> str:
+    """The served page: the DAG drawn in; the timeline (a row per attempted task, so thousands of rows
+    for a big fan-out) is fetched by the page once the DAG is on screen."""
     return run_page(
         run_id=loaded.view.run_id,
         state=state_of(loaded),
         dag_svg=dag_of(loaded),
-        gantt_svg=gantt_of(loaded),
+        gantt_svg="",
         inline=None,
     )
 

@@ -290,5 +290,8 @@
   window.kjobState = boot.state;
   window.kjobApply = apply;
   document.documentElement.setAttribute("data-ready", "1");
-  if (live && !FINISHED.has(boot.state.phase)) setTimeout(poll, 1000);
+  if (live) {
+    reloadGantt(); // after the DAG is on screen: a big run's timeline has thousands of rows
+    if (!FINISHED.has(boot.state.phase)) setTimeout(poll, 1000);
+  }
 })();
