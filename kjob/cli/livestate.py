@@ -137,10 +137,14 @@ class NodeTracker:
         self._items: dict[str, Counter[str]] = {}  # fan-out id -> its items' tally
         self._below: dict[int | None, list[Node]] = {}  # id(owner) -> nodes of its nested template
         self._known: set[int] = set()
+        self._rows: dict[int, Row] = {}  # id(node) -> its row as last drawn, until the node changes
 
     def changed(self, node: Node) -> None:
         if node.id == self.root and node.template.container is None:
             return
+        self._rows.pop(id(node), None)
+        if node.parent is not None:
+            self._rows.pop(id(node.parent), None)  # its items' tally moves
         if id(node) not in self._known:
             self._known.add(id(node))
             if node.parent is None:
@@ -178,6 +182,9 @@ class NodeTracker:
             return node.children if node.is_group else self._below.get(id(node), ())
 
         def make_row(node: Node, depth: int, is_item: bool, expanded: bool) -> Row:
+            known = self._rows.get(id(node))
+            if known is not None and known.depth == depth and known.expanded == expanded:
+                return known
             kind = (
                 Kind.FANOUT
                 if node.is_group
@@ -187,7 +194,7 @@ class NodeTracker:
                 if node.is_leaf
                 else Kind.TEMPLATE
             )
-            return Row(
+            row = self._rows[id(node)] = Row(
                 id=node.id,
                 kind=kind,
                 phase=node.phase,
@@ -200,6 +207,7 @@ class NodeTracker:
                 items=_tally(self._items.get(node.id)) if node.is_group else None,
                 expanded=expanded,
             )
+            return row
 
         rows = walk(self._below.get(None, ()), below=below, opens=opens, make_row=make_row)
         return LiveState(

@@ -154,13 +154,17 @@ def _rank(row: Row) -> int:
 
 def _fitting(rows: Sequence[Row], room: int | None) -> tuple[list[Row], list[Row]]:
     """The rows to show (in reading order) and the rows left out."""
-    every = list(rows)
-    if room is None or len(every) <= room:
-        return every, []
+    if room is None or len(rows) <= room:
+        return list(rows), []
     keep = max(0, room - 1)  # one line says what is left out
-    chosen = sorted(range(len(every)), key=lambda i: (_rank(every[i]), i))[:keep]
+    by_rank: list[list[int]] = [[], [], [], []]
+    for i, row in enumerate(rows):
+        by_rank[_rank(row)].append(i)
+    chosen: list[int] = []
+    for indices in by_rank:
+        chosen.extend(indices[: keep - len(chosen)])
     kept = set(chosen)
-    return [every[i] for i in sorted(chosen)], [r for i, r in enumerate(every) if i not in kept]
+    return [rows[i] for i in sorted(chosen)], [r for i, r in enumerate(rows) if i not in kept]
 
 
 def _tally_of(rows: list[Row]) -> Tally:
