@@ -167,6 +167,14 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
         """The record as ``run.json`` holds it: one line, sorted keys."""
         return jsonlines.dumps(self.to_dict(), sort_keys=True) + b"\n"
 
+    def pretty_json(self) -> str:
+        """The record as indented JSON for people and scripts (``kjob get -o json``), keys in the
+        schema's order; the same values as :meth:`to_dict`."""
+        try:
+            return msgspec.json.format(msgspec.json.encode(self), indent=2).decode() + "\n"
+        except UnicodeEncodeError:  # a lone surrogate a task printed: the standard library escapes it
+            return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "run.json") -> RunRecord:
         """A record from parsed JSON (``where`` names it in the error if it is not one)."""

@@ -189,3 +189,10 @@ def test_numbers_and_nulls_are_read_as_the_writer_writes_them() -> None:
     node = record.nodes[0]
     assert node.started == 1.0 and node.finished is None and node.duration is None
     assert node.attempts[0].exit_code == 0 and node.attempts[0].queued is None
+
+
+def test_pretty_json_has_the_values_of_to_dict() -> None:
+    record = RunRecord.from_dict(_example(message="bad \ud800 byte", attempts=[{"id": "a-0"}]))
+    assert json.loads(record.pretty_json()) == record.to_dict()
+    plain = RunRecord.from_dict(_example(message="é ok"))
+    assert json.loads(plain.pretty_json()) == plain.to_dict() and "é ok" in plain.pretty_json()

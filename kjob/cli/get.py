@@ -43,7 +43,9 @@ def command(
 
     record = get_run(run, backend=backend, namespace=namespace, kubeconfig=kubeconfig, context=context)
     chosen = _chosen(record, task) if task is not None else None
-    if output in ("json", "yaml"):
+    if output == "json" and chosen is None:
+        console.data(record.pretty_json())
+    elif output in ("json", "yaml"):
         data = record.to_dict()
         if chosen is not None:
             data = {
