@@ -5,6 +5,7 @@ run's exit code."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -37,12 +38,16 @@ spec:
 
 
 def kjob(
-    home: Path, *args: str, terminal: bool = False, timeout: float = 120
+    home: Path, *args: str, terminal: bool = False, colour: bool = False, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
+    """``kjob ARGS`` at 80x24 with ``NO_COLOR`` (unless ``colour``), piped or (``terminal``) as rich
+    sees a terminal."""
     env = kjob_env(home)
     env.update(COLUMNS="80", LINES="24")
     if terminal:
         env.update(TTY_COMPATIBLE="1", TERM="xterm-256color")
+    if colour:
+        env.pop("NO_COLOR")
     return subprocess.run(
         [sys.executable, "-m", "kjob", *args],
         capture_output=True,
@@ -84,6 +89,27 @@ def test_on_a_terminal_the_live_view_is_drawn_and_quiet_draws_none(kjob_home: Pa
     # the summary is the live view's: the fan-out is one row, counted
     assert "▸ each (3)  ✔ Succeeded" in quiet.stdout
     assert "3 done" in quiet.stdout
+
+
+COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-7]|9[0-7])m")  # a foreground colour
+
+
+def test_no_color_is_respected_on_a_terminal(kjob_home: Path, tmp_path: Path) -> None:
+    plain = kjob(
+        kjob_home, "run", "-q", write(tmp_path, FANOUT.replace("name: fan", "name: fan-nc")), terminal=True
+    )
+    coloured = kjob(
+        kjob_home,
+        "run",
+        "-q",
+        write(tmp_path, FANOUT.replace("name: fan", "name: fan-c")),
+        terminal=True,
+        colour=True,
+    )
+    assert plain.returncode == coloured.returncode == 0, plain.stderr + coloured.stderr
+    assert COLOUR.search(coloured.stdout)  # green for what succeeded
+    assert not COLOUR.search(plain.stdout + plain.stderr)
+    assert "Workflow fan-nc Succeeded" in plain.stdout
 
 
 def test_what_tasks_and_users_wrote_is_never_read_as_markup_or_emoji(kjob_home: Path, tmp_path: Path) -> None:
