@@ -14,7 +14,7 @@ import io
 from collections.abc import Sequence
 
 from rich.cells import cell_len
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.text import Text
 
 from kjob.cli.livestate import RETRYING, Bulk, Kind, LiveState, Row, Tally
@@ -93,6 +93,12 @@ def render(state: LiveState, *, width: int, height: int | None = None) -> Render
         more = Text(f"… {len(hidden):,} more: {tally_text(_tally_of(hidden))}", style="dim")
         lines.append(_cut(more, width))
     return Group(*lines)
+
+
+def on_terminal(state: LiveState, console: Console, options: ConsoleOptions) -> RenderableType:
+    """:func:`render` for rich's live display: one line shorter than the terminal, because the
+    display ends with a newline, and a view as tall as the terminal would scroll its header away."""
+    return render(state, width=options.max_width, height=max(3, (options.height or console.height) - 1))
 
 
 def render_text(state: LiveState, *, width: int, height: int | None = None) -> str:

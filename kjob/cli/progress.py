@@ -93,7 +93,7 @@ class _LiveView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         state = self.progress.state()
-        yield liveview.render(state, width=options.max_width, height=options.height or console.height)
+        yield liveview.on_terminal(state, console, options)
 
 
 class Progress:

@@ -142,9 +142,9 @@ class _View:
         self.watcher = watcher
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from kjob.cli.liveview import render
+        from kjob.cli.liveview import on_terminal
 
-        yield render(self.watcher.state(), width=options.max_width, height=options.height or console.height)
+        yield on_terminal(self.watcher.state(), console, options)
 
 
 def _ended(record: RunRecord) -> bool:
