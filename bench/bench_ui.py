@@ -23,6 +23,8 @@ For each page, from the browser's own clocks (milliseconds since the navigation 
   (``window.kjobRendered``, ``performance.now()``), i.e. the DAG is in the DOM and live; for the blank
   page, ``loadEventEnd``;
 * ``paint`` — first contentful paint;
+* (each load is read once the page says it is ready and has painted: the driver may hand back a big
+  page while it is still being parsed);
 * ``response`` — the last byte of the HTML (the server's share).
 
 Then ``update`` — one poll's worth of change applied to the drawn page with every box changing state
@@ -47,7 +49,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.ui_browser import chromium
-from tests.ui_runs import fan_workflow, served, virtual_run, wide_workflow
+from tests.ui_runs import fan_workflow, served, virtual_run, wait_for, wide_workflow
 
 SMALL = """\
 apiVersion: argoproj.io/v1alpha1
@@ -67,6 +69,12 @@ spec:
       - {name: orders, template: work, depends: transform}
       - {name: report, template: work, depends: users && orders}
       - {name: upload, template: work, depends: report}
+"""
+
+LOADED_JS = """
+return document.readyState === 'complete'
+  && (document.getElementById('kjob-boot') === null || window.kjobRendered !== undefined)
+  && performance.getEntriesByName('first-contentful-paint').length > 0;
 """
 
 TIMING_JS = """
@@ -134,16 +142,19 @@ def main() -> None:
                 "wide-2000 (2,000 boxes)": f"{ui.url}runs/wide-2000",
                 "runs list": ui.url,
             }
-            for url in pages.values():  # warm-up: the browser's caches, the server's parsed records
+            for name, url in pages.items():  # warm-up: the browser's caches, the server's parsed records
                 driver.get(url)
+                wait_for(f"{name} to load", lambda: driver.execute_script(LOADED_JS), 60)
             samples: dict[str, list[dict[str, Any]]] = {name: [] for name in pages}
             for _ in range(args.rounds):
                 for name, url in pages.items():
                     driver.get("about:blank")
                     driver.get(url)
+                    wait_for(f"{name} to load", lambda: driver.execute_script(LOADED_JS), 60)
                     samples[name].append(driver.execute_script(TIMING_JS))
             figures["pages"] = {name: summarise(rows) for name, rows in samples.items()}
             driver.get(f"{ui.url}runs/wide-2000")
+            wait_for("wide-2000 to load", lambda: driver.execute_script(LOADED_JS), 60)
             state = json.loads(driver.execute_script("return JSON.stringify(window.kjobState)"))
             times = [driver.execute_script(UPDATE_JS, state, turn) for turn in range(9)]
             figures["update_all_2000_ms"] = round(statistics.median(times), 1)
