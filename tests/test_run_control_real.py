@@ -102,7 +102,7 @@ def test_stop_reaches_the_kjob_watching_the_run_and_its_exit_handler_runs(
             "-p",
             f"dir={shared}",
             "-p",
-            "hold=yes",
+            "hold=a",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

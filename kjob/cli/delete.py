@@ -5,23 +5,29 @@ from __future__ import annotations
 import click
 
 from kjob.cli import console
-from kjob.cli.runflags import cluster_flags, find
+from kjob.cli.runargs import complete_run, where_options
+from kjob.cli.runflags import find
 from kjob.runs.control import delete
 
 
 @click.command("delete")
-@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...", shell_complete=complete_run)
 @click.option("--force", is_flag=True, help="Delete a running run too (it is terminated first).")
-@cluster_flags
+@where_options
 def command(
-    runs: tuple[str, ...], force: bool, kubeconfig: str | None, context: str | None, namespace: str | None
+    runs: tuple[str, ...],
+    force: bool,
+    backend: str,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
 ) -> None:
     """Delete each RUN: a Kubernetes run's Jobs (with their pods) and ConfigMaps, and the run's
     directory on this machine (logs, artifacts, record). A running run is refused unless --force.
     Exit 0 when every RUN is deleted, 2 if one is not found or refused (the ones before it are
     deleted)."""
     for run in runs:
-        gone = delete(find(run, kubeconfig, context, namespace), force=force)
+        gone = delete(find(run, backend, kubeconfig, context, namespace), force=force)
         parts = [f"{gone.jobs} Jobs"] if gone.jobs else []
         parts += [gone.directory] if gone.directory else []
         console.line(f"deleted run {gone.run_id}" + (f" ({', '.join(parts)})" if parts else ""))

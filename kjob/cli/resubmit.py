@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from kjob.cli.runflags import cluster_flags, find
+from kjob.cli.runargs import complete_run, where_options
+from kjob.cli.runflags import find
 from kjob.render import names
 from kjob.runs.control import RunRef
 
@@ -16,7 +17,7 @@ _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # as Kubernetes' generateName
 
 
 @click.command("resubmit")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option(
     "--wait",
     type=click.BOOL,
@@ -28,7 +29,7 @@ _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # as Kubernetes' generateName
 @click.option("--driver-image", metavar="IMAGE", help="With --wait=false on Kubernetes: see `kjob run`.")
 @click.option("--driver-command", metavar="COMMAND", help="With --driver-image: see `kjob run`.")
 @click.option("--parallelism", type=click.IntRange(min=1), help="Run at most N tasks at once.")
-@cluster_flags
+@where_options
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -37,6 +38,7 @@ def command(
     driver_image: str | None,
     driver_command: str | None,
     parallelism: int | None,
+    backend: str,
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
@@ -45,7 +47,7 @@ def command(
     WorkflowTemplates RUN carried), on the same backend and namespace. RUN is left as it is.
 
     Exit codes as `kjob run`: 0 succeeded, 1 failed, 130 interrupted, 2 RUN not found."""
-    ref = find(run, kubeconfig, context, namespace)
+    ref = find(run, backend, kubeconfig, context, namespace)
     with tempfile.TemporaryDirectory(prefix="kjob-resubmit-") as scratch:
         workflow, templates, parameters = _what_ran(ref, Path(scratch))
         record = ref.record

@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from kjob.cli.resume import resume_cluster_run, resume_local
-from kjob.cli.runflags import cluster_flags, find
+from kjob.cli.runargs import complete_run, where_options
+from kjob.cli.runflags import find
 from kjob.runs.control import clear_request, retry_plan
 
 
 @click.command("retry")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option(
     "--node-field-selector",
     "selector",
@@ -25,12 +26,13 @@ from kjob.runs.control import clear_request, retry_plan
     is_flag=True,
     help="On Ctrl-C or SIGTERM, leave a Kubernetes run's running Jobs running (finish with kjob resume).",
 )
-@cluster_flags
+@where_options
 def command(
     run: str,
     selector: str | None,
     parallelism: int | None,
     detach: bool,
+    backend: str,
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
@@ -42,7 +44,7 @@ def command(
 
     Exit 0 if the retried run succeeded, 1 if it failed, 130 if interrupted, 2 if RUN is not found,
     still running or succeeded."""
-    ref = find(run, kubeconfig, context, namespace)
+    ref = find(run, backend, kubeconfig, context, namespace)
     rerun = retry_plan(ref, selector)
     clear_request(ref)
     if ref.backend == "local":

@@ -1,4 +1,5 @@
-"""What the verbs that manage an existing run share: the cluster flags and finding RUN.
+"""What the verbs that manage an existing run share: finding RUN where ``--backend`` says
+(the flags are :func:`kjob.cli.runargs.where_options`, as ``kjob get`` and ``kjob logs`` take them).
 
 A run is looked for on this machine first (its run directory, by id or a unique prefix); a Kubernetes
 run, or one this machine never saw, is then read from the cluster the flags name.
@@ -6,10 +7,7 @@ run, or one this machine never saw, is then read from the cluster the flags name
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import click
+from typing import TYPE_CHECKING
 
 from kjob.errors import KjobError
 from kjob.runs.control import RunRef, find_run
@@ -17,24 +15,12 @@ from kjob.runs.control import RunRef, find_run
 if TYPE_CHECKING:
     from kjob.backends.kubernetes import Cluster
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-def cluster_flags(command: F) -> F:
-    """``--kubeconfig``, ``--context``, ``-n``: where a Kubernetes run is (a local run ignores them)."""
-    for option in reversed(
-        [
-            click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file to use."),
-            click.option("--context", help="Kubeconfig context to use."),
-            click.option("-n", "--namespace", help="Namespace (default: the run's, else the context's)."),
-        ]
-    ):
-        command = option(command)
-    return command
-
-
-def find(run: str, kubeconfig: str | None, context: str | None, namespace: str | None) -> RunRef:
-    """RUN on this machine, else in the cluster; a clear error if neither has it."""
+def find(
+    run: str, backend: str, kubeconfig: str | None, context: str | None, namespace: str | None
+) -> RunRef:
+    """RUN on this machine, else in the cluster (``backend``: ``local`` looks only here,
+    ``kubernetes`` only in the cluster); a clear error if neither has it."""
 
     def connect_to(recorded: str | None) -> Cluster:
         from kjob.backends.kubernetes import connect, kubeconfig_available
@@ -46,4 +32,4 @@ def find(run: str, kubeconfig: str | None, context: str | None, namespace: str |
             )
         return connect(kubeconfig=kubeconfig, context=context, namespace=namespace or recorded)
 
-    return find_run(run, connect_to)
+    return find_run(run, connect_to, where=backend)

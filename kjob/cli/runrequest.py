@@ -12,9 +12,15 @@ from kjob.runs.control import request, wait_until_unwatched
 
 
 def deliver(
-    action: str, run: str, timeout: float, kubeconfig: str | None, context: str | None, namespace: str | None
+    action: str,
+    run: str,
+    timeout: float,
+    backend: str,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
 ) -> None:
-    ref = find(run, kubeconfig, context, namespace)
+    ref = find(run, backend, kubeconfig, context, namespace)
     done = request(ref, action)
     past = "stopped" if action == "stop" else "terminated"
     if done.watched:

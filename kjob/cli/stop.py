@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from kjob.cli.runflags import cluster_flags
+from kjob.cli.runargs import complete_run, where_options
 from kjob.cli.runrequest import deliver
 
 
 @click.command("stop")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
@@ -17,13 +17,13 @@ from kjob.cli.runrequest import deliver
     show_default=True,
     help="Seconds to wait for a run watched on this machine to end.",
 )
-@cluster_flags
+@where_options
 def command(
-    run: str, timeout: float, kubeconfig: str | None, context: str | None, namespace: str | None
+    run: str, timeout: float, backend: str, kubeconfig: str | None, context: str | None, namespace: str | None
 ) -> None:
     """Stop RUN: no new tasks start, running ones are stopped, then its exit handler runs.
 
     The kjob watching RUN acts on it (this terminal's, a detached `kjob run --wait=false`, or a
     driver Job in the cluster). Exit 0 once stopped (or, for a run watched elsewhere, once asked),
     1 if it did not end within --timeout, 2 if there is no such run or it has already ended."""
-    deliver("stop", run, timeout, kubeconfig, context, namespace)
+    deliver("stop", run, timeout, backend, kubeconfig, context, namespace)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from kjob.cli.runflags import cluster_flags
+from kjob.cli.runargs import complete_run, where_options
 from kjob.cli.runrequest import deliver
 
 
 @click.command("terminate")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
@@ -17,10 +17,10 @@ from kjob.cli.runrequest import deliver
     show_default=True,
     help="Seconds to wait for a run watched on this machine to end.",
 )
-@cluster_flags
+@where_options
 def command(
-    run: str, timeout: float, kubeconfig: str | None, context: str | None, namespace: str | None
+    run: str, timeout: float, backend: str, kubeconfig: str | None, context: str | None, namespace: str | None
 ) -> None:
     """Terminate RUN: as `kjob stop`, but its exit handler does not run; it ends Failed with
     "terminated". Exit codes as `kjob stop`."""
-    deliver("terminate", run, timeout, kubeconfig, context, namespace)
+    deliver("terminate", run, timeout, backend, kubeconfig, context, namespace)

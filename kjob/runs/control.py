@@ -20,6 +20,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kjob.engine.rerun import Rerun
@@ -37,6 +38,7 @@ ACTIONS = (STOP, TERMINATE)
 REQUEST_FILE = "control"  # in a local run's directory
 ANNOTATION_CONTROL = "kjob.dev/control"  # on a Kubernetes run's ConfigMap
 CLUSTER_LOOK_EVERY = 2.0  # seconds between reads of the run object while a run is watched
+LOCAL_LOOK_EVERY = 0.1  # seconds between looks at a local run's request file
 ENDED = frozenset({"Succeeded", "Failed", "Error"})
 
 
@@ -75,13 +77,16 @@ def local_ref(run: str) -> RunRef | None:
     return RunRef(run_dir.run_id, backend, run_dir, record)
 
 
-def find_run(run: str, connect: Callable[[str | None], Cluster]) -> RunRef:
+def find_run(run: str, connect: Callable[[str | None], Cluster], *, where: str = "auto") -> RunRef:
     """The run ``run``: its directory on this machine if there is one, else the cluster's run object.
     ``connect(namespace)`` connects to the cluster (``namespace``: the one the record names, or None
-    for the options' own)."""
-    found = local_ref(run)
+    for the options' own).  ``where``: ``local`` looks only on this machine, ``kubernetes`` only in
+    the cluster, ``auto`` both."""
+    found = local_ref(run) if where != "kubernetes" else None
     if found is not None and found.backend == "local":
         return found
+    if found is None and where == "local":
+        raise KjobError(f"no run '{run}' on this machine", hint="`kjob list` shows the runs")
     namespace = found.record.namespace if found is not None and found.record is not None else None
     cluster = connect(namespace)
     run_id = found.run_id if found is not None else run
@@ -154,16 +159,29 @@ def requests_for(backend: Backend, run_dir: RunDir) -> Callable[[], str | None]:
 
         assert isinstance(backend, KubernetesBackend)
         return _ClusterRequests(backend.cluster, backend.run.run_id, run_dir)
-    path = run_dir.path / REQUEST_FILE
+    return _LocalRequests(run_dir.path / REQUEST_FILE)
 
-    def local() -> str | None:
+
+class _LocalRequests:
+    """Reads a local run's request file, at most every :data:`LOCAL_LOOK_EVERY` seconds (a busy
+    engine steps thousands of times a second)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._next = 0.0
+        self._seen: str | None = None
+
+    def __call__(self) -> str | None:
+        now = time.monotonic()
+        if now < self._next:
+            return self._seen
+        self._next = now + LOCAL_LOOK_EVERY
         try:
-            text = path.read_text().strip()
+            text = self.path.read_text().strip()
         except OSError:
-            return None
-        return text if text in ACTIONS else None
-
-    return local
+            return self._seen
+        self._seen = text if text in ACTIONS else None
+        return self._seen
 
 
 def started_before(previous: Mapping[str, Any] | None) -> frozenset[str]:
