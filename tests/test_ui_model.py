@@ -93,3 +93,15 @@ def test_a_tasks_detail_links_to_what_it_is_part_of() -> None:
     assert group is not None and group["part_of"] is None
     assert group["children"] == [{"id": "fan(0:a)", "phase": "Running"}]
     assert node_detail(rec, "nope") is None
+
+
+def test_a_record_without_depends_takes_its_edges_from_the_workflow() -> None:
+    rec = record(
+        [
+            {"id": "main", "parent": "", "phase": "Succeeded"},
+            {"id": "a", "parent": "main", "phase": "Succeeded"},
+            {"id": "b", "parent": "main", "phase": "Succeeded"},
+        ]
+    )
+    assert run_view(rec).edges == ()
+    assert run_view(rec, [("a", "b"), ("a", "gone")]).edges == (("a", "b"),)

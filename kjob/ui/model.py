@@ -10,6 +10,7 @@ and the drawing of a run keeps its shape while the run goes: only states and cou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,9 +63,10 @@ class Tree:
         return out
 
 
-def run_view(record: RunRecord) -> RunView:
+def run_view(record: RunRecord, known_edges: Sequence[tuple[str, str]] = ()) -> RunView:
     """The boxes of a run: the entrypoint's tasks (or the entrypoint itself when it is one task), then
-    the exit handler, drawn after every task that nothing waits for."""
+    the exit handler, drawn after every task that nothing waits for.  ``known_edges`` (between task
+    names) stand in for the ``depends`` of a record written before kjob kept them."""
     tree = Tree(record)
     entry = [t for t in tree.tops if t != EXIT_NODE]
     others = [t for t in tree.tops if t == EXIT_NODE]
@@ -83,6 +85,8 @@ def run_view(record: RunRecord) -> RunView:
         states[node_id] = BoxState(node.phase, _counts(tree, node_id, kids))
         if node_id in in_main:
             edges.extend((d, node_id) for d in node.depends if d in tree.nodes)
+    if not edges:
+        edges = [(a, b) for a, b in known_edges if a in in_main and b in in_main]
     waited_for = {a for a, _ in edges}
     sinks = [b for b in main if b not in waited_for]
     edges.extend((s, o) for o in others for s in sinks)

@@ -22,7 +22,7 @@ from kjob.errors import KjobError
 from kjob.render.dag_layout import Layout, layout
 from kjob.rundir import RunDir, runs_root
 from kjob.runrecord import RunRecord
-from kjob.ui.model import RunView, run_view
+from kjob.ui.model import RunView, run_view, workflow_boxes
 
 if TYPE_CHECKING:
     from kjob.runs.logs import ClusterLogs, Shown
@@ -71,6 +71,7 @@ class RunSource:
         self._loaded: dict[str, tuple[tuple[int, int], Loaded]] = {}
         self._layouts: dict[str, Layout] = {}
         self._remote: dict[str, tuple[float, Loaded]] = {}
+        self._workflow_edges_seen: dict[str, list[tuple[str, str]]] = {}  # by run: the workflow copy's
         self._summaries: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
     def run_dir(self, run_id: str) -> RunDir:
@@ -136,7 +137,36 @@ class RunSource:
 
     def _loaded_of(self, record: RunRecord, etag: str) -> Loaded:
         view = run_view(record)
+        if not view.edges and len(view.boxes) > 1:
+            with self._lock:
+                edges = self._workflow_edges_seen.get(record.run_id)
+            if edges is None:
+                edges = self._workflow_edges(record)
+                with self._lock:
+                    self._workflow_edges_seen[record.run_id] = edges
+            view = run_view(record, edges)
         return Loaded(record, view, self._layout(view), etag)
+
+    def _workflow_edges(self, record: RunRecord) -> list[tuple[str, str]]:
+        """The edges between the entrypoint's tasks as the run's copy of its workflow has them, for a
+        record written before kjob kept each node's ``depends`` (none if that copy cannot be read)."""
+        path = runs_root() / record.run_id / "workflow.yaml"
+        if not path.is_file():
+            return []
+        from kjob.spec import load_file
+
+        try:
+            loaded = load_file(path, lenient=True)
+        except (KjobError, OSError):
+            return []
+        named = [w for w in loaded.workflows if w.display_name == record.workflow_name]
+        candidates = named or list(loaded.workflows)
+        if len(candidates) != 1:
+            return []
+        try:
+            return workflow_boxes(candidates[0])[1]
+        except (KjobError, KeyError):
+            return []
 
     def cluster_wanted(self) -> bool:
         """Whether a cluster is configured (``--kubeconfig``, ``$KUBECONFIG``, ``~/.kube/config``)."""
