@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # no end recorded) before watch says so: a kjob between two steps of a run is not mistaken for gone.
 _LOCAL_PATIENCE = 1.0
 _CLUSTER_PATIENCE = 15.0
+_RECORD_PATIENCE = 30.0  # seconds to wait for the record of a run whose directory exists
 _READ_SHARE = 5  # wait at least this many times as long as the last read took
 
 
@@ -63,7 +64,20 @@ def command(
     def read() -> RunRecord:
         return get_run(run, backend=backend, namespace=namespace, kubeconfig=kubeconfig, context=context)
 
+    _await_record(run, interval)
     _finish(_Watcher(read, interval).follow())
+
+
+def _await_record(run: str, interval: float) -> None:
+    """A run just started here has its directory a moment before its record: wait for it (a while)."""
+    try:
+        run_dir = RunDir.find(run)
+    except KjobError:
+        return  # not recorded here: the cluster may know it
+    waited = 0.0
+    while not run_dir.record.exists() and waited < _RECORD_PATIENCE:
+        time.sleep(interval)
+        waited += interval
 
 
 class _Watcher:
