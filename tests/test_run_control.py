@@ -142,6 +142,7 @@ def test_run_wait_false_returns_before_the_run_ends_and_the_run_completes(kjob: 
     wait_for("the run to end", lambda: record(kjob_home, run_id)["phase"] == "Succeeded")
     assert sorted(ledger(shared)) == ["a", "b", "c", "d", "exit"]
     assert "Workflow " + run_id + " Succeeded" in (kjob_home / "runs" / run_id / "kjob.log").read_text()
+    assert record(kjob_home, run_id)["resumed"] == []  # submitted, then watched: never resumed
 
 
 def test_stop_runs_the_exit_handler_and_terminate_does_not(kjob: Any, tmp_path: Path) -> None:

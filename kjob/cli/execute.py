@@ -110,7 +110,10 @@ def execute(
     }
     if previous is not None:
         header["started"] = earlier.get("started")
-        header["resumed"] = [*earlier.get("resumed", []), round(time.time(), 3)]
+        resumed = [*earlier.get("resumed", [])]
+        if earlier.get("phase") != "Pending":  # Pending: submitted (--wait=false), first watched now
+            resumed.append(round(time.time(), 3))
+        header["resumed"] = resumed
     recorder = RunRecorder(run_dir, header=header, clock_now=backend.now())
     engine = Engine(
         workflow,
