@@ -239,3 +239,19 @@ def test_a_run_on_the_real_cluster_shows_its_failure_and_the_pods_log(
             screenshot(browser, shots, "real-cluster-from-the-cluster")
             browser.get(server.url)
             assert browser.find_element("link text", run_id)
+
+        out = tmp_path / "real.html"  # and as a report, the log read from the pod
+        done = subprocess.run(
+            [sys.executable, "-m", "kjob", "report", run_id, "-n", ns.name, "-o", str(out)],
+            capture_output=True,
+            text=True,
+            env=kjob_env(home, ns.kubeconfig),
+            cwd=REPO,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        browser.get(out.as_uri())
+        wait_for("the report", lambda: ready(browser), 30)
+        click_box(browser, "boom")
+        wait_for("boom's log in the report", lambda: log_text(browser) == "boom on the cluster", 30)

@@ -14,18 +14,25 @@ from kjob.errors import KjobError
 @click.command("report")
 @click.argument("run")
 @click.option("-o", "--output", metavar="FILE", help="Write the page to FILE (default: RUN.html).")
-@click.option(
-    "--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (a Kubernetes run's logs)."
-)
-@click.option("--context", help="Kubeconfig context (a Kubernetes run's logs).")
-def command(run: str, output: str | None, kubeconfig: str | None, context: str | None) -> None:
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (Kubernetes runs).")
+@click.option("--context", help="Kubeconfig context (Kubernetes runs).")
+@click.option("-n", "--namespace", help="The namespace of a Kubernetes run not recorded here.")
+def command(
+    run: str, output: str | None, kubeconfig: str | None, context: str | None, namespace: str | None
+) -> None:
     """Write the page of RUN as one self-contained HTML file."""
     from kjob.rundir import RunDir
     from kjob.ui.source import RunSource
     from kjob.ui.views import report
 
-    run_id = RunDir.find(run).run_id
-    html = report(RunSource(kubeconfig=kubeconfig, context=context), run_id)
+    source = RunSource(kubeconfig=kubeconfig, context=context, namespace=namespace)
+    try:
+        run_id = RunDir.find(run).run_id  # a unique prefix of a run recorded here is enough
+    except KjobError:
+        if not source.cluster_wanted():
+            raise
+        run_id = run  # a run the cluster may have, by its whole id
+    html = report(source, run_id)
     target = Path(output or f"{run_id}.html")
     try:
         target.write_text(html, encoding="utf-8")
