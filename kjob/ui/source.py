@@ -31,6 +31,9 @@ T = TypeVar("T")
 RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 LOG_LINES = 5000
 CLUSTER_EVERY = 1.0
+"""A run read from the cluster is read again at most this often (seconds), however many pages poll it."""
+CLUSTER_RETRY = 15.0
+"""A cluster that could not tell a run is asked about it again after this long (seconds)."""
 LISTED = 500
 
 
@@ -71,6 +74,7 @@ class RunSource:
         self._loaded: dict[str, tuple[tuple[int, int], Loaded]] = {}
         self._layouts: dict[str, Layout] = {}
         self._remote: dict[str, tuple[float, Loaded]] = {}
+        self._failed: dict[str, tuple[float, str]] = {}  # run: (when the cluster could not tell it, why)
         self._workflow_edges_seen: dict[str, list[tuple[str, str]]] = {}  # by run: the workflow copy's
         self._summaries: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
@@ -119,13 +123,20 @@ class RunSource:
 
         with self._lock:
             cached = self._remote.get(run_id)
+            failed = self._failed.get(run_id)
         if cached is not None and time.monotonic() - cached[0] < CLUSTER_EVERY:
             return cached[1]
+        if failed is not None and time.monotonic() - failed[0] < CLUSTER_RETRY:
+            if local is not None:
+                return local
+            raise NoSuchRun(failed[1])
         try:
             record = get_run(
                 run_id, namespace=self.namespace, kubeconfig=self.kubeconfig, context=self.context
             )
         except KjobError as err:
+            with self._lock:  # a cluster that cannot answer is asked again only after a while
+                self._failed[run_id] = (time.monotonic(), err.message)
             if local is not None:
                 return local  # the cluster cannot be asked: what was recorded here
             raise NoSuchRun(err.message) from None
