@@ -25,11 +25,12 @@ spec:
   templates:
   - name: main
     dag:
+      failFast: false
       tasks:
       - {name: a, template: say}
       - {name: b, depends: a, template: say, when: "{{tasks.a.outputs.result}} == yes && {{workflow.name}} != x"}
       - {name: c, depends: a, template: boom}
-      - {name: quiet, depends: a, template: quiet}
+      - {name: quiet, depends: c.Failed, template: quiet}
   - name: say
     container: {image: alpine, command: [echo, "no"]}
   - name: boom

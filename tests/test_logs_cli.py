@@ -232,3 +232,17 @@ def test_follow_prints_new_lines_and_new_tasks_until_the_run_ends(kjob_home: Pat
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_log_larger_than_a_read_block_is_printed_whole_and_its_tail_exactly(
+    kjob: Any, kjob_home: Path
+) -> None:
+    lines = [f"line {i:06d} " + "x" * (i % 37) for i in range(200_000)]  # about 8 MiB
+    run = write_run(kjob_home, "big", [node("big", "big", attempt("big-0", T0))], {"big-0": []})
+    (run / "logs" / "big-0.log").write_text("\n".join(lines) + "\nno newline at the end")
+    assert (
+        kjob("logs", "big", "big", "--tail", "3").stdout
+        == f"{lines[-2]}\n{lines[-1]}\nno newline at the end\n"
+    )
+    whole = kjob("logs", "big", "big").stdout.split("\n")
+    assert whole == [*lines, "no newline at the end", ""]

@@ -30,11 +30,10 @@ def show_failures(run_dir: RunDir, backend: Backend) -> None:
     failed = logs.failed_attempts(record)
     if not failed:
         return
-    source = _source(run_dir, backend)
+    tails = _last_lines(_source(run_dir, backend), [shown for _, shown in failed[:TASKS_SHOWN]])
     out = Verbatim()
-    for node, shown in failed[:TASKS_SHOWN]:
+    for (node, _), lines in zip(failed, tails, strict=False):
         out.line()
-        lines = _last_lines(source, shown)
         said = f"{node.id} {node.phase.lower()}" + (f": {node.message}" if node.message else "")
         if isinstance(lines, str):
             out.line((f"{said}. {lines}", "bold"))
@@ -59,7 +58,7 @@ def command(run_id: str, task: str | None) -> str:
 
 def _source(run_dir: RunDir, backend: Backend) -> logs.LogSource | None:
     if backend.name != "kubernetes":
-        return logs.LocalLogs(run_dir)
+        return logs.LocalLogs(run_dir, timed=False)
     from kjob.backends.kubernetes import KubernetesBackend
 
     if not isinstance(backend, KubernetesBackend):
@@ -67,21 +66,23 @@ def _source(run_dir: RunDir, backend: Backend) -> logs.LogSource | None:
     return logs.ClusterLogs(backend.cluster, run_dir.run_id)
 
 
-def _last_lines(source: logs.LogSource | None, shown: logs.Shown) -> list[str] | str:
-    """The attempt's last lines, or why there are none to show."""
+def _last_lines(source: logs.LogSource | None, shown: list[logs.Shown]) -> list[list[str] | str]:
+    """Each attempt's last lines, or why there are none to show."""
     if source is None:
-        return "Its log is not at hand here."
-    if isinstance(source, logs.ClusterLogs):
-        import urllib3
-        from kubernetes import client
+        return ["Its log is not at hand here."] * len(shown)
+    if not isinstance(source, logs.ClusterLogs):
+        return [_or_gone(logs.last_lines(source, s, LAST_LINES)) for s in shown]
+    import urllib3
+    from kubernetes import client
 
-        from kjob.backends.kubernetes.cluster import describe_error
+    from kjob.backends.kubernetes.cluster import describe_error
 
-        try:
-            source.locate([shown])
-            lines = logs.last_lines(source, shown, LAST_LINES)
-        except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
-            return f"Its log could not be read ({describe_error(err)})."
-    else:
-        lines = logs.last_lines(source, shown, LAST_LINES)
+    try:
+        source.locate(shown)  # every pod at once: two list requests
+        return [_or_gone(logs.last_lines(source, s, LAST_LINES)) for s in shown]
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
+        return [f"Its log could not be read ({describe_error(err)})."] * len(shown)
+
+
+def _or_gone(lines: list[str] | None) -> list[str] | str:
     return "Its log is gone (its pod was deleted)." if lines is None else lines

@@ -125,14 +125,15 @@ def _print_local(
     *,
     follow: bool,
 ) -> None:
+    timed = printer.timestamps or window.since is not None
     """A local run's logs from its files; followed while a kjob still runs it."""
     if follow and not record.finished_phase and run_dir.watched():
-        for s, line in logs.follow_local(run_dir, choose_from, window):
+        for s, line in logs.follow_local(run_dir, choose_from, window, timed=timed):
             printer.line(s, line)
             printer.flush()
         record = logs.read_record(run_dir)  # as the run ended
     else:
-        local = logs.LocalLogs(run_dir)
+        local = logs.LocalLogs(run_dir, timed=timed)
         for s in shown:
             for line in local.lines(s, window) or []:
                 printer.line(s, line)

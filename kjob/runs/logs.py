@@ -10,15 +10,17 @@ the run ended.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import math
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from kjob.backends.logtimes import ChunkTimes, read_times
 from kjob.errors import KjobError
@@ -65,22 +67,27 @@ class Window:
     tail: int | None = None
     since: float | None = None
 
-    def apply(self, lines: list[Line], *, ended: float | None = None) -> list[Line]:
-        """The lines in the window.  A line of unknown time counts as written when its attempt
-        ``ended`` (no later), or as recent if it has not ended."""
+    def select(self, lines: Iterable[Line], *, ended: float | None = None) -> Iterator[Line]:
+        """The lines in the window, read as they come (at most ``tail`` held at once).  A line of
+        unknown time counts as written when its attempt ``ended`` (no later), or as recent if it has
+        not ended."""
         if self.since is not None:
             since = self.since
             undated_old = ended is not None and ended < since
-            lines = [line for line in lines if (line.at >= since if line.at is not None else not undated_old)]
-        if self.tail is not None:
-            lines = lines[-self.tail :] if self.tail else []
-        return lines
+            lines = (line for line in lines if (line.at >= since if line.at is not None else not undated_old))
+        if self.tail is None:
+            yield from lines
+        elif self.tail:
+            yield from collections.deque(lines, maxlen=self.tail)
+
+    def apply(self, lines: Iterable[Line], *, ended: float | None = None) -> list[Line]:
+        return list(self.select(lines, ended=ended))
 
 
 class LogSource(Protocol):
     """Where the lines of an attempt come from."""
 
-    def lines(self, shown: Shown, window: Window) -> list[Line] | None:
+    def lines(self, shown: Shown, window: Window) -> Iterable[Line] | None:
         """The attempt's lines in ``window``; ``None`` when its log is gone (a deleted pod)."""
         ...
 
@@ -131,19 +138,55 @@ def _first_time(node: NodeRecord) -> float:
 
 
 # ------------------------------------------------------------------------------------- local
+BLOCK = 1 << 20  # bytes of a log read at once
+
+
+def _tail_start(f: BinaryIO, count: int) -> int:
+    """Where to start reading ``f`` to have its last ``count`` lines (and a cut one before them)."""
+    pos = f.seek(0, os.SEEK_END)
+    newlines = 0
+    while pos > 0 and newlines <= count:
+        step = min(BLOCK, pos)
+        pos -= step
+        f.seek(pos)
+        newlines += f.read(step).count(b"\n")
+    return pos
+
+
 class LocalLogs:
     """A local run's logs: the files in its run directory, and when their pieces were written."""
 
-    def __init__(self, run_dir: RunDir) -> None:
+    def __init__(self, run_dir: RunDir, *, timed: bool = True) -> None:
         self.run_dir = run_dir
+        self.timed = timed  # whether lines carry their times (not needed without --timestamps/--since)
         self._times: dict[str, ChunkTimes] | None = None
 
-    def lines(self, shown: Shown, window: Window) -> list[Line] | None:
-        data = self._read(shown, 0)
-        if data is None:
-            return []  # never started, or its log was removed: nothing to show
-        lines, _ = self._split(shown, data, 0, final=True)
-        return window.apply(lines, ended=shown.finished)
+    def lines(self, shown: Shown, window: Window) -> Iterator[Line]:
+        """The attempt's lines in ``window``, read a block at a time (a log of any size is printed in
+        little memory); with ``tail`` alone, only the end of the file is read.  An attempt with no
+        log file (never started, or removed) has no lines."""
+        tail = window.tail if window.since is None else None
+        return window.select(self._stream(shown, tail), ended=shown.finished)
+
+    def _stream(self, shown: Shown, tail: int | None) -> Iterator[Line]:
+        try:
+            f = (self.run_dir.path / shown.log).open("rb")
+        except (FileNotFoundError, IsADirectoryError):
+            return
+        with f:
+            offset = _tail_start(f, tail) if tail is not None else 0
+            partial = offset > 0  # the first line read is cut: not shown
+            f.seek(offset)
+            pending = b""
+            while True:
+                block = f.read(BLOCK)
+                data = pending + block
+                lines, next_offset = self._split(shown, data, offset, final=not block)
+                yield from lines[1:] if partial and lines else lines
+                partial = partial and not lines
+                pending, offset = data[next_offset - offset :], next_offset
+                if not block:
+                    return
 
     def read_new(self, shown: Shown, offset: int, *, final: bool) -> tuple[list[Line], int]:
         """The complete lines written from ``offset`` on (and a last unterminated one if ``final``),
@@ -151,8 +194,11 @@ class LocalLogs:
         data = self._read(shown, offset)
         if not data:
             return [], offset
-        self._times = None  # new bytes: read their times again
         return self._split(shown, data, offset, final=final)
+
+    def forget_times(self) -> None:
+        """Read the line times again on next use (more was written since)."""
+        self._times = None
 
     def _read(self, shown: Shown, offset: int) -> bytes | None:
         try:
@@ -163,6 +209,13 @@ class LocalLogs:
             return None
 
     def _split(self, shown: Shown, data: bytes, offset: int, *, final: bool) -> tuple[list[Line], int]:
+        """The lines in ``data`` (read at ``offset``), and the offset after the last one taken."""
+        if not self.timed:
+            cut = len(data) if final else data.rfind(b"\n") + 1
+            texts = data[:cut].decode(errors="replace").split("\n")
+            if not cut or data[cut - 1 : cut] == b"\n":
+                texts.pop()
+            return [Line(text.removesuffix("\r")) for text in texts], offset + cut
         times = self._chunk_times().get(shown.attempt_id)
         lines: list[Line] = []
         start = 0
@@ -193,6 +246,7 @@ def follow_local(
     choose_from: Callable[[RunRecord], list[Shown]],
     window: Window,
     *,
+    timed: bool = True,
     poll: float = 0.25,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[tuple[Shown, Line]]:
@@ -202,7 +256,7 @@ def follow_local(
 
     A run recorded as running that no kjob watches any more (it was killed) ends the iteration too:
     nothing will write to it until ``kjob resume``."""
-    local = LocalLogs(run_dir)
+    local = LocalLogs(run_dir, timed=timed)
     offsets: dict[str, int] = {}
     unwatched = 0.0  # seconds the run has been seen running with no kjob watching it
     while True:
@@ -211,6 +265,7 @@ def follow_local(
         unwatched = 0.0 if watched else unwatched + poll
         # kjob lets go of a run just before it records the end: a moment without a watcher is that
         ended = record.phase in FINISHED or unwatched > UNWATCHED_GRACE
+        local.forget_times()
         for shown in choose_from(record):
             if shown.attempt_id not in offsets:
                 lines, offsets[shown.attempt_id] = local.read_new(shown, 0, final=ended)
