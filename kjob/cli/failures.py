@@ -14,7 +14,9 @@ from __future__ import annotations
 import shlex
 
 from kjob.backends.base import Backend
+from kjob.cli import console
 from kjob.cli.verbatim import Verbatim
+from kjob.errors import KjobError
 from kjob.rundir import RunDir
 from kjob.runs import logs
 
@@ -25,8 +27,13 @@ LINE_CHARS = 300  # a longer line is cut (the whole of it is in the log)
 
 def show_failures(run_dir: RunDir, backend: Backend) -> None:
     """Print the failed tasks of the run recorded in ``run_dir`` (its record is complete), reading
-    their logs where ``backend`` ran them.  Nothing is printed for a run without failed tasks."""
-    record = logs.read_record(run_dir)
+    their logs where ``backend`` ran them.  Nothing is printed for a run without failed tasks, and
+    nothing here changes how the run ends: a record that cannot be read is said in one line."""
+    try:
+        record = logs.read_record(run_dir)
+    except KjobError as err:
+        console.notice(f"the failed tasks' last lines are not shown: {err.message}")
+        return
     failed = logs.failed_attempts(record)
     if not failed:
         return
@@ -71,7 +78,7 @@ def _last_lines(source: logs.LogSource | None, shown: list[logs.Shown]) -> list[
     if source is None:
         return ["Its log is not at hand here."] * len(shown)
     if not isinstance(source, logs.ClusterLogs):
-        return [_or_gone(logs.last_lines(source, s, LAST_LINES)) for s in shown]
+        return [_local_tail(source, s) for s in shown]
     import urllib3
     from kubernetes import client
 
@@ -82,6 +89,13 @@ def _last_lines(source: logs.LogSource | None, shown: list[logs.Shown]) -> list[
         return [_or_gone(logs.last_lines(source, s, LAST_LINES)) for s in shown]
     except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
         return [f"Its log could not be read ({describe_error(err)})."] * len(shown)
+
+
+def _local_tail(source: logs.LogSource, shown: logs.Shown) -> list[str] | str:
+    try:
+        return _or_gone(logs.last_lines(source, shown, LAST_LINES))
+    except KjobError as err:  # a log file that cannot be read
+        return f"Its log could not be read ({err.message})."
 
 
 def _or_gone(lines: list[str] | None) -> list[str] | str:

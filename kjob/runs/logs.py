@@ -169,10 +169,13 @@ class LocalLogs:
         return window.select(self._stream(shown, tail), ended=shown.finished)
 
     def _stream(self, shown: Shown, tail: int | None) -> Iterator[Line]:
+        path = self.run_dir.path / shown.log
         try:
-            f = (self.run_dir.path / shown.log).open("rb")
+            f = path.open("rb")
         except (FileNotFoundError, IsADirectoryError):
             return
+        except OSError as err:
+            raise KjobError(f"cannot read the log of {shown.node}: {path}: {err.strerror}") from None
         with f:
             offset = _tail_start(f, tail) if tail is not None else 0
             partial = offset > 0  # the first line read is cut: not shown
