@@ -143,10 +143,10 @@ class Progress:
             self._bulk = Bulk(what, done, total) if done < total else None
 
     def node_changed(self, node: Node) -> None:
-        self._tracker.changed(node)
-        if node.id == self.root and node.template.container is None:
+        if self._live is not None:  # (the summary takes in every node at the end)
+            self._tracker.changed(node)
             return
-        if self._live is not None or self.quiet:
+        if self.quiet or (node.id == self.root and node.template.container is None):
             return
         held_up = node.message if node.phase is Phase.RUNNING and node.message.startswith("waiting") else ""
         key = (node.phase, node.retry_at is not None, held_up)
