@@ -141,3 +141,37 @@ def test_a_task_waiting_to_retry_records_when_its_next_attempt_starts(
     seen = _SeeRetries(recorder)
     Engine(wf, backend, run_id=run_dir.run_id, observers=[recorder, seen]).run()
     assert seen.waits == [2.0, 6.0]  # the backoff: 2 s, then 2 s times 3
+
+
+MANY = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: many}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      failFast: false
+      tasks:
+      - {name: fan, template: fail, withItems: [a b, c, d, e, f, g, h], arguments: {parameters: [{name: x, value: "{{item}}"}]}}
+  - name: fail
+    inputs: {parameters: [{name: x}]}
+    container: {image: alpine, command: [sh, -c, 'echo "no $0"; exit 1', "{{inputs.parameters.x}}"]}
+"""
+
+
+def test_five_failed_tasks_are_shown_and_the_rest_counted_with_commands_a_shell_takes(
+    kjob: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "wf.yaml").write_text(MANY)
+    done = kjob("run", str(tmp_path / "wf.yaml"), "--backend", "local")
+    assert done.code == 1, done.stderr
+    blocks = done.stdout.split("Workflow many Failed in ")[1].split("\n\n")[1:]
+    assert len(blocks) == 6 and blocks[-1] == "and 2 more failed tasks: kjob logs many\n", blocks
+    for block in blocks[:5]:
+        head, last, command = block.splitlines()
+        item = head.split(" failed: ")[0]
+        assert head == f"{item} failed: exit code 1. Its last lines:"
+        assert last == f"  no {item[len('fan(0:') : -1]}"
+        assert command == f"  all of it: kjob logs many '{item}'"
