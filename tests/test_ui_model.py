@@ -105,3 +105,17 @@ def test_a_record_without_depends_takes_its_edges_from_the_workflow() -> None:
     )
     assert run_view(rec).edges == ()
     assert run_view(rec, [("a", "b"), ("a", "gone")]).edges == (("a", "b"),)
+
+
+def test_a_fan_outs_failed_items_are_listed_first() -> None:
+    nodes: list[dict[str, Any]] = [
+        {"id": "main", "parent": ""},
+        {"id": "fan", "parent": "main", "group": True},
+    ]
+    nodes += [{"id": f"fan({i})", "parent": "fan", "phase": "Succeeded"} for i in range(600)]
+    nodes[-1]["phase"] = "Failed"
+    nodes[-2]["phase"] = "Running"
+    detail = node_detail(record(nodes), "fan")
+    assert detail is not None
+    assert [c["id"] for c in detail["children"][:3]] == ["fan(599)", "fan(598)", "fan(0)"]
+    assert len(detail["children"]) == 500 and detail["more_children"] == 100

@@ -46,7 +46,7 @@ def gantt_svg(rows: Sequence[Row], *, now: float) -> str:
     labelled = row_height >= 11
     titled = len(rows) <= TITLED_ROWS
     height = AXIS_HEIGHT + PAD + len(rows) * row_height + PAD
-    width = LABEL_WIDTH + CHART_WIDTH + 2 * PAD
+    width = LABEL_WIDTH + CHART_WIDTH + 2 * PAD + 40  # room for the last tick's label
     scale = CHART_WIDTH / span
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="kjob kjob-gantt" width="{num(width)}" '

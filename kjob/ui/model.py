@@ -143,7 +143,7 @@ def _state_word(phase: str) -> str:
 
 def node_detail(record: RunRecord, node_id: str, tree: Tree | None = None) -> dict[str, Any] | None:
     """What a click on a box shows: the node's phase, message, inputs, outputs, attempts, and for a box
-    holding tasks, the first :data:`CHILDREN_SHOWN` of them with their phases; ``None`` if no node has
+    holding tasks, :data:`CHILDREN_SHOWN` of them with their phases (failures first); ``None`` if no node has
     that id.  ``tree`` is the record's :class:`Tree`, when the caller has it already."""
     tree = tree or Tree(record)
     node = tree.nodes.get(node_id)
@@ -183,9 +183,19 @@ def node_detail(record: RunRecord, node_id: str, tree: Tree | None = None) -> di
             "exit_code": node.outputs.exit_code,
         },
         "attempts": attempts,
-        "children": [{"id": k, "phase": tree.nodes[k].phase} for k in kids[:CHILDREN_SHOWN]],
+        "children": [{"id": k, "phase": tree.nodes[k].phase} for k in _failures_first(tree, kids)],
         "more_children": max(0, len(kids) - CHILDREN_SHOWN),
     }
+
+
+_SHOWN_FIRST = {"Failed": 0, "Error": 1, "Running": 2, "Pending": 3}
+
+
+def _failures_first(tree: Tree, kids: list[str]) -> list[str]:
+    """The first :data:`CHILDREN_SHOWN` of ``kids``: failed and errored ones first, then running, then
+    waiting, then the rest, each in the record's order (a failed item of 2,000 is not on page 5)."""
+    ranked = sorted(range(len(kids)), key=lambda i: (_SHOWN_FIRST.get(tree.nodes[kids[i]].phase, 4), i))
+    return [kids[i] for i in ranked[:CHILDREN_SHOWN]]
 
 
 def gantt_rows(record: RunRecord, now: float) -> tuple[list[Row], float]:

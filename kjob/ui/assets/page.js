@@ -140,12 +140,20 @@
     return typeof t === "number" ? new Date(t * 1000).toISOString().replace("T", " ").slice(0, 23) : "";
   }
 
+  const VALUE_CHARS = 4000;
+
+  function shown(value) {
+    const text = value === null || value === undefined ? "" : String(value);
+    if (text.length <= VALUE_CHARS) return text;
+    return text.slice(0, VALUE_CHARS) + "\u2026 (" + (text.length - VALUE_CHARS) + " more characters)";
+  }
+
   function table(rows, cls) {
     const t = el("table", null, cls);
     for (const [k, v] of rows) {
       const tr = el("tr");
       tr.appendChild(el("th", k));
-      tr.appendChild(el("td", v, "value"));
+      tr.appendChild(el("td", shown(v), "value"));
       t.appendChild(tr);
     }
     return t;
