@@ -18,7 +18,7 @@ import contextlib
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -444,8 +444,3 @@ def parse_selector(text: str | None, phases: Mapping[str, str]) -> Callable[[Nod
         return all((read(node, phases) == value) is equal for read, equal, value in terms)
 
     return chosen
-
-
-def failed_nodes(record: RunRecord) -> Iterable[str]:
-    """The ids of the tasks that failed or errored in ``record`` (tasks: nodes with attempts)."""
-    return (n.id for n in record.nodes if n.attempts and n.phase in FAILED)
