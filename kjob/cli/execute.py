@@ -154,6 +154,13 @@ def execute(
         progress.close()
         backend.close()
     recorder.finish(result)
+    if backend.name == "kubernetes" and not result.detached:  # readers elsewhere learn how it ended
+        from kjob.backends.kubernetes.runend import mark_run_end
+
+        end = recorder.header.get("finished")
+        mark_run_end(
+            backend, phase=result.phase.value, message=result.message, finished=end, notice=console.notice
+        )
     progress.summary(result)
     if not (result.succeeded or result.interrupted or result.detached):
         show_failures(run_dir, backend)

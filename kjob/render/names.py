@@ -20,6 +20,7 @@ ANNOTATION_INPUTS = "kjob.dev/inputs"
 LABEL_COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"  # set by the Job controller
 ANNOTATION_CREATOR = "kjob.dev/created-by"  # a token of the client that created the run object
 ANNOTATION_TTL = "kjob.dev/ttl-seconds-after-finished"  # set on the Job once its outcome is read
+ANNOTATION_ENDED = "kjob.dev/ended"  # on the run object: how the run ended (JSON), see runend.py
 
 _MAX = 63
 

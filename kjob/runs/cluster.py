@@ -7,10 +7,12 @@ list calls read every run of a namespace (or of all of them), whoever started it
 some laptop, or a driver Job in the cluster (the ConfigMap's owner), whose own status then says how
 the run ended.
 
-What the cluster does not keep is how a run ended when no driver ran it: a run with a Job still going
-is ``Running``, one whose last attempt of some task failed is ``Failed``; one with neither is
-``Unknown`` (its kjob may have stopped, or be between tasks), unless the record this machine keeps of
-it says more (see :func:`merge_local`).  Lists are read as JSON (the client's typed models take
+How the run ended is the note its kjob left on the ConfigMap (``kjob.dev/ended``, see
+:mod:`kjob.backends.kubernetes.runend`) while no Job was made after it; else the driver Job's status;
+else what the Jobs tell: a run with a Job still going is ``Running``, one whose last attempt of some
+task failed is ``Failed``; one with neither is ``Unknown`` (its kjob may have stopped, or be between
+tasks).  The record this machine keeps of a run adds what the cluster does not hold (see
+:func:`merge_local`).  Lists are read as JSON (the client's typed models take
 several times longer to build for thousands of Jobs) and paged 500 at a time.
 """
 
@@ -184,7 +186,8 @@ def _run(obj: Json, jobs: list[Json], drivers: dict[tuple[str, str], Json]) -> R
         ),
         None,
     )
-    phase, message, finished = _run_phase(nodes, driver)
+    ended = _ended(meta.get("annotations") or {}, nodes)
+    phase, message, finished = ended if ended is not None else _run_phase(nodes, driver)
     started = _time(meta.get("creationTimestamp"))
     parameters = _parameters((obj.get("data") or {}).get("parameters.json"))
     return RunRecord(
@@ -201,6 +204,27 @@ def _run(obj: Json, jobs: list[Json], drivers: dict[tuple[str, str], Json]) -> R
         finished=finished,
         nodes=tuple(nodes),
     )
+
+
+def _ended(annotations: dict[str, str], nodes: list[NodeRecord]) -> tuple[str, str, float | None] | None:
+    """How the run's kjob saw it end (:mod:`kjob.backends.kubernetes.runend`), unless the run was
+    taken up again since: a Job going, or one created after that end."""
+    text = annotations.get(names.ANNOTATION_ENDED)
+    if not text:
+        return None
+    try:
+        ended = jsonlines.loads(text)
+        phase, message, finished = str(ended["phase"]), str(ended.get("message") or ""), ended.get("finished")
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(finished, int | float):
+        return None
+    for node in nodes:
+        if not node.finished_phase or any(
+            a.queued is not None and a.queued > finished for a in node.attempts
+        ):
+            return None
+    return phase, message, float(finished)
 
 
 def _run_phase(nodes: list[NodeRecord], driver: Json | None) -> tuple[str, str, float | None]:

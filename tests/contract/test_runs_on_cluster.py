@@ -97,7 +97,7 @@ def test_a_run_read_from_the_cluster_alone(
         ["Backend:", "kubernetes,", "namespace", cluster.namespace],
         ["Status:", "Failed"],
     ]
-    assert lines[4] == ["Message:", "failed", "tasks:", "broken"]
+    assert lines[4] == ["Message:", "broken", "failed"]  # as the kjob that ran it noted on the ConfigMap
     assert lines[8] == ["Progress:", "2/2"]
     assert lines[10] == ["STEP", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE"]
     # the cluster keeps creation times to the second: tasks made in one second come in name order
