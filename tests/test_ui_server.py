@@ -212,3 +212,15 @@ def test_kjob_ui_says_where_it_listens_and_a_taken_port_is_a_usage_error(home: P
     finally:
         ui.terminate()
         ui.wait(timeout=20)
+
+
+def test_a_damaged_record_is_named_in_the_list_and_its_page_says_why(server: UiServer, home: Path) -> None:
+    broken = home / "runs" / "broken-run"
+    broken.mkdir(parents=True, exist_ok=True)
+    (broken / "run.json").write_text('{"run_id": "broken-run", "nodes": [{"id": 3}]}')
+    status, _, body = get(server, "/")
+    assert status == 200
+    assert "damaged run record" in body.decode() and "fan-2000" in body.decode()
+    status, _, body = get(server, "/runs/broken-run")
+    assert status == 500
+    assert "damaged run record" in body.decode() and "Traceback" not in body.decode()

@@ -213,11 +213,13 @@ class RunSource:
                 found.append((stat.st_mtime, Path(entry.path)))
         found.sort(key=lambda f: (-f[0], f[1].name))
         by_id: dict[str, dict[str, Any]] = {}
+        problems: list[str] = []
         for _, path in found[:LISTED]:
             summary = self._summary(RunDir(path))
-            if summary is not None:
+            if isinstance(summary, str):
+                problems.append(summary)
+            else:
                 by_id[summary["run_id"]] = summary
-        problems: list[str] = []
         if self.cluster_wanted():
             from kjob.runs.query import list_runs
 
@@ -237,7 +239,8 @@ class RunSource:
         out = sorted(by_id.values(), key=lambda s: (-(s["started"] or 0), s["run_id"]))
         return out[:LISTED], problems
 
-    def _summary(self, run_dir: RunDir) -> dict[str, Any] | None:
+    def _summary(self, run_dir: RunDir) -> dict[str, Any] | str:
+        """What the list shows of a run recorded here, or why it cannot show it."""
         key = _stamp(run_dir.record)
         with self._lock:
             cached = self._summaries.get(run_dir.run_id)
@@ -245,8 +248,8 @@ class RunSource:
             return cached[1]
         try:
             record = RunRecord.read(run_dir.record, run_id=run_dir.run_id)
-        except KjobError:
-            return None
+        except KjobError as err:
+            return err.message
         summary = summary_of(record)
         with self._lock:
             self._summaries[run_dir.run_id] = (key, summary)
