@@ -224,3 +224,16 @@ def test_a_damaged_record_is_named_in_the_list_and_its_page_says_why(server: UiS
     status, _, body = get(server, "/runs/broken-run")
     assert status == 500
     assert "damaged run record" in body.decode() and "Traceback" not in body.decode()
+
+
+def test_a_local_run_nobody_watches_says_how_to_finish_it(server: UiServer, home: Path) -> None:
+    recorded = json.loads((home / "runs" / gated_id(home) / "run.json").read_text())
+    killed = home / "runs" / "killed-run"
+    killed.mkdir(exist_ok=True)
+    (killed / "run.json").write_text(json.dumps({**recorded, "run_id": "killed-run", "phase": "Running"}))
+    state = json.loads(get(server, "/api/runs/killed-run/state")[2])
+    assert state["note"] == (
+        "recorded as Running but no kjob is watching it (was it killed?): `kjob resume killed-run`"
+    )
+    assert "note" not in json.loads(get(server, f"/api/runs/{gated_id(home)}/state")[2])
+    assert "kjob resume killed-run" in get(server, "/runs/killed-run")[2].decode()

@@ -95,7 +95,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, asset(name), _TYPES[name.rsplit(".", 1)[1]], cache="max-age=60")
             return
         if path.startswith("/runs/") and "/" not in path[len("/runs/") :]:
-            self._html(views.served_page(source.load(unquote(path[len("/runs/") :]))))
+            loaded = source.load(unquote(path[len("/runs/") :]))
+            self._html(views.served_page(loaded, abandoned=source.abandoned(loaded)))
             return
         match = _RUN_ROUTE.match(path)
         if match is None:
@@ -104,13 +105,18 @@ class Handler(BaseHTTPRequestHandler):
         run_id, what = unquote(match.group(1)), match.group(2)
         loaded = source.load(run_id)
         handlers: dict[str, Callable[[], None]] = {
-            "state": lambda: self._json(views.state_of(loaded), etag=loaded.etag),
+            "state": lambda: self._state(loaded),
             "dag.svg": lambda: self._send(HTTPStatus.OK, views.dag_of(loaded).encode(), "image/svg+xml"),
             "gantt.svg": lambda: self._send(HTTPStatus.OK, views.gantt_of(loaded).encode(), "image/svg+xml"),
             "node": lambda: self._node(loaded, _one(query, "id")),
             "log": lambda: self._log(run_id, _one(query, "id"), _one(query, "attempt")),
         }
         handlers[what]()
+
+    def _state(self, loaded: Loaded) -> None:
+        abandoned = self.server.source.abandoned(loaded)
+        etag = loaded.etag[:-1] + '-abandoned"' if abandoned else loaded.etag
+        self._json(views.state_of(loaded, abandoned=abandoned), etag=etag)
 
     def _node(self, loaded: Loaded, node_id: str) -> None:
         detail = node_detail(loaded.record, node_id)

@@ -104,6 +104,15 @@ class RunSource:
             raise NoSuchRun(f"no run '{run_id}' under {runs_root()}")
         return self._load_from_cluster(run_id, local)
 
+    def abandoned(self, loaded: Loaded) -> bool:
+        """A local run recorded as going on that no kjob is watching (killed, or the machine
+        restarted): its record will not change until ``kjob resume`` picks it up."""
+        record = loaded.record
+        if record.backend != "local" or record.finished_phase:
+            return False
+        path = runs_root() / record.run_id
+        return (path / "run.json").is_file() and not RunDir(path).watched()
+
     def _load_local(self, run_id: str) -> Loaded | None:
         path = runs_root() / run_id / "run.json"
         key = _stamp(path)

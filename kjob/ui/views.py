@@ -19,8 +19,14 @@ REPORT_LOGS_MAX = 2000
 """... of at most this many attempts (the last ones of the tasks that failed first)."""
 
 
-def state_of(loaded: Loaded) -> dict[str, Any]:
-    return loaded.once("state", lambda: state_document(loaded.view, loaded.drawing.shape))
+def state_of(loaded: Loaded, *, abandoned: bool = False) -> dict[str, Any]:
+    """The state document; for a run no kjob is watching any more, with a note saying how to finish it."""
+    state = loaded.once("state", lambda: state_document(loaded.view, loaded.drawing.shape))
+    if not abandoned:
+        return state
+    run_id = loaded.record.run_id
+    note = f"recorded as {state['phase']} but no kjob is watching it (was it killed?): `kjob resume {run_id}`"
+    return {**state, "note": note}
 
 
 def dag_of(loaded: Loaded) -> str:
@@ -40,12 +46,12 @@ def _gantt(loaded: Loaded) -> str:
     return gantt_svg(rows, now=span)
 
 
-def served_page(loaded: Loaded) -> str:
+def served_page(loaded: Loaded, *, abandoned: bool = False) -> str:
     """The served page: the DAG drawn in; the timeline (a row per attempted task, so thousands of rows
     for a big fan-out) is fetched by the page once the DAG is on screen."""
     return run_page(
         run_id=loaded.view.run_id,
-        state=state_of(loaded),
+        state=state_of(loaded, abandoned=abandoned),
         dag_svg=dag_of(loaded),
         gantt_svg="",
         inline=None,

@@ -60,7 +60,7 @@
     setPhase(state.phase);
     document.getElementById("progress").textContent =
       state.progress[0] + "/" + state.progress[1] + " tasks finished";
-    document.getElementById("message").textContent = state.message || "";
+    document.getElementById("message").textContent = state.note || state.message || "";
     let missing = false;
     let touched = false;
     for (const id in state.boxes) {
@@ -103,19 +103,21 @@
   let polls = 0;
   async function poll() {
     let finished = false;
+    let wait = 1000;
     try {
       const response = await fetch(api("state"), { cache: "no-cache" });
       if (response.ok) {
         const state = await response.json();
         apply(state);
         finished = FINISHED.has(state.phase);
+        wait = state.note ? 5000 : 1000; // nobody is running it: look now and then for a resume
       }
     } catch (err) {
       document.getElementById("message").textContent = "kjob ui is not answering: " + err;
     }
     polls += 1;
     if (finished || polls % 5 === 0) await reloadGantt();
-    if (!finished) setTimeout(poll, 1000);
+    if (!finished) setTimeout(poll, wait);
   }
 
   async function detailOf(id) {
