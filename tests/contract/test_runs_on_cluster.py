@@ -30,6 +30,7 @@ spec:
       - {{name: hello, template: say}}
       - {{name: polite, template: say, depends: hello, when: "{{{{tasks.hello.outputs.result}}}} == bye"}}
       - {{name: broken, template: broken, depends: hello}}
+      - {{name: fan, template: say, depends: hello, withItems: [a, b]}}
   - name: say
     container: {{image: {IMAGE}, command: [echo, hello]}}
   - name: broken
@@ -86,7 +87,7 @@ def test_a_run_read_from_the_cluster_alone(
     assert listed.code == 0, explain(listed)
     assert tokens(listed.stdout) == [
         ["NAME", "STATUS", "STARTED", "DURATION", "PROGRESS"],
-        [run_id, "Failed", "DATE", "TIME", "DUR", "2/2"],
+        [run_id, "Failed", "DATE", "TIME", "DUR", "4/4"],
     ]
     got = _kjob(elsewhere, "get", run_id, *where)
     assert got.code == 1, explain(got)
@@ -98,11 +99,16 @@ def test_a_run_read_from_the_cluster_alone(
         ["Status:", "Failed"],
     ]
     assert lines[4] == ["Message:", "broken", "failed"]  # as the kjob that ran it noted on the ConfigMap
-    assert lines[8] == ["Progress:", "2/2"]
+    assert lines[8] == ["Progress:", "4/4"]
     assert lines[10] == ["STEP", "STATUS", "DURATION", "ATTEMPTS", "MESSAGE"]
     # the cluster keeps creation times to the second: tasks made in one second come in name order
     rows = {line[1]: line for line in lines[11:]}
-    assert len(lines) == 13 and rows["hello"] == ["✔", "hello", "Succeeded", "DUR", "1"]
+    assert len(lines) == 16 and rows["hello"] == ["✔", "hello", "Succeeded", "DUR", "1"]
+    assert rows["fan"] == ["✔", "fan", "Succeeded", "DUR"]
+    # a fan-out batched as one Indexed Job names its items by index; one Job per item, by item too
+    items = sorted(name for name in rows if name.startswith("fan("))
+    assert items in (["fan(0)", "fan(1)"], ["fan(0:a)", "fan(1:b)"]), got.stdout
+    assert [rows[i][0][-1] + rows[i][2] for i in items] == ["✔Succeeded", "✔Succeeded"]
     why = "BackoffLimitExceeded: Job has reached the specified backoff limit"
     assert rows["broken"] == ["✖", "broken", "Failed", "DUR", "2", *why.split()], got.stdout
     data = json.loads(_kjob(elsewhere, "get", run_id, "-o", "json", *where).stdout)
@@ -135,15 +141,18 @@ def test_a_run_from_the_machine_that_ran_it(cluster: Cluster, ran: tuple[str, Pa
         str(config),
     )
     assert tokens(listed.stdout)[1] == [
-        *[run_id, "Failed", "DATE", "TIME", "DUR", "3/3", "kubernetes", cluster.namespace, "listed"],
+        *[run_id, "Failed", "DATE", "TIME", "DUR", "5/5", "kubernetes", cluster.namespace, "listed"],
         *["broken", "failed"],
     ], explain(listed)
     got = _kjob(home, "get", run_id, *where)
     assert got.code == 1, explain(got)
-    steps = [line[:3] for line in tokens(got.stdout)[-4:]]
+    steps = [line[:3] for line in tokens(got.stdout)[-7:]]
     assert steps == [
         ["✖", "main", "Failed"],
         ["├─✔", "hello", "Succeeded"],
         ["├─○", "polite", "Skipped"],
-        ["└─✖", "broken", "Failed"],
+        ["├─✖", "broken", "Failed"],
+        ["└─✔", "fan", "Succeeded"],
+        ["├─✔", "fan(0:a)", "Succeeded"],
+        ["└─✔", "fan(1:b)", "Succeeded"],
     ]
