@@ -224,3 +224,37 @@ def test_run_ids_and_task_names_complete(runs: Any) -> None:
     assert complete("get", "sh") == ["shapes"]
     assert sorted(complete("get", "")) == ["fine", "shapes"]
     assert complete("get", "shapes", "fa") == ["fan", "fan(0:a)", "fan(1:b)"]
+
+
+def test_a_run_not_finished_exits_3_and_is_listed_first(runs: Any) -> None:
+    from kjob.rundir import RunDir
+    from kjob.runrecord import AttemptRecord, NodeRecord, RunRecord
+
+    home: Path = runs("list").home
+    going = RunRecord(
+        run_id="going",
+        phase="Running",
+        nodes=(
+            NodeRecord(id="main", phase="Running"),
+            NodeRecord(id="a", parent="main", phase="Running", attempts=(AttemptRecord(id="a-0"),)),
+            NodeRecord(id="b", parent="main", phase="Succeeded", attempts=(AttemptRecord(id="b-0"),)),
+        ),
+    )
+    (home / "runs" / "going").mkdir()
+    RunDir(home / "runs" / "going").write_record_text(going.to_json())
+    assert runs("list", "-o", "name").stdout == "going\nfine\nshapes\n"  # not started yet: first
+    assert runs("list", "--status", "running").stdout.splitlines()[1].split() == ["going", "Running", "1/2"]
+    done = runs("get", "going")
+    assert done.code == 3
+    assert done.stdout == (
+        "Name:       going\n"
+        "Workflow:   -\n"
+        "Backend:    local\n"
+        "Status:     Running\n"
+        "Progress:   1/2\n"
+        "\n"
+        "STEP     STATUS      DURATION   ATTEMPTS   MESSAGE\n"
+        "● main   Running\n"
+        "├─● a    Running                1\n"
+        "└─✔ b    Succeeded              1\n"
+    )
