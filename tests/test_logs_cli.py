@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import REPO, kjob_env
 
@@ -194,11 +195,15 @@ spec:
 """
 
 
-def test_follow_prints_new_lines_and_new_tasks_until_the_run_ends(kjob_home: Path, tmp_path: Path) -> None:
+def follow_run(home: Path, tmp_path: Path, workflow: str, first: str) -> tuple[str, str, int]:
+    """Start ``workflow`` (its text naming ``GO_FILE``); once task ``first`` has printed, start
+    ``kjob logs RUN -f``, read its first line, then make the file the run waits for.  Returns that
+    first line, the rest of what logs printed, and the run's exit code."""
     go = tmp_path / "go"
     wf = tmp_path / "wf.yaml"
-    wf.write_text(FOLLOWED.replace("GO_FILE", str(go)))
-    env = kjob_env(kjob_home)
+    wf.write_text(workflow.replace("GO_FILE", str(go)).replace("MARK_FILE", str(tmp_path / "mark")))
+    run_id = yaml.safe_load(workflow)["metadata"]["name"]
+    env = kjob_env(home)
     run = subprocess.Popen(
         [sys.executable, "-m", "kjob", "run", str(wf), "--backend", "local"],
         env=env,
@@ -208,13 +213,13 @@ def test_follow_prints_new_lines_and_new_tasks_until_the_run_ends(kjob_home: Pat
     )
     follow: subprocess.Popen[str] | None = None
     try:
-        log = kjob_home / "runs" / "followed" / "logs"
+        log = home / "runs" / run_id / "logs"
         deadline = time.monotonic() + 60
-        while not any(p.read_bytes() for p in log.glob("first-*.log")) if log.is_dir() else True:
-            assert time.monotonic() < deadline and run.poll() is None, "the run never printed 'one'"
+        while not any(p.read_bytes() for p in log.glob(f"{first}-*.log")) if log.is_dir() else True:
+            assert time.monotonic() < deadline and run.poll() is None, f"{first} never printed"
             time.sleep(0.05)
         follow = subprocess.Popen(
-            [sys.executable, "-m", "kjob", "logs", "followed", "-f"],
+            [sys.executable, "-m", "kjob", "logs", run_id, "-f"],
             env=env,
             cwd=REPO,
             stdout=subprocess.PIPE,
@@ -222,16 +227,53 @@ def test_follow_prints_new_lines_and_new_tasks_until_the_run_ends(kjob_home: Pat
             text=True,
         )
         assert follow.stdout is not None
-        assert follow.stdout.readline() == "first: one\n"  # followed while the task still runs
+        head = follow.stdout.readline()  # read while the task still runs
         go.touch()
         out, err = follow.communicate(timeout=60)
-        assert (follow.returncode, out, err) == (0, "first: two\nsecond: three\n", "")
-        assert run.wait(timeout=60) == 0
+        assert (follow.returncode, err) == (0, "")
+        return head, out, run.wait(timeout=60)
     finally:
         for proc in (run, follow):
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_follow_prints_new_lines_and_new_tasks_until_the_run_ends(kjob_home: Path, tmp_path: Path) -> None:
+    head, rest, code = follow_run(kjob_home, tmp_path, FOLLOWED, "first")
+    assert (head, rest, code) == ("first: one\n", "first: two\nsecond: three\n", 0)
+
+
+RETRIED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: retried}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: flaky, template: flaky}
+  - name: flaky
+    retryStrategy: {limit: 1}
+    container:
+      image: alpine
+      command:
+      - sh
+      - -c
+      - |
+        if [ -e "$MARK" ]; then echo second try; exit 0; fi
+        touch "$MARK"; echo first try
+        while [ ! -e "$GO" ]; do sleep 0.05; done
+        echo giving up; exit 1
+      env: [{name: GO, value: "GO_FILE"}, {name: MARK, value: "MARK_FILE"}]
+"""
+
+
+def test_follow_reads_an_attempt_to_its_end_before_its_retry(kjob_home: Path, tmp_path: Path) -> None:
+    head, rest, code = follow_run(kjob_home, tmp_path, RETRIED, "flaky")
+    assert (head, rest, code) == ("flaky: first try\n", "flaky: giving up\nflaky: second try\n", 0)
 
 
 def test_a_log_larger_than_a_read_block_is_printed_whole_and_its_tail_exactly(

@@ -260,6 +260,7 @@ def follow_local(
     A run recorded as running that no kjob watches any more (it was killed) ends the iteration too:
     nothing will write to it until ``kjob resume``."""
     local = LocalLogs(run_dir, timed=timed)
+    following: dict[str, Shown] = {}  # by attempt id, in the order they were first chosen
     offsets: dict[str, int] = {}
     unwatched = 0.0  # seconds the run has been seen running with no kjob watching it
     while True:
@@ -270,6 +271,9 @@ def follow_local(
         ended = record.phase in FINISHED or unwatched > UNWATCHED_GRACE
         local.forget_times()
         for shown in choose_from(record):
+            following.setdefault(shown.attempt_id, shown)
+        # an attempt once followed is read to its end, even after a retry took its place
+        for shown in list(following.values()):
             if shown.attempt_id not in offsets:
                 lines, offsets[shown.attempt_id] = local.read_new(shown, 0, final=ended)
                 for line in window.apply(lines, ended=shown.finished):
