@@ -252,7 +252,7 @@ def _run_phase(nodes: list[NodeRecord], driver: Json | None) -> tuple[str, str, 
     if failed_tasks:
         return "Failed", f"failed tasks: {', '.join(failed_tasks[:5])}", max(ends, default=None)
     # the end is not known: the last task's end is the last sign of the run
-    return "Unknown", "no Job of the run is going, and no kjob here recorded its end", max(ends, default=None)
+    return "Unknown", "no Job of the run is going, and no kjob noted its end", max(ends, default=None)
 
 
 def _nodes(jobs: list[Json]) -> list[NodeRecord]:
