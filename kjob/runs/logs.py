@@ -354,6 +354,9 @@ class ClusterLogs:
         return _stream_lines(response)
 
 
+MAX_STREAMS = 64  # log streams open at once while following a cluster run
+
+
 def follow_cluster(
     read: Callable[[], RunRecord],
     logs: ClusterLogs,
@@ -394,6 +397,7 @@ def follow_cluster(
             for s in choose_from(record)
             if s.key not in done and s.key not in live and (s.started is not None or ended)
         ]
+        new = new[: max(0, MAX_STREAMS - len(live))]  # the rest when streams end
         if new:
             logs.locate(new)
         for shown in new:
