@@ -3,7 +3,8 @@
 ``backend``: ``local`` reads the runs recorded on this machine; ``kubernetes`` reads the cluster (a
 run started anywhere is there), completed by this machine's record of a run where it has one;
 ``auto`` (the default) does both when a cluster is configured, and says, rather than fails, when that
-cluster cannot be reached (the local runs are still listed).  ``namespace`` and ``all_namespaces``
+cluster cannot be reached (the local runs are still listed; :func:`get_run` gives a Kubernetes run
+as this machine last recorded it).  ``namespace`` and ``all_namespaces``
 choose where in the cluster to look; local-backend runs have no namespace and are always listed.
 """
 
@@ -124,12 +125,17 @@ def get_run(
         where = Where(where.backend, recorded.namespace, where.kubeconfig, where.context)
     from kjob.runs.cluster import cluster_run, merge_local
 
-    cluster = where.connect()
     try:
-        seen = cluster_run(cluster, recorded.run_id if recorded else run_id)
-        namespace_seen = cluster.namespace
-    finally:
-        cluster.close()
+        cluster = where.connect()
+        try:
+            seen = cluster_run(cluster, recorded.run_id if recorded else run_id)
+            namespace_seen = cluster.namespace
+        finally:
+            cluster.close()
+    except ClusterError:
+        if recorded is None or where.backend == "kubernetes":
+            raise
+        return recorded  # auto, the cluster out of reach: the run as this machine last recorded it
     if seen is None:
         if recorded is not None:
             return recorded  # the cluster dropped it; the record remains
