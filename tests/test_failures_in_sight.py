@@ -175,3 +175,34 @@ def test_five_failed_tasks_are_shown_and_the_rest_counted_with_commands_a_shell_
         assert head == f"{item} failed: exit code 1. Its last lines:"
         assert last == f"  no {item[len('fan(0:') : -1]}"
         assert command == f"  all of it: kjob logs many '{item}'"
+
+
+OMITTING = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: omitting}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      failFast: false
+      tasks:
+      - {name: ok, template: ok}
+      - {name: bad, template: bad}
+      - {name: after, depends: "ok.Succeeded && (bad.Succeeded || bad.Skipped)", template: ok}
+  - name: ok
+    container: {image: alpine, command: ["true"]}
+  - name: bad
+    container: {image: alpine, command: ["false"]}
+"""
+
+
+def test_an_omitted_task_says_how_the_tasks_its_depends_names_ended(kjob: Any, tmp_path: Path) -> None:
+    (tmp_path / "wf.yaml").write_text(OMITTING)
+    done = kjob("run", str(tmp_path / "wf.yaml"), "--backend", "local")
+    after = done.nodes()["after"]
+    assert after["phase"] == "Omitted"
+    assert after["message"] == (
+        'depends "ok.Succeeded && (bad.Succeeded || bad.Skipped)" was false: ok Succeeded, bad Failed'
+    )

@@ -33,7 +33,7 @@ from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.rerun import Rerun
 from kjob.engine.retry import decide_retry
-from kjob.engine.skip_reason import when_false
+from kjob.engine.skip_reason import depends_false, when_false
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
 from kjob.engine.substitute import AttemptFill, TextFill, compile_attempt, compile_text, render_tree
 from kjob.errors import KjobError, TemplateError
@@ -387,7 +387,11 @@ class Engine:
                         or [scope.nodes[name].phase.depends_name]
                     ),
                 )
-                return ok, "" if ok else f"depends '{task.depends}' is false"
+                if ok:
+                    return True, ""
+                return False, depends_false(
+                    task.depends, expr.tasks, lambda name: scope.nodes[name].phase.depends_name
+                )
         except TemplateError as err:
             return False, f"depends: {err}"
         for dep in scope.deps[task.name]:

@@ -1,9 +1,12 @@
-"""Why a task was skipped, in words a user can check: the ``when`` text and the values its references
-had, so ``kjob run``'s summary, ``kjob get`` and the page all say what decided it."""
+"""Why a task was skipped or omitted, in words a user can check: the ``when`` text and the values its
+references had, or the ``depends`` text and how the tasks it names ended; so ``kjob run``'s summary,
+``kjob get`` and the page all say what decided it."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Iterable
 
 from kjob.expr import Lookup, parse_template
 
@@ -35,3 +38,17 @@ def _quoted(lookup: Lookup, path: str) -> str:
     if len(value) > VALUE_CHARS:
         return json.dumps(value[:VALUE_CHARS], ensure_ascii=False)[:-1] + '…" (' + f"{len(value)} chars)"
     return json.dumps(value, ensure_ascii=False)
+
+
+def depends_false(text: str, tasks: Iterable[str], result_of: Callable[[str], str]) -> str:
+    """``depends "a.Succeeded && b" was false: a Failed, b Succeeded``: each task it names, in the
+    order the text names them, with how it ended (the words ``depends`` uses)."""
+    named = sorted(tasks, key=lambda task: (_first_use(text, task), task))
+    return f"depends {json.dumps(text, ensure_ascii=False)} was false: " + ", ".join(
+        f"{task} {result_of(task)}" for task in named
+    )
+
+
+def _first_use(text: str, task: str) -> int:
+    found = re.search(rf"(?<![\w-]){re.escape(task)}(?![\w-])", text)
+    return found.start() if found else len(text)
