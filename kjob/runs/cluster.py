@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -31,32 +31,61 @@ from kjob.render import names
 from kjob.render.indexed import ANNOTATION_ITEMS, item_indexes
 from kjob.render.intervals import parse_indexes
 from kjob.runrecord import FAILED, AttemptRecord, NodeRecord, RunRecord, parent_from_id
+from kjob.runs.store import LABEL_BACKEND, LABEL_WORKFLOW
 
 if TYPE_CHECKING:
     from kjob.backends.kubernetes.cluster import Cluster
 
 RUN_OBJECTS = f"{names.LABEL_ROLE}=run"
+FEW_RUNS = 10  # runs a selector leaves whose Jobs are listed one run at a time
 _PAGE = 500
 
 Json = dict[str, Any]
 
 
-def cluster_runs(cluster: Cluster, *, all_namespaces: bool = False) -> list[tuple[RunRecord, dict[str, str]]]:
-    """Every run in the cluster's namespace (or in all namespaces), with its tasks as its Jobs show
-    them, and its run object's labels."""
+def cluster_runs(
+    cluster: Cluster,
+    *,
+    all_namespaces: bool = False,
+    keep: Callable[[dict[str, str]], bool] | None = None,
+) -> list[tuple[RunRecord, dict[str, str]]]:
+    """Every run in the cluster's namespace (or in all namespaces) whose labels ``keep`` accepts (all
+    if ``None``), with its tasks as its Jobs show them, and its labels: its run object's, and
+    ``kjob.dev/workflow`` and ``kjob.dev/backend`` as a local run has them.  When ``keep`` leaves a
+    few runs, their Jobs are listed run by run (by label, on the server) instead of all at once."""
     namespace = None if all_namespaces else cluster.namespace
-    objects = list(_listed(cluster, "configmaps", namespace, RUN_OBJECTS))
-    if not objects:
+    chosen = [(obj, run_labels(obj)) for obj in _listed(cluster, "configmaps", namespace, RUN_OBJECTS)]
+    if keep is not None:
+        chosen = [(obj, labels) for obj, labels in chosen if keep(labels)]
+    if not chosen:
         return []
-    jobs = _jobs_by_run(_listed(cluster, "jobs", namespace, names.LABEL_RUN))
-    drivers = _drivers(cluster, objects)
+    if keep is not None and len(chosen) <= FEW_RUNS:
+        jobs = {
+            (_namespace(obj), _label(obj, names.LABEL_RUN)): list(
+                _listed(cluster, "jobs", _namespace(obj), names.run_selector(_meta(obj).get("name", "")))
+            )
+            for obj, _ in chosen
+        }
+    else:
+        jobs = _jobs_by_run(_listed(cluster, "jobs", namespace, names.LABEL_RUN))
+    drivers = _drivers(cluster, [obj for obj, _ in chosen])
     return [
-        (
-            _run(obj, jobs.get((_meta(obj).get("namespace", ""), _label(obj, names.LABEL_RUN)), []), drivers),
-            dict(_meta(obj).get("labels") or {}),
-        )
-        for obj in objects
+        (_run(obj, jobs.get((_namespace(obj), _label(obj, names.LABEL_RUN)), []), drivers), labels)
+        for obj, labels in chosen
     ]
+
+
+def run_labels(obj: Json) -> dict[str, str]:
+    """The labels a ``-l`` selector sees on a cluster run: its run object's, and the ones every run
+    has (:func:`kjob.runs.store.local_labels`)."""
+    meta = _meta(obj)
+    workflow = _workflow_name((obj.get("data") or {}).get("workflow.yaml"))
+    return {
+        **(meta.get("labels") or {}),
+        names.LABEL_RUN: meta.get("name", ""),
+        LABEL_WORKFLOW: workflow,
+        LABEL_BACKEND: "kubernetes",
+    }
 
 
 def cluster_run(cluster: Cluster, run_id: str) -> RunRecord | None:
@@ -419,6 +448,10 @@ def _merge_nodes(seen: tuple[NodeRecord, ...], recorded: tuple[NodeRecord, ...])
 # ------------------------------------------------------------------------------------- fields
 def _parent(node_id: str) -> str:
     return parent_from_id(node_id) or ""
+
+
+def _namespace(obj: Json) -> str:
+    return str(_meta(obj).get("namespace", ""))
 
 
 def _meta(obj: Json) -> Json:

@@ -83,7 +83,7 @@ def list_runs(
         found += [(r, local_labels(r)) for r in local.records if r.backend == "local"]
     if where.wants_cluster():
         try:
-            found += _from_cluster(where, local.records, all_namespaces=all_namespaces)
+            found += _from_cluster(where, local.records, all_namespaces=all_namespaces, selector=picked)
         except ClusterError as err:
             if where.backend == "kubernetes":
                 raise
@@ -150,13 +150,14 @@ def newest_first(runs: Sequence[RunRecord]) -> list[RunRecord]:
 
 
 def _from_cluster(
-    where: Where, recorded: list[RunRecord], *, all_namespaces: bool
+    where: Where, recorded: list[RunRecord], *, all_namespaces: bool, selector: Selector | None
 ) -> list[tuple[RunRecord, dict[str, str]]]:
     from kjob.runs.cluster import cluster_runs, merge_local
 
     cluster = where.connect()
     try:
-        seen = cluster_runs(cluster, all_namespaces=all_namespaces)
+        keep = selector.matches if selector is not None else None
+        seen = cluster_runs(cluster, all_namespaces=all_namespaces, keep=keep)
     finally:
         cluster.close()
     mine = {(r.namespace, r.run_id): r for r in recorded if r.backend == "kubernetes"}
