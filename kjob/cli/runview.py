@@ -42,14 +42,15 @@ def took(seconds: float | None) -> str:
 
 
 def run_took(run: RunRecord, now: float | None = None) -> str:
-    """How long the run took, or has been going (a run not finished counts until ``now``)."""
+    """How long the run took, or has been going (a running run counts until ``now``; one whose end
+    is not known shows none)."""
     if run.started is None:
         return ""
     if run.finished is not None:
         return took(run.duration)
-    return (
-        took(max(0.0, (time.time() if now is None else now) - run.started)) if not run.finished_phase else ""
-    )
+    if run.phase not in ("Running", "Pending"):
+        return ""
+    return took(max(0.0, (time.time() if now is None else now) - run.started))
 
 
 def one_line(text: str, limit: int = 200) -> str:
