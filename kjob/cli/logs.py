@@ -159,12 +159,15 @@ class _Printer:
         self.numbered = numbered
         self.timestamps = timestamps
         self.out = Verbatim()
+        self._stamped: tuple[float | None, str] = (None, "")
 
     def line(self, shown: Shown, line: Line) -> None:
         label = f"{shown.label(numbered=self.numbered)}: " if self.prefix else ""
         text = line.text
         if self.timestamps and line.at is not None:  # a node may keep no times (realk8s's kubelet)
-            text = f"{logs.format_stamp(line.at)} {text}"
+            if line.at != self._stamped[0]:  # the lines of one piece of output share their time
+                self._stamped = (line.at, logs.format_stamp(line.at))
+            text = f"{self._stamped[1]} {text}"
         self.out.line((label, "bold"), text)
 
     def flush(self) -> None:
