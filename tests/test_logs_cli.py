@@ -288,3 +288,71 @@ def test_a_log_larger_than_a_read_block_is_printed_whole_and_its_tail_exactly(
     )
     whole = kjob("logs", "big", "big").stdout.split("\n")
     assert whole == [*lines, "no newline at the end", ""]
+
+
+PIPED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: piped}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: talk, template: talk}
+  - name: talk
+    container:
+      image: alpine
+      command:
+      - sh
+      - -c
+      - |
+        echo one
+        while [ ! -e "$GO" ]; do sleep 0.05; done
+        echo two
+        while [ ! -e "$GO.end" ]; do sleep 0.05; done
+      env: [{name: GO, value: "GO_FILE"}]
+"""
+
+
+def test_follow_stops_when_its_reader_goes_away(kjob_home: Path, tmp_path: Path) -> None:
+    """``kjob logs -f RUN | head -1`` ends with head, not with the run."""
+    go = tmp_path / "go"
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(PIPED.replace("GO_FILE", str(go)))
+    env = kjob_env(kjob_home)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "kjob", "run", str(wf), "--backend", "local"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    follow: subprocess.Popen[str] | None = None
+    try:
+        log = kjob_home / "runs" / "piped" / "logs"
+        deadline = time.monotonic() + 60
+        while not any(p.read_bytes() for p in log.glob("talk-*.log")) if log.is_dir() else True:
+            assert time.monotonic() < deadline and run.poll() is None, "talk never printed"
+            time.sleep(0.05)
+        follow = subprocess.Popen(
+            [sys.executable, "-m", "kjob", "logs", "piped", "-f"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert follow.stdout is not None
+        assert follow.stdout.readline() == "talk: one\n"
+        follow.stdout.close()  # the reader goes away
+        go.touch()  # the task prints again, and keeps running
+        assert follow.wait(timeout=60) == 0
+        assert run.poll() is None  # the run goes on
+    finally:
+        Path(f"{go}.end").touch()
+        assert run.wait(timeout=60) == 0
+        if follow is not None and follow.poll() is None:
+            follow.kill()
+            follow.wait()

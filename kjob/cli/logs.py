@@ -99,6 +99,8 @@ def command(
                 else:
                     printer.line(s, got)
                     printer.flush()
+                if printer.gone:
+                    break
         else:
             source.locate(shown)
             for s in shown:
@@ -125,12 +127,14 @@ def _print_local(
     *,
     follow: bool,
 ) -> None:
-    timed = printer.timestamps or window.since is not None
     """A local run's logs from its files; followed while a kjob still runs it."""
+    timed = printer.timestamps or window.since is not None
     if follow and not record.finished_phase and run_dir.watched():
         for s, line in logs.follow_local(run_dir, choose_from, window, timed=timed):
             printer.line(s, line)
             printer.flush()
+            if printer.gone:
+                return
         record = logs.read_record(run_dir)  # as the run ended
     else:
         local = logs.LocalLogs(run_dir, timed=timed)
@@ -172,6 +176,11 @@ class _Printer:
 
     def flush(self) -> None:
         self.out.flush()
+
+    @property
+    def gone(self) -> bool:
+        """Whoever read the output went away (``kjob logs -f RUN | head``): following can stop."""
+        return bool(getattr(self.out.out.file, "broken", False))
 
 
 class _cluster:  # a context manager, named like open()
