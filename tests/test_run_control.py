@@ -104,6 +104,8 @@ def test_retry_runs_only_the_failed_task_and_what_it_held_up(kjob: Any, tmp_path
     nodes = {n["id"]: n for n in record(first.home, run_id)["nodes"]}
     assert [a["id"].rsplit("-", 1)[1] for a in nodes["b"]["attempts"]] == ["1"]  # a new attempt
     assert nodes["a"]["phase"] == nodes["d"]["phase"] == "Succeeded"
+    # a replayed task keeps when it ran: it ended before the retry began (not when it was replayed)
+    assert nodes["a"]["finished"] <= record(first.home, run_id)["resumed"][-1]
     assert record(first.home, run_id)["phase"] == "Succeeded"
     assert (first.home / "runs" / run_id / "logs" / f"{nodes['b']['attempts'][0]['id'][:-2]}-0.log").exists()
 

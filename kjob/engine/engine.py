@@ -706,7 +706,7 @@ class Engine:
         if phase is AttemptPhase.SUCCEEDED:
             node.parameters = dict(event.parameters)
             node.artifacts = dict(event.artifacts)
-            self._finish(node, Phase.SUCCEEDED, message)
+            self._finish(node, Phase.SUCCEEDED, message, at=event.at)
             return
         first = node.attempts[self._first_of_try(node)]
         decision = decide_retry(
@@ -724,7 +724,7 @@ class Engine:
             return
         if decision.at is None or stopping:
             why = f" ({decision.reason})" if decision.reason and len(node.attempts) > 1 else ""
-            self._finish(node, Phase.of_attempt(phase), message + why)
+            self._finish(node, Phase.of_attempt(phase), message + why, at=event.at)
             return
         node.retry_at = decision.at
         node.message = f"{message}; retry {len(node.attempts)} at +{decision.at - event.at:g}s"
@@ -741,11 +741,13 @@ class Engine:
         return text
 
     # ------------------------------------------------------------------------------- finishing
-    def _finish(self, node: Node, phase: Phase, message: str = "") -> None:
+    def _finish(self, node: Node, phase: Phase, message: str = "", *, at: float | None = None) -> None:
+        """``at``: when its last attempt ended, by the backend's account (a replayed attempt of a
+        resumed run ended long ago); else now."""
         node.phase = phase
         node.message = message
         node.retry_at = None
-        node.finished_at = self.backend.now()
+        node.finished_at = self.backend.now() if at is None else at
         if node.started_at is None and phase not in (Phase.SKIPPED, Phase.OMITTED):
             node.started_at = node.finished_at
         self._notify(node)
