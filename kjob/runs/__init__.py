@@ -18,9 +18,11 @@ The modules, one job each:
   ``kjob.dev/run`` (a run driven elsewhere, by a driver Job in the cluster, is listed too);
 * :mod:`kjob.runs.selector` — label selectors (``-l``) for local runs;
 * :mod:`kjob.runs.logs` — what a run's tasks printed;
+* :mod:`kjob.runs.follow` — a run's record each time it changes, until it ends;
 * :mod:`kjob.runs.control` — stop, terminate, retry, resubmit and delete a run.
 
-Importing :mod:`kjob.runs` loads none of them: each name below is imported on first use.
+Importing :mod:`kjob.runs` loads none of them: each name below, and each module as an attribute
+(``kjob.runs.follow.follow_run``), is imported on first use.
 """
 
 from __future__ import annotations
@@ -44,7 +46,12 @@ _WHERE = {
 }
 
 
+_MODULES = frozenset({"query", "store", "cluster", "selector", "logs", "follow", "control"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
