@@ -101,6 +101,12 @@ def command(
                     printer.flush()
                 if printer.gone:
                     break
+            else:
+                if not read().finished_phase:
+                    console.notice(
+                        f"run {record.run_id} has had no Job going for a while and no end recorded "
+                        f"(was its kjob stopped?): `kjob resume {record.run_id}` finishes it"
+                    )
         else:
             source.locate(shown)
             for s in shown:

@@ -355,6 +355,7 @@ class ClusterLogs:
 
 
 MAX_STREAMS = 64  # log streams open at once while following a cluster run
+UNKNOWN_PATIENCE = 15.0  # seconds a cluster run may look left alone before following ends
 
 
 def follow_cluster(
@@ -368,8 +369,9 @@ def follow_cluster(
     """Every line of the chosen attempts of a Kubernetes run as their containers write them (one
     stream per attempt, as ``kubectl logs -f``), new attempts included, until the run (as ``read``
     gives it) has ended and every stream has ended.  A run the cluster keeps no end of (``Unknown``:
-    no record of it here, every task ended) counts as ended.  ``(shown, None)`` says an attempt's
-    pod is gone."""
+    no Job going and no end noted) counts as ended once it has stayed so for ``UNKNOWN_PATIENCE``
+    (a run between two tasks is Unknown for a moment).  ``(shown, None)`` says an attempt's pod is
+    gone."""
     events: queue.Queue[tuple[Shown, Line | str | None]] = queue.Queue()
     # by (node, attempt number): a record read from the cluster and one kept here name attempts alike
     live: set[tuple[str, int]] = set()
@@ -389,9 +391,15 @@ def follow_cluster(
         except Exception as err:  # handed to the reading thread, which raises it
             events.put((shown, f"error: {err}"))
 
+    unknown_since: float | None = None
     while True:
         record = read()
-        ended = record.phase in FINISHED or record.phase == "Unknown"
+        # Unknown: no Job going and no end noted; between two tasks, or for good once it lasts
+        # (a task waiting out its retry backoff is not left alone)
+        idle = record.phase == "Unknown" and not any(n.next_retry is not None for n in record.nodes)
+        unknown_since = (unknown_since or time.monotonic()) if idle else None
+        lasted = unknown_since is not None and time.monotonic() - unknown_since >= UNKNOWN_PATIENCE
+        ended = record.phase in FINISHED or lasted
         new = [
             s
             for s in choose_from(record)
