@@ -195,10 +195,11 @@ spec:
 """
 
 
-def follow_run(home: Path, tmp_path: Path, workflow: str, first: str) -> tuple[str, str, int]:
+def follow_run(home: Path, tmp_path: Path, workflow: str, first: str, *task: str) -> tuple[str, str, int]:
     """Start ``workflow`` (its text naming ``GO_FILE``); once task ``first`` has printed, start
-    ``kjob logs RUN -f``, read its first line, then make the file the run waits for.  Returns that
-    first line, the rest of what logs printed, and the run's exit code."""
+    ``kjob logs RUN [TASK] -f``, read its first line (none when TASK is given: it has not started), then
+    make the file the run waits for.  Returns that first line, the rest of what logs printed, and the
+    run's exit code."""
     go = tmp_path / "go"
     wf = tmp_path / "wf.yaml"
     wf.write_text(workflow.replace("GO_FILE", str(go)).replace("MARK_FILE", str(tmp_path / "mark")))
@@ -219,7 +220,7 @@ def follow_run(home: Path, tmp_path: Path, workflow: str, first: str) -> tuple[s
             assert time.monotonic() < deadline and run.poll() is None, f"{first} never printed"
             time.sleep(0.05)
         follow = subprocess.Popen(
-            [sys.executable, "-m", "kjob", "logs", run_id, "-f"],
+            [sys.executable, "-m", "kjob", "logs", run_id, *task, "-f"],
             env=env,
             cwd=REPO,
             stdout=subprocess.PIPE,
@@ -227,7 +228,7 @@ def follow_run(home: Path, tmp_path: Path, workflow: str, first: str) -> tuple[s
             text=True,
         )
         assert follow.stdout is not None
-        head = follow.stdout.readline()  # read while the task still runs
+        head = "" if task else follow.stdout.readline()  # read while the task still runs
         go.touch()
         out, err = follow.communicate(timeout=60)
         assert (follow.returncode, err) == (0, "")
@@ -242,6 +243,10 @@ def follow_run(home: Path, tmp_path: Path, workflow: str, first: str) -> tuple[s
 def test_follow_prints_new_lines_and_new_tasks_until_the_run_ends(kjob_home: Path, tmp_path: Path) -> None:
     head, rest, code = follow_run(kjob_home, tmp_path, FOLLOWED, "first")
     assert (head, rest, code) == ("first: one\n", "first: two\nsecond: three\n", 0)
+
+
+def test_follow_of_a_task_not_started_yet_waits_for_it(kjob_home: Path, tmp_path: Path) -> None:
+    assert follow_run(kjob_home, tmp_path, FOLLOWED, "first", "second") == ("", "three\n", 0)
 
 
 RETRIED = """\

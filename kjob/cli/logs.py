@@ -81,7 +81,7 @@ def command(
     window = Window(tail=tail, since=None if since is None else _now() - since)
 
     def choose_from(rec: RunRecord) -> list[Shown]:
-        return logs.choose(rec, task, attempt=attempt, all_attempts=all_attempts)
+        return logs.choose(rec, task, attempt=attempt, all_attempts=all_attempts, not_yet=follow)
 
     shown = choose_from(record)
     one_node = task is not None and any(n.id == task and not n.group for n in record.nodes)

@@ -4,8 +4,8 @@ Which attempts to show is decided from the run's record (:func:`choose`): tasks 
 the last attempt of each (or one numbered attempt, or all of them).  Their lines come from a
 :class:`LogSource`: :class:`LocalLogs` reads a local run's log files (and when each piece was written,
 :mod:`kjob.backends.logtimes`); :class:`ClusterLogs` reads a Kubernetes run's pods as ``kubectl logs``
-does.  :func:`follow_local` keeps reading a local run's logs, new tasks included, until its record says
-the run ended.
+does.  :func:`follow_local` and :func:`follow_cluster` keep reading, new tasks included, until the run
+ended.  :func:`failed_attempts` and :func:`last_lines` are what a failed run's summary shows.
 """
 
 from __future__ import annotations
@@ -94,17 +94,26 @@ class LogSource(Protocol):
 
 # ------------------------------------------------------------------------------- which attempts
 def choose(
-    record: RunRecord, task: str | None = None, *, attempt: int | None = None, all_attempts: bool = False
+    record: RunRecord,
+    task: str | None = None,
+    *,
+    attempt: int | None = None,
+    all_attempts: bool = False,
+    not_yet: bool = False,
 ) -> list[Shown]:
     """The attempts to show, tasks in the order they ran (first attempt queued first), a task's
     attempts in order.  ``task`` is a node id, a task name (every node of that task, fan-out items
-    included) or a fan-out's id (its items); ``attempt`` picks attempt N of each (0 is the first)."""
-    nodes = [n for n in record.nodes if n.attempts]
-    if task is not None:
-        nodes = [n for n in nodes if n.id == task or n.task == task or n.id.startswith(task + "(")]
-        if not nodes:
-            names = ", ".join(sorted({n.task for n in record.nodes if n.attempts})) or "none"
-            raise KjobError(f"run {record.run_id} has no task '{task}'", hint=f"tasks with logs: {names}")
+    included) or a fan-out's id (its items); ``attempt`` picks attempt N of each (0 is the first).
+    ``not_yet``: a task or attempt the run has not come to is no error (it is followed until it
+    comes)."""
+
+    def named(node: NodeRecord) -> bool:
+        return task is None or node.id == task or node.task == task or node.id.startswith(task + "(")
+
+    nodes = [n for n in record.nodes if n.attempts and named(n)]
+    if not nodes and task is not None and not (not_yet and any(named(n) for n in record.nodes)):
+        names = ", ".join(sorted({n.task for n in record.nodes if n.attempts})) or "none"
+        raise KjobError(f"run {record.run_id} has no task '{task}'", hint=f"tasks with logs: {names}")
     order = {n.id: i for i, n in enumerate(nodes)}
     nodes.sort(key=lambda n: (_first_time(n), order[n.id]))
     shown: list[Shown] = []
@@ -114,7 +123,7 @@ def choose(
             picked = number == attempt if attempt is not None else all_attempts or number == last
             if picked:
                 shown.append(_shown(node, number))
-    if attempt is not None and not shown:
+    if attempt is not None and not shown and nodes and not not_yet:
         most = max(len(n.attempts) for n in nodes)
         what = f"task '{task}'" if task is not None else f"run {record.run_id}"
         raise KjobError(
