@@ -83,11 +83,17 @@ def command(
     def choose_from(rec: RunRecord) -> list[Shown]:
         return logs.choose(rec, task, attempt=attempt, all_attempts=all_attempts, not_yet=follow)
 
-    shown = choose_from(record)
+    def check(rec: RunRecord) -> list[Shown]:
+        """The same, where a task not seen is an error (once the run ended, for ``-f``)."""
+        return logs.choose(rec, task, attempt=attempt, all_attempts=all_attempts)
+
+    shown = choose_from(record) if follow and not record.finished_phase else check(record)
     one_node = task is not None and any(n.id == task and not n.group for n in record.nodes)
     printer = _Printer(prefix=not one_node or all_attempts, numbered=all_attempts, timestamps=timestamps)
     if record.backend != "kubernetes":
-        _print_local(RunDir.find(record.run_id), record, shown, choose_from, window, printer, follow=follow)
+        _print_local(
+            RunDir.find(record.run_id), record, shown, choose_from, window, printer, check, follow=follow
+        )
         return
     gone: list[str] = []
     with _cluster(record.run_id, kubeconfig, context, namespace or record.namespace) as cluster:
@@ -102,7 +108,9 @@ def command(
                 if printer.gone:
                     break
             else:
-                if not read().finished_phase:
+                final = read()
+                check(final)
+                if not final.finished_phase:
                     console.notice(
                         f"run {record.run_id} has had no Job going for a while and no end recorded "
                         f"(was its kjob stopped?): `kjob resume {record.run_id}` finishes it"
@@ -130,10 +138,12 @@ def _print_local(
     choose_from: Callable[[RunRecord], list[Shown]],
     window: Window,
     printer: _Printer,
+    check: Callable[[RunRecord], list[Shown]],
     *,
     follow: bool,
 ) -> None:
-    """A local run's logs from its files; followed while a kjob still runs it."""
+    """A local run's logs from its files; followed while a kjob still runs it (then ``check`` says
+    if what was asked for never came)."""
     timed = printer.timestamps or window.since is not None
     if follow and not record.finished_phase and run_dir.watched():
         for s, line in logs.follow_local(run_dir, choose_from, window, timed=timed):
@@ -148,6 +158,7 @@ def _print_local(
             for line in local.lines(s, window) or []:
                 printer.line(s, line)
     printer.flush()
+    check(record)
     if not record.finished_phase and not run_dir.watched():
         console.notice(
             f"run {run_dir.run_id} is recorded as Running but no kjob is watching it (was it killed?): "

@@ -104,14 +104,14 @@ def choose(
     """The attempts to show, tasks in the order they ran (first attempt queued first), a task's
     attempts in order.  ``task`` is a node id, a task name (every node of that task, fan-out items
     included) or a fan-out's id (its items); ``attempt`` picks attempt N of each (0 is the first).
-    ``not_yet``: a task or attempt the run has not come to is no error (it is followed until it
-    comes)."""
+    ``not_yet``: a task or attempt the run has not come to (or not recorded yet) is no error: it is
+    followed until it comes."""
 
     def named(node: NodeRecord) -> bool:
         return task is None or node.id == task or node.task == task or node.id.startswith(task + "(")
 
     nodes = [n for n in record.nodes if n.attempts and named(n)]
-    if not nodes and task is not None and not (not_yet and any(named(n) for n in record.nodes)):
+    if not nodes and task is not None and not not_yet:
         names = ", ".join(sorted({n.task for n in record.nodes if n.attempts})) or "none"
         raise KjobError(f"run {record.run_id} has no task '{task}'", hint=f"tasks with logs: {names}")
     order = {n.id: i for i, n in enumerate(nodes)}
