@@ -164,20 +164,20 @@ def test_a_driver_pod_that_loses_the_race_to_create_its_run_goes_on_with_the_win
 
     from kjob.backends.kubernetes import KubernetesBackend, connect
     from kjob.cli import cli
-    from kjob.cli import run as run_verb
+    from kjob.runs import start
 
     wf, kubeconfig = setup
     conn = connect(kubeconfig=str(kubeconfig))
     KubernetesBackend.create_run(conn, "race-1", workflow_text=wf.read_text(), parameters={})  # the winner
     conn.close()
-    real = run_verb._same_run
+    real = start._same_run
     looked: list[str] = []
 
     def looked_too_early(*args: Any) -> Any:  # the loser looked before the winner's create landed
         looked.append("looked")
         return None if len(looked) == 1 else real(*args)
 
-    monkeypatch.setattr(run_verb, "_same_run", looked_too_early)
+    monkeypatch.setattr(start, "_same_run", looked_too_early)
     monkeypatch.setenv("KJOB_HOME", str(tmp_path / "loser"))
     argv = _argv(wf, kubeconfig, "--run-id", "race-1")[3:]  # the arguments after `-m kjob`
     done = CliRunner().invoke(cli, argv, catch_exceptions=False)

@@ -53,7 +53,7 @@ def written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunDir:
         scripted({"first": [Outcome(exit_code=1), Outcome(stdout="yes")]}, default=Outcome(duration=0.5))
     )
     run_dir = RunDir.create("shaped-1")
-    header: dict[str, Any] = {  # as kjob run writes it (kjob/cli/execute.py)
+    header: dict[str, Any] = {  # as kjob run writes it (kjob/runs/drive.py)
         "run_id": run_dir.run_id,
         "workflow": "shaped.yaml",
         "workflow_name": "shaped",

@@ -6,8 +6,8 @@ import click
 
 from kjob.cli import console
 from kjob.cli.runargs import complete_run, where_options
-from kjob.cli.runflags import find
 from kjob.runs.control import delete
+from kjob.runs.manage import find
 
 
 @click.command("delete")
@@ -27,7 +27,10 @@ def command(
     Exit 0 when every RUN is deleted, 2 if one is not found or refused (the ones before it are
     deleted)."""
     for run in runs:
-        gone = delete(find(run, backend, kubeconfig, context, namespace), force=force)
+        gone = delete(
+            find(run, backend=backend, kubeconfig=kubeconfig, context=context, namespace=namespace),
+            force=force,
+        )
         parts = [f"{gone.jobs} Jobs"] if gone.jobs else []
         parts += [gone.directory] if gone.directory else []
         console.line(f"deleted run {gone.run_id}" + (f" ({', '.join(parts)})" if parts else ""))

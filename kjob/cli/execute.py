@@ -1,30 +1,22 @@
-"""Running the engine for ``kjob run`` and ``kjob resume``: progress, record, signals, exit code."""
+"""What ``kjob run``, ``resume`` and ``retry`` add to driving a run (:mod:`kjob.runs.drive`): the header,
+the live progress and summary, what Ctrl-C and SIGTERM do, and the exit code."""
 
 from __future__ import annotations
 
 import signal
 import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from kjob.backends.base import Backend
 from kjob.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, console
 from kjob.cli.failures import show_failures
 from kjob.cli.progress import Progress
-from kjob.engine.engine import Engine, EngineOptions
-from kjob.engine.record import RunRecorder
-from kjob.engine.rerun import Rerun
-from kjob.errors import AccessError, KjobError
-from kjob.rundir import RunDir
-from kjob.runs.control import requests_for, started_before
-from kjob.spec.model import Workflow
+from kjob.runs.drive import Launch, drive
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,101 +64,50 @@ def given_options(ctx: click.Context, names: tuple[str, ...]) -> list[str]:
     ]
 
 
-def execute(
-    workflow: Workflow,
-    backend: Backend,
-    *,
-    run_id: str,
-    run_dir: RunDir,
-    source: str,
-    parameters: dict[str, str],
-    parallelism: int | None,
-    namespace: str,
-    detach: bool = False,
-    previous: dict[str, Any] | None = None,
-    rerun: Rerun | None = None,
-) -> None:
-    """Run to the end, show progress and the summary, record ``run.json``, exit 0/1/130.
-
-    ``previous`` is the record of an earlier kjob of this run (``kjob resume``): its start time, uid
-    and resumptions are kept.  On Ctrl-C a Kubernetes run asks whether to stop its running Jobs or
-    leave them running for ``kjob resume`` (``detach``: leave them, without asking); SIGTERM, or no
-    terminal to ask on, stops them unless ``detach``.  A local run always stops its processes.  A
-    second Ctrl-C or SIGTERM while they stop kills them at once; the record is closed either way.
-    ``kjob stop``/``terminate`` requests are read between steps; ``rerun`` is ``kjob retry``'s choice."""
-    progress = Progress(console.out, root=workflow.entrypoint, clock=backend.now, run=run_id)
-    interrupt = _InterruptChoice(run_id, progress, detach=detach)
-    earlier = previous or {}
-    uid = str(earlier.get("uid") or uuid.uuid4())
-    header: dict[str, Any] = {
-        "run_id": run_id,
-        "workflow": source,
-        "workflow_name": workflow.display_name,
-        "backend": backend.name,
-        "namespace": namespace,
-        "parameters": parameters,
-        "parallelism": parallelism,
-        "uid": uid,
-    }
-    if previous is not None:
-        header["started"] = earlier.get("started")
-        resumed = [*earlier.get("resumed", [])]
-        if earlier.get("phase") != "Pending":  # Pending: submitted (--wait=false), first watched now
-            resumed.append(round(time.time(), 3))
-        header["resumed"] = resumed
-    recorder = RunRecorder(run_dir, header=header, clock_now=backend.now())
-    engine = Engine(
-        workflow,
-        backend,
-        run_id=run_id,
-        options=EngineOptions(
-            parameters=parameters,
-            parallelism=parallelism,
-            namespace=namespace,
-            uid=uid,
-            detach_on_interrupt=interrupt.detach if backend.name == "kubernetes" else None,
-            control=requests_for(backend, run_dir),
-            rerun=rerun,
-            started_before=started_before(previous),
-            on_bulk=progress.bulk,
-        ),
-        observers=[progress, recorder],
+def announce(launch: Launch) -> None:
+    """The run's header: its id (and whether it was resumed or retried), backend, logs and files."""
+    run_id = launch.run_id
+    console.line(f"Run {run_id}" + ("" if launch.kind == "new" else f" ({launch.kind})"), style="bold")
+    logs = (
+        ""
+        if launch.kind != "new" and launch.backend.name == "kubernetes"
+        else f"    logs: kjob logs {run_id}"
     )
+    console.line(f"  backend: {launch.where}{logs}    files: {launch.run_dir.path}")
+
+
+def execute(launch: Launch, *, detach: bool = False) -> NoReturn:
+    """Announce the run, drive it to the end showing its progress, show the summary, exit 0/1/130.
+
+    On Ctrl-C a Kubernetes run asks whether to stop its running Jobs or leave them running for
+    ``kjob resume`` (``detach``: leave them, without asking); SIGTERM, or no terminal to ask on,
+    stops them unless ``detach``.  A local run always stops its processes.  A second Ctrl-C or SIGTERM
+    while they stop kills them at once; the record is closed either way."""
+    announce(launch)
+    run_id, run_dir, backend = launch.run_id, launch.run_dir, launch.backend
+    progress = Progress(console.out, root=launch.workflow.entrypoint, clock=backend.now, run=run_id)
+    interrupt = _InterruptChoice(run_id, progress, detach=detach)
     try:
         with _sigterm_as_interrupt(interrupt):
-            result = engine.run()
-    except KeyboardInterrupt:  # again, while the first one stopped the tasks: kill them now
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third must not cut the record short
+            result = drive(
+                launch,
+                observers=[progress],
+                detach_on_interrupt=interrupt.detach,
+                on_bulk=progress.bulk,
+                on_end=progress.close,
+                notice=console.notice,
+            )
+    except KeyboardInterrupt:  # again, while the first one stopped the tasks: they were killed
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third must not cut this short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        progress.close()
-        backend.close()
-        recorder.abort("interrupted again while stopping: every running task was killed", backend.now())
         console.notice(f"killed every running task. The record is in {run_dir.path}")
         sys.exit(EXIT_INTERRUPTED)
-    except KjobError as err:
-        recorder.abort(err.message, backend.now())
-        if isinstance(err, AccessError):  # once access is granted, the run can go on
-            err.hint = (err.hint + "; " if err.hint else "") + (
-                f"the Jobs it created are left as they are: `kjob resume {run_id}` finishes the run"
-            )
-        raise
-    finally:
-        progress.close()
-        backend.close()
-    recorder.finish(result)
-    if backend.name == "kubernetes" and not result.detached:  # readers elsewhere learn how it ended
-        from kjob.backends.kubernetes.runend import mark_run_end
-
-        end = recorder.header.get("finished")
-        mark_run_end(
-            backend, phase=result.phase.value, message=result.message, finished=end, notice=console.notice
-        )
     progress.summary(result)
     if not (result.succeeded or result.interrupted or result.detached):
         show_failures(run_dir, backend)
     if result.detached:
         console.notice(
-            f"detached: the run's running Jobs keep running in namespace {namespace}; "
+            f"detached: the run's running Jobs keep running in namespace {launch.namespace}; "
             f"finish the run with `kjob resume {run_id}`"
         )
         sys.exit(EXIT_INTERRUPTED)

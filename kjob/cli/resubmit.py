@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from kjob.cli.runargs import complete_run, where_options
-from kjob.cli.runflags import find
 from kjob.render import names
 from kjob.runs.control import RunRef
+from kjob.runs.manage import find
 
 _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # as Kubernetes' generateName
 
@@ -47,7 +47,7 @@ def command(
     WorkflowTemplates RUN carried), on the same backend and namespace. RUN is left as it is.
 
     Exit codes as `kjob run`: 0 succeeded, 1 failed, 130 interrupted, 2 RUN not found."""
-    ref = find(run, backend, kubeconfig, context, namespace)
+    ref = find(run, backend=backend, kubeconfig=kubeconfig, context=context, namespace=namespace)
     with tempfile.TemporaryDirectory(prefix="kjob-resubmit-") as scratch:
         workflow, templates, parameters = _what_ran(ref, Path(scratch))
         record = ref.record

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from kjob.cli.resume import resume_cluster_run, resume_local
+from kjob.cli import console
+from kjob.cli.execute import execute
 from kjob.cli.runargs import complete_run, where_options
-from kjob.cli.runflags import find
-from kjob.runs.control import clear_request, retry_plan
+from kjob.runs.manage import find, retry_launch
 
 
 @click.command("retry")
@@ -44,14 +44,9 @@ def command(
 
     Exit 0 if the retried run succeeded, 1 if it failed, 130 if interrupted, 2 if RUN is not found,
     still running or succeeded."""
-    ref = find(run, backend, kubeconfig, context, namespace)
-    rerun = retry_plan(ref, selector)
-    clear_request(ref)
-    if ref.backend == "local":
-        assert ref.run_dir is not None
-        if detach:
-            raise click.UsageError("--detach-on-interrupt: only for a Kubernetes run")
-        resume_local(ref.run_dir, parallelism, rerun)
-        return
-    assert ref.cluster is not None
-    resume_cluster_run(ref.cluster, ref.run_id, parallelism=parallelism, detach=detach, rerun=rerun)
+    ref = find(run, backend=backend, kubeconfig=kubeconfig, context=context, namespace=namespace)
+    if detach and ref.backend == "local":
+        raise click.UsageError("--detach-on-interrupt: only for a Kubernetes run")
+    execute(
+        retry_launch(ref, selector=selector, parallelism=parallelism, notice=console.notice), detach=detach
+    )

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from kjob.backends.base import Backend
-from kjob.backends.local import LocalBackend
 from kjob.cli import console
 from kjob.cli.common import (
     ClusterTarget,
@@ -26,11 +20,19 @@ from kjob.cli.common import (
 from kjob.cli.execute import cluster_options, execute, given_options
 from kjob.cli.viewoptions import view_options
 from kjob.engine.engine import resolve_workflow_parameters
-from kjob.errors import ClusterError, KjobError
+from kjob.errors import KjobError
 from kjob.rundir import RunDir
-
-if TYPE_CHECKING:
-    from kjob.backends.kubernetes import Cluster, RunObject
+from kjob.runs.start import (
+    RUN_ID,
+    ClusterOptions,
+    NewRun,
+    check_run_id,
+    check_runs_in_cluster,
+    choose_backend,
+    cluster_start,
+    local_start,
+)
+from kjob.runs.workflowfile import parameter_values
 
 
 @click.command("run")
@@ -186,18 +188,19 @@ def command(
         return
     chosen = _choose_backend(backend, kubeconfig)
     if chosen == "kubernetes":
-        from kjob.render import entrypoint, workspace
-
-        # before anything is created in the cluster
-        workspace.require(workflow, workspace_pvc)
-        entrypoint.require(workflow)
+        check_runs_in_cluster(workflow, workspace_pvc)  # before anything is created in the cluster
     _check_wait(click.get_current_context(), wait, chosen, driver_image)
-    run_id = run_id_option or run_id_for(workflow)
-    runner: Backend | None
+    new = NewRun(
+        workflow,
+        os.path.abspath(file),
+        Path(file).read_text(),
+        loaded.carried_templates(workflow),
+        overrides,
+        run_id_option or run_id_for(workflow),
+        parallelism,
+    )
     if chosen == "kubernetes":
-        from kjob.backends.kubernetes import KubernetesBackend, connect, permissions
-        from kjob.backends.kubernetes.backend import RunExistsError
-        from kjob.backends.kubernetes.claim import check_claim
+        from kjob.backends.kubernetes import connect
 
         conn = connect(
             kubeconfig=kubeconfig,
@@ -212,127 +215,48 @@ def command(
             submit_driver(
                 conn,
                 workflow,
-                Path(file).read_text(),
+                new.text,
                 image=driver_image,
                 command=driver_command,
                 parameters=overrides,
                 parallelism=parallelism,
                 workspace_claim=workspace_pvc,
-                templates_text=loaded.carried_templates(workflow),
+                templates_text=new.templates_text,
             )
             return
-        permissions.check(conn, permissions.features(ttl=ttl, workspace_claim=workspace_pvc))
-        if workspace_pvc is not None:
-            check_claim(conn.core, conn.namespace, workspace_pvc)
-        text = Path(file).read_text()
-        carried = loaded.carried_templates(workflow)
-
-        def go_on(found: RunObject) -> None:
-            """The run is in the cluster already: adopt it (a driver Job's next pod)."""
-            from kjob.cli.resume import continue_in_cluster
-
-            if owner_job is not None:
-                _give_to_job(conn, run_id, owner_job)
-            continue_in_cluster(
-                conn,
-                found,
-                workflow,
-                source=os.path.abspath(file),
-                parameters=overrides,
-                parallelism=parallelism,
-                detach=detach,
-                ttl=ttl,
-                queue=queue,
-                indexed_jobs=not one_job_per_item,
-            )
-
-        if run_id_option is not None and (found := _same_run(conn, run_id, text, overrides, carried)):
-            go_on(found)
-            return
-        run_dir = RunDir.create(run_id)  # first: a clash here must not leave a run in the cluster
-        try:
-            run = KubernetesBackend.create_run(
-                conn,
-                run_id,
-                workflow_text=text,
-                parameters=overrides,
-                workspace_claim=workspace_pvc,
-                templates_text=carried,
-            )
-        except RunExistsError:
-            run_dir.discard()
-            # two pods of one driver Job both found no run and both created it: the one that lost
-            # goes on with the winner's run, as its next pod would (never a second run of that id)
-            if run_id_option is None or not (found := _same_run(conn, run_id, text, overrides, carried)):
-                raise
-            go_on(found)
-            return
-        except BaseException:
-            run_dir.discard()
-            raise
-        if owner_job is not None:
-            _give_to_job(conn, run_id, owner_job)  # before any Job of the run exists
-        try:
-            runner = KubernetesBackend(
-                conn,
-                run,
-                notice=console.notice,
-                ttl_seconds_after_finished=ttl,
-                queue_name=queue,
-                indexed_jobs=not one_job_per_item,
-            )
-        except BaseException:  # it could not watch the run: nothing was started, leave nothing
-            KubernetesBackend.discard_run(conn, run)
-            run_dir.discard()
-            raise
-        _announce(run_id, f"kubernetes ({conn.where}, namespace {conn.namespace})", run_dir)
-        ns = conn.namespace
-    else:
-        run_dir = RunDir.create(run_id)
-        runner = None  # --wait=false: a detached kjob watches the run
-        if wait:
-            _announce(run_id, "local", run_dir)
-            runner = LocalBackend(run_dir, notice=console.notice, keep_workdirs=keep_workdirs)
-        ns = workflow.namespace or "default"
-    shutil.copyfile(file, run_dir.path / "workflow.yaml")
-    if carried := loaded.carried_templates(workflow):  # for `kjob resume`, should the directory change
-        run_dir.templates.write_text(carried)
-    if runner is None:
+        options = ClusterOptions(
+            ttl=ttl,
+            queue=queue,
+            indexed_jobs=not one_job_per_item,
+            workspace_claim=workspace_pvc,
+            owner_job=owner_job,
+            adopt=run_id_option is not None,
+        )
+        launch = cluster_start(conn, new, options, notice=console.notice)
+    elif not wait:  # a detached kjob watches the run
         from kjob.cli.submit import watch_detached
 
-        source = os.path.abspath(file)
+        run_dir = RunDir.create(new.run_id)
+        new.record_files(run_dir)
         watch_detached(
             run_dir,
-            source=source,
+            source=new.path,
             workflow=workflow,
             parameters=overrides,
             parallelism=parallelism,
-            namespace=ns,
+            namespace=workflow.namespace or "default",
         )
         return
-    execute(
-        workflow,
-        runner,
-        run_id=run_id,
-        run_dir=run_dir,
-        source=os.path.abspath(file),
-        parameters=overrides,
-        parallelism=parallelism,
-        namespace=ns,
-        detach=detach,
-    )
-
-
-RUN_ID = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS label: the run's ConfigMap and Job names
+    else:
+        launch = local_start(new, keep_workdirs=keep_workdirs, notice=console.notice)
+    execute(launch, detach=detach)
 
 
 def _check_run_id(value: str | None) -> str | None:
-    if value is not None and not RUN_ID.fullmatch(value):
-        raise click.BadParameter(
-            f"'{value}' is not a run id: at most 63 lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return value
+    try:
+        return None if value is None else check_run_id(value)
+    except KjobError as err:
+        raise click.BadParameter(err.message) from None
 
 
 def _parse_owner(value: str | None) -> tuple[str, str] | None:
@@ -342,46 +266,6 @@ def _parse_owner(value: str | None) -> tuple[str, str] | None:
     if not sep or not RUN_ID.fullmatch(name) or not uid.strip():
         raise click.BadParameter(f"'{value}' is not NAME=UID of a Job")
     return name, uid.strip()
-
-
-def _give_to_job(conn: Cluster, run_id: str, owner: tuple[str, str]) -> None:
-    """Name the Job ``owner`` (name, uid) as the owner of the run's ConfigMap, which owns the run's
-    Jobs: the garbage collector then deletes the whole run with that Job."""
-    from kubernetes import client
-
-    from kjob.backends.kubernetes.cluster import describe_error
-
-    name, uid = owner
-    reference = {"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid}
-    try:
-        conn.core.patch_namespaced_config_map(
-            run_id, conn.namespace, {"metadata": {"ownerReferences": [reference]}}
-        )
-    except client.ApiException as err:
-        raise ClusterError(
-            f"could not make Job {name} the owner of run {run_id}: {describe_error(err)}"
-        ) from None
-
-
-def _same_run(
-    conn: Cluster, run_id: str, text: str, parameters: dict[str, str], templates_text: str
-) -> RunObject | None:
-    """The run ``run_id`` if the cluster holds it with this workflow text, these parameters and these
-    templates; ``None`` if there is none; an error if it holds another workflow under that id."""
-    from kjob.backends.kubernetes import KubernetesBackend
-
-    try:
-        held = KubernetesBackend.open_run(conn, run_id)
-    except ClusterError:
-        raise
-    except KjobError:  # no such run (a ConfigMap of that name that is no run: creating it says so)
-        return None
-    if (held.workflow_text, held.parameters, held.templates_text) != (text, parameters, templates_text):
-        raise KjobError(
-            f"run '{run_id}' exists in namespace {conn.namespace} with another workflow or other parameters",
-            hint=f"choose another --run-id, or finish that run as it is with `kjob resume {run_id}`",
-        )
-    return held.run
 
 
 def read_parameter_file(path: str | None) -> dict[str, str]:
@@ -409,22 +293,18 @@ def read_parameter_file(path: str | None) -> dict[str, str]:
             f"{path}: a parameter file is a map of names to values",
             hint='e.g. {"message": "hello", "count": 3}',
         )
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+    return parameter_values(data)
 
 
 def _choose_backend(requested: str, kubeconfig: str | None) -> str:
     ctx = click.get_current_context()
     if requested == "local":
         _refuse_cluster_options(ctx, explicit=True)
-    if requested != "auto":
-        return requested
-    from kjob.backends.kubernetes.configured import kubeconfig_available
-
-    if kubeconfig_available(kubeconfig):
-        return "kubernetes"
-    _refuse_cluster_options(ctx, explicit=False)
-    console.notice("no cluster configured (no kubeconfig, not in a pod): running on the local backend")
-    return "local"
+    chosen = choose_backend(requested, kubeconfig)
+    if requested == "auto" and chosen == "local":
+        _refuse_cluster_options(ctx, explicit=False)
+        console.notice("no cluster configured (no kubeconfig, not in a pod): running on the local backend")
+    return chosen
 
 
 # Options that only a cluster gives a meaning to (by click parameter name).
@@ -470,8 +350,3 @@ def _refuse_cluster_options(ctx: click.Context, *, explicit: bool) -> None:
         "in a pod), so this would run on this machine",
         hint="name one with --kubeconfig FILE (or $KUBECONFIG), or drop the option to run locally",
     )
-
-
-def _announce(run_id: str, backend: str, run_dir: RunDir) -> None:
-    console.line(f"Run {run_id}", style="bold")
-    console.line(f"  backend: {backend}    logs: kjob logs {run_id}    files: {run_dir.path}")

@@ -5,10 +5,7 @@ from __future__ import annotations
 import sys
 
 from kjob.cli import EXIT_FAILED, EXIT_OK, console
-from kjob.cli.runflags import find
-from kjob.rundir import RunDir
-from kjob.runrecord import RunRecord
-from kjob.runs.control import request, wait_until_unwatched
+from kjob.runs.manage import ask_to_end, find
 
 
 def deliver(
@@ -20,14 +17,17 @@ def deliver(
     context: str | None,
     namespace: str | None,
 ) -> None:
-    ref = find(run, backend, kubeconfig, context, namespace)
-    done = request(ref, action)
+    ref = find(run, backend=backend, kubeconfig=kubeconfig, context=context, namespace=namespace)
+    done = ask_to_end(ref, action, timeout=timeout)
     past = "stopped" if action == "stop" else "terminated"
     if done.watched:
-        if not wait_until_unwatched(ref, timeout):
+        if not done.ended:
             console.failure(f"run {ref.run_id} was asked to {action} but has not ended after {timeout:g}s")
             sys.exit(EXIT_FAILED)
-        console.line(f"run {ref.run_id} {past} ({_phase(ref.run_dir)})")
+        record = done.record
+        how = "ended" if record is None else record.phase
+        how += f": {record.message}" if record is not None and record.message else ""
+        console.line(f"run {ref.run_id} {past} ({how})")
     elif done.watched is None:
         console.line(
             f"run {ref.run_id}: {action} requested; the kjob watching it (a driver Job, or a kjob "
@@ -39,10 +39,3 @@ def deliver(
             f"`kjob resume {ref.run_id}` carries it out"
         )
     sys.exit(EXIT_OK)
-
-
-def _phase(run_dir: RunDir | None) -> str:
-    if run_dir is None:
-        return "ended"
-    record = RunRecord.read(run_dir.record)
-    return f"{record.phase}: {record.message}" if record.message else record.phase
