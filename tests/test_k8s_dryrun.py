@@ -307,7 +307,7 @@ def test_run_time_values_are_followed_through_templates_and_named(dry: Dry, tric
         "nested.counted: withSequence 'count={{inputs.parameters.flag}}' is known only at run time: "
         "its Jobs are not shown",
         "onExit.notify: created only if its when '{{workflow.status}} != Succeeded' holds",
-        "on-failure: not shown: depends 'probe.Failed' is false when every task succeeds",
+        'on-failure: not shown when every task succeeds: depends "probe.Failed" was false: probe Succeeded',
         "retryStrategy of probe: each retry would be one more Job like the first, named ...-1, ...-2 "
         "and so on instead of ...-0",
     ]

@@ -293,7 +293,7 @@ def _run_notes(
 ) -> list[str]:
     notes = [f"{n.id}: {d.describe()}" for n in result.nodes for d in _decided_by(n, decisions)]
     notes += [
-        f"{n.id}: not shown: {n.message} when every task succeeds"
+        f"{n.id}: not shown when every task succeeds: {n.message}"
         for n in result.nodes
         if n.phase is Phase.OMITTED
     ]
