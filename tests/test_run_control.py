@@ -143,7 +143,8 @@ def test_run_wait_false_returns_before_the_run_ends_and_the_run_completes(kjob: 
     (shared / "go").touch()
     wait_for("the run to end", lambda: record(kjob_home, run_id)["phase"] == "Succeeded")
     assert sorted(ledger(shared)) == ["a", "b", "c", "d", "exit"]
-    assert "Workflow " + run_id + " Succeeded" in (kjob_home / "runs" / run_id / "kjob.log").read_text()
+    log = kjob_home / "runs" / run_id / "kjob.log"  # the detached kjob writes its summary after the record
+    wait_for("the detached kjob's summary", lambda: "Workflow " + run_id + " Succeeded" in log.read_text())
     assert record(kjob_home, run_id)["resumed"] == []  # submitted, then watched: never resumed
 
 
