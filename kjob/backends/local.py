@@ -49,6 +49,7 @@ from kjob.spec.values import unpassable_in
 _AGENT_WAIT = 10.0  # seconds close() waits for the agent to report the attempts it stops
 _ORPHAN_POLL = 0.2  # seconds between looks at the journal for attempts an earlier agent runs
 _READ = 1 << 20  # bytes of the agent's events taken per read
+_SCRIPT_NAME = ".kjob-script"  # in the attempt's working directory
 
 Notice = Callable[[str], None]
 
@@ -269,8 +270,7 @@ class LocalBackend:
         declared = kubelet_expansion.container_env((var.name, var.value or "") for var in container.env)
         argv = kubelet_expansion.command([*container.command, *container.args], declared)
         if container.source is not None:
-            Path(workdir, ".kjob-script").write_text(container.source)
-            argv = [*(container.command or ("sh",)), ".kjob-script"]
+            argv = [*(container.command or ("sh",)), _write_script(workdir, container.source)]
         if not argv:
             raise KjobError(
                 f"template '{spec.template_name}' has no command; the local backend cannot run the "
@@ -633,3 +633,12 @@ def signal_name(number: int) -> str:
         if rtmin is not None and number > rtmin:
             return f"SIGRTMIN+{number - rtmin}"
         return f"signal {number}"
+
+
+def _write_script(workdir: str, source: str) -> str:
+    """The script's absolute path, written executable: ``command: [sh, -c]`` runs it by that path
+    (a relative name would be looked up in PATH), as on Kubernetes."""
+    path = Path(workdir, _SCRIPT_NAME).absolute()
+    path.write_text(source)
+    path.chmod(0o755)
+    return str(path)
