@@ -62,6 +62,16 @@ class Isolation:
         ]
 
 
+def hidden_by_private_tmp(host_path: str, workdir: str) -> bool:
+    """Whether a task working in ``workdir`` with a private ``/tmp`` cannot see ``host_path`` (a host
+    path under ``/tmp`` outside the directory kept visible for its working directory)."""
+    real = os.path.realpath(host_path)
+    if real != "/tmp" and not real.startswith("/tmp/"):
+        return False
+    keep = _under_tmp_root(workdir)
+    return not keep or not (real == keep or real.startswith(keep + os.sep))
+
+
 def _under_tmp_root(path: str) -> str:
     """The top directory below ``/tmp`` that holds ``path`` (it must stay visible), or ``""``."""
     real = os.path.join(_real_dir(os.path.dirname(path)), os.path.basename(path))

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.test_local_backend import write
+from tests.test_local_backend import private_tmp, write
 
 SCRIPT_BY_PATH = """\
   entrypoint: main
@@ -35,3 +35,80 @@ def test_the_rendered_job_runs_the_script_by_its_absolute_path(kjob: Any, tmp_pa
     jobs = [d for d in yaml.safe_load_all(done.stdout) if d and d.get("kind") == "Job"]
     (container,) = jobs[0]["spec"]["template"]["spec"]["containers"]
     assert container["command"] + container["args"] == ["sh", "-c", "/kjob/script/script"]
+
+
+def volumes_workflow(volumes: str, mount: str, command: str) -> str:
+    return f"""\
+  entrypoint: main
+  templates:
+  - name: main
+    volumes: {volumes}
+    container:
+      image: alpine
+      command: [sh, -c, '{command}']
+      volumeMounts: {mount}
+"""
+
+
+@private_tmp
+def test_an_empty_dir_is_a_fresh_directory_at_its_mount_path(kjob: Any, tmp_path: Path) -> None:
+    body = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: a, template: use}
+      - {name: b, template: use}
+  - name: use
+    volumes: [{name: scratch, emptyDir: {}}]
+    container:
+      image: alpine
+      command: [sh, -c, 'ls /tmp/scratch | wc -l; echo $KJOB_TASK > /tmp/scratch/who; sleep 0.3']
+      volumeMounts: [{name: scratch, mountPath: /tmp/scratch}]
+    outputs: {parameters: [{name: who, valueFrom: {path: /tmp/scratch/who}}]}
+"""
+    done = kjob("run", write(tmp_path, body))
+    assert done.code == 0, done.stdout + done.stderr
+    for task in ("a", "b"):
+        node = done.nodes()[task]
+        assert node["outputs"]["result"].strip() == "0"  # empty, and not the other task's
+        assert node["outputs"]["parameters"] == {"who": task}
+
+
+@private_tmp
+def test_a_host_path_is_the_host_directory(kjob: Any, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "in.txt").write_text("from the host\n")
+    volumes = f"[{{name: data, hostPath: {{path: {shared}}}}}]"
+    mounts = f"[{{name: data, mountPath: {shared}}}, {{name: data, mountPath: /tmp/linked}}]"
+    wf = write(
+        tmp_path, volumes_workflow(volumes, mounts, f"cat /tmp/linked/in.txt; echo out > {shared}/out.txt")
+    )
+    done = kjob("run", wf)
+    assert done.code == 0, done.stdout + done.stderr
+    assert done.nodes()["main"]["outputs"]["result"] == "from the host"
+    assert (shared / "out.txt").read_text() == "out\n"
+
+
+def test_a_volume_the_host_cannot_provide_is_refused_before_the_run(kjob: Any, tmp_path: Path) -> None:
+    volumes = "[{name: conf, configMap: {name: settings}}]"
+    wf = write(tmp_path, volumes_workflow(volumes, "[{name: conf, mountPath: /tmp/conf}]", "ls /tmp/conf"))
+    done = kjob("run", wf)
+    assert done.code == 2, done.stdout + done.stderr
+    assert f"{wf}:10:5: error: template 'main': volume 'conf' is a configMap volume" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (done.home / "runs").exists() or not list((done.home / "runs").iterdir())
+    linted = kjob("lint", wf)
+    assert linted.code == 0, linted.stdout + linted.stderr
+    assert f"{wf}:10:5: warning: on the local backend: template 'main': volume 'conf'" in linted.stderr
+
+
+def test_a_mount_path_the_task_cannot_see_is_refused(kjob: Any, tmp_path: Path) -> None:
+    volumes = "[{name: vol, emptyDir: {}}]"
+    wf = write(tmp_path, volumes_workflow(volumes, "[{name: vol, mountPath: /mnt/vol}]", "ls /mnt/vol"))
+    done = kjob("run", wf)
+    assert done.code == 2, done.stdout + done.stderr
+    assert "volume 'vol' is mounted at /mnt/vol, outside /tmp" in done.stderr
+    assert "hint: mount it under /tmp/..." in done.stderr

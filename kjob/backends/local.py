@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kjob import jsonlines, kubelet_expansion
+from kjob.backends import localvolumes
 from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
@@ -43,7 +44,7 @@ from kjob.backends.localjournal import Done, Exit, Journal
 from kjob.backends.localnode import STOP_GRACE, attempt_of
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
-from kjob.sandbox import Isolation, detect_isolation
+from kjob.sandbox import Isolation, detect_isolation, hidden_by_private_tmp
 from kjob.spec.values import unpassable_in
 
 _AGENT_WAIT = 10.0  # seconds close() waits for the agent to report the attempts it stops
@@ -260,7 +261,10 @@ class LocalBackend:
         workdir, private = self._dirs(spec)
         dirs = [workdir] if private is None else [workdir, private]
         relative_cwd = bool(container.working_dir) and not os.path.isabs(container.working_dir or "")
-        places_files = container.source is not None or bool(spec.input_artifacts) or relative_cwd
+        volumes = localvolumes.mounts(container.extra, spec.pod_extra)
+        places_files = (
+            container.source is not None or bool(spec.input_artifacts) or relative_cwd or bool(volumes)
+        )
         if places_files:  # else the agent makes them, as the task starts
             for directory in dirs:
                 os.makedirs(directory, exist_ok=True)
@@ -277,6 +281,7 @@ class LocalBackend:
                 f"default entrypoint of image '{container.image}' (give the container a command)"
             )
         argv[0] = self._executable(argv[0], spec)
+        self._mount(volumes, workdir, private)
         for artifact in spec.input_artifacts:
             self._place(Path(artifact.source), self._host_path(artifact.path, workdir, private))
         for path in [p.path for p in spec.output_parameters] + [a.path for a in spec.output_artifacts]:
@@ -338,6 +343,40 @@ class LocalBackend:
             f"path {path} is outside /tmp: the local backend keeps task files under a private /tmp "
             "(use a /tmp/... or relative path; the kubernetes backend accepts any path)"
         )
+
+    def _mount(self, mounts: list[localvolumes.LocalMount], workdir: str, private: str | None) -> None:
+        """Each volume where the task looks for it: an emptyDir a directory of the attempt's own (made
+        at its first mount path), a hostPath the host directory (linked from its mount path)."""
+        made: dict[str, Path] = {}  # emptyDir volume -> its directory
+        for mount in mounts:
+            if mount.create:
+                os.makedirs(mount.host_path, exist_ok=True)
+            if (
+                mount.kind == "hostPath"
+                and private is not None
+                and hidden_by_private_tmp(mount.host_path, workdir)
+            ):
+                raise KjobError(
+                    f"volume '{mount.volume}': hostPath {mount.host_path} is under the host's /tmp, which "
+                    "the task's private /tmp hides (use a host directory outside /tmp)"
+                )
+            if mount.in_place:
+                continue
+            target = self._host_path(mount.mount_path, workdir, private)
+            if mount.kind == "emptyDir" and mount.volume not in made and not mount.sub_path:
+                target.mkdir(parents=True, exist_ok=True)
+                made[mount.volume] = target
+                continue
+            if mount.kind == "emptyDir":
+                base = made.setdefault(mount.volume, Path(workdir, ".kjob-volumes", mount.volume))
+                source = base / mount.sub_path
+                source.mkdir(parents=True, exist_ok=True)
+            else:
+                source = Path(mount.host_path)
+            if target.exists() or target.is_symlink():
+                raise KjobError(f"volume '{mount.volume}': mount path {mount.mount_path} is already in use")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(source, target_is_directory=True)
 
     @staticmethod
     def _place(source: Path, target: Path) -> None:

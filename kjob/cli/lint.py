@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from kjob.backends import localvolumes
 from kjob.cli import EXIT_OK, EXIT_USAGE, console
 from kjob.cli.common import lenient_option, load, templates_option
 from kjob.errors import KjobError
@@ -32,6 +33,10 @@ def command(files: tuple[str, ...], lenient: bool) -> None:
             for problem in entrypoint.problems(wf):  # runs locally; on Kubernetes it would not
                 where = Mark(problem.path, problem.line, problem.col)
                 console.notice(SpecWarning(problem.message, where, problem.hint).render())
+            for problem in localvolumes.problems(wf):  # runs on Kubernetes; locally it would not
+                where = Mark(problem.path, problem.line, problem.col)
+                message = f"on the local backend: {problem.message}"
+                console.notice(SpecWarning(message, where, problem.hint).render())
             tasks = sum(
                 len(t.dag.tasks) if t.dag else sum(len(g) for g in t.steps or ())
                 for t in wf.templates.values()

@@ -28,6 +28,7 @@ from kjob.runs.start import (
     NewRun,
     check_run_id,
     check_runs_in_cluster,
+    check_runs_locally,
     choose_backend,
     cluster_start,
     local_start,
@@ -189,6 +190,8 @@ def command(
     chosen = _choose_backend(backend, kubeconfig)
     if chosen == "kubernetes":
         check_runs_in_cluster(workflow, workspace_pvc)  # before anything is created in the cluster
+    else:
+        check_runs_locally(workflow)  # before the run directory is made
     _check_wait(click.get_current_context(), wait, chosen, driver_image)
     new = NewRun(
         workflow,

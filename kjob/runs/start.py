@@ -50,6 +50,13 @@ def check_runs_in_cluster(workflow: Workflow, workspace_claim: str | None) -> No
     entrypoint.require(workflow)
 
 
+def check_runs_locally(workflow: Workflow) -> None:
+    """What a local run of ``workflow`` needs before it starts: volumes the host can provide."""
+    from kjob.backends import localvolumes
+
+    localvolumes.require(workflow)
+
+
 @dataclass(frozen=True, slots=True)
 class NewRun:
     """A run to start: the workflow picked from the file at ``path`` (whose text is ``text``), the
@@ -87,6 +94,7 @@ def local_start(new: NewRun, *, keep_workdirs: bool = False, notice: Notice = lo
     """A new run on this machine."""
     from kjob.backends.local import LocalBackend
 
+    check_runs_locally(new.workflow)
     run_dir = RunDir.create(new.run_id)
     new.record_files(run_dir)
     return Launch(
