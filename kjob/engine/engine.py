@@ -12,7 +12,7 @@ import heapq
 import itertools
 import json
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -146,10 +146,6 @@ class _Prepared:
         )
 
 
-# Results a ``depends`` names when it expects its dependency may fail.
-_FAILURE_RESULTS = frozenset({"Failed", "Errored", "AllFailed", "AnySucceeded", "Omitted"})
-
-
 class Engine:
     """Runs one workflow to the end on one backend."""
 
@@ -181,6 +177,8 @@ class Engine:
         self._running: dict[str, Node] = {}  # attempt id -> node
         self._held: dict[str, _Slots] = {}  # attempt id -> the slots its submission holds
         self._occupied = 0  # slots held against the workflow-wide parallelism limit
+        # dag/steps nodes that hold one of their scope's parallelism slots while they run
+        self._nested_running: set[Node] = set()
         self._unbatchable: set[tuple[int, int]] = set()  # (id(group), attempt) the backend refused
         self._limit = self.options.parallelism or workflow.parallelism
         # Argo files also use {{ ref }}; kjob's own files only << ref >> (so {{ }} stays Helm's).
@@ -362,7 +360,7 @@ class Engine:
         scope = node.scope
         if self._rerun is not None:
             self._rerun.dependencies_finished(node, (scope.nodes[d] for d in scope.deps[node.task.name]))
-        if scope.stopping or (self._stop_reason and node.id not in self.options.started_before):
+        if _stopped(node, self._stop_reason, self.options.started_before):
             self._finish(node, Phase.OMITTED, f"not started: {self._stop_reason or scope.stop_reason}")
             return
         satisfied, why = self._dependencies_satisfied(node)
@@ -464,11 +462,20 @@ class Engine:
         if too_deep is not None:
             why = f"; does template '{node.template.name}' call itself with no `when` to end it?"
             self._finish(node, Phase.ERROR, too_deep + why)
+        elif node.scope.parallelism is not None:
+            self._queue.push(node)  # a child dag/steps counts as one against its scope's limit
         else:
-            node.phase = Phase.RUNNING
-            node.started_at = self.backend.now()
-            self._notify(node)
-            node.inner = self._open_scope(node)
+            self._open(node)
+
+    def _open(self, node: Node) -> None:
+        """Run a ``dag``/``steps`` node: it holds one slot of its own scope's ``parallelism`` (its
+        tasks count against its own limit, not against the scopes above it)."""
+        node.phase = Phase.RUNNING
+        node.started_at = self.backend.now()
+        self._notify(node)
+        self._nested_running.add(node)
+        node.scope.running += 1
+        node.inner = self._open_scope(node)
 
     def _bind_inputs(self, node: Node, lookup: Lookup) -> None:
         args = node.task.arguments
@@ -538,26 +545,24 @@ class Engine:
             node = self._queue.pop()
             if node is None:
                 break
-            if node.scope.stopping or (self._stop_reason and node.id not in self.options.started_before):
+            if _stopped(node, self._stop_reason, self.options.started_before):
                 self._queue.remove(node)
                 reason = self._stop_reason or node.scope.stop_reason
                 self._finish(node, Phase.OMITTED if node.started_at is None else Phase.FAILED, reason)
                 continue
-            full = _full_scope(node)
-            if full is not None:
-                self._queue.park(node, full)
+            if _scope_room(node.scope) <= 0:
+                self._queue.park(node, node.scope)
                 continue
             self._queue.remove(node)
-            if not (node.parent is not None and self._submit_batch(node)):
+            if node.template.container is None:
+                self._open(node)
+            elif not (node.parent is not None and self._submit_batch(node)):
                 self._submit(node)
 
     def _room(self, node: Node) -> int:
-        """How many more attempts may start under every parallelism limit above ``node``."""
+        """How many more attempts may start under the workflow's limit and ``node``'s scope's."""
         room = self._limit - self._occupied if self._limit is not None else len(self._queue) + 1
-        for scope in _scope_chain(node.scope):
-            if scope.parallelism is not None:
-                room = min(room, scope.parallelism - scope.running)
-        return room
+        return min(room, _scope_room(node.scope))
 
     def _submit(self, node: Node) -> None:
         record = node.attempts[-1]
@@ -658,8 +663,7 @@ class Engine:
         return known
 
     def _count_running(self, node: Node, delta: int) -> None:
-        for scope in _scope_chain(node.scope):
-            scope.running += delta
+        node.scope.running += delta  # a scope's limit counts its own children, not what runs below them
 
     def _handle(self, events: Sequence[AttemptEvent]) -> None:
         if len(events) > _BULK_EVENTS:
@@ -751,6 +755,9 @@ class Engine:
         if node.started_at is None and phase not in (Phase.SKIPPED, Phase.OMITTED):
             node.started_at = node.finished_at
         self._notify(node)
+        if node in self._nested_running:
+            self._nested_running.remove(node)
+            node.scope.running -= 1
         if node.parent is not None:
             group = node.parent
             group.unfinished_children -= 1
@@ -758,11 +765,11 @@ class Engine:
                 self._finish_group(group)
             return
         scope = node.scope
-        unhandled = phase.failed_or_error and not _continues_on(node) and not self._failure_handled(node)
+        unhandled = phase.failed_or_error and not _continues_on(node) and not _failure_expected(node)
         if unhandled and scope.fail_fast and not scope.stopping:
             scope.stopping = True
             scope.stop_reason = f"failFast after {node.task.name} {phase.value.lower()}"
-            self._queue.release(_scope_chain(scope))  # its parked attempts end at the next dispatch
+            self._queue.release([scope])  # its parked attempts end at the next dispatch
         scope.unfinished -= 1
         # Only the finish that takes the count to zero ends the scope: a dependent omitted just below
         # finishes (and counts) inside this call, and must not end the scope a second time.
@@ -797,15 +804,6 @@ class Engine:
         assert owner is not None
         phase, message = _assess(scope)
         self._finish(owner, phase, message)
-
-    def _failure_handled(self, node: Node) -> bool:
-        """A failure some dependent's ``depends`` explicitly expects (``A.Failed`` etc.) is handled."""
-        scope = node.scope
-        for name in scope.dependents.get(node.task.name, ()):
-            depends = scope.tasks[name].depends
-            if depends and parse_depends(depends).results_named(node.task.name) & _FAILURE_RESULTS:
-                return True
-        return False
 
     def _top_finished(self, node: Node) -> None:
         if (
@@ -930,22 +928,11 @@ def _result_used(node: Node) -> bool:
     return node.task.name in scope.results_read
 
 
-def _scope_chain(scope: Scope) -> Iterator[Scope]:
-    """``scope`` and every scope that contains it, innermost first."""
-    current: Scope | None = scope
-    while current is not None:
-        yield current
-        current = current.owner.scope if current.owner is not None else None
-
-
 def _scope_room(scope: Scope) -> int:
-    """How many more attempts ``scope``'s own ``parallelism`` lets start (unbounded: a big number)."""
+    """How many more children ``scope``'s own ``parallelism`` lets start: its running attempts and
+    running child dags/steps count one each, as Argo counts a template's active children (unbounded:
+    a big number)."""
     return scope.parallelism - scope.running if scope.parallelism is not None else 1 << 62
-
-
-def _full_scope(node: Node) -> Scope | None:
-    """The innermost scope above ``node`` whose ``parallelism`` is reached, if any."""
-    return next((s for s in _scope_chain(node.scope) if _scope_room(s) <= 0), None)
 
 
 def is_argo(workflow: Workflow) -> bool:
@@ -965,24 +952,63 @@ def _continues_on(node: Node) -> bool:
     return (node.phase is Phase.FAILED and on.failed) or (node.phase is Phase.ERROR and on.error)
 
 
+# Results a ``depends`` names when it expects its dependency may fail.
+_FAILURE_RESULTS = frozenset({"Failed", "Errored", "AllFailed", "AnySucceeded", "Omitted"})
+
+
+def _branch_failure(scope: Scope, name: str, memo: dict[str, Node | None]) -> Node | None:
+    """The failure task ``name`` ends its branch with: itself failed (not continued on), or, omitted,
+    the failure of the dependency that omitted it, as Argo assesses a DAG's target tasks."""
+    if name in memo:
+        return memo[name]
+    node = scope.nodes[name]
+    found: Node | None = None
+    if node.phase.failed_or_error and not _continues_on(node):
+        found = node
+    elif node.phase is Phase.OMITTED:
+        deps = scope.deps[name]
+        found = next((f for d in deps if (f := _branch_failure(scope, d, memo)) is not None), None)
+    memo[name] = found
+    return found
+
+
+def _names_a_failure(scope: Scope, task: DagTask, dep: str) -> bool:
+    """Whether ``task``'s ``depends`` names a result of ``dep`` that only a failure gives
+    (``dep.Failed``, ``dep.Errored``, ``dep.AllFailed`` ...)."""
+    return bool(task.depends and parse_depends(task.depends).results_named(dep) & _FAILURE_RESULTS)
+
+
+def _failure_expected(node: Node) -> bool:
+    """A failure some dependent's ``depends`` names (``B.Failed && C``) is a branch of the DAG, not
+    a reason to fail fast."""
+    scope = node.scope
+    name = node.task.name
+    return node.parent is None and any(
+        _names_a_failure(scope, scope.tasks[d], name) for d in scope.dependents.get(name, ())
+    )
+
+
+def _stopped(node: Node, run_stop: str, started_before: Collection[str]) -> bool:
+    """Whether a stop keeps ``node`` from starting.  A stopped run starts nothing (but replays what
+    a resumed run had started); a DAG failing fast still starts a task whose ``depends`` is met by a
+    failure there (``B.Failed && C`` once B failed and C is done), as Argo does."""
+    if run_stop:
+        return node.id not in started_before
+    scope = node.scope
+    if not scope.stopping:
+        return False
+    task = node.task
+    return not any(
+        scope.nodes[d].phase.failed_or_error and _names_a_failure(scope, task, d)
+        for d in scope.deps.get(task.name, ())
+    )
+
+
 def _assess(scope: Scope) -> tuple[Phase, str]:
     """A finished DAG's phase, from its target (leaf) tasks as Argo assesses it: an omitted task
     inherits the failure of the dependency that omitted it."""
     memo: dict[str, Node | None] = {}
-
-    def failure_of(name: str) -> Node | None:
-        if name in memo:
-            return memo[name]
-        node = scope.nodes[name]
-        found: Node | None = None
-        if node.phase.failed_or_error and not _continues_on(node):
-            found = node
-        elif node.phase is Phase.OMITTED:
-            found = next((f for d in scope.deps[name] if (f := failure_of(d)) is not None), None)
-        memo[name] = found
-        return found
-
-    failures = [f for t in scope.target_tasks if (f := failure_of(t)) is not None]
+    failures = [f for t in scope.target_tasks if (f := _branch_failure(scope, t, memo)) is not None]
     if failures:
         first = failures[0]
         phase = Phase.ERROR if all(f.phase is Phase.ERROR for f in failures) else Phase.FAILED

@@ -118,7 +118,9 @@ class Scope:
 
     @property
     def parallelism(self) -> int | None:
-        return self.template.parallelism
+        """The template's limit on its running children; none for the scope that holds only the
+        entrypoint (or the exit handler), whose template limits its own scope's children."""
+        return self.template.parallelism if self.owner is not None else None
 
     unfinished: int = 0  # tasks not finished yet
     results_read: frozenset[str] | None = None  # tasks whose outputs.result a sibling reads (lazy)
