@@ -38,7 +38,9 @@ def test_fail_fast_still_runs_a_task_whose_depends_the_failure_meets() -> None:
 
 def test_a_failure_some_depends_expects_does_not_fail_fast() -> None:
     """Without ``boom``, b's failure is a branch of the DAG: every task runs and the DAG succeeds."""
-    wf = workflow(FAIL_FAST_DAG.format(fail_fast="").replace("- {name: boom, template: echo}\n    ", ""), ECHO)
+    wf = workflow(
+        FAIL_FAST_DAG.format(fail_fast="").replace("- {name: boom, template: echo}\n    ", ""), ECHO
+    )
     result, backend = run(wf, FAILURES)
     assert [n for _, n in starts(backend)] == ["b", "c", "on-b-failed", "after-c"]
     assert result.phase.value == "Succeeded"
