@@ -112,3 +112,31 @@ def test_a_mount_path_the_task_cannot_see_is_refused(kjob: Any, tmp_path: Path) 
     assert done.code == 2, done.stdout + done.stderr
     assert "volume 'vol' is mounted at /mnt/vol, outside /tmp" in done.stderr
     assert "hint: mount it under /tmp/..." in done.stderr
+
+
+UNDECLARED = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - name: a
+        template: echo
+        arguments: {parameters: [{name: msg, value: hello}, {name: colour, value: red}]}
+  - name: echo
+    inputs: {parameters: [{name: msg}]}
+    container: {image: alpine, command: [echo, "{{inputs.parameters.msg}}"]}
+"""
+
+
+def test_an_argument_the_template_does_not_declare_is_ignored(kjob: Any, tmp_path: Path) -> None:
+    wf = write(tmp_path, UNDECLARED)
+    linted = kjob("lint", wf)
+    assert linted.code == 0, linted.stdout + linted.stderr
+    assert (
+        f"{wf}:13:61: warning: task 'a' passes parameter 'colour', which template 'echo' does not declare: "
+        "it is ignored"
+    ) in linted.stderr
+    done = kjob("run", wf)
+    assert done.code == 0, done.stdout + done.stderr
+    assert done.nodes()["a"]["outputs"]["result"] == "hello"

@@ -398,26 +398,6 @@ wf.yaml:10:9: error: task 'aggregate-users' does not pass input parameter 'entit
   hint: pass it: `arguments: {parameters: [{name: entity, value: ...}]}`""",
     ),
     (
-        "argument for an input the template does not declare",
-        """\
-  - name: main
-    dag:
-      tasks:
-      - name: a
-        template: greet
-        arguments:
-          parameters:
-          - {name: who, value: world}
-          - {name: how, value: loudly}
-  - name: greet
-    inputs: {parameters: [{name: who}]}
-    container: {image: alpine, args: ["hello {{inputs.parameters.who}}"]}
-""",
-        """\
-wf.yaml:15:13: error: task 'a' passes parameter 'how', but template 'greet' has no such input
-  hint: did you mean 'who'? (its input parameters: who)""",
-    ),
-    (
         "enum violated by a literal value",
         """\
   - name: main

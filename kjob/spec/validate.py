@@ -366,10 +366,10 @@ class _Checker:
         declared = [p.name for p in target.inputs.parameters]
         for argument in task.arguments.parameters:
             wanted = target.inputs.parameter(argument.name)
-            if wanted is None:
-                self.diag.error(
-                    f"task '{task.name}' passes parameter '{argument.name}', "
-                    f"but template '{target.name}' has no such input",
+            if wanted is None:  # Argo passes only what the template declares
+                self.diag.warn(
+                    f"task '{task.name}' passes parameter '{argument.name}', which template "
+                    f"'{target.name}' does not declare: it is ignored",
                     argument.mark,
                     hint=_did_you_mean(
                         argument.name, declared, f"its input parameters: {', '.join(declared)}"
@@ -392,9 +392,9 @@ class _Checker:
                 )
         for given in task.arguments.artifacts:
             if target.inputs.artifact(given.name) is None:
-                self.diag.error(
-                    f"task '{task.name}' passes artifact '{given.name}', "
-                    f"but template '{target.name}' has no such input",
+                self.diag.warn(
+                    f"task '{task.name}' passes artifact '{given.name}', which template "
+                    f"'{target.name}' does not declare: it is ignored",
                     given.mark,
                     hint=_did_you_mean(
                         given.name,
