@@ -134,3 +134,18 @@ def test_a_parallelism_one_steps_template_runs_its_items_one_by_one_in_each_call
     result, backend = run(wf)
     assert [t for t, _ in starts(backend)] == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]
     assert result.finished_at == 3.0
+
+
+def test_a_child_dag_waiting_on_a_retry_backoff_holds_its_parents_slot_until_it_ends() -> None:
+    """``second`` waits while ``first``'s only task waits 10 s to retry (nothing runs meanwhile)."""
+    wf = workflow(
+        NESTED.replace("    - {name: y, template: echo}\n    - {name: z, template: echo}\n", "")
+        + """\
+- name: echo
+  retryStrategy: {limit: 1, backoff: {duration: "10s"}}
+  container: {image: alpine, command: [echo, hi]}
+"""
+    )
+    result, backend = run(wf, {"first.x": [Outcome(exit_code=1), Outcome()]})
+    assert starts(backend) == [(0.0, "first.x"), (11.0, "first.x"), (12.0, "second.x")]
+    assert result.phase.value == "Succeeded"

@@ -837,10 +837,9 @@ class Engine:
         heapq.heappush(self._timers, (at, next(self._seq), kind, node))
 
     def _poll_timeout(self) -> float | None:
-        if self._queue and not self._running:
-            return 0.0
         if not self._timers:
-            return None
+            return 0.0 if self._queue and not self._running else None
+        # Attempts parked behind a running child dag/steps wait for what it waits for: a timer.
         # A timer years away (a huge backoff) is waited for an hour at a time: no platform's wait
         # takes an unbounded timeout.
         return min(MAX_WAIT, max(0.0, self._timers[0][0] - self.backend.now()))
