@@ -28,19 +28,21 @@ from kjob.backends.base import (
     OutputArtifactSpec,
     OutputParameterSpec,
 )
+from kjob.engine.aggregate import aggregate
 from kjob.engine.bulk import BulkReport, collector_paused, reported
+from kjob.engine.inputs import InputSource, input_sources
 from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text, scope_lookup
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.rerun import Rerun
 from kjob.engine.retry import decide_retry
 from kjob.engine.skip_reason import depends_false, when_false
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
-from kjob.engine.substitute import AttemptFill, TextFill, compile_attempt, compile_text, render_tree
+from kjob.engine.substitute import AttemptFill, compile_attempt, render_tree
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
 from kjob.limits import FAN_OUT_ITEMS, NESTING, RENDERED_CHARS
-from kjob.spec.model import DagTask, Parameter, Template, Workflow
+from kjob.spec.model import DagTask, Template, Workflow
 
 
 class Observer(Protocol):
@@ -193,7 +195,7 @@ class Engine:
         self._root: Node | None = None
         self._prepared_templates: dict[str, _Prepared] = {}  # by template name
         # id(task) -> (the task, the template it calls, its input parameters' sources)
-        self._sources: dict[int, tuple[DagTask, Template, list[tuple[Parameter, TextFill | None]]]] = {}
+        self._sources: dict[int, tuple[DagTask, Template, list[InputSource]]] = {}
         # The longest text a reference may render to: read from the environment once per step of
         # the run, not once per text (a fan-out renders a few texts an item).
         self._max_chars = RENDERED_CHARS.value
@@ -479,10 +481,9 @@ class Engine:
 
     def _bind_inputs(self, node: Node, lookup: Lookup) -> None:
         args = node.task.arguments
-        for param, fill in self._input_sources(node.task, node.template):
-            if fill is None:
-                raise KjobError(f"input parameter '{param.name}' has no value")
-            value = fill(lookup, self._max_chars)
+        for given in self._input_sources(node.task, node.template):
+            param = given.param
+            value = given.value(lookup, self._max_chars)
             if param.enum and value not in param.enum:
                 raise KjobError(
                     f"input parameter '{param.name}' is '{value}', not one of: {', '.join(param.enum)}"
@@ -498,19 +499,12 @@ class Engine:
                     f"input artifact '{art.name}' has no source: pass it with arguments.artifacts"
                 )
 
-    def _input_sources(self, task: DagTask, template: Template) -> list[tuple[Parameter, TextFill | None]]:
-        """Where each input parameter of ``template`` called by ``task`` takes its value (the task's
-        argument, else the input's value, else its default; ``None``: nowhere), parsed once for all
-        the items of a fan-out."""
+    def _input_sources(self, task: DagTask, template: Template) -> list[InputSource]:
+        """Where each input parameter of ``template`` called by ``task`` takes its value, parsed once
+        for all the items of a fan-out."""
         known = self._sources.get(id(task))
         if known is None or known[0] is not task or known[1] is not template:
-            sources: list[tuple[Parameter, TextFill | None]] = []
-            for param in template.inputs.parameters:
-                arg = task.arguments.parameter(param.name)
-                text = arg.value if arg is not None and arg.value is not None else None
-                text = text if text is not None else param.value if param.value is not None else param.default
-                sources.append((param, compile_text(text, argo=self.argo) if text is not None else None))
-            known = (task, template, sources)
+            known = (task, template, input_sources(task, template, argo=self.argo))
             self._sources[id(task)] = known
         return known[2]
 
@@ -793,10 +787,10 @@ class Engine:
             phase, message = Phase.SKIPPED, "every item skipped"
         else:
             phase, message = Phase.SUCCEEDED, ""
-        names = {p.name for c in children for p in c.template.outputs.parameters}
-        group.parameters = {n: json.dumps([c.parameters.get(n) for c in children]) for n in sorted(names)}
-        if any(c.result is not None for c in children):
-            group.result = json.dumps([c.result for c in children])
+        succeeded = [(c.parameters, c.result) for c in children if c.phase is Phase.SUCCEEDED]
+        group.parameters, group.parameter_sets, result = aggregate(succeeded)
+        if any(c.result is not None for c in children) or _result_used(group):
+            group.result = result
         self._finish(group, phase, message)
 
     def _finish_scope(self, scope: Scope) -> None:

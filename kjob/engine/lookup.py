@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kjob.engine.state import NO_ITEM, Node, Scope
+from kjob.engine.state import NO_ITEM, Node, Phase, Scope
+from kjob.expr import Absent
 
 Lookup = Callable[[str], str]
 
@@ -60,10 +61,29 @@ def _node_value(node: Node, parts: list[str], ref: str) -> str:
         return str(node.exit_code)
     if parts == ["outputs", "result"] and node.result is not None:
         return node.result
+    if parts == ["outputs", "parameters"] and node.parameter_sets is not None:
+        return node.parameter_sets
     if len(parts) == 3 and parts[:2] == ["outputs", "parameters"] and parts[2] in node.parameters:
         return node.parameters[parts[2]]
     if len(parts) == 3 and parts[:2] == ["outputs", "artifacts"] and parts[2] in node.artifacts:
         return node.artifacts[parts[2]]
+    if node.phase in (Phase.SKIPPED, Phase.OMITTED):
+        return _not_run_value(node, parts, ref)
+    raise KeyError(ref)
+
+
+def _not_run_value(node: Node, parts: list[str], ref: str) -> str:
+    """An output of a task that did not run (skipped or omitted), as Argo (>= 4.0.7) reads it: a
+    declared output parameter is its ``valueFrom.default``; without one, and for ``outputs.result``,
+    it is absent, which a consumer's input ``default`` may stand in for (see the engine)."""
+    if parts == ["outputs", "result"]:
+        raise Absent(ref)
+    if len(parts) == 3 and parts[:2] == ["outputs", "parameters"]:
+        declared = next((p for p in node.template.outputs.parameters if p.name == parts[2]), None)
+        if declared is not None:
+            if declared.value_from_default is not None:
+                return declared.value_from_default
+            raise Absent(ref)
     raise KeyError(ref)
 
 

@@ -79,6 +79,7 @@ class Node:
     parameters: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)
     result: str | None = None
+    parameter_sets: str | None = None  # a loop's ``outputs.parameters``: one {name: value} per item
     exit_code: int | None = None
     started_at: float | None = None
     finished_at: float | None = None

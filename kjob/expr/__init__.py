@@ -18,13 +18,25 @@ from kjob.expr.depends import (
     dependencies_to_depends,
     parse_depends,
 )
-from kjob.expr.template import Lookup, Part, Ref, Template, parse_template, render, template_source
+from kjob.expr.template import (
+    Absent,
+    AbsentValueError,
+    Lookup,
+    Part,
+    Ref,
+    Template,
+    parse_template,
+    render,
+    template_source,
+)
 from kjob.expr.when import When, check_when, evaluate_when, parse_when
 
 __all__ = [
     "BARE_RESULTS",
     "FAN_OUT_RESULTS",
     "TASK_RESULTS",
+    "Absent",
+    "AbsentValueError",
     "Depends",
     "Lookup",
     "Part",

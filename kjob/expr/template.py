@@ -53,6 +53,20 @@ _REF_TERMINALS = ("PATH", "_ANGLES_CLOSE", "_BRACES_CLOSE")
 _REF_SHAPE = "a reference is a dotted name of letters, digits, '-' and '_', e.g. << inputs.parameters.name >>"
 
 
+class Absent(KeyError):
+    """Raised by a lookup for a reference that names a real value which is absent: an output of a
+    task that was skipped or omitted and declares no default.  :meth:`Template.render` turns it into
+    an :class:`AbsentValueError`, so a caller can let a default stand in."""
+
+
+class AbsentValueError(TemplateError):
+    """A reference rendered to an absent value (see :class:`Absent`); ``path`` is the reference."""
+
+    def __init__(self, message: str, *, path: str, text: str, column: int, hint: str | None = None) -> None:
+        super().__init__(message, text=text, column=column, hint=hint)
+        self.path = path
+
+
 @dataclass(frozen=True)
 class Ref:
     """One reference in a template: its dotted ``path`` and the 0-based ``column`` where it starts."""
@@ -99,6 +113,8 @@ class Template:
                 continue
             try:
                 out.append(lookup(part.path))
+            except Absent:
+                raise self._absent(part) from None
             except KeyError:
                 raise TemplateError(
                     f"cannot resolve '{_grammar.clip(part.path)}'",
@@ -112,6 +128,25 @@ class Template:
                 too_long = RENDERED_CHARS.problem(size, "the rendered text") or "the text is too long"
                 raise TemplateError(too_long, text=_grammar.clip(self.text), column=0)
         return "".join(out)
+
+    @property
+    def single_ref(self) -> Ref | None:
+        """The reference when the text is one reference and nothing else (``{{ tasks.a.outputs.result }}``
+        alone)."""
+        return self.parts[0] if len(self.parts) == 1 and isinstance(self.parts[0], Ref) else None
+
+    def _absent(self, part: Ref) -> AbsentValueError:
+        shown = f"{{{{{part.path}}}}}" if self.argo_braces else f"<< {part.path} >>"
+        # Argo's words (util/template/simple_template.go, v4.1.2).
+        return AbsentValueError(
+            f"unable to substitute {_grammar.clip(shown)}: output is an absent optional "
+            "(skipped/omitted node with no default)",
+            path=part.path,
+            text=self.text,
+            column=part.column,
+            hint="give the output a valueFrom.default, or pass the value alone as an argument to an "
+            "input that has a default",
+        )
 
     def source(self) -> str:
         """kjob text that parses back to these parts (see :func:`template_source`)."""

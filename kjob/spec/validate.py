@@ -673,6 +673,8 @@ class _Checker:
         attribute = ".".join(rest)
         if attribute in ("status", "exitCode", "outputs.result"):
             return None
+        if attribute == "outputs.parameters" and task.fans_out:
+            return None  # a loop's outputs as one JSON array of {name: value} objects, one per item
         if attribute in _ARGO_ONLY_TASK_ATTRIBUTES:
             return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
         if len(rest) >= 3 and rest[0] == "outputs" and rest[1] in ("parameters", "artifacts"):
