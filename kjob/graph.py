@@ -36,10 +36,13 @@ class Graph:
     dependencies: dict[str, tuple[str, ...]]  # task -> the tasks it waits for
 
 
-def task_graph(template: Template) -> tuple[dict[str, DagTask], dict[str, tuple[str, ...]]]:
+def task_graph(
+    template: Template, target: str | None = None
+) -> tuple[dict[str, DagTask], dict[str, tuple[str, ...]]]:
     """The tasks of a ``dag`` or ``steps`` template, by name in declaration order, and what each
     waits for.  A ``steps`` template is a chain of groups: every step waits for the whole previous
-    group.  ``dag.target`` keeps only the targets and what they need."""
+    group.  ``dag.target`` (or ``target``, the engine's rendering of a templated one) keeps only the
+    targets and what they need; a target still holding a reference keeps every task."""
     tasks: dict[str, DagTask] = {}
     deps: dict[str, tuple[str, ...]] = {}
     if template.dag is not None:
@@ -50,9 +53,10 @@ def task_graph(template: Template) -> tuple[dict[str, DagTask], dict[str, tuple[
                 if task.depends is not None
                 else task.dependencies
             )
-        if template.dag.target:
+        target = target if target is not None else template.dag.target
+        if target and not ("{{" in target or "<<" in target):
             needed: set[str] = set()
-            stack = [t for t in template.dag.target.split() if t in tasks]
+            stack = [t for t in target.split() if t in tasks]
             while stack:
                 name = stack.pop()
                 if name not in needed:

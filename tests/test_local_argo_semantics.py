@@ -140,3 +140,54 @@ def test_an_argument_the_template_does_not_declare_is_ignored(kjob: Any, tmp_pat
     done = kjob("run", wf)
     assert done.code == 0, done.stdout + done.stderr
     assert done.nodes()["a"]["outputs"]["result"] == "hello"
+
+
+METADATA_AND_TARGET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: t-
+  labels: {team: data}
+  annotations: {example.com/owner: alice}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: only, value: b}]}
+  templates:
+  - name: main
+    dag:
+      target: "{{workflow.parameters.only}}"
+      tasks:
+      - {name: a, template: echo, arguments: {parameters: [{name: msg, value: a}]}}
+      - name: b
+        template: echo
+        arguments:
+          parameters:
+          - {name: msg, value: "{{workflow.annotations.example.com/owner}} of {{workflow.labels.team}}"}
+  - name: echo
+    inputs: {parameters: [{name: msg}]}
+    container: {image: alpine, command: [echo, "{{inputs.parameters.msg}}"]}
+"""
+
+
+def test_workflow_labels_and_annotations_resolve_and_a_target_may_be_templated(
+    kjob: Any, tmp_path: Path
+) -> None:
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(METADATA_AND_TARGET)
+    done = kjob("run", str(wf))
+    assert done.code == 0, done.stdout + done.stderr
+    nodes = done.nodes()
+    assert nodes["b"]["outputs"]["result"] == "alice of data"
+    assert "a" not in nodes  # not a target, and b does not need it
+    again = kjob("run", str(wf), "-p", "only=a")
+    assert again.code == 0, again.stdout + again.stderr
+    assert set(again.nodes()) >= {"a"} and "b" not in again.nodes()
+
+
+def test_a_label_the_workflow_does_not_have_is_a_located_error(kjob: Any, tmp_path: Path) -> None:
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(METADATA_AND_TARGET.replace("workflow.labels.team", "workflow.labels.tema"))
+    done = kjob("lint", str(wf))
+    assert done.code == 2
+    assert f"{wf}:20:81: error: the workflow has no label 'tema'" in done.stderr
+    assert "hint: did you mean 'team'?" in done.stderr

@@ -31,7 +31,14 @@ from kjob.backends.base import (
 from kjob.engine.aggregate import aggregate
 from kjob.engine.bulk import BulkReport, collector_paused, reported
 from kjob.engine.inputs import InputSource, input_sources
-from kjob.engine.lookup import Lookup, WorkflowInfo, container_lookup, item_text, scope_lookup
+from kjob.engine.lookup import (
+    Lookup,
+    WorkflowInfo,
+    container_lookup,
+    item_text,
+    scope_lookup,
+    template_lookup,
+)
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.rerun import Rerun
 from kjob.engine.retry import decide_retry
@@ -172,6 +179,8 @@ class Engine:
             namespace=self.options.namespace,
             uid=self.options.uid,
             parameters=resolve_workflow_parameters(workflow, self.options.parameters),
+            labels=workflow.labels,
+            annotations=workflow.annotations,
         )
         self._seq = itertools.count()
         self._timers: list[tuple[float, int, str, Node | None]] = []
@@ -325,7 +334,8 @@ class Engine:
         """Create the scope of a ``dag`` or ``steps`` template called by ``owner`` and start it."""
         template = owner.template
         prefix = "" if owner is self._root else owner.id + "."
-        tasks, deps = task_graph(template)
+        target = self._target(owner)
+        tasks, deps = task_graph(template, target)
         fail_fast = template.dag.fail_fast if template.dag is not None else True
         scope = Scope(
             template=template,
@@ -339,11 +349,7 @@ class Engine:
         for name, needs in deps.items():
             for dep in needs:
                 scope.dependents.setdefault(dep, []).append(name)
-        targets = (
-            [t for t in template.dag.target.split() if t in tasks]
-            if template.dag and template.dag.target
-            else []
-        )
+        targets = [t for t in (target or "").split() if t in tasks]
         scope.target_tasks = tuple(targets) or tuple(n for n in tasks if n not in scope.dependents)
         for name, task in tasks.items():
             scope.nodes[name] = self._new_node(scope, task, prefix + name)
@@ -355,6 +361,14 @@ class Engine:
         if not tasks:
             self._finish_scope(scope)
         return scope
+
+    def _target(self, owner: Node) -> str | None:
+        """The ``target`` of the DAG ``owner`` runs, its references rendered (Argo templates it)."""
+        dag = owner.template.dag
+        if dag is None or dag.target is None or not ("{{" in dag.target or "<<" in dag.target):
+            return None if dag is None else dag.target
+        lookup = template_lookup(owner.inputs, owner.input_artifacts, self.info)
+        return self._render(dag.target, lookup)
 
     # ------------------------------------------------------------------------- node transitions
     def _evaluate(self, node: Node) -> None:

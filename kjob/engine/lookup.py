@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kjob.engine.state import NO_ITEM, Node, Phase, Scope
@@ -38,6 +38,8 @@ class WorkflowInfo:
     uid: str
     parameters: Mapping[str, str]
     status: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)  # the workflow's metadata, as in Argo
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, parts: list[str]) -> str:
         if parts == ["name"]:
@@ -50,6 +52,11 @@ class WorkflowInfo:
             return self.status
         if len(parts) == 2 and parts[0] == "parameters" and parts[1] in self.parameters:
             return self.parameters[parts[1]]
+        if len(parts) >= 2 and parts[0] in ("labels", "annotations"):
+            key = ".".join(parts[1:])  # a key's own dots (example.com/owner) split the reference
+            values = self.labels if parts[0] == "labels" else self.annotations
+            if key in values:
+                return values[key]
         raise KeyError(".".join(["workflow", *parts]))
 
 
@@ -103,6 +110,23 @@ def scope_lookup(scope: Scope, workflow: WorkflowInfo, item: Any = NO_ITEM) -> L
         if head == "inputs":
             return _inputs_value(scope.inputs, scope.input_artifacts, parts, ref)
         if head == "workflow":
+            return workflow.get(parts[1:])
+        raise KeyError(ref)
+
+    return lookup
+
+
+def template_lookup(
+    inputs: Mapping[str, str], input_artifacts: Mapping[str, str], workflow: WorkflowInfo
+) -> Lookup:
+    """References visible to a ``dag``/``steps`` template itself (its ``target``): its inputs and the
+    workflow's values."""
+
+    def lookup(ref: str) -> str:
+        parts = ref.split(".")
+        if parts[0] == "inputs":
+            return _inputs_value(inputs, input_artifacts, parts, ref)
+        if parts[0] == "workflow":
             return workflow.get(parts[1:])
         raise KeyError(ref)
 

@@ -46,11 +46,14 @@ if TYPE_CHECKING:  # lark is imported by the first parse (kjob.expr._grammar)
 Lookup = Callable[[str], str]
 
 _PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
-_PATH_IN_REF = re.compile(r"[A-Za-z0-9_.-]+")  # the path inside a whole-reference token
+_PATH_IN_REF = re.compile(r"[A-Za-z0-9_./-]+")  # the path inside a whole-reference token
 _OPENERS = {"_ANGLES_OPEN": ("<<", ">>"), "_BRACES_OPEN": ("{{", "}}")}
 _CLOSERS = {"_ANGLES_CLOSE": ">>", "_BRACES_CLOSE": "}}"}
 _REF_TERMINALS = ("PATH", "_ANGLES_CLOSE", "_BRACES_CLOSE")
-_REF_SHAPE = "a reference is a dotted name of letters, digits, '-' and '_', e.g. << inputs.parameters.name >>"
+_REF_SHAPE = (
+    "a reference is a dotted name of letters, digits, '-', '_' (and '/' in a label key), "
+    "e.g. << inputs.parameters.name >>"
+)
 
 
 class Absent(KeyError):
@@ -261,7 +264,10 @@ def unresolved_hint(path: str) -> str:
     if root == "item":
         return "'item' exists only in a task with withItems, withParam or withSequence"
     if root == "workflow":
-        return "use workflow.name, workflow.namespace, workflow.uid or workflow.parameters.NAME"
+        return (
+            "use workflow.name, workflow.namespace, workflow.uid, workflow.parameters.NAME, "
+            "workflow.labels.KEY or workflow.annotations.KEY"
+        )
     return "references start with inputs., tasks., item, workflow. or retries"
 
 

@@ -80,13 +80,16 @@ _WORKFLOW_ARGO_ONLY = frozenset(
         "duration",
         "priority",
         "creationTimestamp",
-        "labels",
-        "annotations",
         "outputs",
         "scheduledTime",
         "parameters",
     }
 )
+
+
+def _is_templated(text: str) -> bool:
+    """Whether ``text`` holds a reference (``{{ }}`` or ``<< >>``), so it is known only at run time."""
+    return "{{" in text or "<<" in text
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +252,10 @@ class _Checker:
             if task.depends is not None:
                 known.extend(self.check_depends(template, task, marks.depends, tasks, names))
             self.check_task(task)
-        if dag.target is not None:
+        if dag.target is not None and _is_templated(dag.target):  # its tasks are known at run time
+            where = target or Locator(template.mark)
+            self.check_site(Site(dag.target, "target", SiteKind.TEXT, where), template, None)
+        elif dag.target is not None:
             where = target or Locator(template.mark)
             for found in re.finditer(r"\S+", dag.target):
                 if found.group() not in tasks:
@@ -600,11 +606,27 @@ class _Checker:
                 if declared
                 else f"declare it: `spec: {{arguments: {{parameters: [{{name: {name}, value: ...}}]}}}}`",
             )
+        if len(rest) >= 2 and rest[0] in ("labels", "annotations"):
+            return self.check_metadata_ref(rest[0], ".".join(rest[1:]))
         if rest and rest[0] in _WORKFLOW_ARGO_ONLY:
             return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
         return _Problem(
             f"unknown variable '{path}'",
-            "workflow variables: name, namespace, uid, status, parameters.<name>",
+            "workflow variables: name, namespace, uid, status, parameters.<name>, labels.<key>, "
+            "annotations.<key>",
+        )
+
+    def check_metadata_ref(self, kind: str, key: str) -> _Problem | None:
+        """``workflow.labels.KEY`` / ``workflow.annotations.KEY``: a key of the workflow's metadata."""
+        values = self.wf.labels if kind == "labels" else self.wf.annotations
+        if key in values:
+            return None
+        defined = sorted(values)
+        return _Problem(
+            f"the workflow has no {kind[:-1]} '{key}'",
+            _did_you_mean(key, defined, f"its {kind}: {', '.join(defined)}")
+            if defined
+            else f"set it under `metadata: {{{kind}: {{{key}: ...}}}}`",
         )
 
     def check_task_ref(
