@@ -176,3 +176,14 @@ def test_a_skipped_producers_output_reads_as_its_default_else_the_consumers_else
     assert nodes["in-a-sentence"]["message"].startswith(
         "unable to substitute {{tasks.maybe.outputs.parameters.bare}}: output is an absent optional"
     )
+
+
+def test_only_json_argo_reads_is_parsed_and_the_rest_stays_text() -> None:
+    from kjob.engine.aggregate import parameter, results
+
+    # NaN, a bare word and a half object are not JSON: they stay strings; true and null are JSON.
+    assert results(["NaN", "yes", '{"a": 1', "true", "null", None]) == '["NaN","yes","{\\"a\\": 1",true,null]'
+    assert results(['{"b": [1, 2], "a": "ü"}']) == '[{"b":[1,2],"a":"ü"}]'  # key order kept
+    assert parameter(["1", "2"]) == '["1","2"]'  # numbers of a parameter stay strings, as in Argo
+    assert parameter(['{"b": 1, "a": 2}', "[3]"]) == '[{"a":2,"b":1},[3]]'
+    assert parameter(['{"a": 1}', "plain"]) == '["{\\"a\\": 1}","plain"]'
