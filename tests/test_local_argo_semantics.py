@@ -191,3 +191,28 @@ def test_a_label_the_workflow_does_not_have_is_a_located_error(kjob: Any, tmp_pa
     assert done.code == 2
     assert f"{wf}:20:81: error: the workflow has no label 'tema'" in done.stderr
     assert "hint: did you mean 'team'?" in done.stderr
+
+
+BOTH_LEVELS = """\
+  entrypoint: main
+  volumes: [{name: shared, emptyDir: {}}]
+  templates:
+  - name: main
+    volumes: [{name: own, emptyDir: {}}]
+    container:
+      image: alpine
+      command: [sh, -c, 'touch /tmp/a/x /tmp/b/y && ls /tmp/a /tmp/b']
+      volumeMounts: [{name: shared, mountPath: /tmp/a}, {name: own, mountPath: /tmp/b}]
+"""
+
+
+@private_tmp
+def test_workflow_and_template_volumes_add_up(kjob: Any, tmp_path: Path) -> None:
+    wf = write(tmp_path, BOTH_LEVELS)
+    done = kjob("run", wf)
+    assert done.code == 0, done.stdout + done.stderr
+    assert done.nodes()["main"]["outputs"]["result"].split() == ["/tmp/a:", "x", "/tmp/b:", "y"]
+    rendered = kjob("run", "--dry-run", "-o", "yaml", wf)
+    jobs = [d for d in yaml.safe_load_all(rendered.stdout) if d and d.get("kind") == "Job"]
+    names = [v["name"] for v in jobs[0]["spec"]["template"]["spec"]["volumes"]]
+    assert names == ["shared", "own"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kjob.errors import KjobError, SpecError, SpecErrors
-from kjob.spec.model import Template, Workflow
+from kjob.spec.model import Workflow, pod_fields
 
 MAPPED = ("emptyDir", "hostPath")
 _HINT = "run it on Kubernetes (--backend kubernetes), or use an emptyDir or hostPath volume"
@@ -104,7 +104,7 @@ def problems(workflow: Workflow) -> list[SpecError]:
         container = template.container
         if container is None:
             continue
-        volumes = _volumes(_pod_fields(workflow, template))
+        volumes = _volumes(pod_fields(workflow.pod_extra, template.pod_extra))
         for mount in _mount_entries(container.extra):
             problem = _problem(mount, volumes)
             if problem is None:
@@ -130,12 +130,6 @@ def require(workflow: Workflow) -> None:
         raise found[0]
     if found:
         raise SpecErrors(found)
-
-
-def _pod_fields(workflow: Workflow, template: Template) -> Mapping[str, Any]:
-    """The pod fields a task of ``template`` gets (the template's own over the workflow's, as the
-    engine merges them)."""
-    return {**workflow.pod_extra, **template.pod_extra}
 
 
 def mounts(container_fields: Mapping[str, Any], pod_fields: Mapping[str, Any]) -> list[LocalMount]:

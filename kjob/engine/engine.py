@@ -49,7 +49,7 @@ from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
 from kjob.limits import FAN_OUT_ITEMS, NESTING, RENDERED_CHARS
-from kjob.spec.model import DagTask, Template, Workflow
+from kjob.spec.model import DagTask, Template, Workflow, pod_fields
 
 
 class Observer(Protocol):
@@ -140,7 +140,7 @@ class _Prepared:
         return cls(
             template=template,
             fill=compile_attempt(
-                template.container, {**workflow_pod_fields, **template.pod_extra}, argo=argo
+                template.container, pod_fields(workflow_pod_fields, template.pod_extra), argo=argo
             ),
             output_parameters=tuple(
                 OutputParameterSpec(p.name, p.value_from_path, p.value_from_default)

@@ -289,3 +289,15 @@ class Workflow:
 
     def template(self, name: str) -> Template:
         return self.templates[name]
+
+
+def pod_fields(workflow_fields: Mapping[str, Any], template_fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The pod fields a template's pods get: the template's own over the workflow's, except
+    ``volumes``, which add up as in Argo (a template's volume replaces the workflow's of its name)."""
+    merged = {**workflow_fields, **template_fields}
+    if "volumes" in workflow_fields and "volumes" in template_fields:
+        own = [v for v in template_fields["volumes"] or () if isinstance(v, Mapping)]
+        names = {v.get("name") for v in own}
+        shared = [v for v in workflow_fields["volumes"] or () if isinstance(v, Mapping)]
+        merged["volumes"] = [v for v in shared if v.get("name") not in names] + own
+    return merged
