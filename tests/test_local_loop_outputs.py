@@ -136,6 +136,10 @@ SKIPPED = """\
         dependencies: [maybe]
         template: show
         arguments: {parameters: [{name: text, value: "{{tasks.maybe.outputs.parameters.bare}}"}]}
+      - name: judged
+        dependencies: [maybe]
+        template: show-or-default
+        when: "{{tasks.maybe.outputs.parameters.deflt}} == from-the-producer"
       - name: in-a-sentence
         dependencies: [maybe]
         template: show-or-default
@@ -166,6 +170,7 @@ def test_a_skipped_producers_output_reads_as_its_default_else_the_consumers_else
     assert nodes["from-producer"]["inputs"]["text"] == "from-the-producer"
     assert nodes["from-consumer"]["phase"] == "Succeeded"
     assert nodes["from-consumer"]["inputs"]["text"] == "from-the-consumer"
+    assert nodes["judged"]["phase"] == "Succeeded"  # a `when` reads the producer's default too
     assert nodes["no-default"]["phase"] == "Error"
     assert nodes["no-default"]["message"] == (
         "inputs.parameters.text: argument references an absent optional "
