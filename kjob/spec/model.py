@@ -190,8 +190,9 @@ class DagTask:
 
 @dataclass(frozen=True, slots=True)
 class Dag:
-    """A ``dag`` template body.  ``fail_fast`` (default true, as in Argo): no new task starts after a
-    failure."""
+    """A ``dag`` template body.  ``fail_fast`` (default true, as in Argo): after a failure nothing
+    expected, no new task starts, except one whose ``depends`` the failure satisfies
+    (``B.Failed && C``)."""
 
     tasks: tuple[DagTask, ...]
     fail_fast: bool = True
