@@ -16,6 +16,7 @@ from click.core import ParameterSource
 from kjob.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, console
 from kjob.cli.failures import show_failures
 from kjob.cli.progress import Progress
+from kjob.cli.runargs import address_options
 from kjob.runs.drive import Launch, drive
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,9 +26,6 @@ def cluster_options(command: F) -> F:
     """The options that say which cluster to use (shared by run and resume)."""
     for option in reversed(
         [
-            click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file to use."),
-            click.option("--context", help="Kubeconfig context to use."),
-            click.option("-n", "--namespace", help="Namespace (default: the context's)."),
             click.option(
                 "--qps",
                 type=click.FloatRange(min=0.1),
@@ -52,7 +50,7 @@ def cluster_options(command: F) -> F:
         ]
     ):
         command = option(command)
-    return command
+    return address_options(command)
 
 
 def given_options(ctx: click.Context, names: tuple[str, ...]) -> list[str]:

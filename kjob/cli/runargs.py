@@ -15,25 +15,31 @@ from click.shell_completion import CompletionItem
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def where_options(func: F) -> F:
-    """``--backend``, ``--kubeconfig``, ``--context`` and ``-n/--namespace``."""
+def address_options(command: F) -> F:
+    """``--kubeconfig``, ``--context`` and ``-n/--namespace``: which cluster and namespace a verb talks
+    to (every verb that may talk to one takes them the same way)."""
     for option in reversed(
         [
-            click.option(
-                "--backend",
-                type=click.Choice(["auto", "local", "kubernetes"]),
-                default="auto",
-                show_default=True,
-                help="Where to look: runs recorded on this machine (local), a cluster (kubernetes), "
-                "or both when a cluster is configured (auto).",
-            ),
-            click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file."),
-            click.option("--context", help="Kubeconfig context."),
+            click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file to use."),
+            click.option("--context", help="Kubeconfig context to use."),
             click.option("-n", "--namespace", help="Namespace (default: the kubeconfig context's)."),
         ]
     ):
-        func = option(func)
-    return func
+        command = option(command)
+    return command
+
+
+def where_options(func: F) -> F:
+    """``--backend``, then :func:`address_options`."""
+    backend = click.option(
+        "--backend",
+        type=click.Choice(["auto", "local", "kubernetes"]),
+        default="auto",
+        show_default=True,
+        help="Where to look: runs recorded on this machine (local), a cluster (kubernetes), "
+        "or both when a cluster is configured (auto).",
+    )
+    return backend(address_options(func))
 
 
 def complete_run(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

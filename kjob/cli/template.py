@@ -10,31 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
 from kjob.cli import console
+from kjob.cli.runargs import address_options
 from kjob.errors import KjobError
 
 if TYPE_CHECKING:
     from kjob.backends.kubernetes import Cluster
 
-F = TypeVar("F", bound=Callable[..., Any])
 KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate")
-
-
-def _where(command: F) -> F:
-    for option in reversed(
-        [
-            click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file to use."),
-            click.option("--context", help="Kubeconfig context to use."),
-            click.option("-n", "--namespace", help="Namespace (default: the context's)."),
-        ]
-    ):
-        command = option(command)
-    return command
 
 
 def _connect(kubeconfig: str | None, context: str | None, namespace: str | None) -> Cluster:
@@ -59,7 +46,7 @@ def command() -> None:
 
 @command.command("apply")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@_where
+@address_options
 def apply(paths: tuple[str, ...], kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """Store the WorkflowTemplates and ClusterWorkflowTemplates of each file (or directory of YAML
     files) in PATHS. Every template is checked first: nothing is stored if any has a mistake."""
@@ -82,7 +69,7 @@ def apply(paths: tuple[str, ...], kubeconfig: str | None, context: str | None, n
 
 @command.command("list")
 @click.option("-o", "--output", type=click.Choice(["name", "json", "wide"]), help="Output format.")
-@_where
+@address_options
 def list_(output: str | None, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """List the templates stored in the namespace."""
     from kjob.backends.kubernetes.templates import list_templates
@@ -112,7 +99,7 @@ def list_(output: str | None, kubeconfig: str | None, context: str | None, names
 @command.command("get")
 @click.argument("name")
 @cluster_flag
-@_where
+@address_options
 def get(name: str, cluster: bool, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
     """Print the stored template NAME as YAML (as it was applied)."""
     from kjob.backends.kubernetes.templates import get_template
@@ -124,7 +111,7 @@ def get(name: str, cluster: bool, kubeconfig: str | None, context: str | None, n
 @command.command("delete")
 @click.argument("names", nargs=-1, required=True)
 @cluster_flag
-@_where
+@address_options
 def delete(
     names: tuple[str, ...], cluster: bool, kubeconfig: str | None, context: str | None, namespace: str | None
 ) -> None:
