@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kjob.errors import KjobError
-from kjob.spec import LoadResult, load_file
+from kjob.spec import LoadResult, load_text
+from kjob.spec.loader import read_text
 from kjob.spec.model import Workflow
 from kjob.spec.resolve_refs import TemplateLibrary, as_submitted
 
@@ -33,21 +34,15 @@ def load_workflow_file(
     """Load the file at ``path`` with the templates of the directories ``templates``.  Without them, a
     file that refers to WorkflowTemplates reads those stored in ``cluster`` (``kjob template apply``)
     when a cluster is configured.  Its warnings are in the result, for the caller to show."""
+    text = read_text(path)  # once: it also says whether the file refers to templates at all
     library = None
     if templates:
         from kjob.spec.templates_dir import load_library  # here: only a run with templates needs it
 
         library = load_library(templates, lenient=lenient)
-    elif cluster is not None and _refers_to_templates(path):
+    elif cluster is not None and ("templateRef" in text or "workflowTemplateRef" in text):
         library = _stored_library(cluster, lenient=lenient)
-    return load_file(path, lenient=lenient, templates=library)
-
-
-def _refers_to_templates(path: str) -> bool:
-    from kjob.spec.loader import read_text
-
-    text = read_text(path)
-    return "templateRef" in text or "workflowTemplateRef" in text
+    return load_text(text, path=path, lenient=lenient, templates=library)
 
 
 def _stored_library(cluster: ClusterTarget, *, lenient: bool) -> TemplateLibrary | None:
