@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import sys
 
+import click
+
 from kjob.cli import EXIT_FAILED, EXIT_OK, console
-from kjob.runs.manage import ask_to_end, find
+from kjob.runs.manage import STOP_TIMEOUT, ask_to_end, find
+
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=STOP_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for a run watched on this machine to end.",
+)
 
 
 def deliver(

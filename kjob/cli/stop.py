@@ -5,18 +5,12 @@ from __future__ import annotations
 import click
 
 from kjob.cli.runargs import complete_run, where_options
-from kjob.cli.runrequest import deliver
+from kjob.cli.runrequest import deliver, timeout_option
 
 
 @click.command("stop")
 @click.argument("run", shell_complete=complete_run)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=300.0,
-    show_default=True,
-    help="Seconds to wait for a run watched on this machine to end.",
-)
+@timeout_option
 @where_options
 def command(
     run: str, timeout: float, backend: str, kubeconfig: str | None, context: str | None, namespace: str | None
