@@ -3,15 +3,32 @@
 The tables here are the single list of what kjob reads.  :func:`check_keys` sorts the keys of one YAML
 mapping into findings: a key that is neither kjob nor Argo is *unknown* (with a "did you mean" hint), an
 Argo key kjob cannot run yet is *unsupported*.  Both are errors, or warnings when loading leniently.
+
+Argo's own fields come from Argo's JSON schema, kept as data in ``argo_fields.json`` (written by
+``tools/argo_fields.py``): whatever Argo has and kjob does not read is unsupported, so a field new in Argo
+is "not supported by kjob yet" without an edit here.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 _NO_HINTS: Mapping[str, str] = MappingProxyType({})
+
+ARGO_FIELDS_FILE = Path(__file__).with_name("argo_fields.json")
+
+
+def _load_argo_fields() -> Mapping[str, frozenset[str]]:
+    objects = json.loads(ARGO_FIELDS_FILE.read_text())["objects"]
+    return MappingProxyType({name: frozenset(names) for name, names in objects.items()})
+
+
+ARGO_FIELDS: Mapping[str, frozenset[str]] = _load_argo_fields()
+"""Argo's field names per Argo object type (``Template``, ``DAGTask``, ...), from Argo's JSON schema."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +37,9 @@ class FieldSet:
 
     ``supported`` fields become model attributes; ``passthrough`` fields (Kubernetes pod or container
     settings) are kept verbatim for the kubernetes backend; ``unsupported`` fields are Argo's, not yet
-    kjob's.  ``hints`` says what to do instead, for an unsupported or a misplaced field.
+    kjob's: the fields of the Argo object type ``argo`` (see :data:`ARGO_FIELDS`), and any given
+    explicitly (older Argo spellings), minus those kjob reads.  ``hints`` says what to do instead, for an
+    unsupported or a misplaced field.
     """
 
     what: str
@@ -28,6 +47,11 @@ class FieldSet:
     passthrough: frozenset[str] = frozenset()
     unsupported: frozenset[str] = frozenset()
     hints: Mapping[str, str] = field(default_factory=lambda: _NO_HINTS)
+    argo: str | None = None
+
+    def __post_init__(self) -> None:
+        argo = ARGO_FIELDS[self.argo] if self.argo is not None else frozenset()
+        object.__setattr__(self, "unsupported", (self.unsupported | argo) - self.allowed)
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -79,8 +103,20 @@ def _fs(*names: str) -> frozenset[str]:
 
 _TEMPLATE_REF_HINT = "copy the referenced template into spec.templates and refer to it with `template:`"
 _ARTIFACT_SOURCE_HINT = (
-    "kjob keeps artifacts in its run workspace: produce the file in an earlier task and pass it with `from:`"
+    "artifact repositories (S3, GCS, Azure, OSS, HDFS, Artifactory, git, HTTP, plugins) are planned for a "
+    "later kjob release; for now kjob keeps artifacts in its run workspace: produce the file in an earlier "
+    "task and pass it with `from:`"
 )
+_ARTIFACT_REPOSITORY_FIELDS = ("archiveLogs", "artifactGC", "artifactRepositoryRef", "archiveLocation")
+_POD_RESOURCES_HINT = (
+    "pod-level `podResources` and `resourceClaims` need Kubernetes feature gates kjob does not rely on: "
+    "set `resources` on each container"
+)
+_NEW_POD_FIELDS_HINTS = {
+    "podResources": _POD_RESOURCES_HINT,
+    "resourceClaims": _POD_RESOURCES_HINT,
+    "executorPlugins": "executor plugins run inside Argo's controller, which kjob does without",
+}
 _POD_PATCH_HINT = (
     "set the pod fields kjob passes through instead "
     "(nodeSelector, tolerations, affinity, securityContext, volumes, ...)"
@@ -89,6 +125,7 @@ _AS_TASK_HINT = "run the helper container as a task of its own"
 
 ROOT = FieldSet(
     "workflow document",
+    argo="Workflow",
     supported=_fs("apiVersion", "kind", "metadata", "spec"),
     unsupported=_fs("status"),
     hints={"status": "remove `status`: it is written by a controller, not by users"},
@@ -96,6 +133,7 @@ ROOT = FieldSet(
 
 METADATA = FieldSet(
     "metadata",
+    argo="ObjectMeta",
     supported=_fs("name", "generateName", "namespace", "labels", "annotations"),
     unsupported=_fs(
         "uid",
@@ -135,6 +173,7 @@ WORKFLOW_POD_RENAMES: Mapping[str, str] = MappingProxyType(
 
 WORKFLOW_SPEC = FieldSet(
     "workflow spec",
+    argo="WorkflowSpec",
     supported=_fs(
         "entrypoint",
         "arguments",
@@ -175,11 +214,14 @@ WORKFLOW_SPEC = FieldSet(
         "schedule": "schedules belong to a CronWorkflow (`kind: CronWorkflow`)",
         "tasks": "tasks go inside a template: `templates: [{name: main, dag: {tasks: [...]}}]`",
         "steps": "steps go inside a template: `templates: [{name: main, steps: [[...]]}]`",
+        **{name: _ARTIFACT_SOURCE_HINT for name in _ARTIFACT_REPOSITORY_FIELDS},
+        **_NEW_POD_FIELDS_HINTS,
     },
 )
 
 CRON_SPEC = FieldSet(
     "CronWorkflow spec",
+    argo="CronWorkflowSpec",
     supported=_fs(
         "schedule",
         "schedules",
@@ -202,6 +244,7 @@ CRON_SPEC = FieldSet(
 
 WORKFLOW_METADATA = FieldSet(
     "workflowMetadata",
+    argo="WorkflowMetadata",
     supported=_fs("labels", "annotations"),
     unsupported=_fs("labelsFrom"),
 )
@@ -211,6 +254,7 @@ UNSUPPORTED_BODIES = _fs("resource", "suspend", "http", "plugin", "containerSet"
 
 TEMPLATE = FieldSet(
     "template",
+    argo="Template",
     supported=_fs(
         "name",
         "inputs",
@@ -262,11 +306,15 @@ TEMPLATE = FieldSet(
         "image": "the image goes under `container:` or `script:`",
         "command": "the command goes under `container:` or `script:`",
         "source": "`source` goes under `script:`",
+        "data": _ARTIFACT_SOURCE_HINT,
+        **{name: _ARTIFACT_SOURCE_HINT for name in _ARTIFACT_REPOSITORY_FIELDS},
+        **_NEW_POD_FIELDS_HINTS,
     },
 )
 
 DAG = FieldSet(
     "dag",
+    argo="DAGTemplate",
     supported=_fs("tasks", "failFast", "target"),
 )
 
@@ -282,6 +330,7 @@ _TASK_HINTS = {
 
 DAG_TASK = FieldSet(
     "dag task",
+    argo="DAGTask",
     supported=_fs(
         "name",
         "template",
@@ -301,6 +350,7 @@ DAG_TASK = FieldSet(
 
 STEP = FieldSet(
     "step",
+    argo="WorkflowStep",
     supported=DAG_TASK.supported - {"dependencies", "depends"},
     unsupported=_TASK_UNSUPPORTED,
     hints={
@@ -310,9 +360,10 @@ STEP = FieldSet(
     },
 )
 
-INPUTS = FieldSet("inputs", supported=_fs("parameters", "artifacts"))
+INPUTS = FieldSet("inputs", argo="Inputs", supported=_fs("parameters", "artifacts"))
 OUTPUTS = FieldSet(
     "outputs",
+    argo="Outputs",
     supported=_fs("parameters", "artifacts"),
     unsupported=_fs("result", "exitCode"),
     hints={
@@ -320,16 +371,18 @@ OUTPUTS = FieldSet(
         "exitCode": "`exitCode` is filled in by the run: read it as {{tasks.<name>.exitCode}}",
     },
 )
-ARGUMENTS = FieldSet("arguments", supported=_fs("parameters", "artifacts"))
+ARGUMENTS = FieldSet("arguments", argo="Arguments", supported=_fs("parameters", "artifacts"))
 
 PARAMETER = FieldSet(
     "parameter",
+    argo="Parameter",
     supported=_fs("name", "value", "default", "enum", "description", "valueFrom"),
     unsupported=_fs("globalName"),
 )
 
 VALUE_FROM = FieldSet(
     "valueFrom",
+    argo="ValueFrom",
     supported=_fs("path", "default"),
     unsupported=_fs(
         "configMapKeyRef",
@@ -348,6 +401,7 @@ VALUE_FROM = FieldSet(
 
 ARTIFACT = FieldSet(
     "artifact",
+    argo="Artifact",
     supported=_fs("name", "path", "from", "optional"),
     unsupported=_fs(
         "archive",
@@ -372,23 +426,25 @@ ARTIFACT = FieldSet(
     hints={
         **{
             source: _ARTIFACT_SOURCE_HINT
-            for source in ("artifactory", "azure", "gcs", "git", "hdfs", "http", "oss", "s3", "raw")
+            for source in ("artifactory", "azure", "gcs", "git", "hdfs", "http", "oss", "s3", "raw", "plugin")
         },
+        **{name: _ARTIFACT_SOURCE_HINT for name in _ARTIFACT_REPOSITORY_FIELDS},
         "fromExpression": "use `from: '{{tasks.<name>.outputs.artifacts.<artifact>}}'`",
     },
 )
 
 RETRY_STRATEGY = FieldSet(
     "retryStrategy",
+    argo="RetryStrategy",
     supported=_fs("limit", "retryPolicy", "backoff"),
     unsupported=_fs("affinity", "expression"),
 )
 
-BACKOFF = FieldSet("backoff", supported=_fs("duration", "factor", "maxDuration", "cap"))
+BACKOFF = FieldSet("backoff", argo="Backoff", supported=_fs("duration", "factor", "maxDuration", "cap"))
 
-CONTINUE_ON = FieldSet("continueOn", supported=_fs("failed", "error"))
+CONTINUE_ON = FieldSet("continueOn", argo="ContinueOn", supported=_fs("failed", "error"))
 
-SEQUENCE = FieldSet("withSequence", supported=_fs("count", "start", "end", "format"))
+SEQUENCE = FieldSet("withSequence", argo="Sequence", supported=_fs("count", "start", "end", "format"))
 
 _CONTAINER_SUPPORTED = _fs("image", "command", "args", "env", "workingDir", "resources")
 _CONTAINER_PASSTHROUGH = _fs("volumeMounts", "securityContext", "imagePullPolicy", "envFrom", "ports", "name")
@@ -416,6 +472,7 @@ _CONTAINER_HINTS = {
 
 CONTAINER = FieldSet(
     "container",
+    argo="Container",
     supported=_CONTAINER_SUPPORTED,
     passthrough=_CONTAINER_PASSTHROUGH,
     unsupported=_CONTAINER_UNSUPPORTED,
@@ -424,19 +481,23 @@ CONTAINER = FieldSet(
 
 SCRIPT = FieldSet(
     "script",
+    argo="ScriptTemplate",
     supported=_CONTAINER_SUPPORTED | {"source"},
     passthrough=_CONTAINER_PASSTHROUGH,
     unsupported=_CONTAINER_UNSUPPORTED,
     hints=_CONTAINER_HINTS,
 )
 
-ENV_VAR = FieldSet("env", supported=_fs("name", "value", "valueFrom"))
+ENV_VAR = FieldSet("env", argo="EnvVar", supported=_fs("name", "value", "valueFrom"))
 
 RESOURCES = FieldSet(
     "resources",
+    argo="ResourceRequirements",
     supported=_fs("requests", "limits"),
     unsupported=_fs("claims"),
 )
 
-TEMPLATE_REF = FieldSet("templateRef", supported=_fs("name", "template", "clusterScope"))
-WORKFLOW_TEMPLATE_REF = FieldSet("workflowTemplateRef", supported=_fs("name", "clusterScope"))
+TEMPLATE_REF = FieldSet("templateRef", argo="TemplateRef", supported=_fs("name", "template", "clusterScope"))
+WORKFLOW_TEMPLATE_REF = FieldSet(
+    "workflowTemplateRef", argo="WorkflowTemplateRef", supported=_fs("name", "clusterScope")
+)
