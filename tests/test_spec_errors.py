@@ -95,14 +95,11 @@ securityContext, volumeMounts, workingDir""",
         "argo field kjob does not support",
         """\
   - name: main
-    dag:
-      tasks:
-      - name: a
-        inline: {container: {image: alpine}}
+    container: {image: alpine}
+    metrics: {prometheus: []}
 """,
         """\
-wf.yaml:11:9: error: 'inline' is not supported by kjob yet
-  hint: define the template under spec.templates and refer to it with `template:`""",
+wf.yaml:9:5: error: 'metrics' is not supported by kjob yet""",
     ),
     (
         "unsupported template body",

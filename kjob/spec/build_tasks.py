@@ -7,6 +7,7 @@ later by :mod:`kjob.spec.validate`, with the marks kept in :class:`TaskMarks`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kjob.limits import FAN_OUT_ITEMS
@@ -22,9 +23,12 @@ from kjob.spec.yamlnodes import YamlMap, YamlSeq
 
 MAX_DIGITS = 4000  # Python reads at most 4,300 digits into a number
 
+# builds a task's ``inline`` template (its body, where it is, the task's name) and gives its name
+InlineBuilder = Callable[[YamlMap, Mark, str], str]
+
 
 def dag(
-    r: Reader, node: YamlMap, where: str, task_marks: list[TaskMarks]
+    r: Reader, node: YamlMap, where: str, task_marks: list[TaskMarks], inline: InlineBuilder
 ) -> tuple[Dag | None, Locator | None]:
     """The dag body, filling ``task_marks`` per task; with where its ``target`` text is."""
     body = r.mapping(node, "dag")
@@ -36,7 +40,7 @@ def dag(
     if not seq:
         r.diag.error(f"dag of {where} has no tasks", r.src.key(node, "dag"), hint="add `tasks:`")
     for item, mark in r.items(seq, "task"):
-        task, marks = _task(r, item, mark, F.DAG_TASK)
+        task, marks = _task(r, item, mark, F.DAG_TASK, inline)
         tasks.append(task)
         task_marks.append(marks)
     fail_fast = r.boolean(body, "failFast")
@@ -47,7 +51,9 @@ def dag(
     return dag, r.src.locator(r.src.value(body, "target"), target)
 
 
-def steps(r: Reader, node: YamlMap, where: str) -> tuple[tuple[DagTask, ...], ...] | None:
+def steps(
+    r: Reader, node: YamlMap, where: str, inline: InlineBuilder
+) -> tuple[tuple[DagTask, ...], ...] | None:
     """The steps body: groups of steps that run in parallel, one group after the other."""
     seq = r.sequence(node, "steps", hint="write `steps:` followed by groups: `- - name: a`")
     if seq is None:
@@ -64,11 +70,13 @@ def steps(r: Reader, node: YamlMap, where: str) -> tuple[tuple[DagTask, ...], ..
                 hint="write `- - name: a` (two dashes) for a step in a group of its own",
             )
             continue
-        groups.append(tuple(_task(r, item, m, F.STEP)[0] for item, m in r.items(group, "step")))
+        groups.append(tuple(_task(r, item, m, F.STEP, inline)[0] for item, m in r.items(group, "step")))
     return tuple(groups)
 
 
-def _task(r: Reader, node: YamlMap, mark: Mark, fields: F.FieldSet) -> tuple[DagTask, TaskMarks]:
+def _task(
+    r: Reader, node: YamlMap, mark: Mark, fields: F.FieldSet, inline: InlineBuilder
+) -> tuple[DagTask, TaskMarks]:
     noun = "task" if fields is F.DAG_TASK else "step"
     name = r.name(node, mark, noun)
     where = f"{noun} '{name}'" if name else noun
@@ -81,6 +89,15 @@ def _task(r: Reader, node: YamlMap, mark: Mark, fields: F.FieldSet) -> tuple[Dag
             r.diag.error(f"{where} has both template and templateRef", template_mark, hint="use one")
         r.template_refs.append(ref)
         template, template_mark = ref.local_name, ref.mark
+    body = r.mapping(node, "inline")
+    if body is not None:
+        others = [k for k in ("template", "templateRef") if k in node]
+        if others:
+            r.diag.error(
+                f"{where} has both {others[0]} and inline", r.src.key(node, "inline"), hint="use one"
+            )
+        template_mark = r.src.key(node, "inline")
+        template = inline(body, template_mark, name)
     if node.get("template") is None and not any(k in node for k in ("templateRef", "inline")):
         r.diag.error(f"{where} has no template", mark, hint="add `template: <name of a template>`")
     dependencies, dependency_marks = _dependencies(r, node)

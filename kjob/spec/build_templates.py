@@ -33,14 +33,34 @@ def templates(r: Reader, spec: YamlMap, spec_mark: Mark, what: str) -> list[Load
     if seq is None:
         return []
     outer = r.take_sites()  # workflow-level texts read so far
-    loaded = [_template(r, node, mark) for node, mark in r.items(seq, "template")]
+    inline: list[LoadedTemplate] = []
+    loaded = [_template(r, node, mark, inline) for node, mark in r.items(seq, "template")]
     r.sites = outer
-    return loaded
+    return loaded + inline
 
 
-def _template(r: Reader, node: YamlMap, mark: Mark) -> LoadedTemplate:
-    name = r.name(node, mark, "template")
+def inline_name(parent: str, task: str) -> str:
+    """The name an inline template of task ``task`` of template ``parent`` gets: '/' is in no template's
+    own name, so it cannot clash."""
+    return f"{parent}/{task}"
+
+
+def _template(
+    r: Reader, node: YamlMap, mark: Mark, inline: list[LoadedTemplate], given: str | None = None
+) -> LoadedTemplate:
+    """One template; the inline templates of its tasks go to ``inline``.  ``given``: the name of an
+    inline template (its own ``name``, if any, is not used, as in Argo)."""
+    name = r.name(node, mark, "template") if given is None else given
     where = f"template '{name}'" if name else "template"
+
+    def build_inline(body: YamlMap, body_mark: Mark, task: str) -> str:
+        child = inline_name(name, task)
+        outer, task_now, item_now = r.take_sites(), r.current_task, r.item_allowed
+        r.current_task, r.item_allowed = None, False
+        inline.append(_template(r, body, body_mark, inline, child))
+        r.sites, r.current_task, r.item_allowed = outer, task_now, item_now
+        return child
+
     r.fields(node, F.TEMPLATE, where)
     present = [key for key in map(str, node) if key in F.TEMPLATE_BODIES and node[key] is not None]
     kind = _body_kind(r, node, present, name, mark)
@@ -54,9 +74,9 @@ def _template(r: Reader, node: YamlMap, mark: Mark) -> LoadedTemplate:
     if kind in (TemplateKind.CONTAINER, TemplateKind.SCRIPT):
         container = build_container.container(r, node, kind, where)
     elif kind is TemplateKind.DAG:
-        dag, target = build_tasks.dag(r, node, where, task_marks)
+        dag, target = build_tasks.dag(r, node, where, task_marks, build_inline)
     elif kind is TemplateKind.STEPS:
-        steps = build_tasks.steps(r, node, where)
+        steps = build_tasks.steps(r, node, where, build_inline)
     retry = _retry(r, node)
     pod_extra = {key: plain(node[key]) for key in map(str, node) if key in F.TEMPLATE.passthrough}
     template = Template(

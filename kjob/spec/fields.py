@@ -318,9 +318,8 @@ DAG = FieldSet(
     supported=_fs("tasks", "failFast", "target"),
 )
 
-_TASK_UNSUPPORTED = _fs("inline", "hooks", "onExit")
+_TASK_UNSUPPORTED = _fs("hooks", "onExit")
 _TASK_HINTS = {
-    "inline": "define the template under spec.templates and refer to it with `template:`",
     "onExit": "use spec.onExit for an exit handler of the whole workflow",
     "image": "a task runs a template: put the container in a template and refer to it with `template:`",
     "container": "a task runs a template: put the container in a template and refer to it with `template:`",
@@ -343,6 +342,7 @@ DAG_TASK = FieldSet(
         "withSequence",
         "continueOn",
         "templateRef",
+        "inline",
     ),
     unsupported=_TASK_UNSUPPORTED,
     hints=_TASK_HINTS,
