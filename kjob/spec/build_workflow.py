@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kjob.spec import build_cron, build_io, build_templates
+from kjob.spec import build_cron, build_io, build_templates, template_defaults
 from kjob.spec import fields as F
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow
 from kjob.spec.model import CronSpec, Mark, Template, TemplateKind, Workflow, frozen_map
@@ -136,6 +136,7 @@ def _workflow(
     here: Mark,
 ) -> LoadedWorkflow:
     r.fields(spec, F.WORKFLOW_SPEC, what)
+    spec = template_defaults.applied(r, spec)
     arguments = build_io.io(r, spec, "arguments", F.ARGUMENTS, "spec", None)
     templates = build_templates.templates(r, spec, spec_mark, what)
     entrypoint = r.string(spec, "entrypoint")

@@ -66,14 +66,27 @@ class Diagnostics:
         self.lenient = lenient
         self.errors: list[SpecError] = []
         self.warnings: list[SpecWarning] = []
+        # what was said where: a text read for several objects (templateDefaults) is reported once
+        self._said: set[tuple[str, Mark, str | None]] = set()
+
+    def _new(self, message: str, mark: Mark, hint: str | None) -> bool:
+        said = (message, mark, hint)
+        if said in self._said:
+            return False
+        self._said.add(said)
+        return True
 
     def error(self, message: str, mark: Mark, *, hint: str | None = None, detail: str | None = None) -> None:
         message, hint = shorten(message), shorten(hint)
+        if not self._new(message, mark, hint):
+            return
         self.errors.append(
             SpecError(message, path=mark.path, line=mark.line, col=mark.col, hint=hint, detail=detail)
         )
 
     def warn(self, message: str, mark: Mark, *, hint: str | None = None) -> None:
+        if not self._new(message, mark, hint):
+            return
         self.warnings.append(SpecWarning(shorten(message), mark, shorten(hint)))
 
     def unsupported(self, message: str, mark: Mark, *, hint: str | None = None) -> None:

@@ -183,6 +183,7 @@ WORKFLOW_SPEC = FieldSet(
         "activeDeadlineSeconds",
         "serviceAccountName",
         "workflowTemplateRef",
+        "templateDefaults",
     ),
     passthrough=WORKFLOW_POD_FIELDS,
     unsupported=_fs(
@@ -202,7 +203,6 @@ WORKFLOW_SPEC = FieldSet(
         "shutdown",
         "suspend",
         "synchronization",
-        "templateDefaults",
         "ttlStrategy",
         "volumeClaimGC",
         "volumeClaimTemplates",
