@@ -1,4 +1,4 @@
-"""Argo's smaller spec features on the local backend (issue 12): inline templates."""
+"""Argo's smaller spec features on the local backend (issue 12): inline templates, templateDefaults."""
 
 from __future__ import annotations
 
@@ -60,3 +60,43 @@ def test_a_task_with_both_template_and_inline_is_refused(kjob: Any, tmp_path: Pa
     done = kjob("lint", write(tmp_path, body))
     assert done.code == 2
     assert "wf.yaml:14:9: error: task 'a' has both template and inline" in done.stdout + done.stderr
+
+
+TEMPLATE_DEFAULTS = """\
+  entrypoint: main
+  templateDefaults:
+    retryStrategy: {limit: "2"}
+    inputs: {parameters: [{name: greeting, value: hi}]}
+    container:
+      image: alpine
+      env: [{name: FROM_DEFAULT, value: d}, {name: OVERRIDDEN, value: d}]
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: flaky, template: flaky}
+      - name: greet
+        inline:
+          container:
+            command: [sh, -c, 'echo "$GREETING $FROM_DEFAULT $OVERRIDDEN"']
+            env: [{name: OVERRIDDEN, value: own}, {name: GREETING, value: "{{inputs.parameters.greeting}}"}]
+  - name: flaky
+    container:
+      command: [sh, -c, 'test {{retries}} -ge 1']
+"""
+
+
+def test_template_defaults_are_merged_into_every_template(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, TEMPLATE_DEFAULTS))
+    assert done.code == 0, done.stdout + done.stderr
+    nodes = done.nodes()
+    assert nodes["greet"]["outputs"]["result"] == "hi d own"  # env merged by name, the template's wins
+    assert len(nodes["flaky"]["attempts"]) == 2  # the default retryStrategy
+
+
+def test_a_mistake_in_template_defaults_points_at_it(kjob: Any, tmp_path: Path) -> None:
+    body = TEMPLATE_DEFAULTS.replace('retryStrategy: {limit: "2"}', "retryStrategy: {limit: many}")
+    done = kjob("lint", write(tmp_path, body))
+    assert done.code == 2
+    assert "wf.yaml:8:28: error: 'limit' must be a whole number" in done.stderr
+    assert done.stderr.count("must be a whole number") == 1  # not once per template
