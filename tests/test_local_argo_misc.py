@@ -100,3 +100,62 @@ def test_a_mistake_in_template_defaults_points_at_it(kjob: Any, tmp_path: Path) 
     assert done.code == 2
     assert "wf.yaml:8:28: error: 'limit' must be a whole number" in done.stderr
     assert done.stderr.count("must be a whole number") == 1  # not once per template
+
+
+LOOP_FAIL_FAST = """\
+  entrypoint: main
+  templates:
+  - name: main
+    parallelism: 1
+    failFast: true
+    steps:
+    - - name: item
+        template: exit
+        arguments: {parameters: [{name: code, value: "{{item}}"}]}
+        withItems: [0, 0, 1, 0, 0]
+  - name: exit
+    inputs: {parameters: [{name: code}]}
+    annotations: {workflows.argoproj.io/display-name: "exit-{{inputs.parameters.code}}"}
+    container: {image: alpine, command: [sh, -c, 'exit {{inputs.parameters.code}}']}
+"""
+
+
+def test_a_failing_fast_template_starts_no_item_after_a_failure(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, LOOP_FAIL_FAST))
+    assert done.code == 1, done.stdout + done.stderr
+    nodes = done.nodes()
+    phases = [nodes[f"item({i}:{c})"]["phase"] for i, c in enumerate([0, 0, 1, 0, 0])]
+    assert phases == ["Succeeded", "Succeeded", "Failed", "Omitted", "Omitted"]
+    assert nodes["item(2:1)"]["display_name"] == "exit-1"
+    without = kjob("run", write(tmp_path, LOOP_FAIL_FAST.replace("failFast: true", "failFast: false")))
+    assert [n["phase"] for k, n in without.nodes().items() if k.startswith("item(")].count("Succeeded") == 4
+
+
+TEMPLATED_TIMEOUT = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: quick, template: sleep, arguments: {parameters: [{name: timeout, value: 30s}]}}
+      - {name: slow, template: sleep, arguments: {parameters: [{name: timeout, value: 1s}]}}
+  - name: sleep
+    timeout: "{{inputs.parameters.timeout}}"
+    inputs: {parameters: [{name: timeout}]}
+    container: {image: alpine, command: [sleep, "2.5"]}
+"""
+
+
+def test_a_templated_timeout_is_rendered_per_node(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, TEMPLATED_TIMEOUT))
+    assert done.code == 1, done.stdout + done.stderr
+    nodes = done.nodes()
+    assert nodes["quick"]["phase"] == "Succeeded"
+    assert nodes["slow"]["phase"] == "Failed"
+    assert "deadline of 1s" in nodes["slow"]["message"]
+
+
+def test_a_templated_timeout_that_is_no_duration_is_the_nodes_error(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, TEMPLATED_TIMEOUT.replace("value: 1s", "value: soon")))
+    assert done.code == 1, done.stdout + done.stderr
+    assert done.nodes()["slow"]["phase"] == "Error"

@@ -49,6 +49,7 @@ from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
 from kjob.limits import FAN_OUT_ITEMS, NESTING, RENDERED_CHARS
+from kjob.spec.durations import parse_duration
 from kjob.spec.model import DagTask, Template, Workflow, pod_fields
 
 
@@ -468,6 +469,7 @@ class Engine:
                 return
             if node is not self._root and node is not self._exit_node:
                 self._bind_inputs(node, lookup)
+            self._render_node_settings(node)
         except KjobError as err:
             self._finish(node, Phase.ERROR, _one_line(err))
             return
@@ -492,6 +494,20 @@ class Engine:
         self._nested_running.add(node)
         node.scope.running += 1
         node.inner = self._open_scope(node)
+
+    def _render_node_settings(self, node: Node) -> None:
+        """The template's settings that Argo renders as the node starts, from its inputs: a templated
+        ``timeout``/``activeDeadlineSeconds`` and the display name."""
+        template = node.template
+        display = template.annotations.get(DISPLAY_NAME)
+        if not template.deadline_texts and display is None:
+            return
+        lookup = template_lookup(node.inputs, node.input_artifacts, self.info)
+        for text in template.deadline_texts:
+            seconds = parse_duration(self._render(text, lookup))
+            node.deadline = seconds if node.deadline is None else min(node.deadline, seconds)
+        if display is not None:
+            node.display_name = self._render(display, lookup)
 
     def _bind_inputs(self, node: Node, lookup: Lookup) -> None:
         args = node.task.arguments
@@ -653,7 +669,7 @@ class Engine:
             input_artifacts=inputs,
             output_parameters=prepared.output_parameters,
             output_artifacts=prepared.output_artifacts,
-            deadline=prepared.deadline,
+            deadline=_tighter(prepared.deadline, node.deadline),
             pod_extra=pod_extra,
             task_name=node.task.name,
             inputs=dict(node.inputs),
@@ -768,6 +784,7 @@ class Engine:
             node.scope.running -= 1
         if node.parent is not None:
             group = node.parent
+            _fail_fast_on_item(self._queue, node)
             group.unfinished_children -= 1
             if group.unfinished_children == 0:
                 self._finish_group(group)
@@ -1011,6 +1028,21 @@ def _stopped(node: Node, run_stop: str, started_before: Collection[str]) -> bool
     )
 
 
+def _fail_fast_on_item(queue: AttemptQueue, item: Node) -> None:
+    """A loop item failed in a template with ``failFast: true``: no new child of it starts (Argo's
+    template failFast; a DAG's own ``failFast`` stops on its tasks, not on the items of a loop)."""
+    scope = item.scope
+    if item.phase.failed_or_error and scope.template.fail_fast and not scope.stopping:
+        scope.stopping = True
+        scope.stop_reason = "template has failed or errored children and failFast enabled"
+        queue.release([scope])
+
+
+def _tighter(first: float | None, second: float | None) -> float | None:
+    limits = [t for t in (first, second) if t is not None]
+    return min(limits) if limits else None
+
+
 def _assess(scope: Scope) -> tuple[Phase, str]:
     """A finished DAG's phase, from its target (leaf) tasks as Argo assesses it: an omitted task
     inherits the failure of the dependency that omitted it."""
@@ -1025,6 +1057,9 @@ def _assess(scope: Scope) -> tuple[Phase, str]:
     if scope.nodes and all(n.phase is Phase.SKIPPED for n in scope.nodes.values()):
         return Phase.SKIPPED, "every task skipped"
     return Phase.SUCCEEDED, ""
+
+
+DISPLAY_NAME = "workflows.argoproj.io/display-name"
 
 
 def _sequence_items(task: DagTask, lookup: Lookup, *, argo: bool) -> list[Any]:

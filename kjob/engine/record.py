@@ -105,7 +105,9 @@ class RunRecorder:
         return built[1]
 
     def _node(self, node: Node) -> dict[str, Any]:
+        shown = {"display_name": node.display_name} if node.display_name is not None else {}
         return {
+            **shown,
             "id": node.id,
             "task": node.task.name,
             "template": node.template.name,

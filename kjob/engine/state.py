@@ -86,6 +86,8 @@ class Node:
     retry_at: float | None = None
     is_group: bool = False
     unfinished_children: int = 0
+    deadline: float | None = None  # seconds, from the template's templated timeout, rendered
+    display_name: str | None = None  # the template's ``workflows.argoproj.io/display-name``, rendered
 
     @property
     def is_leaf(self) -> bool:

@@ -88,13 +88,36 @@ def _template(
         inputs=inputs,
         outputs=outputs,
         retry_strategy=retry,
-        active_deadline_seconds=r.duration(node, "activeDeadlineSeconds", positive=True),
-        timeout=r.duration(node, "timeout", positive=True),
+        active_deadline_seconds=_deadline(r, node, "activeDeadlineSeconds"),
+        timeout=_deadline(r, node, "timeout"),
         parallelism=r.integer(node, "parallelism", minimum=1),
+        deadline_texts=tuple(_deadline_texts(r, node)),
+        fail_fast=bool(r.boolean(node, "failFast")),
+        annotations=r.string_map(node, "annotations"),
         pod_extra=frozen_map(pod_extra),
         mark=mark,
     )
     return LoadedTemplate(template, tuple(r.take_sites()), tuple(task_marks), target)
+
+
+def _deadline(r: Reader, node: YamlMap, key: str) -> float | None:
+    """A literal ``timeout``/``activeDeadlineSeconds``; a templated one is read by
+    :func:`_deadline_texts`."""
+    value = node.get(key)
+    if isinstance(value, str) and ("{{" in value or "<<" in value):
+        return None
+    return r.duration(node, key, positive=True)
+
+
+def _deadline_texts(r: Reader, node: YamlMap) -> list[str]:
+    """The templated ``timeout``/``activeDeadlineSeconds`` (Argo renders them as the node starts)."""
+    texts = []
+    for key in ("activeDeadlineSeconds", "timeout"):
+        value = node.get(key)
+        if isinstance(value, str) and ("{{" in value or "<<" in value):
+            r.text(node, key, key)
+            texts.append(str(value))
+    return texts
 
 
 def _body_kind(r: Reader, node: YamlMap, present: list[str], name: str, mark: Mark) -> TemplateKind | None:

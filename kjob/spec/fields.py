@@ -264,6 +264,8 @@ TEMPLATE = FieldSet(
         "activeDeadlineSeconds",
         "timeout",
         "parallelism",
+        "failFast",
+        "annotations",
     ),
     passthrough=_fs(
         "nodeSelector",
@@ -280,12 +282,10 @@ TEMPLATE = FieldSet(
     ),
     unsupported=UNSUPPORTED_BODIES
     | _fs(
-        "annotations",
         "archiveLocation",
         "arguments",
         "daemon",
         "executor",
-        "failFast",
         "initContainers",
         "memoize",
         "metrics",

@@ -228,6 +228,12 @@ class Template:
     active_deadline_seconds: float | None = None
     timeout: float | None = None
     parallelism: int | None = None
+    # ``timeout``/``activeDeadlineSeconds`` written with references: rendered as each node starts
+    deadline_texts: tuple[str, ...] = ()
+    # ``failFast`` of a dag/steps template: after a child (a loop item too) fails, no new child starts
+    fail_fast: bool = False
+    # ``annotations`` (``workflows.argoproj.io/display-name`` names the node in the run's views)
+    annotations: Mapping[str, str] = field(default_factory=frozen_map)
     # Kubernetes pod-level fields kept verbatim (nodeSelector, tolerations, serviceAccountName, ...).
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
     mark: Mark = NOWHERE
