@@ -88,8 +88,8 @@ wf.yaml:12:9: error: unknown field 'dependancies' in task 'b'
 """,
         """\
 wf.yaml:8:32: error: unknown field 'colour' in container of template 'main'
-  hint: allowed fields: args, command, env, envFrom, image, imagePullPolicy, name, ports, resources, \
-securityContext, volumeMounts, workingDir""",
+  hint: allowed fields: args, command, env, envFrom, image, imagePullPolicy, livenessProbe, name, ports, \
+readinessProbe, resources, securityContext, startupProbe, volumeMounts, workingDir""",
     ),
     (
         "argo field kjob does not support",

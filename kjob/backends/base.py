@@ -68,6 +68,9 @@ class AttemptSpec:
     wants_result: bool = True  # whether anything reads outputs.result (a backend may skip fetching it)
     group_id: str = ""  # a fan-out item's group node (``process-partition``), else empty
     item_index: int | None = None  # the item's position in its fan-out
+    # a daemon: reported ready (AttemptReady) once it runs and its readinessProbe passes, then left
+    # running until the engine cancels it
+    daemon: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,17 @@ class AttemptWaiting:
     reason: str
 
 
-AttemptEvent = AttemptStarted | AttemptFinished | AttemptWaiting
+@dataclass(frozen=True, slots=True)
+class AttemptReady:
+    """A daemon's attempt runs and is ready (its readinessProbe passed, or it started and has
+    none); ``ip`` is the address its ports are reached at (the pod IP; 127.0.0.1 on the host)."""
+
+    attempt_id: str
+    at: float
+    ip: str
+
+
+AttemptEvent = AttemptStarted | AttemptFinished | AttemptWaiting | AttemptReady
 E = TypeVar("E")
 
 

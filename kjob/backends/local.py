@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +36,14 @@ from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
     AttemptPhase,
+    AttemptReady,
     AttemptSpec,
     AttemptStarted,
     settle_outputs,
 )
 from kjob.backends.localjournal import Done, Exit, Journal
 from kjob.backends.localnode import STOP_GRACE, attempt_of
+from kjob.backends.localprobe import HOST, Probe, Prober
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
 from kjob.sandbox import Isolation, detect_isolation, hidden_by_private_tmp
@@ -49,6 +51,7 @@ from kjob.spec.values import unpassable_in
 
 _AGENT_WAIT = 10.0  # seconds close() waits for the agent to report the attempts it stops
 _ORPHAN_POLL = 0.2  # seconds between looks at the journal for attempts an earlier agent runs
+_PROBE_POLL = 0.1  # seconds between looks at the readiness probes of daemons not ready yet
 _READ = 1 << 20  # bytes of the agent's events taken per read
 _SCRIPT_NAME = ".kjob-script"  # in the attempt's working directory
 
@@ -107,6 +110,9 @@ class LocalBackend:
             self.journal.refresh()
         self._resume = resume
         self._agent = _AgentLink(self.journal)
+        self._prober = Prober()
+        # replayed daemons kjob had stopped: their end is told again once the engine stops them again
+        self._stopped_daemons: dict[str, AttemptFinished] = {}
 
     # ------------------------------------------------------------------------------ interface
     def now(self) -> float:
@@ -131,6 +137,10 @@ class LocalBackend:
         return False  # processes start one by one; the engine keeps the limits
 
     def cancel(self, attempt_id: str) -> None:
+        replayed = self._stopped_daemons.pop(attempt_id, None)
+        if replayed is not None:
+            self._out.append(replayed)
+            return
         attempt = self._attempts.get(attempt_id)
         if attempt is None or attempt.cancelled:
             return
@@ -143,10 +153,14 @@ class LocalBackend:
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
         if self._out:
             timeout = 0
-        elif self._orphans:
-            timeout = _ORPHAN_POLL if timeout is None else min(timeout, _ORPHAN_POLL)
+        elif self._orphans or self._prober.probing:
+            wait = _ORPHAN_POLL if self._orphans else _PROBE_POLL
+            timeout = wait if timeout is None else min(timeout, wait)
         self._agent.receive(timeout)
         self._take_agent_events()
+        for attempt_id, at in self._prober.take():
+            if attempt_id in self._attempts:
+                self._ready(attempt_id, at)
         if self._orphans:
             self._look_at_orphans()
         out, self._out = self._out, []
@@ -167,6 +181,7 @@ class LocalBackend:
         """Stop (SIGKILL) whatever still runs, wait for the agent to report it, release the run."""
         for orphan in list(self._orphans.values()):
             _signal_attempt(orphan.orphan_pid or 0, orphan.spec.attempt_id, signal.SIGKILL)
+        self._prober.close()
         self._agent.close(_AGENT_WAIT)
         events = self._agent.events
         while events:  # what ended while stopping is recorded, for `kjob resume`
@@ -179,9 +194,17 @@ class LocalBackend:
         """Take ``spec`` from what an earlier kjob of this run left: ``True`` if it needs no start."""
         attempt_id = spec.attempt_id
         done = self.journal.done(attempt_id)
+        ready = self.journal.ready(attempt_id) if spec.daemon else None
         if done is not None:
             self._out.append(AttemptStarted(attempt_id, self._mono(done.started)))
-            self._out.append(_replayed(done, attempt_id, self._mono(done.finished)))
+            finished = _replayed(done, attempt_id, self._mono(done.finished))
+            if ready is None:
+                self._out.append(finished)
+            elif done.message == "stopped":  # by kjob, with its scope: ended again when stopped again
+                self._out.append(AttemptReady(attempt_id, self._mono(ready), HOST))
+                self._stopped_daemons[attempt_id] = finished
+            else:
+                self._out.extend([AttemptReady(attempt_id, self._mono(ready), HOST), finished])
             return True
         started = self.journal.started(attempt_id)
         if started is None:
@@ -206,6 +229,10 @@ class LocalBackend:
         attempt.orphan_agent = agent_pid
         self._attempts[attempt_id] = attempt
         self._orphans[attempt_id] = attempt
+        if ready is not None:  # a daemon still running: ready as it was
+            self._out.append(AttemptReady(attempt_id, self._mono(ready), HOST))
+        elif spec.daemon:
+            self._readiness(attempt)
         return True
 
     def _look_at_orphans(self) -> None:
@@ -307,11 +334,41 @@ class LocalBackend:
             "log": os.path.join(self._logs, spec.attempt_id + ".log"),
             "deadline": spec.deadline,
         }
+        if spec.daemon:
+            _readiness_probe(spec)  # refused before it starts, not while it runs
+        for probe in ("livenessProbe", "startupProbe"):
+            if probe in container.extra:
+                self._tell_once(probe, f"local backend: {probe} is not run (the kubernetes backend runs it)")
         if not places_files:
             request["mkdirs"] = dirs
         if not (spec.output_parameters or spec.output_artifacts or self._keep):
             request["rmdirs"] = dirs[::-1]  # nothing to read back: the agent removes them
         return _Attempt(spec, workdir, private), request
+
+    def _readiness(self, attempt: _Attempt) -> None:
+        """A daemon's attempt runs: ready now if it has no readinessProbe, else once the probe passes
+        (run beside the task: its working directory, private /tmp and environment)."""
+        spec = attempt.spec
+        probe = _readiness_probe(spec)
+        if probe is None:
+            self._ready(spec.attempt_id, self.now())
+            return
+        declared = kubelet_expansion.container_env((v.name, v.value or "") for v in spec.container.env)
+        private, workdir = attempt.private_tmp, attempt.workdir
+        isolation = self._isolation_mode()
+
+        def wrap(argv: list[str]) -> tuple[list[str], str]:
+            if private is None:
+                return argv, workdir
+            return isolation.wrap(argv, private_dir=private, workdir=workdir), "/"
+
+        ports = [p for p in spec.container.extra.get("ports") or () if isinstance(p, Mapping)]
+        self._prober.start(spec.attempt_id, probe, ports=ports, env={**os.environ, **declared}, wrap=wrap)
+
+    def _ready(self, attempt_id: str, at: float) -> None:
+        """Tell the engine a daemon is ready, and write it down for a resumed run."""
+        self.journal.set_ready(attempt_id, at + self._wall_offset)
+        self._out.append(AttemptReady(attempt_id, at, HOST))
 
     def _executable(self, command: str, spec: AttemptSpec) -> str:
         """The host program for ``command``; ``python``/``python3`` fall back to kjob's own Python."""
@@ -397,6 +454,8 @@ class LocalBackend:
             if kind == "started" and attempt.started is None:
                 attempt.started = float(event["at"])
                 self._out.append(AttemptStarted(attempt.spec.attempt_id, self._mono(attempt.started)))
+                if attempt.spec.daemon:
+                    self._readiness(attempt)
             elif kind == "exited":
                 ended = Exit(
                     int(event["code"]),
@@ -428,6 +487,7 @@ class LocalBackend:
         """Record ``finished`` in the journal (a resumed run replays it; ``journal=False``: its exit
         record tells it as well), then tell the engine."""
         attempt_id = attempt.spec.attempt_id
+        self._prober.stop(attempt_id)
         if journal:
             wall = finished.at + self._wall_offset
             done = _done_of(finished, started=attempt.started or wall, finished=wall)
@@ -561,6 +621,17 @@ class _AgentLink:
             self._proc.kill()
             self._proc.wait()
         self._proc.stdout.close()  # type: ignore[union-attr]
+
+
+def _readiness_probe(spec: AttemptSpec) -> Probe | None:
+    """A daemon's ``readinessProbe`` as the local backend runs it (``None``: it has none)."""
+    raw = spec.container.extra.get("readinessProbe")
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return Probe.of(raw)
+    except ValueError as err:
+        raise KjobError(f"{err} (template '{spec.template_name}')") from None
 
 
 def _remove(attempt: _Attempt) -> None:

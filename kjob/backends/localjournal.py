@@ -14,6 +14,8 @@ Under ``<run dir>/node/``:
   - ``{"exit": <attempt>, "code", "finished", "timed_out", "stopped"}``  the attempt's process
     ended: raw exit status, wall time, whether its deadline or a stop ended it; its last stdout bytes
     are in ``<attempt>.tail`` (no file: it wrote nothing), written before this record;
+  - ``{"ready": <attempt>, "at"}``  kjob found a daemon's attempt ready (its readinessProbe
+    passed): a resumed run reports it ready again;
   - ``{"done": <attempt>, ...}``  kjob read the attempt's outputs and reported how it ended (the
     :class:`~kjob.backends.base.AttemptFinished`, with wall times): a resumed run replays it.
     Only where the ``exit`` record alone would not say the same again: an attempt with outputs kjob
@@ -78,6 +80,7 @@ class Journal:
         self._started: dict[str, dict[str, Any]] = {}
         self._exited: dict[str, Exit] = {}
         self._done: dict[str, Done] = {}
+        self._ready: dict[str, float] = {}
 
     def ensure(self) -> Journal:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -122,6 +125,13 @@ class Journal:
         except FileNotFoundError:
             return b""
 
+    def ready(self, attempt_id: str) -> float | None:
+        """When a daemon's attempt was found ready (wall clock)."""
+        return self._ready.get(attempt_id)
+
+    def set_ready(self, attempt_id: str, at: float) -> None:
+        self._append({"ready": attempt_id, "at": at})
+
     def done(self, attempt_id: str) -> Done | None:
         return self._done.get(attempt_id)
 
@@ -153,10 +163,12 @@ class Journal:
             elif "exit" in record:
                 attempt_id = record.pop("exit")
                 self._exited[attempt_id] = Exit(**record)
+            elif "ready" in record:
+                self._ready[str(record["ready"])] = float(record["at"])
             elif "done" in record:
                 attempt_id = record.pop("done")
                 self._done[attempt_id] = Done(**record)
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, KeyError):
             pass  # a record cut short by its writer's death (see the module's note)
 
     def _append(self, record: dict[str, Any]) -> None:

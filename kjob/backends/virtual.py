@@ -16,6 +16,7 @@ from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
     AttemptPhase,
+    AttemptReady,
     AttemptSpec,
     AttemptStarted,
     settle_outputs,
@@ -34,6 +35,7 @@ class Outcome:
     parameters: Mapping[str, str] = field(default_factory=frozen_map)
     error: str | None = None  # an Error (platform fault) instead of an exit
     transient: bool = False
+    ready_after: float | None = None  # a daemon: ready this long after it started (before it ends)
 
 
 Script = Callable[[AttemptSpec], Outcome]
@@ -51,6 +53,9 @@ def scripted(outcomes: Mapping[str, Outcome | Sequence[Outcome]], default: Outco
         return chosen[min(spec.attempt, len(chosen) - 1)]
 
     return script
+
+
+VIRTUAL_IP = "10.0.0.1"  # the address every daemon is ready at
 
 
 class VirtualBackend:
@@ -94,6 +99,8 @@ class VirtualBackend:
         outcome = self.script(spec)
         end = start + outcome.duration
         self._push(AttemptStarted(spec.attempt_id, start))
+        if spec.daemon and outcome.ready_after is not None and outcome.ready_after < outcome.duration:
+            self._push(AttemptReady(spec.attempt_id, start + outcome.ready_after, VIRTUAL_IP))
         if spec.deadline is not None and outcome.duration > spec.deadline:
             end = start + spec.deadline
             event = AttemptFinished(

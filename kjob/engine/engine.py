@@ -20,6 +20,7 @@ from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
     AttemptPhase,
+    AttemptReady,
     AttemptSpec,
     AttemptStarted,
     AttemptWaiting,
@@ -187,6 +188,8 @@ class Engine:
         self._timers: list[tuple[float, int, str, Node | None]] = []
         self._queue = AttemptQueue()
         self._running: dict[str, Node] = {}  # attempt id -> node
+        # daemons that are ready (their node succeeded) and still run: attempt id -> node
+        self._daemons: dict[str, Node] = {}
         self._held: dict[str, _Slots] = {}  # attempt id -> the slots its submission holds
         self._occupied = 0  # slots held against the workflow-wide parallelism limit
         # dag/steps nodes that hold one of their scope's parallelism slots while they run
@@ -251,7 +254,7 @@ class Engine:
             if self._done():
                 break
             timeout = self._poll_timeout()
-            if timeout is None and not self._running:
+            if timeout is None and not self._running and not self._daemons:
                 stuck = ", ".join(n.id for n in self.nodes if not n.phase.finished)
                 raise KjobError(f"internal error: the run stalled with nothing running (waiting: {stuck})")
             if control is not None or self._idlers:
@@ -676,6 +679,7 @@ class Engine:
             wants_result=_result_used(node),
             group_id=node.parent.id if node.parent is not None else "",
             item_index=node.item_index if node.parent is not None else None,
+            daemon=template.daemon,
         )
 
     def _prepared(self, template: Template) -> _Prepared:
@@ -700,9 +704,16 @@ class Engine:
         for event in events:
             node = self._running.get(event.attempt_id)
             if node is None:
+                daemon = self._daemons.pop(event.attempt_id, None)
+                if daemon is not None and isinstance(event, AttemptFinished):
+                    self._daemon_ended(daemon, daemon.attempts[-1], event)
+                elif daemon is not None:
+                    self._daemons[event.attempt_id] = daemon
                 continue
             record = node.attempts[-1]
-            if isinstance(event, AttemptWaiting):
+            if isinstance(event, AttemptReady):
+                self._daemon_ready(node, event)
+            elif isinstance(event, AttemptWaiting):
                 node.message = f"waiting: {event.reason}" if event.reason else ""
                 self._notify(node)
             elif isinstance(event, AttemptStarted):
@@ -718,8 +729,49 @@ class Engine:
                 self._release(node, event.attempt_id)
                 self._attempt_finished(node, record, event)
 
+    def _daemon_ready(self, node: Node, event: AttemptReady) -> None:
+        """A daemon runs and is ready: its node succeeds (its dependents may start) while its
+        attempt keeps running, holding no parallelism slot, until its dag/steps ends."""
+        if not node.template.daemon:
+            return
+        self._release(node, event.attempt_id)
+        self._daemons[event.attempt_id] = node
+        node.ip, node.daemoned = event.ip, True
+        record = node.attempts[-1]
+        if record.started_at is None:
+            record.started_at = event.at
+        self._finish(node, Phase.SUCCEEDED, f"daemon ready at {event.ip}", at=event.at)
+        if self._stop_reason and node.daemoned:  # ready after the run was stopped
+            self._stop_daemons(lambda _node: True)
+
+    def _daemon_ended(self, node: Node, record: AttemptRecord, event: AttemptFinished) -> None:
+        """The attempt of a ready daemon ended: stopped with its scope (its node stays Succeeded, as
+        Argo's), or on its own while its scope still ran, which fails its node as in Argo."""
+        record.finished_at = event.at
+        record.phase, record.exit_code = event.phase, event.exit_code
+        if not node.daemoned:
+            record.message = "stopped with its scope"
+            return
+        node.daemoned = False
+        how = event.message or f"exit code {event.exit_code}"
+        record.message = node.message = f"daemon ended before its {_scope_kind(node)} did: {how}"
+        record.phase = AttemptPhase.FAILED
+        node.phase, node.exit_code = Phase.FAILED, event.exit_code
+        self._notify(node)
+
+    def _stop_daemons(self, belongs: Callable[[Node], bool]) -> None:
+        """Stop the running daemons ``belongs`` picks; they still report how their attempt ended."""
+        for attempt_id, node in list(self._daemons.items()):
+            if node.daemoned and belongs(node):
+                node.daemoned = False
+                self._notify(node)
+                self.backend.cancel(attempt_id)
+
     def _attempt_finished(self, node: Node, record: AttemptRecord, event: AttemptFinished) -> None:
         phase, message = event.phase, event.message
+        if phase is AttemptPhase.SUCCEEDED and node.template.daemon:  # as Argo: a daemon must run on
+            phase = AttemptPhase.FAILED
+            message = f"daemon exited (exit code {event.exit_code}) before it was ready"
         if phase is AttemptPhase.SUCCEEDED and event.missing_outputs:
             phase = AttemptPhase.ERROR
             message = self._missing_output_message(node, event.missing_outputs, event.result)
@@ -805,6 +857,8 @@ class Engine:
                 self._evaluate(scope.nodes[name])
         if scope.owner is None:
             self._top_finished(node)
+            if self._exit_node is None or self._exit_node.phase.finished:
+                self._stop_daemons(lambda _node: True)  # the workflow has ended
         elif last:
             self._finish_scope(scope)
 
@@ -827,6 +881,7 @@ class Engine:
     def _finish_scope(self, scope: Scope) -> None:
         owner = scope.owner
         assert owner is not None
+        self._stop_daemons(lambda node: node.scope is scope)  # Argo's killDaemonedChildren
         phase, message = _assess(scope)
         self._finish(owner, phase, message)
 
@@ -853,6 +908,7 @@ class Engine:
         self._queue.release()
         for attempt_id in list(self._running):
             self.backend.cancel(attempt_id)
+        self._stop_daemons(lambda _node: True)
         for node in list(self.nodes):
             if node.retry_at is not None and not node.phase.finished:
                 self._finish(node, Phase.FAILED, f"{node.message}; {reason}")
@@ -883,7 +939,7 @@ class Engine:
     def _done(self) -> bool:
         root_done = self._root is not None and self._root.phase.finished
         exit_done = self._exit_node is None or self._exit_node.phase.finished
-        return root_done and exit_done and not self._running
+        return root_done and exit_done and not self._running and not self._daemons
 
     def _final_phase(self) -> tuple[Phase, str]:
         assert self._root is not None
@@ -1118,6 +1174,12 @@ def _nesting(node: Node) -> int:
         depth += 1
         scope = scope.owner.scope if scope.owner is not None else None
     return depth
+
+
+def _scope_kind(node: Node) -> str:
+    """What started ``node``: ``dag`` or ``steps`` (the workflow, for the entrypoint itself)."""
+    owner = node.scope.owner
+    return owner.template.kind.value if owner is not None else "workflow"
 
 
 def _one_line(err: KjobError) -> str:

@@ -66,6 +66,8 @@ def _node_value(node: Node, parts: list[str], ref: str) -> str:
         return node.phase.value
     if parts == ["exitCode"] and node.exit_code is not None:
         return str(node.exit_code)
+    if parts == ["ip"] and node.ip is not None:
+        return node.ip
     if parts == ["outputs", "result"] and node.result is not None:
         return node.result
     if parts == ["outputs", "parameters"] and node.parameter_sets is not None:

@@ -88,6 +88,8 @@ class Node:
     unfinished_children: int = 0
     deadline: float | None = None  # seconds, from the template's templated timeout, rendered
     display_name: str | None = None  # the template's ``workflows.argoproj.io/display-name``, rendered
+    ip: str | None = None  # a daemon's address, once it is ready
+    daemoned: bool = False  # a daemon that succeeded (ready) and still runs, until its scope ends
 
     @property
     def is_leaf(self) -> bool:

@@ -31,6 +31,8 @@ def container(r: Reader, node: YamlMap, kind: TemplateKind, where: str) -> Conta
         source = r.text(body, "source", "source")
         if source is None and body.get("source") is None:
             r.diag.error(f"script of {where} has no source", mark, hint="add `source: |` and the script")
+    for probe in F.PROBES:
+        _probe(r, body, probe, f"{probe} of {where}")
     extra = {k: plain(body[k]) for k in map(str, body) if k in F.CONTAINER.passthrough}
     return Container(
         image=image or "",
@@ -43,6 +45,37 @@ def container(r: Reader, node: YamlMap, kind: TemplateKind, where: str) -> Conta
         extra=frozen_map(extra),
         mark=mark,
     )
+
+
+def _probe(r: Reader, node: YamlMap, key: str, where: str) -> None:
+    """Check a ``readinessProbe`` (or liveness/startup probe): one handler (exec, httpGet,
+    tcpSocket) with its fields, and whole-number timings; the probe itself is kept verbatim."""
+    probe = r.mapping(node, key)
+    if probe is None:
+        return
+    r.fields(probe, F.PROBE, where)
+    for timing in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds"):
+        r.integer(probe, timing)
+    for count in ("failureThreshold", "successThreshold"):
+        r.integer(probe, count, minimum=1)
+    handlers = [h for h in F.PROBE_HANDLERS if probe.get(h) is not None]
+    if len(handlers) != 1 and probe.get("grpc") is None:
+        what = "no handler" if not handlers else f"both {handlers[0]} and {handlers[1]}"
+        hint = "give it exactly one of exec, httpGet, tcpSocket"
+        r.diag.error(f"{where} has {what}", r.src.key(node, key), hint=hint)
+        return
+    if not handlers:
+        return
+    action = r.mapping(probe, handlers[0])
+    fields = {"exec": F.EXEC_ACTION, "httpGet": F.HTTP_GET_ACTION, "tcpSocket": F.TCP_SOCKET_ACTION}
+    if action is None:
+        return
+    r.fields(action, fields[handlers[0]], f"{handlers[0]} of {where}")
+    if handlers[0] == "exec":
+        r.sequence(action, "command", hint="write `command: [cat, /tmp/ready]`")
+    elif action.get("port") is None:
+        mark = r.src.key(probe, handlers[0])
+        r.diag.error(f"{handlers[0]} of {where} has no port", mark, hint="add `port: 8080`")
 
 
 def _words(r: Reader, node: YamlMap, key: str) -> tuple[str, ...]:

@@ -96,6 +96,7 @@ def _template(
         annotations=r.string_map(node, "annotations"),
         pod_extra=frozen_map(pod_extra),
         mark=mark,
+        daemon=_daemon(r, node, kind, where),
     )
     return LoadedTemplate(template, tuple(r.take_sites()), tuple(task_marks), target)
 
@@ -195,3 +196,16 @@ def _backoff(r: Reader, node: YamlMap) -> Backoff:
         max_duration=r.duration(node, "maxDuration"),
         cap=r.duration(node, "cap"),
     )
+
+
+def _daemon(r: Reader, node: YamlMap, kind: TemplateKind | None, where: str) -> bool:
+    """``daemon: true``, allowed on a container or script template (a pod that keeps running)."""
+    daemon = bool(r.boolean(node, "daemon"))
+    if daemon and kind not in (TemplateKind.CONTAINER, TemplateKind.SCRIPT, None):
+        r.diag.error(
+            f"{where} is a {kind.value} template; only a container or script template can be a daemon",
+            r.src.key(node, "daemon"),
+            hint="put `daemon: true` on the container or script template it runs",
+        )
+        return False
+    return daemon

@@ -264,6 +264,7 @@ TEMPLATE = FieldSet(
         "activeDeadlineSeconds",
         "timeout",
         "parallelism",
+        "daemon",
         "failFast",
         "annotations",
     ),
@@ -284,7 +285,6 @@ TEMPLATE = FieldSet(
     | _fs(
         "archiveLocation",
         "arguments",
-        "daemon",
         "executor",
         "initContainers",
         "memoize",
@@ -447,12 +447,12 @@ CONTINUE_ON = FieldSet("continueOn", argo="ContinueOn", supported=_fs("failed", 
 SEQUENCE = FieldSet("withSequence", argo="Sequence", supported=_fs("count", "start", "end", "format"))
 
 _CONTAINER_SUPPORTED = _fs("image", "command", "args", "env", "workingDir", "resources")
-_CONTAINER_PASSTHROUGH = _fs("volumeMounts", "securityContext", "imagePullPolicy", "envFrom", "ports", "name")
+PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
+_CONTAINER_PASSTHROUGH = _fs(
+    "volumeMounts", "securityContext", "imagePullPolicy", "envFrom", "ports", "name", *PROBES
+)
 _CONTAINER_UNSUPPORTED = _fs(
     "lifecycle",
-    "livenessProbe",
-    "readinessProbe",
-    "startupProbe",
     "stdin",
     "stdinOnce",
     "tty",
@@ -487,6 +487,27 @@ SCRIPT = FieldSet(
     unsupported=_CONTAINER_UNSUPPORTED,
     hints=_CONTAINER_HINTS,
 )
+
+PROBE = FieldSet(
+    "probe",
+    supported=_fs(
+        "exec",
+        "httpGet",
+        "tcpSocket",
+        "initialDelaySeconds",
+        "periodSeconds",
+        "timeoutSeconds",
+        "failureThreshold",
+        "successThreshold",
+        "terminationGracePeriodSeconds",
+    ),
+    unsupported=_fs("grpc"),
+    hints={"grpc": "use an exec probe that runs a gRPC health client, or httpGet / tcpSocket"},
+)
+PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket")
+EXEC_ACTION = FieldSet("exec", supported=_fs("command"))
+HTTP_GET_ACTION = FieldSet("httpGet", supported=_fs("path", "port", "host", "scheme", "httpHeaders"))
+TCP_SOCKET_ACTION = FieldSet("tcpSocket", supported=_fs("port", "host"))
 
 ENV_VAR = FieldSet("env", argo="EnvVar", supported=_fs("name", "value", "valueFrom"))
 

@@ -237,6 +237,9 @@ class Template:
     # Kubernetes pod-level fields kept verbatim (nodeSelector, tolerations, serviceAccountName, ...).
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
     mark: Mark = NOWHERE
+    # ``daemon: true``: the task succeeds once its container runs and is ready, and keeps running
+    # until the dag/steps that started it ends
+    daemon: bool = False
 
     @property
     def deadline(self) -> float | None:

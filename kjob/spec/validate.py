@@ -56,7 +56,7 @@ def validate(loaded: LoadedWorkflow, diag: Diagnostics) -> None:
 
 
 _BODY_KINDS = (TemplateKind.CONTAINER, TemplateKind.SCRIPT)
-_TASK_ATTRIBUTES = "status, exitCode, outputs.result, outputs.parameters.<name>, outputs.artifacts.<name>"
+_TASK_ATTRIBUTES = "status, exitCode, ip, outputs.result, outputs.parameters.<name>, outputs.artifacts.<name>"
 _ROOTS = ("inputs", "tasks", "steps", "item", "workflow", "retries")
 _ARGO_ONLY_ROOTS = frozenset({"pod", "node", "lastRetry", "outputs", "cronworkflow"})
 _ARGO_ONLY_TASK_ATTRIBUTES = frozenset(
@@ -64,7 +64,6 @@ _ARGO_ONLY_TASK_ATTRIBUTES = frozenset(
         "startedAt",
         "finishedAt",
         "id",
-        "ip",
         "hostNodeName",
         "phase",
         "outputs.parameters",
@@ -697,11 +696,25 @@ class _Checker:
             return None
         if attribute == "outputs.parameters" and task.fans_out:
             return None  # a loop's outputs as one JSON array of {name: value} objects, one per item
+        if attribute == "ip":
+            return self.check_ip(task, path)
         if attribute in _ARGO_ONLY_TASK_ATTRIBUTES:
             return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
         if len(rest) >= 3 and rest[0] == "outputs" and rest[1] in ("parameters", "artifacts"):
             return self.check_output(task, rest[1], ".".join(rest[2:]), root)
         return _Problem(f"unknown variable '{path}'", f"after {root}.{task.name} come: {_TASK_ATTRIBUTES}")
+
+    def check_ip(self, task: DagTask, path: str) -> _Problem | None:
+        """``tasks.X.ip``: the address of a daemon's pod, known while it runs (kjob does not keep
+        the address of a pod that has ended)."""
+        target = self.templates.get(task.template)
+        if target is None or target.daemon:
+            return None
+        return _Problem(
+            f"'{self.show(path)}' is not supported by kjob yet for a task that is not a daemon",
+            f"kjob knows the address of a daemon's pod only: add `daemon: true` to template '{target.name}'",
+            True,
+        )
 
     def check_output(self, task: DagTask, kind: str, name: str, root: str) -> _Problem | None:
         target = self.templates.get(task.template)
