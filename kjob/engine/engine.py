@@ -29,8 +29,10 @@ from kjob.backends.base import (
     OutputArtifactSpec,
     OutputParameterSpec,
 )
+from kjob.backends.coordination import Locks, MemoCache, MemoryLocks, MemoryMemo
 from kjob.engine.aggregate import aggregate
 from kjob.engine.bulk import BulkReport, collector_paused, reported
+from kjob.engine.gate import Gate
 from kjob.engine.inputs import InputSource, input_sources
 from kjob.engine.lookup import (
     Lookup,
@@ -113,6 +115,10 @@ class EngineOptions:
     started_before: Collection[str] = frozenset()
     # Told how far a fan-out's items are made and handed over (what, done, total): a progress bar.
     on_bulk: BulkReport | None = None
+    # Where ``synchronization`` locks and ``memoize`` caches are kept (the backend's); None: in this
+    # process only (locks shared by nothing but this run).
+    locks: Locks | None = None
+    memo: MemoCache | None = None
 
 
 @dataclass
@@ -212,6 +218,13 @@ class Engine:
         # The longest text a reference may render to: read from the environment once per step of
         # the run, not once per text (a fan-out renders a few texts an item).
         self._max_chars = RENDERED_CHARS.value
+        self._gate = Gate(
+            self.options.locks or MemoryLocks(), self.options.memo or MemoryMemo(), self.info.namespace
+        )
+        self._lock_waiters: dict[Node, None] = {}  # nodes waiting for their locks, oldest first
+        self._locks_freed = False  # a lock was given back (or it is time to try again): wake waiters
+        self._memo_keys: dict[Node, str] = {}  # a memoized node that runs -> its rendered key
+        self._run_locked = not workflow.synchronization  # the workflow's own locks are held
 
     def _render(self, text: str, lookup: Lookup) -> str:
         return render(text, lookup, argo_braces=self.argo, max_chars=self._max_chars)
@@ -233,6 +246,8 @@ class Engine:
                 self.interrupt("interrupted by user")
                 self._loop()
         phase, message = self._final_phase()
+        if not self._detached:
+            self._gate.leave_all()
         return RunResult(
             run_id=self.run_id,
             phase=phase,
@@ -250,6 +265,8 @@ class Engine:
             self._max_chars = RENDERED_CHARS.value
             if control is not None:
                 self._obey(control())
+            if self._lock_waiters:
+                self._wake_waiters()
             self._dispatch()
             if self._done():
                 break
@@ -476,6 +493,12 @@ class Engine:
         except KjobError as err:
             self._finish(node, Phase.ERROR, _one_line(err))
             return
+        self._enter(node)
+
+    def _enter(self, node: Node) -> None:
+        """Take the node's locks and look it up in its memoize cache, then run it."""
+        if not self._admitted(node):
+            return
         if node.template.container is not None:
             self._queue_attempt(node)
             return
@@ -487,6 +510,93 @@ class Engine:
             self._queue.push(node)  # a child dag/steps counts as one against its scope's limit
         else:
             self._open(node)
+
+    # ----------------------------------------------------------------------- locks and memoize
+    def _admitted(self, node: Node) -> bool:
+        """Whether ``node`` may run now: the workflow's locks (for the entrypoint) and its template's
+        are held, and its memoize cache has no entry for it.  Otherwise it waits for a lock (and is
+        tried again when one is given back), ends with its cached outputs, or ends in error."""
+        template = node.template
+        try:
+            if node is self._root and not self._run_locked:
+                locks = self._gate.resolve(self.workflow.synchronization, self._render_for(None))
+                if self._wait_for(node, self._gate.enter(self._holder(None), locks)):
+                    return False
+                self._run_locked = True
+            if template.synchronization:
+                locks = self._gate.resolve(template.synchronization, self._render_for(node))
+                if self._wait_for(node, self._gate.enter(self._holder(node), locks)):
+                    return False
+            if template.memoize is not None:
+                key = self._gate.key(template.memoize, self._render_for(node))
+                recalled = self._gate.recall(template.memoize, key)
+                if recalled is None:
+                    self._memo_keys[node] = key
+                else:
+                    entry = recalled.entry
+                    node.parameters, node.result = dict(entry.parameters), entry.result
+                    node.exit_code = entry.exit_code
+                    self._finish(node, Phase.SUCCEEDED, recalled.message)
+                    return False
+        except KjobError as err:
+            self._finish(node, Phase.ERROR, _one_line(err))
+            return False
+        if node.message.startswith("Waiting for "):
+            node.message = ""
+            self._notify(node)
+        return True
+
+    def _render_for(self, node: Node | None) -> Callable[[str], str]:
+        """How a lock name or memoize key of ``node``'s template renders (the workflow's: ``None``)."""
+        if node is None:
+            lookup = template_lookup({}, {}, self.info)
+        else:
+            lookup = template_lookup(node.inputs, node.input_artifacts, self.info)
+        return lambda text: self._render(text, lookup)
+
+    def _holder(self, node: Node | None) -> str:
+        """Who holds a lock, as Argo names holders: ``namespace/run`` or ``namespace/run/node``."""
+        run = f"{self.info.namespace}/{self.run_id}"
+        return run if node is None else f"{run}/{node.id}"
+
+    def _wait_for(self, node: Node, waiting: str | None) -> bool:
+        """Park ``node`` until a lock is given back, if ``waiting`` says why it cannot run."""
+        if waiting is None:
+            return False
+        if node.message != waiting:
+            node.message = waiting
+            self._notify(node)
+        if not self._lock_waiters and self._gate.retry_every is not None:
+            self._add_timer(self.backend.now() + self._gate.retry_every, "locks", None)
+        self._lock_waiters[node] = None
+        return True
+
+    def _wake_waiters(self) -> None:
+        """Try the waiting nodes again, oldest first, once a lock was given back; a stop ends them."""
+        freed, self._locks_freed = self._locks_freed, False
+        for node in list(self._lock_waiters):
+            if _stopped(node, self._stop_reason, self.options.started_before):
+                del self._lock_waiters[node]
+                why = self._stop_reason or node.scope.stop_reason
+                self._finish(node, Phase.OMITTED, f"not started: {why}")
+            elif freed:
+                del self._lock_waiters[node]
+                self._enter(node)
+        if self._lock_waiters and freed and self._gate.retry_every is not None:
+            self._add_timer(self.backend.now() + self._gate.retry_every, "locks", None)
+
+    def _leave_gate(self, node: Node, phase: Phase) -> None:
+        """A node ends: it gives its locks back, and a memoized one that succeeded is cached."""
+        self._lock_waiters.pop(node, None)
+        key = self._memo_keys.pop(node, None)
+        memoize = node.template.memoize
+        if key is not None and memoize is not None and phase is Phase.SUCCEEDED:
+            try:
+                self._gate.remember(memoize, key, node.id, node.parameters, node.result, node.exit_code)
+            except KjobError as err:
+                node.message = f"could not save to the memoize cache: {_one_line(err)}"
+        if node.template.synchronization and self._gate.leave(self._holder(node)):
+            self._locks_freed = True
 
     def _open(self, node: Node) -> None:
         """Run a ``dag``/``steps`` node: it holds one slot of its own scope's ``parallelism`` (its
@@ -824,6 +934,7 @@ class Engine:
     def _finish(self, node: Node, phase: Phase, message: str = "", *, at: float | None = None) -> None:
         """``at``: when its last attempt ended, by the backend's account (a replayed attempt of a
         resumed run ended long ago); else now."""
+        self._leave_gate(node, phase)
         node.phase = phase
         node.message = message
         node.retry_at = None
@@ -931,6 +1042,8 @@ class Engine:
             _, _, kind, node = heapq.heappop(self._timers)
             if kind == "deadline":
                 self._stop_all("workflow exceeded activeDeadlineSeconds")
+            elif kind == "locks":
+                self._locks_freed = True
             elif node is not None and node.retry_at is not None and not node.phase.finished:
                 node.retry_at = None
                 self._queue_attempt(node)

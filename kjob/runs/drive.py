@@ -87,8 +87,10 @@ def drive(
     from kjob.engine.engine import Engine, EngineOptions
     from kjob.engine.record import RunRecorder
     from kjob.runs.control import requests_for, started_before
+    from kjob.runs.coordination import coordination_for
 
     backend = launch.backend
+    locks, memo = coordination_for(backend)
     recorder = RunRecorder(launch.run_dir, header=_header(launch), clock_now=backend.now())
     engine = Engine(
         launch.workflow,
@@ -104,6 +106,8 @@ def drive(
             rerun=launch.rerun,
             started_before=started_before(launch.previous),
             on_bulk=on_bulk,
+            locks=locks,
+            memo=memo,
         ),
         observers=[*observers, recorder],
     )
@@ -111,6 +115,7 @@ def drive(
     def close() -> None:
         if on_end is not None:
             on_end()
+        locks.close()
         backend.close()
 
     try:

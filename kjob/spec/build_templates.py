@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from kjob.spec import build_container, build_io, build_tasks
 from kjob.spec import fields as F
+from kjob.spec.build_sync import memoize, synchronization
 from kjob.spec.loaded import LoadedTemplate, Locator, TaskMarks
 from kjob.spec.model import (
     Backoff,
@@ -80,6 +81,8 @@ def _template(
     retry = _retry(r, node)
     pod_extra = {key: plain(node[key]) for key in map(str, node) if key in F.TEMPLATE.passthrough}
     template = Template(
+        synchronization=synchronization(r, node, where),
+        memoize=memoize(r, node, where),
         name=name,
         kind=kind or TemplateKind.CONTAINER,
         dag=dag,

@@ -12,6 +12,7 @@ from typing import Any
 
 from kjob.spec import build_cron, build_io, build_templates, template_defaults
 from kjob.spec import fields as F
+from kjob.spec.build_sync import synchronization
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow
 from kjob.spec.model import CronSpec, Mark, Template, TemplateKind, Workflow, frozen_map
 from kjob.spec.reader import Reader
@@ -174,6 +175,7 @@ def _workflow(
         on_exit=on_exit,
         active_deadline_seconds=r.duration(spec, "activeDeadlineSeconds", positive=True),
         service_account_name=r.string(spec, "serviceAccountName"),
+        synchronization=synchronization(r, spec, what),
         labels=meta["labels"],
         annotations=meta["annotations"],
         cron=cron,

@@ -183,6 +183,7 @@ WORKFLOW_SPEC = FieldSet(
         "activeDeadlineSeconds",
         "serviceAccountName",
         "workflowTemplateRef",
+        "synchronization",
         "templateDefaults",
     ),
     passthrough=WORKFLOW_POD_FIELDS,
@@ -264,6 +265,8 @@ TEMPLATE = FieldSet(
         "activeDeadlineSeconds",
         "timeout",
         "parallelism",
+        "synchronization",
+        "memoize",
         "daemon",
         "failFast",
         "annotations",
@@ -522,3 +525,20 @@ TEMPLATE_REF = FieldSet("templateRef", argo="TemplateRef", supported=_fs("name",
 WORKFLOW_TEMPLATE_REF = FieldSet(
     "workflowTemplateRef", argo="WorkflowTemplateRef", supported=_fs("name", "clusterScope")
 )
+
+SYNCHRONIZATION = FieldSet(
+    "synchronization",
+    supported=_fs("mutexes", "semaphores"),
+    hints={
+        "mutex": "Argo 3.6 and later spell it `mutexes:`, a list: `mutexes: [{name: NAME}]`",
+        "semaphore": "Argo 3.6 and later spell it `semaphores:`, a list: "
+        "`semaphores: [{configMapKeyRef: {name: NAME, key: KEY}}]`",
+    },
+)
+MUTEX = FieldSet("mutex", supported=_fs("name", "namespace", "database"))
+SEMAPHORE = FieldSet("semaphore", supported=_fs("configMapKeyRef", "namespace", "database"))
+CONFIG_MAP_KEY_REF = FieldSet("configMapKeyRef", supported=_fs("name", "key", "optional"))
+SYNC_DATABASE_REF = FieldSet("database", supported=_fs("key"))
+MEMOIZE = FieldSet("memoize", supported=_fs("key", "maxAge", "cache"))
+CACHE = FieldSet("cache", supported=_fs("configMap"))
+CACHE_CONFIG_MAP = FieldSet("configMap", supported=_fs("name"))

@@ -202,6 +202,31 @@ class Dag:
         return next((t for t in self.tasks if t.name == name), None)
 
 
+@dataclass(frozen=True, slots=True)
+class LockRef:
+    """One lock of a ``synchronization``: a mutex (``name``) or a semaphore (``name``/``key`` of its
+    ConfigMap, or a ``database`` semaphore's key alone in ``name``).  The texts may hold references,
+    rendered as the node starts.  ``database`` locks are kept where kjob keeps every lock."""
+
+    kind: str  # "mutex" or "semaphore"
+    name: str
+    key: str | None = None
+    namespace: str | None = None
+    database: bool = False
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Memoize:
+    """``memoize``: a node's outputs cached under ``key`` in the cache named ``cache`` (a ConfigMap
+    on Kubernetes); an entry older than ``max_age`` seconds is not used (``None``: any age)."""
+
+    key: str
+    cache: str
+    max_age: float | None = None
+    mark: Mark = NOWHERE
+
+
 class TemplateKind(enum.Enum):
     DAG = "dag"
     STEPS = "steps"
@@ -234,6 +259,8 @@ class Template:
     fail_fast: bool = False
     # ``annotations`` (``workflows.argoproj.io/display-name`` names the node in the run's views)
     annotations: Mapping[str, str] = field(default_factory=frozen_map)
+    synchronization: tuple[LockRef, ...] = ()  # held while a node of the template runs
+    memoize: Memoize | None = None
     # Kubernetes pod-level fields kept verbatim (nodeSelector, tolerations, serviceAccountName, ...).
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
     mark: Mark = NOWHERE
@@ -292,6 +319,7 @@ class Workflow:
     # where the WorkflowTemplates its templateRefs and workflowTemplateRef resolved to were read from
     # (files, ConfigMaps), in the order first used: what a run must carry to be resumed elsewhere
     template_sources: tuple[str, ...] = ()
+    synchronization: tuple[LockRef, ...] = ()  # held while the run runs
 
     @property
     def display_name(self) -> str:

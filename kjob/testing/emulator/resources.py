@@ -153,6 +153,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         has_status=True,
         has_generation=True,
     ),
+    ResourceType("coordination.k8s.io", "v1", "leases", "lease", "Lease", True),
     # answered by the authorizer (see :mod:`.authz`), never stored
     ResourceType(
         "authorization.k8s.io",
