@@ -239,7 +239,8 @@ ERROR_CASES = [
     ("{{ x y }}", True, "expected '}}' after '{{ x', found 'y'", 5),
     ("{{ x >>", True, "'{{' is closed by '}}', not '>>'", 5),
     ("{{ <<x>> }}", True, "expected a reference after '{{', found '<'", 3),
-    ("run {{=inputs.parameters.x + 1}}", True, "expression templates '{{= ...}}' are not supported yet", 4),
+    ("run {{=inputs.parameters.x + 1", True, "expression tag '{{=' is not closed", 4),
+    ("run {{=inputs.parameters.x +}}", True, "expected an operand after '+'", 28),
     ("{{ =x }}", True, "expected a reference after '{{', found '='", 3),
 ]
 

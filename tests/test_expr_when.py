@@ -188,10 +188,9 @@ def test_unresolved_reference_points_into_the_original_text() -> None:
     assert info.value.column == 7
 
 
-def test_expression_templates_are_refused() -> None:
-    with pytest.raises(TemplateError, match="not supported yet") as info:
-        evaluate_when("{{=asInt(inputs.parameters.n) > 1}}", lookup)
-    assert info.value.column == 0
+def test_a_when_may_be_an_expression_tag() -> None:
+    assert evaluate_when("{{=asInt(inputs.parameters.n) > 1}}", {"inputs.parameters.n": "2"}.__getitem__)
+    assert not evaluate_when("{{= inputs.parameters['n'] == '3' }}", {"inputs.parameters.n": "2"}.__getitem__)
 
 
 def test_long_chains_do_not_recurse() -> None:

@@ -8,6 +8,9 @@ and evaluated by walking the cached tree.  Any problem a user can cause, in any 
   and ``\{{`` are literal delimiters.
 * :mod:`kjob.expr.when` — substitute, then evaluate the condition (Argo/govaluate semantics).
 * :mod:`kjob.expr.depends` — Argo's enhanced depends over task results.
+* :mod:`kjob.expr.expression` — Argo's expression language: ``{{= ...}}`` tags, ``valueFrom.expression``,
+  ``fromExpression`` and ``retryStrategy.expression`` (functions in :mod:`kjob.expr.functions`,
+  :mod:`kjob.expr.sprig`, :mod:`kjob.expr.jsonpath`).
 """
 
 from kjob.expr.depends import (
@@ -18,9 +21,10 @@ from kjob.expr.depends import (
     dependencies_to_depends,
     parse_depends,
 )
+from kjob.expr.expression import Absent, Compiled, Namespace, compile_expression, lookup_env, result_text
 from kjob.expr.template import (
-    Absent,
     AbsentValueError,
+    Expr,
     Lookup,
     Part,
     Ref,
@@ -37,18 +41,24 @@ __all__ = [
     "TASK_RESULTS",
     "Absent",
     "AbsentValueError",
+    "Compiled",
     "Depends",
+    "Expr",
     "Lookup",
+    "Namespace",
     "Part",
     "Ref",
     "Template",
     "When",
     "check_when",
+    "compile_expression",
     "dependencies_to_depends",
     "evaluate_when",
+    "lookup_env",
     "parse_depends",
     "parse_template",
     "parse_when",
     "render",
+    "result_text",
     "template_source",
 ]

@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # lark itself is imported by the first parse: a file without 
 
     from lark import Lark, Token, Transformer, Tree
 
-Start = Literal["template_kjob", "template_argo", "when", "depends"]
-STARTS: tuple[Start, ...] = ("template_kjob", "template_argo", "when", "depends")
+Start = Literal["template_kjob", "template_argo", "when", "depends", "expression"]
+STARTS: tuple[Start, ...] = ("template_kjob", "template_argo", "when", "depends", "expression")
 GRAMMAR_NAME = "kjob.lark"
 CACHED_CHARS = 4096  # longer texts are parsed every time, not kept by the per-text caches
 _SUBJECTS: dict[Start, str] = {
@@ -39,6 +39,7 @@ _SUBJECTS: dict[Start, str] = {
     "template_argo": "this text with references",
     "when": "this when expression",
     "depends": "this depends expression",
+    "expression": "this expression",
 }
 
 
@@ -92,7 +93,8 @@ def parser() -> Lark:
 
 def parser_cache(grammar: str) -> Path | None:
     """Where the parser built from ``grammar`` is kept: ``$XDG_CACHE_HOME/kjob`` (else ``~/.cache/kjob``),
-    named by a hash of the grammar, lark's version and Python's, so a change of any is a new file."""
+    named by a hash of the grammar, its start rules, lark's version and Python's, so a change of any is a
+    new file."""
     import hashlib  # here, like lark: hashlib and tempfile cost a lint that parses nothing ~6%
     from pathlib import Path
 
@@ -102,7 +104,8 @@ def parser_cache(grammar: str) -> Path | None:
         root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     except RuntimeError:  # no home directory: no cache
         return None
-    key = hashlib.sha256(f"{grammar}\0{lark.__version__}\0{sys.version}".encode()).hexdigest()[:20]
+    starts = ",".join(STARTS)  # the start rules are built into the parser too
+    key = hashlib.sha256(f"{grammar}\0{starts}\0{lark.__version__}\0{sys.version}".encode()).hexdigest()[:20]
     return root / "kjob" / f"grammar-{key}.lark-parser"
 
 

@@ -24,7 +24,10 @@ follows: there each pair ``\\`` stands for one literal backslash and an odd one 
 delimiter (``\\<<x>>`` is a backslash followed by the reference ``x``).  Every other backslash is
 literal, so shell and regex text keeps its backslashes.
 
-Argo's expression templates ``{{= ...}}`` are not supported; they are reported as an error.
+In Argo mode an expression tag ``{{= expression }}`` (up to the first ``}}``) is an Argo expression
+(:mod:`kjob.expr.expression`), parsed with the template and evaluated when it is rendered, with the
+template's references as its variables (``{{= asInt(inputs.parameters.n) * 10 }}``); a string value is
+written as it is, any other as JSON.  The variables it reads are among the template's ``refs``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING
 from kjob.errors import TemplateError
 from kjob.expr import _grammar
 from kjob.expr._grammar import SyntaxProblem, describe_char
+from kjob.expr.expression import Absent, Compiled, Unresolved, compile_expression, lookup_env
 from kjob.limits import EXPRESSION_CHARS, RENDERED_CHARS
 
 if TYPE_CHECKING:  # lark is imported by the first parse (kjob.expr._grammar)
@@ -56,12 +60,6 @@ _REF_SHAPE = (
 )
 
 
-class Absent(KeyError):
-    """Raised by a lookup for a reference that names a real value which is absent: an output of a
-    task that was skipped or omitted and declares no default.  :meth:`Template.render` turns it into
-    an :class:`AbsentValueError`, so a caller can let a default stand in."""
-
-
 class AbsentValueError(TemplateError):
     """A reference rendered to an absent value (see :class:`Absent`); ``path`` is the reference."""
 
@@ -78,7 +76,25 @@ class Ref:
     column: int
 
 
-Part = str | Ref
+@dataclass(frozen=True)
+class Expr:
+    """An expression tag ``{{= ...}}``: its ``source`` (between ``{{=`` and ``}}``), the 0-based
+    ``column`` where the tag starts, and the parsed expression."""
+
+    source: str
+    column: int
+    compiled: Compiled = field(repr=False, compare=False)
+
+    @property
+    def offset(self) -> int:
+        """The column in the template of the expression's first character."""
+        return self.column + 3
+
+    def refs(self) -> tuple[Ref, ...]:
+        return tuple(Ref(path, self.offset + column) for path, column in self.compiled.variables)
+
+
+Part = str | Ref | Expr
 
 
 @dataclass(frozen=True)
@@ -95,12 +111,22 @@ class Template:
     refs: tuple[Ref, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "refs", tuple(p for p in self.parts if isinstance(p, Ref)))
+        refs: list[Ref] = []
+        for part in self.parts:
+            if isinstance(part, Ref):
+                refs.append(part)
+            elif isinstance(part, Expr):
+                refs.extend(part.refs())
+        object.__setattr__(self, "refs", tuple(refs))
 
     @property
     def is_literal(self) -> bool:
-        """No references at all: rendering gives the same text for every lookup."""
-        return not self.refs
+        """No references and no expressions: rendering gives the same text for every lookup."""
+        return not self.refs and not self.has_expressions
+
+    @property
+    def has_expressions(self) -> bool:
+        return any(isinstance(p, Expr) for p in self.parts)
 
     def render(self, lookup: Lookup, *, max_chars: int | None = None) -> str:
         """The text with each reference replaced by ``lookup(path)``.
@@ -114,6 +140,9 @@ class Template:
             if isinstance(part, str):
                 out.append(part)
                 continue
+            if isinstance(part, Expr):
+                out.append(self._evaluate(part, lookup))
+                continue
             try:
                 out.append(lookup(part.path))
             except Absent:
@@ -125,7 +154,7 @@ class Template:
                     column=part.column,
                     hint=unresolved_hint(part.path),
                 ) from None
-        if self.refs:
+        if any(not isinstance(p, str) for p in self.parts):
             size = sum(map(len, out))  # before joining: the values may repeat one long text many times
             if size > (RENDERED_CHARS.value if max_chars is None else max_chars):
                 too_long = RENDERED_CHARS.problem(size, "the rendered text") or "the text is too long"
@@ -137,6 +166,22 @@ class Template:
         """The reference when the text is one reference and nothing else (``{{ tasks.a.outputs.result }}``
         alone)."""
         return self.parts[0] if len(self.parts) == 1 and isinstance(self.parts[0], Ref) else None
+
+    def _evaluate(self, part: Expr, lookup: Lookup) -> str:
+        """An expression tag's text; its errors point into this template."""
+        try:
+            return part.compiled.render(lookup_env(lookup))
+        except Absent as absent:
+            path = str(absent.args[0]) if absent.args else part.source.strip()
+            raise self._absent(Ref(path, part.offset)) from None
+        except Unresolved as err:
+            raise TemplateError(
+                err.message, text=self.text, column=part.offset + err.column, hint=unresolved_hint(err.path)
+            ) from None
+        except TemplateError as err:
+            raise TemplateError(
+                err.message, text=self.text, column=part.offset + err.column, hint=err.hint
+            ) from None
 
     def _absent(self, part: Ref) -> AbsentValueError:
         shown = f"{{{{{part.path}}}}}" if self.argo_braces else f"<< {part.path} >>"
@@ -244,6 +289,8 @@ def template_source(parts: Iterable[Part], *, argo_braces: bool = True) -> str:
             if not _PATH.match(part.path):
                 raise ValueError(f"not a reference path: {part.path!r}")
             piece = f"<< {part.path} >>"
+        elif isinstance(part, Expr):
+            piece = f"{{{{={part.source}}}}}"
         else:
             piece = _escape(part, follow, argo_braces)
         pieces.append(piece)
@@ -314,12 +361,24 @@ class _TemplateParts:
     def ESC_BRACES(self, token: Token) -> str:
         return "{{"
 
+    def EXPR_TAG(self, token: Token) -> Expr:
+        """``{{= expression }}``: the expression parsed now, its errors located in the template."""
+        column = token.start_pos or 0
+        source = str(token)[3:-2]
+        try:
+            compiled = compile_expression(source)
+        except TemplateError as err:
+            raise TemplateError(
+                err.message, text=self._text, column=column + 3 + err.column, hint=err.hint
+            ) from None
+        return Expr(source, column, compiled)
+
     def EXPR_OPEN(self, token: Token) -> str:
         raise TemplateError(
-            "expression templates '{{= ...}}' are not supported yet",
+            "expression tag '{{=' is not closed",
             text=self._text,
             column=token.start_pos or 0,
-            hint="use plain references such as '{{inputs.parameters.x}}', and put conditions in 'when'",
+            hint="end it with '}}', e.g. '{{= asInt(inputs.parameters.n) + 1 }}'",
         )
 
 

@@ -264,7 +264,7 @@ def check_when(text: str, *, argo_braces: bool = True) -> tuple[Ref, ...]:
     template = parse_template(text, argo_braces=argo_braces)
     if template.is_literal:
         parse_when(template.render(_no_lookup))
-    elif "\\" not in text:  # escapes render differently from how they read: left to run time
+    elif "\\" not in text and not template.has_expressions:  # escapes and expression tags: left to run time
         _check_with_stand_ins(text, template.refs, argo_braces)
     return template.refs
 
