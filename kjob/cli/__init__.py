@@ -40,6 +40,7 @@ VERBS: Mapping[str, str] = {
     "viz": "kjob.cli.viz",
     "ui": "kjob.cli.ui",
     "report": "kjob.cli.report",
+    "compat": "kjob.cli.compat",
 }
 
 

@@ -3,8 +3,8 @@ read elsewhere (ConfigMaps of a cluster, the templates a run carries).
 
 Every ``*.yaml``/``*.yml`` file under the directory (its subdirectories too, in name order) is read;
 its WorkflowTemplate and ClusterWorkflowTemplate documents are checked like any workflow and kept by
-name, other kinds are skipped.  A name given twice is an error naming both files; a template with
-mistakes is reported by the workflows that use it.
+name, other kinds (Workflows, ConfigMaps, WorkflowEventBindings, ...) are skipped.  A name given twice
+is an error naming both files; a template with mistakes is reported by the workflows that use it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from kjob.errors import KjobError, SpecError, SpecErrors
+from kjob.spec.build_workflow import API_VERSIONS, KINDS
 from kjob.spec.diagnostics import Diagnostics
 from kjob.spec.loaded import LoadedWorkflow
 from kjob.spec.loader import build_documents, read_text
@@ -54,6 +55,10 @@ def library_of_texts(
     diag = Diagnostics(lenient=lenient)
     found: list[tuple[LoadedWorkflow, list[SpecError]]] = []
     for path, text in texts:
+        documents = workflow_documents(text)
+        if not any(kind is None or kind in TEMPLATE_KINDS for kind in documents.kinds):
+            continue  # no templates here: workflows and other kinds of object are not read
+        text = documents.text
         file_diag = Diagnostics(lenient=lenient)
         docs: list[LoadedWorkflow] = []
         build_documents(text, path, file_diag, docs)
@@ -145,7 +150,82 @@ def split_documents(text: str) -> list[str]:
             continue
         chunks[-1].append(line)
     texts = ["".join(lines) for lines in chunks]
-    return [t for t in texts if any(s.strip() and not s.lstrip().startswith("#") for s in t.splitlines())]
+    return [t for t in texts if _has_content(t)]
+
+
+def _has_content(text: str) -> bool:
+    """Whether a document holds more than blank lines and comments."""
+    return any(s.strip() and not s.lstrip().startswith("#") for s in text.splitlines())
 
 
 _MARKER = re.compile(r"^(---|\.\.\.)(\s|$)")
+
+
+# Kinds of argoproj.io objects that are not workflows (Argo's own, Argo Events', Rollouts', CD's).
+OTHER_ARGO_KINDS = frozenset(
+    {
+        "WorkflowEventBinding",
+        "WorkflowTaskSet",
+        "WorkflowTaskResult",
+        "WorkflowArtifactGCTask",
+        "EventSource",
+        "EventBus",
+        "Sensor",
+        "Rollout",
+        "AnalysisTemplate",
+        "Application",
+        "AppProject",
+    }
+)
+_KIND = re.compile(r"""^kind:[ \t]*["']?([A-Za-z0-9]+)""", re.MULTILINE)
+_API_VERSION = re.compile(r"""^apiVersion:[ \t]*["']?([^\s"'#]+)""", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowDocuments:
+    """A YAML stream with only its workflow documents left: the others' lines are blanked, so that
+    every line keeps its number.  ``kinds`` are the kept documents' (``None``: no ``kind:`` line),
+    ``other_kinds`` the blanked ones', in order."""
+
+    text: str
+    kinds: tuple[str | None, ...]
+    other_kinds: tuple[str, ...]
+
+
+def workflow_documents(text: str) -> WorkflowDocuments:
+    """Blank the documents of ``text`` that are other kinds of object (a ConfigMap, a
+    PersistentVolumeClaim, a WorkflowEventBinding, ...) rather than workflows or workflow templates.
+
+    A document's kind is read from its top-level ``kind:`` line; one without such a line, or of a kind
+    kjob reads, or of an unknown ``argoproj.io`` kind (perhaps a misspelt ``Workflow``), is kept for
+    the loader to check.
+    """
+    lines = text.splitlines(keepends=True)
+    starts = [0] + [i + 1 for i, line in enumerate(lines) if _MARKER.match(line)]
+    kinds: list[str | None] = []
+    others: list[str] = []
+    kept: list[str] = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] - 1 if n + 1 < len(starts) else len(lines)
+        chunk = "".join(lines[start:end])
+        kind = _KIND.search(chunk)
+        if kind is not None and _is_other_kind(kind.group(1), _API_VERSION.search(chunk)):
+            others.append(kind.group(1))
+            kept.extend("\n" for _ in range(start, end))
+        else:
+            if kind is not None or _has_content(chunk):
+                kinds.append(kind.group(1) if kind is not None else None)
+            kept.extend(lines[start:end])
+        if end < len(lines):
+            kept.append(lines[end])  # the marker
+    if not others:
+        return WorkflowDocuments(text, tuple(kinds), ())
+    return WorkflowDocuments("".join(kept), tuple(kinds), tuple(others))
+
+
+def _is_other_kind(kind: str, api_version: re.Match[str] | None) -> bool:
+    if kind in KINDS:
+        return False
+    if api_version is None or api_version.group(1) not in API_VERSIONS:
+        return True
+    return kind in OTHER_ARGO_KINDS
