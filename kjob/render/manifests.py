@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from kjob.backends.base import AttemptSpec, settle_outputs
 from kjob.errors import KjobError
-from kjob.render import entrypoint, names, workspace
+from kjob.render import entrypoint, names, probes, workspace
 from kjob.spec.values import unpassable_in
 
 SCRIPT_DIR = "/kjob/script"
@@ -270,6 +270,7 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
     for key in sorted(c.extra):
         if key != "volumeMounts":
             container[key] = c.extra[key]
+    container.update(probes.with_numeric_ports(container))
     if mounts:
         container["volumeMounts"] = mounts
     return container, volumes

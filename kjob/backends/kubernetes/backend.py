@@ -26,12 +26,13 @@ from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
     AttemptPhase,
+    AttemptReady,
     AttemptSpec,
     AttemptStarted,
     AttemptWaiting,
     drain,
 )
-from kjob.backends.kubernetes import features, heldup, permissions
+from kjob.backends.kubernetes import daemons, features, heldup, permissions
 from kjob.backends.kubernetes.cluster import Cluster
 from kjob.errors import AccessError, ClusterError, KjobError
 from kjob.render import indexed, manifests, names, workspace
@@ -70,6 +71,7 @@ class _Tracked:
     cancelled: bool = False
     started_at: float | None = None
     held_up: str | None = None  # why its pod is stuck, as last reported
+    ready: bool = False  # a daemon whose pod was found Ready (reported once)
 
 
 class KubernetesBackend:
@@ -251,7 +253,7 @@ class KubernetesBackend:
         """A fan-out's items as Indexed Jobs (one, or a few parts when it is big: see :mod:`.indexed`);
         items an earlier life of this run already submitted are adopted from their Indexed Job
         instead."""
-        if len(specs) < 2 or not self._indexed_jobs_work():
+        if len(specs) < 2 or specs[0].daemon or not self._indexed_jobs_work():
             return False
         ordered = sorted(specs, key=lambda s: s.item_index or 0)
         layout = indexed.prepare(ordered)
@@ -436,6 +438,9 @@ class KubernetesBackend:
             return
         if not single.started and (status.active or status.start_time or status.succeeded or status.failed):
             self._started(single)
+        if single.spec.daemon and not single.ready and daemons.job_ready(status):
+            single.ready = True
+            self._workers.submit(self._daemon_ready, single)
         condition = _terminal_condition(status)
         if condition is not None and self._claim(single):
             self._workers.submit(self._conclude, single, condition)
@@ -504,6 +509,17 @@ class KubernetesBackend:
                 self._finish(t, AttemptPhase.ERROR, why)
             if pending:
                 self._settle(tracked[0].job)
+
+    def _daemon_ready(self, tracked: _Tracked) -> None:
+        """A daemon's Job counts a Ready pod: report it ready at its pod's IP."""
+        try:
+            ip = daemons.ready_pod_ip(self.cluster, self.run.namespace, tracked.job)
+        except (client.ApiException, urllib3.exceptions.HTTPError, OSError):
+            ip = None
+        if ip is None:
+            tracked.ready = False  # looked at again at the Job's next change
+            return
+        self._events.put(AttemptReady(tracked.spec.attempt_id, self.now(), ip))
 
     def _started(self, tracked: _Tracked) -> None:
         tracked.started, tracked.started_at = True, self.now()

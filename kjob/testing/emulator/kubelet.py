@@ -43,6 +43,10 @@ FALLBACK_LINES = 80
 FALLBACK_BYTES = 2048
 
 
+# A pod whose containers run as processes of this machine shares its network, as on realk8s.
+HOST_POD_IP = "127.0.0.1"
+
+
 @dataclass
 class Run:
     """One run of one container."""
@@ -252,6 +256,8 @@ class Kubelet:
         for c in sub(pod, "spec").get("containers") or []:
             cname = str(c.get("name"))
             rt.runs[cname] = self._new_run(pod, rt, cname, None)
+        if any(isinstance(run.outcome, HostProcess) for run in rt.runs.values()):
+            rt.pod_ip = HOST_POD_IP
         self._write(pod, rt, now)
         return rt
 
