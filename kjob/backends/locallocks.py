@@ -69,11 +69,11 @@ class FileLocks:
     def limit(self, lock: Lock) -> int:
         """A semaphore's limit, from ``$KJOB_HOME/semaphores.yaml``."""
         path = self.home / LIMITS_FILE
-        hint = f"write `{lock.limit_name}: N` in {path}: a local run has no ConfigMap to read its limit from"
+        hint = f"write `{lock.limit_name}: N` in {path} (a local run has no ConfigMap to read it from)"
         limits = _read_limits(path)
         value = limits.get(lock.limit_name)
         if value is None:
-            raise KjobError(f"semaphore {lock.limit_name} has no limit on the local backend", hint=hint)
+            raise KjobError(f"semaphore {lock.limit_name} has no limit on the local backend: {hint}")
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise KjobError(f"{path}: the limit of {lock.limit_name} must be a whole number, not {value!r}")
         return value
