@@ -12,6 +12,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from kjob.spec.model import Workflow
+
 
 class Need(enum.Enum):
     """When a run needs a permission."""
@@ -23,6 +25,8 @@ class Need(enum.Enum):
     STORED_TEMPLATES = "reading templates stored by `kjob template apply`"
     # the submitter's, never the driver's: the driver plan's objects, which the driver runs under
     SUBMIT_DRIVER = "kjob run --wait=false (creating a driver Job and its account)"
+    SYNCHRONIZATION = "with synchronization (mutexes, semaphores)"
+    MEMOIZE = "with memoize"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,16 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_entries("", "pods/log", "outputs.result and kjob logs", "get"),
     *_entries("", "persistentvolumeclaims", "checking the workspace claim", "get", need=Need.WORKSPACE),
     *_entries("", "configmaps", "the WorkflowTemplates a run refers to", "list", need=Need.STORED_TEMPLATES),
+    *_entries(
+        "coordination.k8s.io",
+        "leases",
+        "a Lease per mutex and per semaphore slot, held while a node runs",
+        "get",
+        "create",
+        "update",
+        need=Need.SYNCHRONIZATION,
+    ),
+    *_entries("", "configmaps", "memoize cache entries", "update", need=Need.MEMOIZE),
     *_entries("", "serviceaccounts", "the driver's account", "create", need=Need.SUBMIT_DRIVER),
     *_entries("rbac.authorization.k8s.io", "roles", "the driver's Role", "create", need=Need.SUBMIT_DRIVER),
     *_entries(
@@ -74,6 +88,18 @@ PERMISSIONS: tuple[Permission, ...] = (
 def features(*, ttl: int | None = None, workspace_claim: str | None = None) -> set[Need]:
     """The optional needs of a run with these options."""
     return {need for need, on in ((Need.TTL, ttl is not None), (Need.WORKSPACE, workspace_claim)) if on}
+
+
+def workflow_needs(workflow: Workflow) -> set[Need]:
+    """The optional needs of a run of ``workflow``: Leases for its locks, ConfigMap updates for its
+    memoize caches."""
+    templates = workflow.templates.values()
+    needs: set[Need] = set()
+    if workflow.synchronization or any(t.synchronization for t in templates):
+        needs.add(Need.SYNCHRONIZATION)
+    if any(t.memoize is not None for t in templates):
+        needs.add(Need.MEMOIZE)
+    return needs
 
 
 def needed(features: Collection[Need] = ()) -> list[Permission]:

@@ -118,6 +118,8 @@ def cluster_launch(
     from kjob.backends.kubernetes import KubernetesBackend, permissions
 
     run = run_object.run_id
+    if needs := permissions.workflow_needs(workflow):  # Leases, memoize caches
+        permissions.check(conn, needs)
     permissions.check(conn, permissions.features(ttl=ttl, workspace_claim=run_object.workspace))
     exact = runs_root() / run  # this run's directory only, never one that merely starts with its id
     run_dir = RunDir(exact) if exact.is_dir() else RunDir.create(run)

@@ -121,6 +121,8 @@ def cluster_start(
     from kjob.backends.kubernetes.claim import check_claim
 
     check_runs_in_cluster(new.workflow, options.workspace_claim)
+    if needs := permissions.workflow_needs(new.workflow):  # Leases, memoize caches
+        permissions.check(conn, needs)
     permissions.check(conn, permissions.features(ttl=options.ttl, workspace_claim=options.workspace_claim))
     if options.workspace_claim is not None:
         check_claim(conn.core, conn.namespace, options.workspace_claim)

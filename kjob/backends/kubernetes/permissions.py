@@ -15,10 +15,20 @@ import urllib3
 
 from kjob.backends.kubernetes.cluster import Cluster
 from kjob.errors import AccessError
-from kjob.render.permissions import PERMISSIONS, Need, Permission, features, needed
+from kjob.render.permissions import PERMISSIONS, Need, Permission, features, needed, workflow_needs
 from kubernetes import client
 
-__all__ = ["PERMISSIONS", "Need", "Permission", "check", "denied_error", "features", "needed", "refused"]
+__all__ = [
+    "PERMISSIONS",
+    "Need",
+    "Permission",
+    "check",
+    "denied_error",
+    "features",
+    "needed",
+    "refused",
+    "workflow_needs",
+]
 
 
 def check(cluster: Cluster, features: Collection[Need] = ()) -> None:
