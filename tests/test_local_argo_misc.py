@@ -159,3 +159,38 @@ def test_a_templated_timeout_that_is_no_duration_is_the_nodes_error(kjob: Any, t
     done = kjob("run", write(tmp_path, TEMPLATED_TIMEOUT.replace("value: 1s", "value: soon")))
     assert done.code == 1, done.stdout + done.stderr
     assert done.nodes()["slow"]["phase"] == "Error"
+
+
+CLAIMS = """\
+  entrypoint: main
+  volumeClaimTemplates:
+  - metadata: {name: work}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}
+  templates:
+  - name: main
+    steps:
+    - - {name: write, template: write}
+    - - {name: read, template: read}
+  - name: write
+    container:
+      image: alpine
+      command: [sh, -c, 'echo shared > /tmp/work/file']
+      volumeMounts: [{name: work, mountPath: /tmp/work}]
+  - name: read
+    container:
+      image: alpine
+      command: [cat, /tmp/work/file]
+      volumeMounts: [{name: work, mountPath: /tmp/work}]
+"""
+
+
+def test_a_volume_claim_template_is_a_directory_all_tasks_of_the_run_share(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, CLAIMS))
+    assert done.code == 0, done.stdout + done.stderr
+    assert done.nodes()["read"]["outputs"]["result"] == "shared"
+
+
+def test_a_volume_claim_template_needs_a_name(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("lint", write(tmp_path, CLAIMS.replace("metadata: {name: work}", "metadata: {}")))
+    assert done.code == 2
+    assert "wf.yaml:8:5: error: a volume claim template needs metadata.name" in done.stderr

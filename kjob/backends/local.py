@@ -288,7 +288,8 @@ class LocalBackend:
         workdir, private = self._dirs(spec)
         dirs = [workdir] if private is None else [workdir, private]
         relative_cwd = bool(container.working_dir) and not os.path.isabs(container.working_dir or "")
-        volumes = localvolumes.mounts(container.extra, spec.pod_extra)
+        claims = localvolumes.RunClaims(self.run_dir.run_id, str(self.run_dir.path / "claims"))
+        volumes = localvolumes.mounts(container.extra, spec.pod_extra, claims)
         places_files = (
             container.source is not None or bool(spec.input_artifacts) or relative_cwd or bool(volumes)
         )

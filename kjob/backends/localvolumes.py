@@ -17,14 +17,35 @@ warns).  :func:`mounts` gives the rendered mounts of one attempt to the backend.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kjob.errors import KjobError, SpecError, SpecErrors
+from kjob.spec.build_claims import claim_name
 from kjob.spec.model import Workflow, pod_fields
 
 MAPPED = ("emptyDir", "hostPath")
+CLAIM = "persistentVolumeClaim"  # mapped when it is one of the run's volumeClaimTemplates
+
+
+@dataclass(frozen=True, slots=True)
+class RunClaims:
+    """The run's ``volumeClaimTemplates`` on the local backend: one directory each, under ``root``,
+    that every task of the run shares (a claim outlives the pods that mount it)."""
+
+    run_id: str
+    root: str
+
+    def directory(self, volume: Mapping[str, Any]) -> str | None:
+        """The directory of ``volume`` when it mounts one of the run's claims (its claim name rendered)."""
+        source = volume.get(CLAIM)
+        name = str(volume.get("name", ""))
+        if not isinstance(source, Mapping) or source.get("claimName") != claim_name(self.run_id, name):
+            return None
+        return os.path.join(self.root, name)
+
+
 _HINT = "run it on Kubernetes (--backend kubernetes), or use an emptyDir or hostPath volume"
 _PATH_HINT = "mount it under /tmp/... (or a relative path), or mount a hostPath volume at its own path"
 
@@ -65,8 +86,11 @@ def _mount_entries(container_fields: Mapping[str, Any]) -> list[Mapping[str, Any
     return [m for m in listed if isinstance(m, Mapping)]
 
 
-def _problem(mount: Mapping[str, Any], volumes: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
-    """Why the local backend cannot provide ``mount`` (message, hint), or ``None``."""
+def _problem(
+    mount: Mapping[str, Any], volumes: Mapping[str, Mapping[str, Any]], claims: Collection[str] = ()
+) -> tuple[str, str] | None:
+    """Why the local backend cannot provide ``mount`` (message, hint), or ``None``; ``claims``: the
+    names of the run's volumeClaimTemplates (a directory of the run each)."""
     name = str(mount.get("name", ""))
     path = str(mount.get("mountPath", ""))
     volume = volumes.get(name)
@@ -74,10 +98,10 @@ def _problem(mount: Mapping[str, Any], volumes: Mapping[str, Mapping[str, Any]])
         defined = ", ".join(sorted(volumes)) or "none"
         return f"volumeMount '{name}' names no volume", f"volumes of this template: {defined}"
     kind = kind_of(volume)
-    if kind not in MAPPED:
+    if kind not in MAPPED and not (kind == CLAIM and name in claims):
         return (
             f"volume '{name}' is a {kind or 'sourceless'} volume, which the local backend cannot provide "
-            "(it maps emptyDir and hostPath volumes)",
+            "(it maps emptyDir and hostPath volumes, and the run's volumeClaimTemplates)",
             _HINT,
         )
     if "{{" in path or "<<" in path or not os.path.isabs(path):
@@ -100,13 +124,14 @@ def _problem(mount: Mapping[str, Any], volumes: Mapping[str, Mapping[str, Any]])
 def problems(workflow: Workflow) -> list[SpecError]:
     """A located error for each volumeMount the local backend cannot provide."""
     found: list[SpecError] = []
+    claims = {str((c.get("metadata") or {}).get("name")) for c in workflow.volume_claims}
     for template in workflow.templates.values():
         container = template.container
         if container is None:
             continue
         volumes = _volumes(pod_fields(workflow.pod_extra, template.pod_extra))
         for mount in _mount_entries(container.extra):
-            problem = _problem(mount, volumes)
+            problem = _problem(mount, volumes, claims)
             if problem is None:
                 continue
             mark = container.mark if container.mark.line else template.mark
@@ -132,12 +157,15 @@ def require(workflow: Workflow) -> None:
         raise SpecErrors(found)
 
 
-def mounts(container_fields: Mapping[str, Any], pod_fields: Mapping[str, Any]) -> list[LocalMount]:
+def mounts(
+    container_fields: Mapping[str, Any], pod_fields: Mapping[str, Any], claims: RunClaims | None = None
+) -> list[LocalMount]:
     """The rendered mounts of one attempt, or a :class:`KjobError` naming one it cannot have."""
     volumes = _volumes(pod_fields)
+    dirs = {n: d for n, v in volumes.items() if claims is not None and (d := claims.directory(v))}
     found: list[LocalMount] = []
     for mount in _mount_entries(container_fields):
-        problem = _problem(mount, volumes)
+        problem = _problem(mount, volumes, dirs)
         if problem is not None:
             raise KjobError(problem[0])
         name = str(mount.get("name", ""))
@@ -148,6 +176,11 @@ def mounts(container_fields: Mapping[str, Any], pod_fields: Mapping[str, Any]) -
             raise KjobError(
                 f"volumeMount '{name}': subPath {sub_path} must be a relative path inside the volume"
             )
+        if name in dirs:  # a run claim: the run's directory, as a hostPath that is made if missing
+            path = str(mount.get("mountPath", ""))
+            host = os.path.join(dirs[name], sub_path)
+            found.append(LocalMount(name, path, "hostPath", host, sub_path, create=True))
+            continue
         source = volume.get(kind)
         source = source if isinstance(source, Mapping) else {}
         host = str(source.get("path", "")) if kind == "hostPath" else ""

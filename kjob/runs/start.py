@@ -119,6 +119,7 @@ def cluster_start(
     from kjob.backends.kubernetes import KubernetesBackend, permissions
     from kjob.backends.kubernetes.backend import RunExistsError
     from kjob.backends.kubernetes.claim import check_claim
+    from kjob.backends.kubernetes.claims import create_claims
 
     check_runs_in_cluster(new.workflow, options.workspace_claim)
     if needs := permissions.workflow_needs(new.workflow):  # Leases, memoize caches
@@ -151,6 +152,7 @@ def cluster_start(
     if options.owner_job is not None:
         _give_to_job(conn, new.run_id, options.owner_job)  # before any Job of the run exists
     try:
+        create_claims(conn.core, new.workflow, run)  # volumeClaimTemplates, owned by the run
         backend = KubernetesBackend(
             conn,
             run,

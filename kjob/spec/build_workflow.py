@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kjob.spec import build_cron, build_io, build_templates, template_defaults
+from kjob.spec import build_claims, build_cron, build_io, build_templates, template_defaults
 from kjob.spec import fields as F
 from kjob.spec.build_sync import synchronization
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow
@@ -158,6 +158,9 @@ def _workflow(
         for key in map(str, spec)
         if key in F.WORKFLOW_POD_FIELDS
     }
+    claims, claim_volumes = build_claims.claims(r, spec)
+    if claim_volumes:
+        pod_extra["volumes"] = [*(pod_extra.get("volumes") or ()), *claim_volumes]
     by_name: dict[str, Template] = {}
     for loaded in templates:
         if loaded.template.name:
@@ -180,6 +183,7 @@ def _workflow(
         annotations=meta["annotations"],
         cron=cron,
         pod_extra=frozen_map(pod_extra),
+        volume_claims=claims,
         path=r.src.path,
         mark=here,
     )

@@ -185,6 +185,7 @@ WORKFLOW_SPEC = FieldSet(
         "workflowTemplateRef",
         "synchronization",
         "templateDefaults",
+        "volumeClaimTemplates",
     ),
     passthrough=WORKFLOW_POD_FIELDS,
     unsupported=_fs(
@@ -206,7 +207,6 @@ WORKFLOW_SPEC = FieldSet(
         "synchronization",
         "ttlStrategy",
         "volumeClaimGC",
-        "volumeClaimTemplates",
         "workflowMetadata",
     ),
     hints={

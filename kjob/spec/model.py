@@ -319,6 +319,8 @@ class Workflow:
     # where the WorkflowTemplates its templateRefs and workflowTemplateRef resolved to were read from
     # (files, ConfigMaps), in the order first used: what a run must carry to be resumed elsewhere
     template_sources: tuple[str, ...] = ()
+    # ``volumeClaimTemplates`` as written: one PersistentVolumeClaim each per run (kjob.spec.build_claims)
+    volume_claims: tuple[Mapping[str, Any], ...] = ()
     synchronization: tuple[LockRef, ...] = ()  # held while the run runs
 
     @property
