@@ -142,7 +142,8 @@ class MemoCache(Protocol):
 
 class MemoryLocks:
     """Locks of one process: enough for one run (no other run can see them).  A semaphore's limit
-    comes from ``limits`` (``configmap/key`` -> N)."""
+    comes from ``limits`` (``configmap/key`` -> N); one not there has no limit (a dry run, which
+    has no ConfigMap to read, still renders every task)."""
 
     def __init__(self, limits: Mapping[str, int] | None = None) -> None:
         self.limits = dict(limits or {})
@@ -155,9 +156,7 @@ class MemoryLocks:
     def limit(self, lock: Lock) -> int:
         if lock.kind == "mutex":
             return 1
-        if lock.limit_name not in self.limits:
-            raise KjobError(f"semaphore {lock.limit_name} has no limit here")
-        return self.limits[lock.limit_name]
+        return self.limits.get(lock.limit_name, 1 << 62)
 
     def acquire(self, lock: Lock, holder: str) -> Denied | None:
         holders = self._holders.setdefault(lock, {})

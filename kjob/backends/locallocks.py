@@ -67,16 +67,20 @@ class FileLocks:
         self._open.clear()
 
     def limit(self, lock: Lock) -> int:
-        """A semaphore's limit, from ``$KJOB_HOME/semaphores.yaml``."""
-        path = self.home / LIMITS_FILE
-        hint = f"write `{lock.limit_name}: N` in {path} (a local run has no ConfigMap to read it from)"
-        limits = _read_limits(path)
-        value = limits.get(lock.limit_name)
-        if value is None:
-            raise KjobError(f"semaphore {lock.limit_name} has no limit on the local backend: {hint}")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise KjobError(f"{path}: the limit of {lock.limit_name} must be a whole number, not {value!r}")
-        return value
+        return configured_limit(self.home, lock, "on the local backend")
+
+
+def configured_limit(home: Path, lock: Lock, where: str) -> int:
+    """A semaphore's limit from ``HOME/semaphores.yaml`` (``where`` says why it is read there)."""
+    path = home / LIMITS_FILE
+    hint = f"write `{lock.limit_name}: N` in {path}"
+    limits = _read_limits(path)
+    value = limits.get(lock.limit_name)
+    if value is None:
+        raise KjobError(f"semaphore {lock.limit_name} has no limit {where}: {hint}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise KjobError(f"{path}: the limit of {lock.limit_name} must be a whole number, not {value!r}")
+    return value
 
 
 def _read_limits(path: Path) -> dict[str, object]:

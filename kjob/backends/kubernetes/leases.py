@@ -23,8 +23,10 @@ import urllib3
 
 from kjob.backends.coordination import Denied, Lock
 from kjob.backends.kubernetes.cluster import Cluster
+from kjob.backends.locallocks import configured_limit
 from kjob.errors import ClusterError, KjobError
 from kjob.render.names import LABEL_ROLE
+from kjob.rundir import kjob_home
 from kubernetes import client
 
 LEASE_SECONDS = 15  # a holder that stops renewing loses its Lease this long after its last renewal
@@ -86,12 +88,10 @@ class LeaseLocks:
             self._give_back(lease, holder)
 
     def limit(self, lock: Lock) -> int:
-        """A semaphore's limit: its ConfigMap key, read at each try as Argo reads it."""
-        if lock.key is None:
-            raise KjobError(
-                f"database semaphore {lock.name}: kjob reads a semaphore's limit from a ConfigMap",
-                hint="use `configMapKeyRef: {name: CONFIGMAP, key: KEY}` for a semaphore on Kubernetes",
-            )
+        """A semaphore's limit: its ConfigMap key, read at each try as Argo reads it (a database
+        semaphore's: from ``$KJOB_HOME/semaphores.yaml``, as on the local backend)."""
+        if lock.key is None:  # a database semaphore: kjob has no database, the limit is configured here
+            return configured_limit(kjob_home(), lock, "for a database semaphore")
         try:
             config_map = client.CoreV1Api(self.cluster.api).read_namespaced_config_map(
                 lock.name, lock.namespace
