@@ -105,10 +105,10 @@ wf.yaml:9:5: error: 'metrics' is not supported by kjob yet""",
         "unsupported template body",
         """\
   - name: main
-    suspend: {}
+    plugin: {hello: {}}
 """,
         """\
-wf.yaml:8:5: error: 'suspend' is not supported by kjob yet""",
+wf.yaml:8:5: error: 'plugin' is not supported by kjob yet""",
     ),
     (
         "unsupported artifact source",
@@ -876,9 +876,9 @@ def test_lenient_still_rejects_real_mistakes() -> None:
 
 
 def test_lenient_template_with_only_an_unsupported_body_is_an_error() -> None:
-    rendered = errors(HEAD + "  - name: main\n    suspend: {}\n", lenient=True)
+    rendered = errors(HEAD + "  - name: main\n    plugin: {hello: {}}\n", lenient=True)
     assert rendered == (
-        "wf.yaml:7:5: error: template 'main' has no body kjob can run ('suspend' is not supported yet)\n"
+        "wf.yaml:7:5: error: template 'main' has no body kjob can run ('plugin' is not supported yet)\n"
         "  hint: add one of container, script, dag, steps"
     )
 

@@ -27,7 +27,7 @@ def io(r: Reader, node: YamlMap, key: str, fields: F.FieldSet, where: str, kind:
     if body is None:
         return IO()
     r.fields(body, fields, f"{key} of {where}")
-    parameters = _collect(r, body, "parameters", key, where, lambda n, m: _parameter(r, n, m, key, where))
+    parameters = _collect(r, body, "parameters", key, where, lambda n, m: _parameter(r, n, m, key, where, kind))
     artifacts = _collect(r, body, "artifacts", key, where, lambda n, m: _artifact(r, n, m, key, where, kind))
     return IO(parameters=tuple(parameters), artifacts=tuple(artifacts))
 
@@ -73,7 +73,9 @@ def _scalar_string(r: Reader, node: YamlMap, key: str, label: str) -> str | None
     return value
 
 
-def _parameter(r: Reader, node: YamlMap, mark: Mark, role: str, where: str) -> Parameter | None:
+def _parameter(
+    r: Reader, node: YamlMap, mark: Mark, role: str, where: str, kind: TemplateKind | None = None
+) -> Parameter | None:
     name = r.name(node, mark, "parameter", pattern=PARAMETER_NAME)
     if not name:
         return None
@@ -100,7 +102,14 @@ def _parameter(r: Reader, node: YamlMap, mark: Mark, role: str, where: str) -> P
                 r.src.key(value_from, "path"),
                 hint="valueFrom.path is for output parameters: the file the value is read from",
             )
-    if role == "outputs" and value is None and path is None:
+    supplied = value_from is not None and "supplied" in value_from
+    if value_from is not None and supplied and (role != "outputs" or kind is not TemplateKind.SUSPEND):
+        r.diag.error(
+            f"valueFrom.supplied of {role} parameter '{name}' has no meaning here",
+            r.src.key(value_from, "supplied"),
+            hint="valueFrom.supplied is for the outputs of a suspend template, given by `kjob resume --node`",
+        )
+    if role == "outputs" and value is None and path is None and not supplied:
         unsupported_source = value_from is not None and any(
             str(k) in F.VALUE_FROM.unsupported for k in value_from
         )
@@ -119,6 +128,7 @@ def _parameter(r: Reader, node: YamlMap, mark: Mark, role: str, where: str) -> P
         value_from_default=fallback,
         description=r.string(node, "description"),
         mark=mark,
+        supplied=supplied,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kjob.limits import FAN_OUT_ITEMS
-from kjob.spec import build_io
+from kjob.spec import build_hooks, build_io
 from kjob.spec import fields as F
 from kjob.spec.loaded import Locator, SiteKind, TaskMarks
 from kjob.spec.model import ContinueOn, Dag, DagTask, Mark, Sequence
@@ -134,6 +134,7 @@ def _task(
         continue_on=_continue_on(r, node),
         mark=mark,
         template_mark=template_mark,
+        hooks=build_hooks.task_hooks(r, node, where),
     )
     return task, TaskMarks(dependency_marks, depends_locator)
 

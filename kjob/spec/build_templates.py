@@ -8,6 +8,7 @@ building it and, for a dag, the marks of each task's dependencies.  The body its
 from __future__ import annotations
 
 from kjob.spec import build_container, build_io, build_tasks
+from kjob.spec import build_inprocess
 from kjob.spec import fields as F
 from kjob.spec.build_sync import memoize, synchronization
 from kjob.spec.loaded import LoadedTemplate, Locator, TaskMarks
@@ -78,6 +79,8 @@ def _template(
         dag, target = build_tasks.dag(r, node, where, task_marks, build_inline)
     elif kind is TemplateKind.STEPS:
         steps = build_tasks.steps(r, node, where, build_inline)
+    http = build_inprocess.http(r, node, where) if kind is TemplateKind.HTTP else None
+    suspend = build_inprocess.suspend(r, node, where) if kind is TemplateKind.SUSPEND else None
     retry = _retry(r, node)
     pod_extra = {key: plain(node[key]) for key in map(str, node) if key in F.TEMPLATE.passthrough}
     template = Template(
@@ -88,6 +91,8 @@ def _template(
         dag=dag,
         steps=steps,
         container=container,
+        http=http,
+        suspend=suspend,
         inputs=inputs,
         outputs=outputs,
         retry_strategy=retry,

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from kjob.spec import build_claims, build_cron, build_io, build_templates, template_defaults
+from kjob.spec import build_hooks
 from kjob.spec import fields as F
 from kjob.spec.build_sync import synchronization
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow
@@ -153,6 +154,17 @@ def _workflow(
             hint=f"add `templates:` with at least one template{named}",
         )
     on_exit = r.string(spec, "onExit")
+    on_exit_mark = r.src.value(spec, "onExit") if on_exit is not None else None
+    hooks = build_hooks.hooks_of(r, spec, what)
+    exit_hook = next((h for h in hooks if h.is_exit), None)
+    if exit_hook is not None and on_exit is not None:
+        r.diag.error(
+            f"{what} has both onExit and hooks.exit",
+            r.src.key(spec, "onExit"),
+            hint="keep one of them: `hooks: {exit: {template: ...}}` is the newer spelling",
+        )
+    elif exit_hook is not None:
+        on_exit, on_exit_mark = exit_hook.template, exit_hook.mark
     pod_extra = {
         F.WORKFLOW_POD_RENAMES.get(key, key): plain(spec[key])
         for key in map(str, spec)
@@ -182,6 +194,7 @@ def _workflow(
         labels=meta["labels"],
         annotations=meta["annotations"],
         cron=cron,
+        hooks=hooks,
         pod_extra=frozen_map(pod_extra),
         volume_claims=claims,
         path=r.src.path,
@@ -192,7 +205,7 @@ def _workflow(
         templates=tuple(templates),
         argo=r.argo,
         entrypoint_mark=entry_mark,
-        on_exit_mark=r.src.value(spec, "onExit") if on_exit is not None else None,
+        on_exit_mark=on_exit_mark,
         sites=tuple(r.take_sites()),
         template_refs=tuple(r.template_refs),
         workflow_template_ref=workflow_ref,

@@ -180,6 +180,7 @@ WORKFLOW_SPEC = FieldSet(
         "templates",
         "parallelism",
         "onExit",
+        "hooks",
         "activeDeadlineSeconds",
         "serviceAccountName",
         "workflowTemplateRef",
@@ -193,7 +194,6 @@ WORKFLOW_SPEC = FieldSet(
         "artifactGC",
         "artifactRepositoryRef",
         "executor",
-        "hooks",
         "hostNetwork",
         "metrics",
         "podDisruptionBudget",
@@ -250,8 +250,8 @@ WORKFLOW_METADATA = FieldSet(
     unsupported=_fs("labelsFrom"),
 )
 
-TEMPLATE_BODIES = ("container", "script", "dag", "steps")
-UNSUPPORTED_BODIES = _fs("resource", "suspend", "http", "plugin", "containerSet", "data")
+TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend")
+UNSUPPORTED_BODIES = _fs("resource", "plugin", "containerSet", "data")
 
 TEMPLATE = FieldSet(
     "template",
@@ -321,9 +321,8 @@ DAG = FieldSet(
     supported=_fs("tasks", "failFast", "target"),
 )
 
-_TASK_UNSUPPORTED = _fs("hooks", "onExit")
+_TASK_UNSUPPORTED = _fs()
 _TASK_HINTS = {
-    "onExit": "use spec.onExit for an exit handler of the whole workflow",
     "image": "a task runs a template: put the container in a template and refer to it with `template:`",
     "container": "a task runs a template: put the container in a template and refer to it with `template:`",
     "script": "a task runs a template: put the script in a template and refer to it with `template:`",
@@ -346,6 +345,8 @@ DAG_TASK = FieldSet(
         "continueOn",
         "templateRef",
         "inline",
+        "hooks",
+        "onExit",
     ),
     unsupported=_TASK_UNSUPPORTED,
     hints=_TASK_HINTS,
@@ -386,7 +387,7 @@ PARAMETER = FieldSet(
 VALUE_FROM = FieldSet(
     "valueFrom",
     argo="ValueFrom",
-    supported=_fs("path", "default"),
+    supported=_fs("path", "default", "supplied"),
     unsupported=_fs(
         "configMapKeyRef",
         "event",
@@ -394,7 +395,6 @@ VALUE_FROM = FieldSet(
         "jqFilter",
         "jsonPath",
         "parameter",
-        "supplied",
     ),
     hints={
         "parameter": "declare the value with `value: '{{tasks.<name>.outputs.parameters.<param>}}'`",
@@ -542,3 +542,31 @@ SYNC_DATABASE_REF = FieldSet("database", supported=_fs("key"))
 MEMOIZE = FieldSet("memoize", supported=_fs("key", "maxAge", "cache"))
 CACHE = FieldSet("cache", supported=_fs("configMap"))
 CACHE_CONFIG_MAP = FieldSet("configMap", supported=_fs("name"))
+
+LIFECYCLE_HOOK = FieldSet(
+    "hook",
+    argo="LifecycleHook",
+    supported=_fs("template", "arguments", "expression"),
+    hints={"templateRef": _TEMPLATE_REF_HINT},
+)
+
+HTTP = FieldSet(
+    "http",
+    argo="HTTP",
+    supported=_fs(
+        "url",
+        "method",
+        "headers",
+        "body",
+        "bodyFrom",
+        "timeoutSeconds",
+        "successCondition",
+        "insecureSkipVerify",
+    ),
+)
+HTTP_HEADER = FieldSet("http header", argo="HTTPHeader", supported=_fs("name", "value", "valueFrom"))
+HTTP_HEADER_SOURCE = FieldSet(
+    "valueFrom of an http header", argo="HTTPHeaderSource", supported=_fs("secretKeyRef")
+)
+HTTP_BODY_SOURCE = FieldSet("bodyFrom", argo="HTTPBodySource", supported=_fs("bytes"))
+SUSPEND = FieldSet("suspend", argo="SuspendTemplate", supported=_fs("duration"))

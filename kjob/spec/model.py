@@ -50,6 +50,8 @@ class Parameter:
     value_from_default: str | None = None
     description: str | None = None
     mark: Mark = NOWHERE
+    # ``valueFrom.supplied``: an output of a ``suspend`` template, given when the node is resumed
+    supplied: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,25 @@ class Sequence:
 
 
 @dataclass(frozen=True, slots=True)
+class LifecycleHook:
+    """A lifecycle hook of a task or of the workflow: ``exit`` runs ``template`` once the task (the
+    workflow) has ended; any other name runs it once, the first time ``expression`` is true."""
+
+    name: str
+    template: str
+    arguments: IO = field(default_factory=IO)
+    expression: str | None = None
+    mark: Mark = NOWHERE
+
+    @property
+    def is_exit(self) -> bool:
+        return self.name == EXIT_HOOK
+
+
+EXIT_HOOK = "exit"
+
+
+@dataclass(frozen=True, slots=True)
 class DagTask:
     """One task of a ``dag`` template (also used for a step of a ``steps`` template)."""
 
@@ -182,6 +203,8 @@ class DagTask:
     continue_on: ContinueOn = field(default_factory=ContinueOn)
     mark: Mark = NOWHERE
     template_mark: Mark = NOWHERE
+    # ``hooks`` (and ``onExit``, as an ``exit`` hook), in file order
+    hooks: tuple[LifecycleHook, ...] = ()
 
     @property
     def fans_out(self) -> bool:
@@ -232,6 +255,42 @@ class TemplateKind(enum.Enum):
     STEPS = "steps"
     CONTAINER = "container"
     SCRIPT = "script"
+    HTTP = "http"
+    SUSPEND = "suspend"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpHeader:
+    """A header of an ``http`` template: a ``value``, or a Secret's key (``secret`` = (name, key))."""
+
+    name: str
+    value: str = ""
+    secret: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Http:
+    """An ``http`` template body: kjob itself sends the request.  ``body_bytes`` is ``bodyFrom.bytes``
+    (base64, as Argo writes it); texts may hold references, rendered when the request is sent."""
+
+    url: str
+    method: str = "GET"
+    headers: tuple[HttpHeader, ...] = ()
+    body: str = ""
+    body_bytes: str | None = None
+    timeout_seconds: int | None = None
+    success_condition: str | None = None
+    insecure_skip_verify: bool = False
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Suspend:
+    """A ``suspend`` template body: wait until resumed (``kjob resume RUN --node NAME``), or at most
+    ``duration`` (a text such as ``20s``, ``5m`` or ``30``, which may hold references)."""
+
+    duration: str | None = None
+    mark: Mark = NOWHERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +306,8 @@ class Template:
     dag: Dag | None = None
     steps: tuple[tuple[DagTask, ...], ...] | None = None
     container: Container | None = None
+    http: Http | None = None
+    suspend: Suspend | None = None
     inputs: IO = field(default_factory=IO)
     outputs: IO = field(default_factory=IO)
     retry_strategy: RetryStrategy | None = None
@@ -267,6 +328,11 @@ class Template:
     # ``daemon: true``: the task succeeds once its container runs and is ready, and keeps running
     # until the dag/steps that started it ends
     daemon: bool = False
+
+    @property
+    def runs_in_kjob(self) -> bool:
+        """Its attempts are run by kjob itself, not by a backend (``http``, ``suspend``)."""
+        return self.http is not None or self.suspend is not None
 
     @property
     def deadline(self) -> float | None:
@@ -316,6 +382,8 @@ class Workflow:
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
     path: str = "<unknown>"
     mark: Mark = NOWHERE
+    # ``spec.hooks``: the exit hook (also in ``on_exit``) and hooks run when their expression holds
+    hooks: tuple[LifecycleHook, ...] = ()
     # where the WorkflowTemplates its templateRefs and workflowTemplateRef resolved to were read from
     # (files, ConfigMaps), in the order first used: what a run must carry to be resumed elsewhere
     template_sources: tuple[str, ...] = ()

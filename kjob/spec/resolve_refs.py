@@ -175,6 +175,7 @@ def _merge(base: LoadedWorkflow, own: LoadedWorkflow) -> LoadedWorkflow:
         arguments=_merged_arguments(b.arguments, w.arguments),
         parallelism=w.parallelism if w.parallelism is not None else b.parallelism,
         on_exit=w.on_exit or b.on_exit,
+        hooks=w.hooks or b.hooks,
         active_deadline_seconds=(
             w.active_deadline_seconds if w.active_deadline_seconds is not None else b.active_deadline_seconds
         ),

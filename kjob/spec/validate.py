@@ -28,7 +28,7 @@ from kjob.spec.loaded import (
     is_referenced_name,
     line_of,
 )
-from kjob.spec.model import DagTask, Mark, Template, TemplateKind
+from kjob.spec.model import DagTask, LifecycleHook, Mark, Template, TemplateKind
 
 CARET_WIDTH = 100  # characters of a long line shown around the caret
 
@@ -120,6 +120,7 @@ class _Checker:
     def run(self) -> None:
         self.check_template_names()
         self.check_entry_points()
+        self.check_hooks([h for h in self.wf.hooks if not h.is_exit])
         for site in self.loaded.sites:
             self.check_site(site, None, None)
         for loaded in self.loaded.templates:
@@ -162,10 +163,13 @@ class _Checker:
                 continue
             if wf.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate"):
                 continue  # its entrypoint's inputs are given when it is submitted (`kjob run -p`)
+            exit_hook = next((h for h in wf.hooks if h.is_exit and role != "entrypoint"), None)
+            passed = {p.name for p in exit_hook.arguments.parameters} if exit_hook else set()
             for parameter in template.inputs.parameters:
                 if (
                     _required(parameter.value, parameter.default)
                     and parameter.name not in self.workflow_parameters
+                    and parameter.name not in passed
                 ):
                     self.diag.error(
                         f"{role} '{name}' needs input parameter '{parameter.name}', "
@@ -344,6 +348,7 @@ class _Checker:
     # -- one task ---------------------------------------------------------------------------------
 
     def check_task(self, task: DagTask) -> None:
+        self.check_hooks(task.hooks)
         if not task.template:
             return  # no template named (reported by the loader), or a templateRef
         target = self.templates.get(task.template)
@@ -357,6 +362,16 @@ class _Checker:
             )
             return
         self.check_arguments(task, target)
+
+    def check_hooks(self, hooks: Sequence[LifecycleHook]) -> None:
+        """Every hook names a template the workflow has."""
+        for hook in hooks:
+            if hook.template and self.templates and hook.template not in self.templates:
+                self.diag.error(
+                    f"unknown template '{hook.template}' of hook '{hook.name}' (defined: {self.defined()})",
+                    hook.mark,
+                    hint=self.template_hint(hook.template),
+                )
 
     def check_arguments(self, task: DagTask, target: Template) -> None:
         passed = {p.name for p in task.arguments.parameters}
