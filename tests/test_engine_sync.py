@@ -167,3 +167,32 @@ def test_a_failed_node_is_not_cached() -> None:
     result, _ = run(workflow(MEMO), {"first": Outcome(exit_code=1)}, memo=memo)
     assert result.phase.value == "Failed"
     assert memo.entries == {}
+
+
+class CountingLocks(MemoryLocks):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tries = 0
+
+    def acquire(self, lock: Lock, holder: str) -> Denied | None:
+        self.tries += 1
+        return super().acquire(lock, holder)
+
+
+def test_items_waiting_behind_one_mutex_are_tried_once_each_release_not_all_of_them() -> None:
+    wf = workflow(
+        """\
+entrypoint: main
+templates:
+- name: main
+  steps:
+  - - {name: s, template: locked, withSequence: {count: "40"}}
+""",
+        LOCKED.format(locks="mutexes: [{name: m}]"),
+    )
+    locks = CountingLocks()
+    result, backend = run(wf, locks=locks)
+    assert [t for t, _ in starts(backend)] == [float(i) for i in range(40)]  # one after another, in order
+    assert [n for _, n in starts(backend)] == [f"s({i}:{i})" for i in range(40)]
+    assert result.phase.value == "Succeeded"
+    assert locks.tries < 3 * 40  # 40 items: about two tries each, not 40 * 40 / 2

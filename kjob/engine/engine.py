@@ -225,6 +225,7 @@ class Engine:
         self._locks_freed = False  # a lock was given back (or it is time to try again): wake waiters
         self._memo_keys: dict[Node, str] = {}  # a memoized node that runs -> its rendered key
         self._run_locked = not workflow.synchronization  # the workflow's own locks are held
+        self._waits = 0  # how many times a node was refused a lock (see _wake_waiters)
 
     def _render(self, text: str, lookup: Lookup) -> str:
         return render(text, lookup, argo_braces=self.argo, max_chars=self._max_chars)
@@ -265,7 +266,7 @@ class Engine:
             self._max_chars = RENDERED_CHARS.value
             if control is not None:
                 self._obey(control())
-            if self._lock_waiters:
+            if self._lock_waiters and (self._locks_freed or self._stop_reason):
                 self._wake_waiters()
             self._dispatch()
             if self._done():
@@ -568,20 +569,28 @@ class Engine:
             self._notify(node)
         if not self._lock_waiters and self._gate.retry_every is not None:
             self._add_timer(self.backend.now() + self._gate.retry_every, "locks", None)
-        self._lock_waiters[node] = None
+        self._lock_waiters[node] = None  # one waiting already keeps its place
+        self._waits += 1
         return True
 
     def _wake_waiters(self) -> None:
-        """Try the waiting nodes again, oldest first, once a lock was given back; a stop ends them."""
+        """Try the waiting nodes again, oldest first, once a lock was given back; a stop ends them.
+        Once one is still refused, the others that waited with the same message are not tried again
+        in this pass (a thousand items behind one mutex cost one try, not a thousand)."""
         freed, self._locks_freed = self._locks_freed, False
+        refused: set[str] = set()
         for node in list(self._lock_waiters):
             if _stopped(node, self._stop_reason, self.options.started_before):
                 del self._lock_waiters[node]
                 why = self._stop_reason or node.scope.stop_reason
                 self._finish(node, Phase.OMITTED, f"not started: {why}")
-            elif freed:
-                del self._lock_waiters[node]
-                self._enter(node)
+            elif freed and node.message not in refused:
+                waits = self._waits
+                self._enter(node)  # refused again: it keeps its place in the line
+                if self._waits != waits:
+                    refused.add(node.message)
+                else:
+                    self._lock_waiters.pop(node, None)
         if self._lock_waiters and freed and self._gate.retry_every is not None:
             self._add_timer(self.backend.now() + self._gate.retry_every, "locks", None)
 

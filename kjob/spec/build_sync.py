@@ -15,6 +15,8 @@ from kjob.spec.reader import Reader
 from kjob.spec.yamlnodes import YamlMap
 
 CACHE_KEY = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")  # Argo's: a cache key is a ConfigMap data key
+_MUTEXES_HINT = "write `mutexes: [{name: NAME}]`"
+_SEMAPHORES_HINT = "write `semaphores: [{configMapKeyRef: {name: NAME, key: KEY}}]`"
 CACHE_KEY_HINT = "a memoize key is letters, digits and '-', starting with a letter or digit"
 
 
@@ -25,20 +27,27 @@ def synchronization(r: Reader, node: YamlMap, where: str) -> tuple[LockRef, ...]
         return ()
     r.fields(sync, F.SYNCHRONIZATION, f"synchronization of {where}")
     locks: list[LockRef] = []
-    for entry, mark in r.items(r.sequence(sync, "mutexes", hint="write `mutexes: [{name: NAME}]`"), "mutex"):
+    mutexes = [*_single(r, sync, "mutex"), *r.items(r.sequence(sync, "mutexes", hint=_MUTEXES_HINT), "mutex")]
+    for entry, mark in mutexes:
         r.fields(entry, F.MUTEX)
         name = _required_text(r, entry, "name", "mutex name", mark)
         if name is not None:
             locks.append(
                 LockRef("mutex", name, None, _namespace(r, entry), bool(r.boolean(entry, "database")), mark)
             )
-    hint = "write `semaphores: [{configMapKeyRef: {name: NAME, key: KEY}}]`"
-    for entry, mark in r.items(r.sequence(sync, "semaphores", hint=hint), "semaphore"):
+    semaphores = r.items(r.sequence(sync, "semaphores", hint=_SEMAPHORES_HINT), "semaphore")
+    for entry, mark in [*_single(r, sync, "semaphore"), *semaphores]:
         r.fields(entry, F.SEMAPHORE)
         lock = _semaphore(r, entry, mark)
         if lock is not None:
             locks.append(lock)
     return tuple(locks)
+
+
+def _single(r: Reader, sync: YamlMap, key: str) -> list[tuple[YamlMap, Mark]]:
+    """Argo 3.5's ``mutex:`` / ``semaphore:`` (one lock, a mapping), read as a list of one."""
+    node = r.mapping(sync, key)
+    return [] if node is None else [(node, r.src.key(sync, key))]
 
 
 def _semaphore(r: Reader, entry: YamlMap, mark: Mark) -> LockRef | None:

@@ -528,12 +528,7 @@ WORKFLOW_TEMPLATE_REF = FieldSet(
 
 SYNCHRONIZATION = FieldSet(
     "synchronization",
-    supported=_fs("mutexes", "semaphores"),
-    hints={
-        "mutex": "Argo 3.6 and later spell it `mutexes:`, a list: `mutexes: [{name: NAME}]`",
-        "semaphore": "Argo 3.6 and later spell it `semaphores:`, a list: "
-        "`semaphores: [{configMapKeyRef: {name: NAME, key: KEY}}]`",
-    },
+    supported=_fs("mutexes", "semaphores", "mutex", "semaphore"),  # the singular ones: Argo 3.5's
 )
 MUTEX = FieldSet("mutex", supported=_fs("name", "namespace", "database"))
 SEMAPHORE = FieldSet("semaphore", supported=_fs("configMapKeyRef", "namespace", "database"))
