@@ -73,7 +73,7 @@ def test_a_waiting_node_says_which_lock_it_waits_for() -> None:
     from kjob.engine.engine import Engine
 
     Engine(wf, VirtualBackend(scripted(DURATIONS)), run_id="wf", observers=[Watch()]).run()  # type: ignore[arg-type]
-    assert ("b", "Waiting for default/Mutex/m lock. Lock status: 1/1") in seen
+    assert ("b", "Waiting for default/Mutex/m lock. Lock status: 0/1") in seen
 
 
 class HeldElsewhere(MemoryLocks):

@@ -52,7 +52,8 @@ class Denied:
 
     @property
     def message(self) -> str:
-        return f"Waiting for {self.lock.label} lock. Lock status: {self.holders}/{self.limit}"
+        """Argo's words: the status is the free slots over the limit (``0/1``: a mutex held)."""
+        return f"Waiting for {self.lock.label} lock. Lock status: {self.limit - self.holders}/{self.limit}"
 
 
 class Locks(Protocol):

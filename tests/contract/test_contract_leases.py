@@ -29,7 +29,7 @@ def test_a_mutex_lease_has_one_holder_at_a_time(cluster: Cluster) -> None:
         assert one.acquire(mutex, "run-a") is None  # held already: the same answer
         denied = other.acquire(mutex, "run-b")
         assert denied is not None
-        assert denied.message == f"Waiting for {cluster.namespace}/Mutex/shared lock. Lock status: 1/1"
+        assert denied.message == f"Waiting for {cluster.namespace}/Mutex/shared lock. Lock status: 0/1"
         one.release(mutex, "run-a")
         assert other.acquire(mutex, "run-b") is None
         lease = client.CoordinationV1Api(cluster.api).read_namespaced_lease(
