@@ -209,6 +209,7 @@ def dry_run(
             namespace=namespace,
             uid=PLACEHOLDER_UID,
             on_bulk=on_bulk,
+            rehearsal=True,
         ),
     )
     try:

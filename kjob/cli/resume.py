@@ -1,5 +1,7 @@
 """``kjob resume RUN``: finish a run whose kjob stopped (killed, crashed, detached), never running a
-finished task again (the work is :mod:`kjob.runs.resumed`'s; this adds the options and the view)."""
+finished task again (the work is :mod:`kjob.runs.resumed`'s; this adds the options and the view).
+``kjob resume RUN --node NAME``: resume a suspended node of a running run instead
+(:mod:`kjob.runs.noderesume`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from kjob.cli import console
+from kjob.cli.common import parse_parameters
 from kjob.cli.execute import cluster_options, execute, given_options
 from kjob.cli.viewoptions import view_options
 from kjob.errors import KjobError
@@ -21,11 +24,26 @@ if TYPE_CHECKING:
 @click.command("resume")
 @click.argument("run")
 @click.option("--parallelism", type=click.IntRange(min=1), help="Run at most N tasks at once.")
+@click.option(
+    "--node",
+    metavar="NAME",
+    help="Resume the suspended node NAME (its id or its task's name) of the running RUN instead.",
+)
+@click.option(
+    "-p",
+    "--set",
+    "values",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="With --node: the value of the node's supplied output (or input) NAME.",
+)
 @cluster_options
 @view_options
 def command(
     run: str,
     parallelism: int | None,
+    node: str | None,
+    values: tuple[str, ...],
     kubeconfig: str | None,
     context: str | None,
     namespace: str | None,
@@ -36,7 +54,15 @@ def command(
     """Finish RUN: adopt what is still running, replay what finished, start only the rest.
 
     A Kubernetes run's existing Jobs are adopted (never created twice). A local run's finished
-    tasks are not run again, and tasks still running under its node agent are waited for."""
+    tasks are not run again, and tasks still running under its node agent are waited for.
+
+    With --node NAME, resume the suspended node NAME of RUN while it runs (a `suspend` template),
+    giving its supplied outputs with --set NAME=VALUE."""
+    if node is not None:
+        _resume_node(run, node, parse_parameters(values), kubeconfig, context, namespace)
+        return
+    if values:
+        raise KjobError("--set gives a suspended node's values: use it with --node NAME")
     local = local_run(run)
     if local is not None:
         names = ("kubeconfig", "context", "namespace", "qps", "burst", "detach")
@@ -51,3 +77,25 @@ def command(
         return connect(kubeconfig=kubeconfig, context=context, namespace=namespace, qps=qps, burst=burst)
 
     execute(resume_launch(run, connect, parallelism=parallelism, notice=console.notice), detach=detach)
+
+
+def _resume_node(
+    run: str,
+    node: str,
+    values: dict[str, str],
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+) -> None:
+    from kjob.runs.manage import find
+    from kjob.runs.noderesume import request_resume
+
+    ref = find(run, kubeconfig=kubeconfig, context=context, namespace=namespace)
+    done = request_resume(ref, node, values)
+    if done.watched is False:
+        console.line(
+            f"run {ref.run_id}: resume of node {node} requested, but no kjob watches the run now; "
+            f"`kjob resume {ref.run_id}` carries it out"
+        )
+    else:
+        console.line(f"run {ref.run_id}: node {node} resumes within seconds")

@@ -33,6 +33,8 @@ from kjob.backends.coordination import Locks, MemoCache, MemoryLocks, MemoryMemo
 from kjob.engine.aggregate import aggregate
 from kjob.engine.bulk import BulkReport, collector_paused, reported
 from kjob.engine.gate import Gate
+from kjob.engine.hooks import hook_due, supplied_outputs, task_env, workflow_env
+from kjob.engine.inprocess import HttpRequest, InProcess, decode_body
 from kjob.engine.inputs import InputSource, input_sources
 from kjob.engine.lookup import (
     Lookup,
@@ -53,7 +55,7 @@ from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
 from kjob.limits import FAN_OUT_ITEMS, NESTING, RENDERED_CHARS
 from kjob.spec.durations import parse_duration
-from kjob.spec.model import DagTask, Template, Workflow, pod_fields
+from kjob.spec.model import IO, DagTask, LifecycleHook, Template, Workflow, pod_fields
 
 
 class Observer(Protocol):
@@ -115,6 +117,15 @@ class EngineOptions:
     started_before: Collection[str] = frozenset()
     # Told how far a fan-out's items are made and handed over (what, done, total): a progress bar.
     on_bulk: BulkReport | None = None
+    # ``kjob resume RUN --node NAME``: the requests made so far, by request id: (node, values for its
+    # supplied outputs).  Read between steps while a node is suspended; each request applies once.
+    resumes: Callable[[], Mapping[str, tuple[str, Mapping[str, str]]]] | None = None
+    # The value of a Secret's key (name, key), for an http template's secretKeyRef headers (None: no
+    # cluster to read it from).
+    secrets: Callable[[str, str], str] | None = None
+    # A dry run: http requests are not sent and suspends do not wait (they succeed at once, their
+    # outputs ``<run-time: ...>`` placeholders).
+    rehearsal: bool = False
     # Where ``synchronization`` locks and ``memoize`` caches are kept (the backend's); None: in this
     # process only (locks shared by nothing but this run).
     locks: Locks | None = None
@@ -193,6 +204,12 @@ class Engine:
         self._seq = itertools.count()
         self._timers: list[tuple[float, int, str, Node | None]] = []
         self._queue = AttemptQueue()
+        self._inproc = InProcess(self.backend.now)  # http and suspend attempts, run by kjob itself
+        self._hook_owner: dict[Node, Node | None] = {}  # hook node -> its task's node (None: workflow's)
+        self._hooks_started: set[tuple[int, str]] = set()  # (id of the owner node, or 0, hook name)
+        self._holding: set[Node] = set()  # ended nodes whose exit hooks run before they count as ended
+        self._firing = False
+        self._resumes_done: set[str] = set()
         self._running: dict[str, Node] = {}  # attempt id -> node
         # daemons that are ready (their node succeeded) and still run: attempt id -> node
         self._daemons: dict[str, Node] = {}
@@ -264,6 +281,10 @@ class Engine:
         control = self.options.control
         while not self._done():
             self._max_chars = RENDERED_CHARS.value
+            if self.workflow.hooks and self._root is not None and not self._root.phase.finished:
+                self._fire_workflow_hooks()
+            if self.options.resumes is not None and self._inproc.busy:
+                self._take_resumes()
             if control is not None:
                 self._obey(control())
             if self._lock_waiters and (self._locks_freed or self._stop_reason):
@@ -277,7 +298,12 @@ class Engine:
                 raise KjobError(f"internal error: the run stalled with nothing running (waiting: {stuck})")
             if control is not None or self._idlers:
                 timeout = CONTROL_EVERY if timeout is None else min(timeout, CONTROL_EVERY)
+            if self._inproc.busy:
+                hint = self._inproc.wait_hint(self.backend.now())
+                hint = CONTROL_EVERY if hint is None else min(hint, CONTROL_EVERY)
+                timeout = hint if timeout is None else min(timeout, hint)
             self._handle(self.backend.poll(timeout))
+            self._handle_in_process(self._inproc.events())
             self._fire_timers()
             for idler in self._idlers:
                 idler.idle()
@@ -330,10 +356,10 @@ class Engine:
         self._root = node
         self._begin(node)
 
-    def _top_node(self, template_name: str, node_id: str) -> Node:
+    def _top_node(self, template_name: str, node_id: str, arguments: IO | None = None) -> Node:
         """A node that no DAG calls (the entrypoint, the exit handler), alone in a scope of its own
         that sees the workflow's parameters as its inputs."""
-        task = DagTask(name=node_id, template=template_name)
+        task = DagTask(name=node_id, template=template_name, arguments=arguments or IO())
         top = Scope(
             template=self.workflow.templates[template_name],
             tasks={node_id: task},
@@ -488,7 +514,7 @@ class Engine:
             if when is not None and not evaluate_when(when, lookup, argo_braces=self.argo):
                 self._finish(node, Phase.SKIPPED, when_false(when, lookup, argo_braces=self.argo))
                 return
-            if node is not self._root and node is not self._exit_node:
+            if node is not self._root and node is not self._exit_node and node not in self._hook_owner:
                 self._bind_inputs(node, lookup)
             self._render_node_settings(node)
         except KjobError as err:
@@ -500,7 +526,7 @@ class Engine:
         """Take the node's locks and look it up in its memoize cache, then run it."""
         if not self._admitted(node):
             return
-        if node.template.container is not None:
+        if node.template.container is not None or node.template.runs_in_kjob:
             self._queue_attempt(node)
             return
         too_deep = NESTING.problem(_nesting(node), f"task '{node.task.name}'")
@@ -700,7 +726,7 @@ class Engine:
                 self._queue.park(node, node.scope)
                 continue
             self._queue.remove(node)
-            if node.template.container is None:
+            if node.template.container is None and not node.template.runs_in_kjob:
                 self._open(node)
             elif not (node.parent is not None and self._submit_batch(node)):
                 self._submit(node)
@@ -711,6 +737,9 @@ class Engine:
         return min(room, _scope_room(node.scope))
 
     def _submit(self, node: Node) -> None:
+        if node.template.runs_in_kjob:
+            self._submit_in_process(node)
+            return
         record = node.attempts[-1]
         try:
             spec = self._attempt_spec(node, record)
@@ -724,7 +753,7 @@ class Engine:
         """Hand ``first`` and its queued siblings (same fan-out, same attempt) to the backend as one
         batch that holds only as many slots as may run now; ``False`` if the backend refused it."""
         key = (id(first.parent), first.attempts[-1].number)
-        if key in self._unbatchable:
+        if first.template.runs_in_kjob or key in self._unbatchable:
             return False
         siblings = self._queue.siblings(first)
         if not siblings:
@@ -843,7 +872,7 @@ class Engine:
                 node.message = "" if record.number == 0 else f"attempt {record.number + 1}"
                 self._notify(node)
                 if self._stop_reason:  # one submitted under a stop (see started_before) still ran
-                    self.backend.cancel(event.attempt_id)
+                    self._cancel(event.attempt_id)
             else:
                 self._release(node, event.attempt_id)
                 self._attempt_finished(node, record, event)
@@ -954,6 +983,13 @@ class Engine:
         if node in self._nested_running:
             self._nested_running.remove(node)
             node.scope.running -= 1
+        if self._hooks_hold(node):
+            return  # its hooks run first: _hook_finished settles it
+        self._settle(node)
+
+    def _settle(self, node: Node) -> None:
+        """Pass an ended node on to its fan-out or its scope: dependents, the scope's end."""
+        phase = node.phase
         if node.parent is not None:
             group = node.parent
             _fail_fast_on_item(self._queue, node)
@@ -1006,19 +1042,218 @@ class Engine:
         self._finish(owner, phase, message)
 
     def _top_finished(self, node: Node) -> None:
-        if (
-            node is self._root
-            and self.workflow.on_exit
-            and not self._interrupted
-            and not self._no_exit_handler
+        if node in self._hook_owner:
+            self._hook_finished(node)
+            return
+        if node is not self._root:
+            return
+        self.info = dataclasses.replace(self.info, status=_workflow_status(node.phase))
+        if self.workflow.hooks:
+            self._fire_workflow_hooks()  # those whose expression reads the final workflow.status
+        if not self._workflow_hooks_running():
+            self._start_exit_handler(node)
+
+    def _start_exit_handler(self, root: Node) -> None:
+        """The workflow's exit handler (``onExit``, ``hooks.exit``), once the entrypoint and the
+        workflow's other hooks have ended."""
+        if not self.workflow.on_exit or self._interrupted or self._no_exit_handler or self._exit_node:
+            return
+        if self._stopped:  # a stop request: the main DAG has stopped, the exit handler runs
+            self._stop_reason = ""
+        hook = next((h for h in self.workflow.hooks if h.is_exit), None)
+        self._exit_node = self._top_node(self.workflow.on_exit, "onExit", hook.arguments if hook else None)
+        if self._rerun is not None and self._rerun.any_taken:
+            self._rerun.force(self._exit_node)  # a retried run's exit handler runs again
+        if hook is not None and hook.arguments.parameters:
+            try:
+                self._bind_inputs(self._exit_node, scope_lookup(root.scope, self.info))
+            except KjobError as err:
+                self._finish(self._exit_node, Phase.ERROR, _one_line(err))
+                return
+        self._begin(self._exit_node)
+
+    # ------------------------------------------------------------------------------------ hooks
+    def _fire_workflow_hooks(self) -> None:
+        """Start the workflow's hooks (``spec.hooks``, not ``exit``) whose expression holds now."""
+        root = self._root
+        if root is None or self._stop_reason:
+            return
+        for hook in self.workflow.hooks:
+            if hook.is_exit or (0, hook.name) in self._hooks_started:
+                continue
+            node_id = f"hooks.{hook.name}"
+            try:
+                due = hook_due(hook, False, lambda: workflow_env(self.info))
+            except KjobError as err:
+                self._hooks_started.add((0, hook.name))
+                failed = self._top_node(hook.template, node_id)
+                self._hook_owner[failed] = None
+                self._finish(failed, Phase.ERROR, _one_line(err))
+                continue
+            if due:
+                self._hooks_started.add((0, hook.name))
+                self._start_hook(None, hook, node_id, scope_lookup(root.scope, self.info))
+
+    def _workflow_hooks_running(self) -> bool:
+        return any(owner is None and not hook.phase.finished for hook, owner in self._hook_owner.items())
+
+    def _fire_task_hooks(self, node: Node, *, ended: bool) -> None:
+        """Start ``node``'s hooks that are due: those whose expression holds now and, once it has
+        ``ended``, its exit hook.  Each hook starts at most once."""
+        self._firing = True
+        try:
+            lookup = scope_lookup(node.scope, self.info, node.item)
+            for hook in node.task.hooks:
+                if (id(node), hook.name) in self._hooks_started:
+                    continue
+                node_id = f"{node.id}.onExit" if hook.is_exit else f"{node.id}.hooks.{hook.name}"
+                try:
+                    due = hook_due(hook, ended, lambda: task_env(node.scope, self.info))
+                except KjobError as err:
+                    self._hooks_started.add((id(node), hook.name))
+                    failed = self._top_node(hook.template, node_id)
+                    self._hook_owner[failed] = node
+                    self._finish(failed, Phase.ERROR, _one_line(err))
+                    continue
+                if due:
+                    self._hooks_started.add((id(node), hook.name))
+                    self._start_hook(node, hook, node_id, lookup)
+        finally:
+            self._firing = False
+
+    def _start_hook(self, owner: Node | None, hook: LifecycleHook, node_id: str, lookup: Lookup) -> Node:
+        """Run ``hook`` as a node of its own, its arguments read where its owner is (so an exit hook
+        reads its task's outputs)."""
+        node = self._top_node(hook.template, node_id, hook.arguments)
+        self._hook_owner[node] = owner
+        try:
+            self._bind_inputs(node, lookup)
+        except KjobError as err:
+            self._finish(node, Phase.ERROR, _one_line(err))
+            return node
+        self._begin(node)
+        return node
+
+    def _hooks_hold(self, node: Node) -> bool:
+        """A task with hooks has ended: start its due hooks; whether it waits for them before its
+        dependents run and its scope counts it as ended (as Argo waits for a task's hook nodes)."""
+        if node.parent is not None or not node.task.hooks or node.scope.owner is None:
+            return False
+        if node.phase is not Phase.OMITTED:
+            self._fire_task_hooks(node, ended=True)
+        if any(owner is node and not hook.phase.finished for hook, owner in self._hook_owner.items()):
+            self._holding.add(node)
+            return True
+        return False
+
+    def _hook_finished(self, hook: Node) -> None:
+        """A hook node ended (its phase does not change its task's or the workflow's, except the
+        workflow's exit handler): its task, or the workflow's exit handler, may go on."""
+        owner = self._hook_owner[hook]
+        if owner is None:
+            if self._root is not None and self._root.phase.finished and not self._workflow_hooks_running():
+                self._start_exit_handler(self._root)
+            return
+        if owner in self._holding and not any(
+            o is owner and not h.phase.finished for h, o in self._hook_owner.items()
         ):
-            if self._stopped:  # a stop request: the main DAG has stopped, the exit handler runs
-                self._stop_reason = ""
-            self.info = dataclasses.replace(self.info, status=node.phase.value)
-            self._exit_node = self._top_node(self.workflow.on_exit, "onExit")
-            if self._rerun is not None and self._rerun.any_taken:
-                self._rerun.force(self._exit_node)  # a retried run's exit handler runs again
-            self._begin(self._exit_node)
+            self._holding.discard(owner)
+            self._settle(owner)
+
+    # ------------------------------------------------------------------------ kjob's own attempts
+    def _submit_in_process(self, node: Node) -> None:
+        """Run an attempt of an ``http`` or ``suspend`` node in this process."""
+        record = node.attempts[-1]
+        template = node.template
+        if self.options.rehearsal:
+            node.parameters = {p.name: f"<run-time: {p.name}>" for p in template.outputs.parameters}
+            node.result = "<run-time: response body>" if template.http is not None else None
+            what = "not sent" if template.http is not None else "not suspended"
+            self._finish(node, Phase.SUCCEEDED, f"dry run: {what}")
+            return
+        lookup = container_lookup(node, self.info, len(node.attempts) - 1 - self._first_of_try(node))
+        try:
+            if template.http is not None:
+                request = self._http_request(template, lookup)
+            else:
+                assert template.suspend is not None
+                duration = template.suspend.duration
+                until = None
+                if duration is not None:
+                    until = self.backend.now() + parse_duration(self._render(duration, lookup))
+        except KjobError as err:
+            self._finish(node, Phase.ERROR, _one_line(err))
+            return
+        self._running[record.attempt_id] = node
+        self._held[record.attempt_id] = _Slots(slots=1, unfinished=1)
+        self._occupied += 1
+        self._count_running(node, 1)
+        if template.http is not None:
+            self._inproc.send(record.attempt_id, request)
+        else:
+            self._inproc.suspend(record.attempt_id, node.id, until, supplied_outputs(template, node.inputs))
+
+    def _http_request(self, template: Template, lookup: Lookup) -> HttpRequest:
+        http = template.http
+        assert http is not None
+        headers: list[tuple[str, str]] = []
+        for header in http.headers:
+            if header.secret is None:
+                headers.append((header.name, self._render(header.value, lookup)))
+                continue
+            secret_name, key = header.secret
+            if self.options.secrets is None:
+                raise KjobError(
+                    f"{http.mark}: header '{header.name}' reads Secret '{secret_name}' (key '{key}'), "
+                    "and this run has no cluster to read it from",
+                    hint="run it with --backend kubernetes, or give the header a `value:`",
+                )
+            headers.append((header.name, self.options.secrets(secret_name, key)))
+        body_text = self._render(http.body, lookup)
+        timeout = float(http.timeout_seconds) if http.timeout_seconds is not None else None
+        return HttpRequest(
+            url=self._render(http.url, lookup),
+            method=self._render(http.method, lookup),
+            headers=tuple(headers),
+            body=decode_body(body_text, http.body_bytes),
+            body_text=body_text,
+            success_condition=http.success_condition,
+            insecure_skip_verify=http.insecure_skip_verify,
+            **({"timeout": timeout} if timeout is not None else {}),
+        )
+
+    def _handle_in_process(self, events: Sequence[AttemptEvent]) -> None:
+        """Events of kjob's own attempts; a suspended node says how to resume it."""
+        self._handle(events)
+        for event in events:
+            node = self._running.get(event.attempt_id)
+            if isinstance(event, AttemptStarted) and node is not None and node.template.suspend is not None:
+                duration = node.template.suspend.duration
+                after = f" (or it resumes by itself after {duration})" if duration else ""
+                node.message = f"suspended: `kjob resume {self.run_id} --node {node.id}` resumes it{after}"
+                self._notify(node)
+
+    def _cancel(self, attempt_id: str) -> None:
+        if self._inproc.owns(attempt_id):
+            self._inproc.cancel(attempt_id)
+        else:
+            self.backend.cancel(attempt_id)
+
+    def _take_resumes(self) -> None:
+        """Resume the suspended nodes that ``kjob resume --node`` asked for."""
+        assert self.options.resumes is not None
+        suspended = self._inproc.suspended()
+        for request_id, (name, values) in self.options.resumes().items():
+            if request_id in self._resumes_done:
+                continue
+            chosen = [a for a, node_id in suspended.items() if _names_node(self._running[a], name)]
+            for attempt_id in chosen:
+                self._resumes_done.add(request_id)
+                problem = self._inproc.resume(attempt_id, values)
+                if problem:
+                    node = self._running[attempt_id]
+                    node.message = f"suspended; resume refused: {problem}"
+                    self._notify(node)
 
     # --------------------------------------------------------------------------------- stopping
     def _stop_all(self, reason: str) -> None:
@@ -1027,7 +1262,7 @@ class Engine:
         self._stop_reason = reason
         self._queue.release()
         for attempt_id in list(self._running):
-            self.backend.cancel(attempt_id)
+            self._cancel(attempt_id)
         self._stop_daemons(lambda _node: True)
         for node in list(self.nodes):
             if node.retry_at is not None and not node.phase.finished:
@@ -1061,6 +1296,7 @@ class Engine:
     def _done(self) -> bool:
         root_done = self._root is not None and self._root.phase.finished
         exit_done = self._exit_node is None or self._exit_node.phase.finished
+        exit_done = exit_done and all(hook.phase.finished for hook in self._hook_owner)
         return root_done and exit_done and not self._running and not self._daemons
 
     def _final_phase(self) -> tuple[Phase, str]:
@@ -1085,6 +1321,8 @@ class Engine:
     def _notify(self, node: Node) -> None:
         for observer in self.observers:
             observer.node_changed(node)
+        if node.phase is Phase.RUNNING and node.task.hooks and node.parent is None and not self._firing:
+            self._fire_task_hooks(node, ended=False)
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -1123,7 +1361,12 @@ def _result_used(node: Node) -> bool:
         scope.results_read = frozenset(
             match
             for task in scope.tasks.values()
-            for text in (task.when, task.with_param, *(p.value for p in task.arguments.parameters))
+            for text in (
+                task.when,
+                task.with_param,
+                *(p.value for p in task.arguments.parameters),
+                *(p.value for hook in task.hooks for p in hook.arguments.parameters),
+            )
             if text
             for match in _RESULT_REF.findall(text)
         )
@@ -1302,6 +1545,18 @@ def _scope_kind(node: Node) -> str:
     """What started ``node``: ``dag`` or ``steps`` (the workflow, for the entrypoint itself)."""
     owner = node.scope.owner
     return owner.template.kind.value if owner is not None else "workflow"
+
+
+def _workflow_status(phase: Phase) -> str:
+    """``workflow.status`` once the entrypoint has ended, as Argo maps its node's phase."""
+    if phase in (Phase.SKIPPED, Phase.OMITTED):
+        return str(Phase.SUCCEEDED.value)
+    return str(phase.value)
+
+
+def _names_node(node: Node, name: str) -> bool:
+    """Whether ``kjob resume --node NAME`` means ``node``: its id or its task's name."""
+    return name in (node.id, node.task.name)
 
 
 def _one_line(err: KjobError) -> str:

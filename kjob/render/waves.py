@@ -106,6 +106,7 @@ def problems(workflow: Workflow) -> list[SpecError]:
                     )
                 )
         found += _retry_problems(template, workflow)
+        found += _run_time_problems(template, workflow)
     entry = templates.get(workflow.entrypoint or "")
     if entry is not None:
         for task in _tasks(entry):
@@ -156,6 +157,27 @@ def _retry_problems(template: Template, workflow: Workflow) -> list[SpecError]:
             )
         ]
     return []
+
+
+def _run_time_problems(template: Template, workflow: Workflow) -> list[SpecError]:
+    """What only a kjob watching the run does: http requests, suspends, tasks' lifecycle hooks."""
+    found: list[SpecError] = []
+    body = template.http or template.suspend
+    if body is not None:
+        what = "an http request" if template.http is not None else "a suspend"
+        mark = body.mark if body.mark.line else template.mark
+        why = f"template '{template.name}' is {what}, which only a kjob running the workflow does"
+        found.append(_error(mark, workflow, why))
+    for task in _tasks(template):
+        for hook in task.hooks:
+            found.append(
+                _error(
+                    hook.mark if hook.mark.line else task.mark,
+                    workflow,
+                    f"task '{task.name}' has a hook '{hook.name}': a GitOps tool runs no hooks",
+                )
+            )
+    return found
 
 
 def _error(mark: Mark, workflow: Workflow, message: str, *, hint: str = HINT_DRIVER) -> SpecError:

@@ -88,6 +88,7 @@ def drive(
     from kjob.engine.record import RunRecorder
     from kjob.runs.control import requests_for, started_before
     from kjob.runs.coordination import coordination_for
+    from kjob.runs.noderesume import resume_requests_for, secret_reader
 
     backend = launch.backend
     locks, memo = coordination_for(backend)
@@ -103,6 +104,8 @@ def drive(
             uid=str(recorder.header["uid"]),
             detach_on_interrupt=detach_on_interrupt if backend.name == "kubernetes" else None,
             control=requests_for(backend, launch.run_dir),
+            resumes=resume_requests_for(backend, launch.run_dir),
+            secrets=secret_reader(backend),
             rerun=launch.rerun,
             started_before=started_before(launch.previous),
             on_bulk=on_bulk,
