@@ -21,12 +21,26 @@ from pathlib import Path
 from typing import Any
 
 ARGO = "io.argoproj.workflow.v1alpha1."
-# Kubernetes objects that kjob checks key by key (a container, its env and resources, an object's metadata).
+# Kubernetes objects that kjob checks key by key (a container, its env, resources and probes, an
+# object's metadata, the references of a semaphore and a memoize cache).
 KUBERNETES = (
     "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
-    "io.k8s.api.core.v1.Container",
-    "io.k8s.api.core.v1.EnvVar",
-    "io.k8s.api.core.v1.ResourceRequirements",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
+    *(
+        f"io.k8s.api.core.v1.{name}"
+        for name in (
+            "Container",
+            "EnvVar",
+            "ResourceRequirements",
+            "Probe",
+            "ExecAction",
+            "HTTPGetAction",
+            "TCPSocketAction",
+            "ConfigMapKeySelector",
+            "LocalObjectReference",
+        )
+    ),
 )
 SOURCE = "argo-workflows v4.1.2, api/jsonschema/schema.json"
 DEFAULT_SCHEMA = Path("/work/argo/api/jsonschema/schema.json")

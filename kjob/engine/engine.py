@@ -1327,16 +1327,21 @@ class Engine:
 
 # ---------------------------------------------------------------------------------- helpers
 def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]) -> dict[str, str]:
-    """``spec.arguments.parameters`` with ``-p name=value`` overrides applied and checked."""
+    """``spec.arguments.parameters`` with ``-p name=value`` overrides applied and checked.
+
+    A WorkflowTemplate may refer to parameters that only the workflow running it gives: one it does
+    not declare is added, as ``argo submit -p`` adds it.  A Workflow's is refused as a likely typo
+    (Argo would add it too).
+    """
     declared = {p.name: p for p in workflow.arguments.parameters}
     unknown = sorted(set(overrides) - set(declared))
-    if unknown:
+    if unknown and workflow.kind not in ("WorkflowTemplate", "ClusterWorkflowTemplate"):
         names = ", ".join(sorted(declared)) or "none"
         raise KjobError(
             f"the workflow has no parameter '{unknown[0]}' (declared: {names})",
             hint="declare it under spec.arguments.parameters, or fix the name after -p",
         )
-    values: dict[str, str] = {}
+    values: dict[str, str] = {name: overrides[name] for name in unknown}
     for name, param in declared.items():
         value = overrides.get(name, param.value if param.value is not None else param.default)
         if value is None:

@@ -52,12 +52,20 @@ class WorkflowInfo:
             return self.status
         if len(parts) == 2 and parts[0] == "parameters" and parts[1] in self.parameters:
             return self.parameters[parts[1]]
-        if len(parts) >= 2 and parts[0] in ("labels", "annotations"):
+        if len(parts) >= 1 and parts[0] in ("labels", "annotations"):
             key = ".".join(parts[1:])  # a key's own dots (example.com/owner) split the reference
             values = self.labels if parts[0] == "labels" else self.annotations
             if key in values:
                 return values[key]
+            if key in ("", "json"):
+                return go_json(values)
         raise KeyError(".".join(["workflow", *parts]))
+
+
+def go_json(values: Mapping[str, str]) -> str:
+    """``values`` as Go's json.Marshal writes a map: keys sorted, compact, and <, > and & escaped."""
+    text = json.dumps(dict(sorted(values.items())), separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _node_value(node: Node, parts: list[str], ref: str) -> str:

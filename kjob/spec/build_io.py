@@ -166,5 +166,6 @@ def _artifact(
         path=path,
         from_=source,
         optional=bool(r.boolean(node, "optional")),
+        repository=next((str(k) for k in node if str(k) in F.ARTIFACT_REPOSITORIES), None),
         mark=mark,
     )

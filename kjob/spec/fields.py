@@ -436,6 +436,9 @@ ARTIFACT = FieldSet(
     },
 )
 
+# Where Argo keeps an artifact (its ArtifactLocation), less what kjob reads itself.
+ARTIFACT_REPOSITORIES = ARGO_FIELDS["ArtifactLocation"] - {"archiveLogs"} - ARTIFACT.allowed
+
 RETRY_STRATEGY = FieldSet(
     "retryStrategy",
     argo="RetryStrategy",
@@ -493,6 +496,7 @@ SCRIPT = FieldSet(
 
 PROBE = FieldSet(
     "probe",
+    argo="Probe",
     supported=_fs(
         "exec",
         "httpGet",
@@ -508,9 +512,11 @@ PROBE = FieldSet(
     hints={"grpc": "use an exec probe that runs a gRPC health client, or httpGet / tcpSocket"},
 )
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket")
-EXEC_ACTION = FieldSet("exec", supported=_fs("command"))
-HTTP_GET_ACTION = FieldSet("httpGet", supported=_fs("path", "port", "host", "scheme", "httpHeaders"))
-TCP_SOCKET_ACTION = FieldSet("tcpSocket", supported=_fs("port", "host"))
+EXEC_ACTION = FieldSet("exec", argo="ExecAction", supported=_fs("command"))
+HTTP_GET_ACTION = FieldSet(
+    "httpGet", argo="HTTPGetAction", supported=_fs("path", "port", "host", "scheme", "httpHeaders")
+)
+TCP_SOCKET_ACTION = FieldSet("tcpSocket", argo="TCPSocketAction", supported=_fs("port", "host"))
 
 ENV_VAR = FieldSet("env", argo="EnvVar", supported=_fs("name", "value", "valueFrom"))
 
@@ -528,15 +534,20 @@ WORKFLOW_TEMPLATE_REF = FieldSet(
 
 SYNCHRONIZATION = FieldSet(
     "synchronization",
+    argo="Synchronization",
     supported=_fs("mutexes", "semaphores", "mutex", "semaphore"),  # the singular ones: Argo 3.5's
 )
-MUTEX = FieldSet("mutex", supported=_fs("name", "namespace", "database"))
-SEMAPHORE = FieldSet("semaphore", supported=_fs("configMapKeyRef", "namespace", "database"))
-CONFIG_MAP_KEY_REF = FieldSet("configMapKeyRef", supported=_fs("name", "key", "optional"))
-SYNC_DATABASE_REF = FieldSet("database", supported=_fs("key"))
-MEMOIZE = FieldSet("memoize", supported=_fs("key", "maxAge", "cache"))
-CACHE = FieldSet("cache", supported=_fs("configMap"))
-CACHE_CONFIG_MAP = FieldSet("configMap", supported=_fs("name"))
+MUTEX = FieldSet("mutex", argo="Mutex", supported=_fs("name", "namespace", "database"))
+SEMAPHORE = FieldSet(
+    "semaphore", argo="SemaphoreRef", supported=_fs("configMapKeyRef", "namespace", "database")
+)
+CONFIG_MAP_KEY_REF = FieldSet(
+    "configMapKeyRef", argo="ConfigMapKeySelector", supported=_fs("name", "key", "optional")
+)
+SYNC_DATABASE_REF = FieldSet("database", argo="SyncDatabaseRef", supported=_fs("key"))
+MEMOIZE = FieldSet("memoize", argo="Memoize", supported=_fs("key", "maxAge", "cache"))
+CACHE = FieldSet("cache", argo="Cache", supported=_fs("configMap"))
+CACHE_CONFIG_MAP = FieldSet("configMap", argo="LocalObjectReference", supported=_fs("name"))
 
 LIFECYCLE_HOOK = FieldSet(
     "hook",

@@ -62,6 +62,9 @@ class Artifact:
     path: str | None = None
     from_: str | None = None
     optional: bool = False
+    # the artifact repository (s3, git, http...) Argo would fetch it from or store it in: kjob reports
+    # these "not supported by kjob yet", so a workflow naming one never runs
+    repository: str | None = None
     mark: Mark = NOWHERE
 
 

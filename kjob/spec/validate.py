@@ -71,6 +71,7 @@ _ARGO_ONLY_TASK_ATTRIBUTES = frozenset(
     }
 )
 _WORKFLOW_SUPPORTED = frozenset({"name", "namespace", "uid", "status"})
+_TEMPLATE_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate")
 _WORKFLOW_ARGO_ONLY = frozenset(
     {
         "serviceAccountName",
@@ -403,7 +404,8 @@ class _Checker:
         passed_artifacts = {a.name for a in task.arguments.artifacts}
         declared_artifacts = [a.name for a in target.inputs.artifacts]
         for artifact in target.inputs.artifacts:
-            if artifact.name not in passed_artifacts and not artifact.optional and artifact.from_ is None:
+            needed = not artifact.optional and artifact.from_ is None and artifact.repository is None
+            if artifact.name not in passed_artifacts and needed:
                 self.diag.error(
                     f"task '{task.name}' does not pass input artifact '{artifact.name}' "
                     f"required by template '{target.name}'",
@@ -613,6 +615,10 @@ class _Checker:
             name = ".".join(rest[1:])
             if name in self.workflow_parameters:
                 return None
+            if name == "json":  # all of them as JSON, as is `workflow.parameters`
+                return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
+            if self.wf.kind in _TEMPLATE_KINDS:
+                return None  # a WorkflowTemplate's may also be given by the workflow that runs it
             declared = sorted(self.workflow_parameters)
             return _Problem(
                 f"workflow parameter '{name}' is not declared",
@@ -620,6 +626,8 @@ class _Checker:
                 if declared
                 else f"declare it: `spec: {{arguments: {{parameters: [{{name: {name}, value: ...}}]}}}}`",
             )
+        if rest in (["labels"], ["annotations"], ["labels", "json"], ["annotations", "json"]):
+            return None  # all of them, as a JSON object
         if len(rest) >= 2 and rest[0] in ("labels", "annotations"):
             return self.check_metadata_ref(rest[0], ".".join(rest[1:]))
         if rest and rest[0] in _WORKFLOW_ARGO_ONLY:
@@ -652,6 +660,10 @@ class _Checker:
         graph: _Graph | None,
     ) -> _Problem | None:
         root = parts[0]
+        if len(parts) == 2 and parts[1] == "name":
+            # Argo's name of the task or step that called this template, in the template's body
+            hint = "pass the name to the template as an input parameter"
+            return _Problem(f"'{self.show(path)}' is not supported by kjob yet", hint, True)
         wanted = TemplateKind.DAG if root == "tasks" else TemplateKind.STEPS
         if template is None or graph is None or template.kind is not wanted:
             where = "a dag template" if root == "tasks" else "a steps template"
@@ -666,8 +678,6 @@ class _Checker:
         name = parts[1]
         task = graph.tasks.get(name)
         if task is None:
-            if name == "name" and len(parts) == 2:
-                return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
             noun = "task" if root == "tasks" else "step"
             names = listing(sorted(graph.tasks))
             return _Problem(

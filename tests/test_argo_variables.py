@@ -1,0 +1,131 @@
+"""Argo files kjob used to reject for the wrong reason: whole-map workflow variables, a template's
+caller name, a WorkflowTemplate's parameters given at submit, and artifacts kept in a repository."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from kjob.errors import KjobError, SpecErrors
+from kjob.spec.loader import LoadResult, load_text
+from tests.test_engine import run
+
+HEADER = """\
+apiVersion: argoproj.io/v1alpha1
+kind: {kind}
+metadata:
+  name: wf
+  labels: {{app: demo, tier: "a&b"}}
+  annotations: {{example.com/owner: team-x}}
+spec:
+"""
+
+
+def load(spec: str, kind: str = "Workflow") -> LoadResult:
+    return load_text(HEADER.format(kind=kind) + textwrap.indent(textwrap.dedent(spec), "  "), path="wf.yaml")
+
+
+def errors(spec: str, kind: str = "Workflow") -> list[str]:
+    with pytest.raises(SpecErrors) as raised:
+        load(spec, kind)
+    return [e.message for e in raised.value.errors]
+
+
+def test_workflow_labels_and_annotations_as_a_whole_are_json_objects_as_go_writes_them() -> None:
+    loaded = load_text(
+        HEADER.format(kind="Workflow")
+        + textwrap.indent(
+            textwrap.dedent(
+                """\
+                entrypoint: main
+                templates:
+                - name: main
+                  container:
+                    image: alpine
+                    args: ["{{workflow.labels}}", "{{workflow.labels.json}}", "{{workflow.annotations}}",
+                           "{{workflow.annotations.json}}", "{{workflow.labels.app}}"]
+                """
+            ),
+            "  ",
+        ),
+        path="wf.yaml",
+    )
+    result, backend = run(loaded.workflows[0])
+    assert result.phase.value == "Succeeded"
+    [(_, spec)] = backend.submitted
+    labels = '{"app":"demo","tier":"a\\u0026b"}'
+    owner = '{"example.com/owner":"team-x"}'
+    assert list(spec.container.args) == [labels, labels, owner, owner, "demo"]
+
+
+def test_the_callers_name_in_a_template_is_not_supported_yet_rather_than_misplaced() -> None:
+    found = errors(
+        """\
+        entrypoint: main
+        templates:
+        - name: main
+          steps:
+          - - {name: s, template: leaf}
+        - name: leaf
+          container: {image: alpine, args: ["{{steps.name}}", "{{tasks.name}}"]}
+        """
+    )
+    assert found == [
+        "'{{steps.name}}' is not supported by kjob yet",
+        "'{{tasks.name}}' is not supported by kjob yet",
+    ]
+
+
+def test_all_workflow_parameters_as_json_is_not_supported_yet() -> None:
+    spec = """\
+        entrypoint: main
+        arguments: {parameters: [{name: a, value: "1"}]}
+        templates:
+        - name: main
+          container: {image: alpine, args: ["{{workflow.parameters.json}}"]}
+        """
+    assert errors(spec) == ["'{{workflow.parameters.json}}' is not supported by kjob yet"]
+
+
+TEMPLATE_SPEC = """\
+entrypoint: main
+arguments: {parameters: [{name: greeting, value: hello}]}
+templates:
+- name: main
+  container: {image: alpine, args: ["{{workflow.parameters.greeting}} {{workflow.parameters.who}}"]}
+"""
+
+
+def test_a_workflow_template_may_use_parameters_the_workflow_running_it_gives() -> None:
+    loaded = load(TEMPLATE_SPEC, kind="WorkflowTemplate")
+    result, backend = run(loaded.workflows[0], parameters={"who": "world"})
+    assert result.phase.value == "Succeeded"
+    [(_, spec)] = backend.submitted
+    assert list(spec.container.args) == ["hello world"]
+    # a Workflow must declare them: the name is likely mistyped
+    assert errors(TEMPLATE_SPEC) == ["workflow parameter 'who' is not declared"]
+    with pytest.raises(KjobError, match="the workflow has no parameter 'who'"):
+        run(
+            load(TEMPLATE_SPEC.replace(" {{workflow.parameters.who}}", "")).workflows[0],
+            parameters={"who": "x"},
+        )
+
+
+def test_an_input_artifact_kept_in_a_repository_is_reported_for_its_repository_only() -> None:
+    found = errors(
+        """\
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - {name: use, template: use}
+        - name: use
+          inputs:
+            artifacts:
+            - {name: code, path: /src, git: {repo: "https://example.com/x.git"}}
+          container: {image: alpine, command: [ls, /src]}
+        """
+    )
+    assert found == ["'git' is not supported by kjob yet"]
