@@ -44,6 +44,8 @@ class Calibration:
     measured_makespan: float
     attempts: int
     samples: dict[str, list[float]] = field(default_factory=dict)
+    widths: dict[str, int] = field(default_factory=dict)  # task -> items its fan-out had
+    branches: dict[str, bool] = field(default_factory=dict)  # task -> whether it ran (its when held)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,8 @@ class Calibration:
                 }
                 for name, s in self.kinds.items()
             },
+            "fan_out_widths": dict(self.widths),
+            "branches": dict(self.branches),
         }
 
 
@@ -100,6 +104,7 @@ def calibrate(record: RunRecord | Mapping[str, Any], *, run_id: str = "") -> Cal
     for template in tried:
         dist = fit(samples[template]) if template in samples else None
         kinds[template] = KindSettings(dist, failed.get(template, 0) / tried[template])
+    widths, branches = choices(record)
     return Calibration(
         run_id=run_id or record.run_id,
         backend=record.backend,
@@ -108,7 +113,30 @@ def calibrate(record: RunRecord | Mapping[str, Any], *, run_id: str = "") -> Cal
         measured_makespan=max(a[4] for a in attempts) - float(started),
         attempts=len(attempts),
         samples=samples,
+        widths=widths,
+        branches=branches,
     )
+
+
+def choices(record: RunRecord) -> tuple[dict[str, int], dict[str, bool]]:
+    """What the run decided at run time: each fan-out's width (the items under its group node; the
+    largest where a task fanned out more than once, as inside a loop) and, for each task, whether it
+    ran or was skipped (a task that ran once anywhere counts as run)."""
+    children: dict[str, int] = {}
+    for node in record.nodes:
+        if node.parent is not None:
+            children[node.parent] = children.get(node.parent, 0) + 1
+    widths: dict[str, int] = {}
+    branches: dict[str, bool] = {}
+    for node in record.nodes:
+        task = node.task or node.id
+        if node.group:
+            widths[task] = max(widths.get(task, 0), children.get(node.id, 0))
+        elif node.phase in ("Skipped", "Omitted"):
+            branches.setdefault(task, False)
+        elif node.attempts or node.phase in ("Succeeded", "Failed", "Error"):
+            branches[task] = True
+    return widths, branches
 
 
 def _overheads(attempts: list[tuple[str, int, float, float, float, str]], started: float) -> list[float]:

@@ -46,7 +46,7 @@ from sim.cluster import Cluster, Placer, binding
 from sim.durations import Distribution, Fixed, Recorded, draw
 from sim.errors import SimError
 from sim.policies import POLICIES, execute_static, heft, priority_key
-from sim.results import NOT_RUN, Bounds, MonteCarlo, Result, compute_bounds
+from sim.results import NOT_RUN, Bounds, MonteCarlo, Result, RunFigures, compute_bounds
 from sim.specialise import specialise
 
 FloatArray = npt.NDArray[np.float64]
@@ -215,6 +215,12 @@ class Simulator:
         self._prepare_transfer()
         self._prepare_cluster()
 
+    def with_workload(self, workload: Workload) -> Simulator:
+        """A simulator of ``workload`` on this cluster, policy and parallelism."""
+        return Simulator(
+            workload, self.cluster, policy=self.policy, parallelism=self.parallelism, fail_fast=self.fail_fast
+        )
+
     # ---------------------------------------------------------------------------------- preparing
     def _prepare_transfer(self) -> None:
         w = self.workload
@@ -319,22 +325,30 @@ class Simulator:
                 gc.enable()
         return self._result(raw, draws, seed)
 
-    def monte_carlo(self, runs: int, seed: int = 0, *, each: Callable[[], None] | None = None) -> MonteCarlo:
-        """``runs`` runs with seeds ``seed, seed + 1, ...``: the makespan distribution.  ``each`` is
-        called after every run (a progress bar counts them)."""
+    def monte_carlo(
+        self,
+        runs: int,
+        seed: int = 0,
+        *,
+        each: Callable[[], None] | None = None,
+        workload_for: Callable[[int], Workload] | None = None,
+    ) -> MonteCarlo:
+        """``runs`` runs with seeds ``seed, seed + 1, ...``: the figures of each.  ``each`` is called
+        after every run (a progress bar counts them).  ``workload_for(seed)``, if given, is the
+        workload of that run (one whose branches are drawn per run) on this cluster and policy."""
         if runs < 1:
             raise SimError(f"--runs must be at least 1, not {runs}")
-        results = []
-        for r in range(runs):
-            results.append(self.run(seed + r))
+        figures: list[RunFigures] = []
+        first: Result | None = None
+        for r in range(runs):  # each run's figures are kept, not its per-task arrays (but the first's)
+            sim = self if workload_for is None else self.with_workload(workload_for(seed + r))
+            result = sim.run(seed + r)
+            first = first or result
+            figures.append(RunFigures.of(result))
             if each is not None:
                 each()
-        return MonteCarlo(
-            makespans=np.array([r.makespan for r in results]),
-            lower_bounds=np.array([r.lower_bound for r in results]),
-            upper_bounds=np.array([np.nan if r.upper_bound is None else r.upper_bound for r in results]),
-            first=results[0],
-        )
+        assert first is not None
+        return MonteCarlo(tuple(figures), first)
 
     def _draw(self, rng: np.random.Generator) -> _Draws:
         w = self.workload

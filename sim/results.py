@@ -202,41 +202,110 @@ class Result:
         return cast(list[dict[str, Any]], rounded(rows))
 
 
+@dataclass(frozen=True)
+class RunFigures:
+    """The figures of one run of many, kept for the distributions (not its per-task arrays)."""
+
+    seed: int
+    makespan: float
+    lower_bound: float
+    upper_bound: float | None
+    critical_path: float
+    work: float
+    tasks: int
+    succeeded: int
+    failed: int
+    not_run: int
+    attempts: int
+    events: int
+
+    @staticmethod
+    def of(result: Result) -> RunFigures:
+        s = result.status
+        return RunFigures(
+            seed=result.seed,
+            makespan=result.makespan,
+            lower_bound=result.bounds.lower,
+            upper_bound=result.bounds.upper,
+            critical_path=result.bounds.critical_path,
+            work=result.bounds.work,
+            tasks=int(s.size),
+            succeeded=int(np.count_nonzero(s == SUCCEEDED)),
+            failed=int(np.count_nonzero(s == FAILED)),
+            not_run=int(np.count_nonzero(s == NOT_RUN)),
+            attempts=int(result.attempts.sum()),
+            events=result.events,
+        )
+
+    @property
+    def within_bounds(self) -> bool:
+        return self.makespan >= self.lower_bound - 1e-9 and (
+            self.upper_bound is None or self.makespan <= self.upper_bound + 1e-9
+        )
+
+
+# Figures that are per run and reported as distributions; counts reported as per-run means.
+_DISTRIBUTED = ("makespan", "lower_bound", "upper_bound", "critical_path", "work")
+_COUNTS = ("tasks", "succeeded", "failed", "not_run", "attempts", "events")
+
+
 @dataclass(frozen=True, eq=False)
 class MonteCarlo:
-    """Many runs with independent seeds: makespan percentiles and the first run for detail."""
+    """Many runs with independent seeds, each with its own bounds: every time figure as a distribution
+    over the runs (``X_p50``, ``X_p95``, ... with ``X`` the p50), every count as a per-run mean
+    (``counts`` says so), the runs one by one in ``per_run``, and the first run for detail."""
 
-    makespans: FloatArray
-    lower_bounds: FloatArray
-    upper_bounds: FloatArray
+    runs: tuple[RunFigures, ...]
     first: Result
 
+    @staticmethod
+    def of(results: list[Result]) -> MonteCarlo:
+        return MonteCarlo(tuple(RunFigures.of(r) for r in results), results[0])
+
+    def column(self, name: str) -> FloatArray:
+        return np.array([np.nan if (v := getattr(r, name)) is None else v for r in self.runs], dtype=float)
+
+    @property
+    def within_bounds(self) -> bool:
+        return all(r.within_bounds for r in self.runs)
+
     def summary(self) -> dict[str, Any]:
-        m = self.makespans
-        pct = np.percentile(m, [50, 95, 99])
-        data = self.first.summary()
-        data.update(
+        data = self.first.summary()  # utilisation, queue wait, busiest level: of the first run
+        data["runs"] = len(self.runs)
+        for name in _DISTRIBUTED:
+            values = self.column(name)
+            if np.isnan(values).any():
+                data[name] = None
+                continue
+            p50, p95, p99 = np.percentile(values, [50, 95, 99])
+            data[name] = float(p50)
+            data.update(
+                {
+                    f"{name}_p50": float(p50),
+                    f"{name}_p95": float(p95),
+                    f"{name}_p99": float(p99),
+                    f"{name}_mean": float(values.mean()),
+                    f"{name}_min": float(values.min()),
+                    f"{name}_max": float(values.max()),
+                }
+            )
+        for name in _COUNTS:
+            data[name] = float(self.column(name).mean())
+        data["events_total"] = int(sum(r.events for r in self.runs))
+        data["counts"] = "per-run means"
+        data["detail_of"] = "utilisation, queue_wait and busiest_level are of the first run"
+        data["within_bounds"] = self.within_bounds
+        data["per_run"] = [
             {
-                "runs": int(m.size),
-                "makespan": float(pct[0]),
-                "makespan_p50": float(pct[0]),
-                "makespan_p95": float(pct[1]),
-                "makespan_p99": float(pct[2]),
-                "makespan_mean": float(m.mean()),
-                "makespan_min": float(m.min()),
-                "makespan_max": float(m.max()),
-                "lower_bound": float(np.percentile(self.lower_bounds, 50)),
-                "upper_bound": (
-                    float(np.percentile(self.upper_bounds, 50))
-                    if not np.isnan(self.upper_bounds).any()
-                    else None
-                ),
-                "within_bounds": bool(
-                    (m >= self.lower_bounds - 1e-9).all()
-                    and (np.isnan(self.upper_bounds) | (m <= self.upper_bounds + 1e-9)).all()
-                ),
+                "seed": r.seed,
+                "makespan": r.makespan,
+                "lower_bound": r.lower_bound,
+                "upper_bound": r.upper_bound,
+                "critical_path": r.critical_path,
+                "within_bounds": r.within_bounds,
             }
-        )
+            for r in self.runs
+        ]
         return cast(dict[str, Any], rounded(data))
 
 

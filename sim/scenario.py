@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from kjob.errors import KjobError
 from sim.calibrate import Calibration, calibrate_run
@@ -25,10 +27,13 @@ from sim.sources import (
     WORKFLOW_DEFAULT,
     KindSettings,
     Source,
+    from_workflow,
     load_durations,
     load_source,
+    origins,
     with_settings,
 )
+from sim.workflow_model import Assumption, Decisions, FlatDag, draw_decisions
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,9 @@ class Scenario:
     seed: int = 0
     runs: int = 1
     fail_fast: bool = True
+    items: tuple[tuple[str, int], ...] = ()  # --items TASK=N
+    when: tuple[tuple[str, bool | float], ...] = ()  # --when TASK=true|false|P
+    strict: bool = False  # refuse any silent default
 
     def with_param(self, name: str, text: str) -> Scenario:
         """This scenario with one knob set from its text form (as ``--sweep`` gives it)."""
@@ -128,22 +136,111 @@ SWEEPABLE: dict[str, Callable[[str], Any]] = {
 
 @dataclass(frozen=True)
 class Loaded:
-    """The costly part of a scenario: the source with its durations applied, and the calibration."""
+    """The costly part of a scenario: the source with its durations applied, the calibration, and
+    what the workload takes as given (``assumptions``).  ``decisions`` are the run-time choices a
+    workflow was flattened under; when some ``when`` is a probability, :meth:`workload_for` draws
+    them anew for each run."""
 
     source: Source
     workload: Workload
     calibration: Calibration | None
+    assumptions: tuple[Assumption, ...] = ()
+    decisions: Decisions | None = None
+    scenario: Scenario | None = None
+
+    @property
+    def varies(self) -> bool:
+        """Whether each run has its own workload (a ``when`` given as a probability)."""
+        return self.decisions is not None and self.decisions.random
+
+    def workload_for(self, seed: int) -> Workload:
+        """The workload of the run with this seed (the same one unless :attr:`varies`)."""
+        if not self.varies:
+            return self.workload
+        assert self.decisions is not None and self.source.workflow is not None and self.scenario is not None
+        drawn = draw_decisions(self.decisions, np.random.default_rng(np.random.SeedSequence([seed, 1])))
+        workload, _ = from_workflow(self.source.workflow, self.scenario.request, drawn)
+        return apply_durations(self.scenario, workload, self.calibration, self.source)[0]
 
 
 def load(scn: Scenario) -> Loaded:
-    """Load the SOURCE and apply default durations, the durations file and the calibration."""
-    source = load_source(scn.source, workflow_name=scn.workflow, default_request=scn.request)
+    """Load the SOURCE, flatten a workflow under the decisions of the options and the calibration, and
+    apply default durations, the durations file and the calibration; refuse silent defaults under
+    ``strict``."""
     calibration = calibrate_run(scn.calibrate) if scn.calibrate else None
-    return Loaded(source, apply_durations(scn, source.workload, calibration), calibration)
+    decisions: Decisions | None = decisions_of(scn, calibration)
+    source = load_source(
+        scn.source, workflow_name=scn.workflow, default_request=scn.request, decisions=decisions
+    )
+    if source.flat is not None:
+        check_decisions(scn, source.flat)
+    else:
+        decisions = None
+        if scn.items or scn.when:
+            raise SimError(
+                f"--items and --when apply to workflow files; {scn.source} is a {source.kind}",
+                hint="drop them, or simulate a workflow file",
+            )
+    workload, origin = apply_durations(scn, source.workload, calibration, source)
+    if decisions is not None and decisions.random:
+        workload = Loaded(source, workload, calibration, (), decisions, scn).workload_for(scn.seed)
+    assumptions = (*source.assumptions, *origin, *cluster_assumptions(scn, calibration))
+    if scn.strict:
+        refuse_defaults(assumptions)
+    return Loaded(source, workload, calibration, assumptions, decisions, scn)
 
 
-def apply_durations(scn: Scenario, workload: Workload, calibration: Calibration | None) -> Workload:
+def decisions_of(scn: Scenario, calibration: Calibration | None) -> Decisions:
+    """Fan-out widths and ``when`` branches: the options' first, then what the recorded run did."""
+    items: dict[str, int] = {}
+    when: dict[str, bool | float] = {}
+    origin: dict[str, str] = {}
+    if calibration is not None:
+        recorded = f"recorded run {calibration.run_id}"
+        for task, width in calibration.widths.items():
+            items[task], origin[task] = width, recorded
+        for task, ran in calibration.branches.items():
+            when[task], origin[f"when:{task}"] = ran, recorded
+    for task, width in scn.items:
+        items[task], origin[task] = width, "--items"
+    for task, value in scn.when:
+        when[task], origin[f"when:{task}"] = value, "--when"
+    return Decisions(items, when, origin)
+
+
+def check_decisions(scn: Scenario, flat: FlatDag) -> None:
+    """``--items`` must name fan-outs and ``--when`` conditional tasks of the workflow."""
+    for option, given, allowed, noun in (
+        ("--items", [t for t, _ in scn.items], flat.fan_outs, "fan-outs"),
+        ("--when", [t for t, _ in scn.when], flat.conditional, "tasks with a when"),
+    ):
+        for task in given:
+            if task not in allowed:
+                what = "no task" if task not in flat.all_tasks else "a task that is not one of the"
+                hint = f"{noun}: {', '.join(sorted(allowed))}" if allowed else f"the workflow has no {noun}"
+                raise SimError(
+                    f"{option} {task}: {what} {noun if what != 'no task' else 'named so'}", hint=hint
+                )
+
+
+def refuse_defaults(assumptions: Sequence[Assumption]) -> None:
+    defaults = [a for a in assumptions if a.defaulted]
+    if defaults:
+        listed = "; ".join(a.text() for a in defaults)
+        raise SimError(
+            f"--strict: {len(defaults)} silent default{'s' if len(defaults) > 1 else ''}: {listed}",
+            hint="state each one (--default-duration, --durations, --items, --when, --fail-prob, --startup) "
+            "or calibrate from a recorded run (--calibrate RUN)",
+        )
+
+
+def apply_durations(
+    scn: Scenario, workload: Workload, calibration: Calibration | None, source: Source
+) -> tuple[Workload, tuple[Assumption, ...]]:
+    """The workload (of ``source``) with the options' durations and failure rates, and the
+    assumptions saying where each kind's duration and failure rate came from."""
     w = workload
+    durations, failures = origins(w, source.kind, source.workflow)
     if scn.default_duration is not None:
         defaults = {
             k: KindSettings(scn.default_duration)
@@ -151,8 +248,11 @@ def apply_durations(scn: Scenario, workload: Workload, calibration: Calibration 
             if d is WORKFLOW_DEFAULT or d is SYNTHETIC_DEFAULT
         }
         w = with_settings(w, defaults)
+        durations.update(dict.fromkeys(defaults, "--default-duration"))
     if scn.durations_file:
-        w = with_settings(w, load_durations(scn.durations_file), where=scn.durations_file)
+        settings = load_durations(scn.durations_file)
+        w = with_settings(w, settings, where=scn.durations_file)
+        _note(durations, failures, settings, w.kinds, f"durations file {scn.durations_file}")
     if calibration is not None:
         known = {k: s for k, s in calibration.kinds.items() if k in w.kinds}
         if not known:
@@ -161,9 +261,61 @@ def apply_durations(scn: Scenario, workload: Workload, calibration: Calibration 
                 hint="calibrate from a run of the same workflow",
             )
         w = with_settings(w, known)
+        _note(durations, failures, known, w.kinds, f"recorded run {calibration.run_id}")
     if scn.fail_prob is not None:
         w = with_settings(w, {"*": KindSettings(fail=scn.fail_prob)})
-    return w
+        failures = dict.fromkeys(w.kinds, "--fail-prob")
+    by_kind = dict(zip(w.kinds, w.durations, strict=True))
+    fail = w.fail_prob if w.fail_prob is not None else np.zeros(len(w.kinds))
+    out = [Assumption("duration", k, str(by_kind[k]), durations[k]) for k in w.kinds]
+    out += [Assumption("failure rate", k, f"{fail[j]:g}", failures[k]) for j, k in enumerate(w.kinds)]
+    return w, tuple(_grouped(out))
+
+
+def _note(
+    durations: dict[str, str],
+    failures: dict[str, str],
+    settings: Mapping[str, KindSettings],
+    kinds: Sequence[str],
+    where: str,
+) -> None:
+    for k in kinds:
+        s = settings.get(k, settings.get("*"))
+        if s is None:
+            continue
+        if s.duration is not None:
+            durations[k] = where
+        if s.fail is not None:
+            failures[k] = where
+
+
+def _grouped(assumptions: list[Assumption]) -> list[Assumption]:
+    """One assumption per (what, value, source) naming all its templates, so that 200 templates at
+    the default 60 s read as one line."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for a in assumptions:
+        groups.setdefault((a.what, a.value, a.source), []).append(a.subject)
+    return [
+        Assumption(
+            what, ", ".join(subjects) if len(subjects) < 6 else f"{len(subjects)} templates", value, source
+        )
+        for (what, value, source), subjects in groups.items()
+    ]
+
+
+def cluster_assumptions(scn: Scenario, calibration: Calibration | None) -> tuple[Assumption, ...]:
+    if scn.startup is not None:
+        return (Assumption("start-up latency", "every attempt", str(scn.startup), "--startup"),)
+    if calibration is not None:
+        return (
+            Assumption(
+                "start-up latency",
+                "every attempt",
+                f"{calibration.startup:g}s",
+                f"recorded run {calibration.run_id}",
+            ),
+        )
+    return (Assumption("start-up latency", "every attempt", "0s", "default"),)
 
 
 def cluster_of(scn: Scenario, loaded: Loaded) -> Cluster:
@@ -253,7 +405,19 @@ def sweep_points(scn: Scenario, sweeps: Sequence[str]) -> list[tuple[dict[str, s
 
 def needs_reload(a: Scenario, b: Scenario) -> bool:
     """Whether ``b`` needs the source loaded again (only the duration knobs and the source do)."""
-    keys = ("source", "workflow", "durations_file", "default_duration", "fail_prob", "request", "calibrate")
+    keys = (
+        "source",
+        "workflow",
+        "durations_file",
+        "default_duration",
+        "fail_prob",
+        "request",
+        "calibrate",
+        "items",
+        "when",
+        "strict",
+        "startup",
+    )
     return any(getattr(a, k) != getattr(b, k) for k in keys)
 
 

@@ -33,7 +33,6 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from kjob.errors import KjobError
-from kjob.graph import expand
 from kjob.limits import Limit
 from kjob.plan import plan_edges
 from kjob.spec import load_file
@@ -42,6 +41,7 @@ from sim.cluster import INF, Cluster, Pool, parse_quantity
 from sim.core import Workload
 from sim.durations import Distribution, Fixed, LogNormal, Recorded, parse_distribution
 from sim.errors import SimError, fail_at, locate
+from sim.workflow_model import Assumption, Decisions, FlatDag, flatten
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -75,6 +75,9 @@ class Source:
     workload: Workload
     cluster: Cluster | None
     kind: str  # workflow | wfformat | cost-table | synthetic
+    workflow: Workflow | None = None  # a workflow source, to flatten again under other decisions
+    assumptions: tuple[Assumption, ...] = ()  # what building the workload took as given
+    flat: FlatDag | None = None
 
 
 def load_source(
@@ -82,6 +85,7 @@ def load_source(
     *,
     workflow_name: str | None = None,
     default_request: Sequence[float] = (1.0, 2.0**30, 0.0),
+    decisions: Decisions | None = None,
 ) -> Source:
     """Load SOURCE by content (see the module doc).  ``default_request`` (cpu, memory bytes, gpu) is
     given to tasks whose source states no requests."""
@@ -114,7 +118,7 @@ def load_source(
                 hint="expected a WfFormat instance ('workflow'), a cost table ('computation_cost') "
                 "or a workflow ('apiVersion')",
             )
-    return workflow_file(source, workflow_name, default_request)
+    return workflow_file(source, workflow_name, default_request, decisions)
 
 
 # ------------------------------------------------------------------------------------------ synthetic
@@ -438,8 +442,18 @@ def _nth(text: str, needle: str, k: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------ workflows
-def workflow_file(path: str, name: str | None, default_request: Sequence[float]) -> Source:
-    """A kjob/Argo workflow file: its entrypoint as a graph, one kind per template."""
+def workflow_file(
+    path: str, name: str | None, default_request: Sequence[float], decisions: Decisions | None = None
+) -> Source:
+    """A kjob/Argo workflow file: its entrypoint flattened (:mod:`sim.workflow_model`), one kind per
+    container or script template."""
+    workflow = pick_workflow(path, name)
+    workload, flat = from_workflow(workflow, default_request, decisions)
+    return Source(workload, None, "workflow", workflow=workflow, assumptions=flat.assumptions, flat=flat)
+
+
+def pick_workflow(path: str, name: str | None) -> Workflow:
+    """The one workflow of the file at ``path`` to simulate (``name`` picks one of several)."""
     loaded = load_file(path)
     candidates = [w for w in loaded.workflows if w.kind in RUNNABLE]
     if name is not None:
@@ -450,16 +464,19 @@ def workflow_file(path: str, name: str | None, default_request: Sequence[float])
             f"{path}: {'no' if not candidates else len(candidates)} workflows to simulate (found: {names})",
             hint="pick one with --workflow NAME",
         )
-    return Source(from_workflow(candidates[0], default_request), None, "workflow")
+    return candidates[0]
 
 
-def from_workflow(workflow: Workflow, default_request: Sequence[float]) -> Workload:
-    graph = expand(workflow)
-    n = len(graph.nodes)
-    plan = plan_edges(n, graph.src, graph.dst)
-    kinds = tuple(dict.fromkeys(node.template for node in graph.nodes))
+def from_workflow(
+    workflow: Workflow, default_request: Sequence[float], decisions: Decisions | None = None
+) -> tuple[Workload, FlatDag]:
+    """The workload of ``workflow`` under ``decisions`` (fan-out widths, ``when`` branches)."""
+    flat = flatten(workflow, decisions)
+    n = len(flat.ids)
+    plan = plan_edges(n, flat.src, flat.dst)
+    kinds = tuple(dict.fromkeys(flat.templates))
     kind_index = {k: j for j, k in enumerate(kinds)}
-    kind = np.array([kind_index[node.template] for node in graph.nodes], dtype=np.int32)
+    kind = np.array([kind_index[t] for t in flat.templates], dtype=np.int32)
     per_kind_request = [_requests(workflow, k, default_request) for k in kinds]
     request = np.array([per_kind_request[k] for k in kind.tolist()], dtype=np.float64).reshape(n, 3)
     durations: list[Distribution] = []
@@ -474,10 +491,7 @@ def from_workflow(workflow: Workflow, default_request: Sequence[float]) -> Workl
         fail[j] = _annotation_value(notes, FAILURE_ANNOTATION, where, _probability) or 0.0
     retry = tuple(workflow.templates[k].retry_strategy for k in kinds)
     info: dict[str, Any] = {"format": "workflow"}
-    dynamic = [node.id for node in graph.nodes if node.dynamic]
-    if dynamic:
-        info["dynamic_tasks"] = dynamic  # withParam: item count known only at run time, one task here
-    return Workload(
+    workload = Workload(
         plan,
         kind,
         kinds,
@@ -485,10 +499,31 @@ def from_workflow(workflow: Workflow, default_request: Sequence[float]) -> Workl
         request,
         fail_prob=fail,
         retry=retry,
-        names=[node.id for node in graph.nodes],
+        names=flat.ids,
         title=workflow.display_name,
         info=info,
     )
+    return workload, flat
+
+
+def origins(
+    workload: Workload, kind: str, workflow: Workflow | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Where each kind's duration and failure rate come from before any option applies (``kind`` is
+    the source's): an annotation, the trace or cost table, or ``default`` (a silent default)."""
+    if kind in ("wfformat", "cost-table"):
+        what = "the trace's recorded runtimes" if kind == "wfformat" else "the cost table"
+        return dict.fromkeys(workload.kinds, what), dict.fromkeys(workload.kinds, "default")
+    durations = dict.fromkeys(workload.kinds, "default")
+    failures = dict.fromkeys(workload.kinds, "default")
+    if workflow is not None:
+        for k in workload.kinds:
+            notes = _annotations(workflow.templates[k].pod_extra)
+            if DURATION_ANNOTATION in notes:
+                durations[k] = f"annotation {DURATION_ANNOTATION}"
+            if FAILURE_ANNOTATION in notes:
+                failures[k] = f"annotation {FAILURE_ANNOTATION}"
+    return durations, failures
 
 
 def _requests(workflow: Workflow, template: str, default: Sequence[float]) -> list[float]:

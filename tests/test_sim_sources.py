@@ -380,6 +380,6 @@ def test_calibration_fits_start_up_durations_and_failures() -> None:
 
 def test_calibration_of_another_workflow_is_refused() -> None:
     cal = calibrate(record([("elsewhere", [(100.0, 100.1, 101.0, "Succeeded")])]), run_id="r")
-    w = load_source("chain:3").workload
+    source = load_source("chain:3")
     with pytest.raises(SimError, match="ran none of this workload's templates"):
-        apply_durations(Scenario("chain:3"), w, cal)
+        apply_durations(Scenario("chain:3"), source.workload, cal, source)

@@ -48,6 +48,36 @@ def _distribution(ctx: click.Context, param: click.Parameter, value: str | None)
         raise click.BadParameter(f"{err.message} ({err.hint})" if err.hint else err.message) from None
 
 
+def _items(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    out = []
+    for text in value:
+        task, eq, count = text.partition("=")
+        if not eq or not task.strip() or not count.strip().isdecimal():
+            raise click.BadParameter(f"'{text}' is not TASK=N (N a whole number), e.g. process=100")
+        out.append((task.strip(), int(count)))
+    return tuple(out)
+
+
+def _when(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[tuple[str, bool | float], ...]:
+    out: list[tuple[str, bool | float]] = []
+    for text in value:
+        task, eq, decided = text.partition("=")
+        word = decided.strip().lower()
+        if eq and task.strip() and word in ("true", "false"):
+            out.append((task.strip(), word == "true"))
+            continue
+        try:
+            p = float(word)
+        except ValueError:
+            p = math.nan
+        if not (eq and task.strip() and 0 <= p <= 1):
+            raise click.BadParameter(f"'{text}' is not TASK=true, TASK=false or TASK=P (0 <= P <= 1)")
+        out.append((task.strip(), p))
+    return tuple(out)
+
+
 def _request(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float, float]:
     out = {"cpu": 0.0, "memory": 0.0, "gpu": 0.0}
     for part in value.split(","):
@@ -99,6 +129,25 @@ def _request(ctx: click.Context, param: click.Parameter, value: str) -> tuple[fl
 @click.option("--utilisation", metavar="FILE", help="Draw utilisation over time (.png, .svg, .pdf).")
 @click.option("--workflow", "workflow_name", metavar="NAME", help="Which workflow of a multi-document file.")
 @click.option("--no-fail-fast", is_flag=True, help="Keep starting tasks after a task fails for good.")
+@click.option(
+    "--items",
+    "items",
+    multiple=True,
+    callback=_items,
+    metavar="TASK=N",
+    help="Width of a fan-out (withParam).",
+)
+@click.option(
+    "--when",
+    "when",
+    multiple=True,
+    callback=_when,
+    metavar="TASK=true|false|P",
+    help="Decide a task's when (P: the chance it holds, drawn per run).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Refuse to simulate with any silent default (see 'assumptions')."
+)
 @quiet_option
 def command(
     source: str,
@@ -130,6 +179,9 @@ def command(
     utilisation: str | None,
     workflow_name: str | None,
     no_fail_fast: bool,
+    items: tuple[tuple[str, int], ...],
+    when: tuple[tuple[str, bool | float], ...],
+    strict: bool,
 ) -> None:
     """Simulate SOURCE on a modelled cluster: makespan, bounds, utilisation and queueing.
 
@@ -161,6 +213,9 @@ def command(
         seed=seed,
         runs=runs,
         fail_fast=not no_fail_fast,
+        items=items,
+        when=when,
+        strict=strict,
     )
     if sweeps:
         if gantt or utilisation or per_task:
@@ -174,7 +229,7 @@ def command(
     loaded = load(scn)
     sim = simulator(scn, loaded)
     began = time.perf_counter()
-    outcome = _simulate(sim, scn, f"simulating {loaded.workload.n:,} tasks")
+    outcome = _simulate(sim, scn, loaded, f"simulating {loaded.workload.n:,} tasks")
     took = time.perf_counter() - began
     result = outcome.first if isinstance(outcome, MonteCarlo) else outcome
     data = _document(scn, loaded, outcome, sim.cluster.describe())
@@ -295,27 +350,25 @@ def _document(scn: Scenario, loaded: Loaded, outcome: Result | MonteCarlo, clust
     data.update(rounded(dict(w.info)))
     if loaded.calibration is not None:
         data["calibration"] = rounded(loaded.calibration.summary())
+    data["assumptions"] = [a.as_json() for a in loaded.assumptions]
     return data
 
 
 def _print(data: dict[str, Any], result: Result, took: float, runs: int) -> None:
     line = console.line
+    per_run = runs > 1
     line(
-        f"{data['source']}: {data['tasks']} tasks, {data['edges']} edges, {data['levels']} levels"
-        f" on {data['cluster']}; policy {data['policy']}"
+        f"{data['source']}: {_count(data['tasks'])} tasks{' (mean per run)' if per_run else ''},"
+        f" {data['edges']:,} edges, {data['levels']} levels on {data['cluster']}; policy {data['policy']}"
+        + (f"; {runs} runs" if per_run else "")
     )
-    if runs > 1:
-        line(
-            f"  makespan        p50 {_dur(data['makespan_p50'])}, p95 {_dur(data['makespan_p95'])},"
-            f" p99 {_dur(data['makespan_p99'])} ({runs} runs)"
-        )
-    else:
-        line(f"  makespan        {_dur(data['makespan'])}")
-    line(f"  lower bound     {_dur(data['lower_bound'])} (critical path {_dur(data['critical_path'])})")
+    line(f"  makespan        {_spread(data, 'makespan', per_run)}")
+    line(f"  lower bound     {_spread(data, 'lower_bound', per_run)}")
+    line(f"  critical path   {_spread(data, 'critical_path', per_run)}")
     if data["upper_bound"] is None:
         line(f"  upper bound     none: {data['upper_bound_note']}")
     else:
-        line(f"  upper bound     {_dur(data['upper_bound'])} ({data['upper_bound_note']})")
+        line(f"  upper bound     {_spread(data, 'upper_bound', per_run)} ({data['upper_bound_note']})")
     for key, label in (("recorded_makespan", "recorded"), ("published_heft_makespan", "published")):
         if key in data:
             line(f"  {label:16}{_dur(data[key])} (the source's own figure)")
@@ -323,24 +376,51 @@ def _print(data: dict[str, Any], result: Result, took: float, runs: int) -> None
         cal = data["calibration"]
         line(
             f"  measured        {_dur(cal['measured_makespan'])}"
-            f" (run {cal['run']}, start-up {cal['startup']:g}s)"
+            f" (run {cal['run']}, start-up {_dur(cal['startup'])})"
         )
+    first = " (first run)" if per_run else ""
     util = ", ".join(f"{k} {v * 100:.1f}%" for k, v in data["utilisation"].items()) or "n/a"
-    line(f"  utilisation     {util}")
+    line(f"  utilisation     {util}{first}")
     q = data["queue_wait"]
-    line(f"  queue wait      mean {_dur(q['mean'])}, p95 {_dur(q['p95'])}, max {_dur(q['max'])}")
+    line(f"  queue wait      mean {_dur(q['mean'])}, p95 {_dur(q['p95'])}, max {_dur(q['max'])}{first}")
     busiest = data["busiest_level"]
     if busiest is not None:
         line(
-            f"  busiest level   {busiest['level']} ({busiest['tasks']} tasks,"
-            f" {_dur(busiest['work'])} of work, mean wait {_dur(busiest['queue_wait_mean'])})"
+            f"  busiest level   {busiest['level']} ({_count(busiest['tasks'])} tasks,"
+            f" {_dur(busiest['work'])} of work, mean wait {_dur(busiest['queue_wait_mean'])}){first}"
         )
     line(
-        f"  tasks           {data['succeeded']} succeeded, {data['failed']} failed, {data['not_run']} not run"
-        f" ({data['attempts']} attempts)"
+        f"  tasks           {_count(data['succeeded'])} succeeded, {_count(data['failed'])} failed,"
+        f" {_count(data['not_run'])} not run ({_count(data['attempts'])} attempts)"
+        + (" per run, mean of the runs" if per_run else "")
     )
-    rate = result.events / took if took > 0 else math.inf
-    line(f"  simulated       {result.events} events in {took:.2f}s ({rate / 1000:.0f}k events/s)")
+    events = data.get("events_total", result.events)
+    rate = events / took if took > 0 else math.inf
+    line(f"  simulated       {events:,} events in {took:.2f}s ({rate / 1000:,.0f}k events/s)")
+    assumptions = data.get("assumptions", [])
+    if assumptions:
+        line("  assumptions")
+        for a in assumptions:
+            origin = "ASSUMED" if a["defaulted"] else f"from {a['source']}"
+            line(f"    {a['what']} of {a['subject']}: {a['value']} ({origin})")
+        if any(a["defaulted"] for a in assumptions):
+            line("  (ASSUMED: a silent default; state it with an option, or --strict to refuse them)")
+
+
+def _spread(data: dict[str, Any], key: str, per_run: bool) -> str:
+    """A time figure: the value, or across runs its p50, p95 and range."""
+    if not per_run:
+        return _dur(data[key])
+    return (
+        f"p50 {_dur(data[key + '_p50'])}, p95 {_dur(data[key + '_p95'])}"
+        f" (min {_dur(data[key + '_min'])}, max {_dur(data[key + '_max'])})"
+    )
+
+
+def _count(x: float) -> str:
+    return (
+        f"{x:,}" if isinstance(x, int) or float(x).is_integer() and not isinstance(x, float) else f"{x:,.1f}"
+    )
 
 
 def _sweep(scn: Scenario, sweeps: tuple[str, ...], output: str) -> None:
@@ -353,7 +433,7 @@ def _sweep(scn: Scenario, sweeps: tuple[str, ...], output: str) -> None:
             if loaded is None or loaded_for is None or needs_reload(loaded_for, s):
                 loaded, loaded_for = load(s), s
             sim = simulator(s, loaded)
-            outcome = _simulate(sim, s, None, advance)
+            outcome = _simulate(sim, s, loaded, None, advance)
             row: dict[str, Any] = {"parameters": point}
             row.update(_document(s, loaded, outcome, sim.cluster.describe()))
             rows.append(row)
@@ -384,19 +464,23 @@ def _sweep(scn: Scenario, sweeps: tuple[str, ...], output: str) -> None:
 
 
 def _simulate(
-    sim: Simulator, scn: Scenario, what: str | None, advance: Advance | None = None
+    sim: Simulator, scn: Scenario, loaded: Loaded, what: str | None, advance: Advance | None = None
 ) -> Result | MonteCarlo:
     """One run, or ``--runs`` of them, with a progress bar on a terminal: ``what`` names a bar of
-    its own, else ``advance`` counts the runs on the caller's."""
+    its own, else ``advance`` counts the runs on the caller's.  Where each run draws its own branches
+    (``--when TASK=P``), each run simulates its own workload."""
     if what is not None:
         with progress_bar(what, scn.runs if scn.runs > 1 else None) as own:
-            return _simulate(sim, scn, None, own)
+            return _simulate(sim, scn, loaded, None, own)
+    each = None if advance is None else lambda: advance(1)
     if scn.runs == 1:
         result = sim.run(scn.seed)
-        if advance is not None:
-            advance(1)
+        if each is not None:
+            each()
         return result
-    return sim.monte_carlo(scn.runs, scn.seed, each=None if advance is None else lambda: advance(1))
+    return sim.monte_carlo(
+        scn.runs, scn.seed, each=each, workload_for=loaded.workload_for if loaded.varies else None
+    )
 
 
 def _secs(x: float) -> str:
@@ -404,12 +488,16 @@ def _secs(x: float) -> str:
 
 
 def _dur(seconds: float | None) -> str:
-    """``3725.5`` -> ``1h 2m 5.5s (3725.5 s)``; short durations as plain seconds."""
+    """A duration in human units: ``42.5s``, ``1h 2m 5s``, ``3d 4h 0m``; ``-`` for none."""
     if seconds is None:
         return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.3g}ms" if seconds > 0 else "0s"
     if seconds < 60:
-        return f"{seconds:.6g}s"
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    text = (f"{int(h)}h " if h else "") + f"{int(m)}m {s:.0f}s"
-    return f"{text} ({seconds:.6g}s)"
+        return f"{seconds:.3g}s"
+    m, s = divmod(round(seconds), 60)
+    h, m = divmod(m, 60)
+    d, h = divmod(h, 24)
+    if d:
+        return f"{d:,}d {h}h {m}m"
+    return f"{h}h {m}m {s}s" if h else f"{m}m {s}s"
