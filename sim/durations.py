@@ -28,6 +28,11 @@ FloatArray = npt.NDArray[np.float64]
 FORMS = "a duration (30s, 1.5), fixed:30s, lognormal:MEDIAN,SIGMA, empirical:A,B,... or recorded"
 
 
+def seconds_text(value: float) -> str:
+    """``60s``, ``1.5s``, ``4294967295s``: seconds as the parser reads them back, never in e-notation."""
+    return f"{value:.6f}".rstrip("0").rstrip(".") + "s"
+
+
 @dataclass(frozen=True, slots=True)
 class Fixed:
     """Always ``value`` seconds."""
@@ -41,7 +46,7 @@ class Fixed:
         return self.value
 
     def __str__(self) -> str:
-        return f"fixed:{self.value:g}"
+        return f"fixed:{seconds_text(self.value)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,7 @@ class LogNormal:
         return self.median * math.exp(self.sigma * self.sigma / 2)
 
     def __str__(self) -> str:
-        return f"lognormal:{self.median:g},{self.sigma:g}"
+        return f"lognormal:{seconds_text(self.median)},{self.sigma:g}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +84,7 @@ class Empirical:
         return sum(self.values) / len(self.values)
 
     def __str__(self) -> str:
-        return "empirical:" + ",".join(f"{v:g}" for v in self.values)
+        return "empirical:" + ",".join(seconds_text(v) for v in self.values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -418,9 +418,8 @@ def _spread(data: dict[str, Any], key: str, per_run: bool) -> str:
 
 
 def _count(x: float) -> str:
-    return (
-        f"{x:,}" if isinstance(x, int) or float(x).is_integer() and not isinstance(x, float) else f"{x:,.1f}"
-    )
+    """A count, or a per-run mean of counts (a float) with one decimal."""
+    return f"{x:,}" if isinstance(x, int) else f"{x:,.1f}"
 
 
 def _sweep(scn: Scenario, sweeps: tuple[str, ...], output: str) -> None:
