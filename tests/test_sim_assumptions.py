@@ -252,3 +252,28 @@ def test_long_makespans_read_in_human_units(tmp_path: Path) -> None:
     code, out, _ = sim(str(path), "--default-duration", "4294967295", "--items", "each=1")
     assert code == 0
     assert "e+" not in out and "d " in out.splitlines()[1]
+
+
+@pytest.mark.parametrize("extra", [[], ["--parallelism", "3"], ["--slots", "2", "--startup", "5s"]])
+def test_explain_splits_the_whole_makespan_along_the_chain_that_ended_last(
+    pipeline: Path, extra: list[str]
+) -> None:
+    code, out, _ = sim(str(pipeline), "--items", "each=9", "--explain", "-o", "json", *extra)
+    assert code == 0
+    data = json.loads(out)
+    parts = data["explain"]
+    assert sum(parts[p] for p in ("running", "start-up", "waiting", "gaps")) == pytest.approx(
+        data["makespan"]
+    )
+    assert parts["chain"][0] == "list" and parts["chain"][-1] == "inner.y"
+    if "--parallelism" in extra or "--slots" in extra:
+        assert parts["waiting"] > 0  # nine items on fewer slots queue
+    else:
+        assert parts["waiting"] == 0
+    if "--startup" in extra:
+        assert parts["start-up"] == pytest.approx(5 * len(parts["chain"]))
+
+
+def test_explain_is_one_run_not_a_sweep(pipeline: Path) -> None:
+    code, _, err = sim(str(pipeline), "--explain", "--sweep", "slots=1,2")
+    assert code == 2 and "--explain show one run, not a sweep" in err

@@ -145,6 +145,7 @@ def _request(ctx: click.Context, param: click.Parameter, value: str) -> tuple[fl
     metavar="TASK=true|false|P",
     help="Decide a task's when (P: the chance it holds, drawn per run).",
 )
+@click.option("--explain", is_flag=True, help="Say where the makespan goes (running, start-up, waiting).")
 @click.option(
     "--strict", is_flag=True, help="Refuse to simulate with any silent default (see 'assumptions')."
 )
@@ -181,6 +182,7 @@ def command(
     no_fail_fast: bool,
     items: tuple[tuple[str, int], ...],
     when: tuple[tuple[str, bool | float], ...],
+    explain: bool,
     strict: bool,
 ) -> None:
     """Simulate SOURCE on a modelled cluster: makespan, bounds, utilisation and queueing.
@@ -218,9 +220,9 @@ def command(
         strict=strict,
     )
     if sweeps:
-        if gantt or utilisation or per_task:
+        if gantt or utilisation or per_task or explain:
             raise SimError(
-                "--gantt, --utilisation and --tasks show one run, not a sweep", hint="drop --sweep"
+                "--gantt, --utilisation, --tasks and --explain show one run, not a sweep", hint="drop --sweep"
             )
         _sweep(scn, sweeps, output)
         return
@@ -235,6 +237,10 @@ def command(
     data = _document(scn, loaded, outcome, sim.cluster.describe())
     if per_task:
         data["task_list"] = result.tasks(loaded.workload.names, sim.nodes.names if sim.nodes else ())
+    if explain:
+        from sim.explain import explain as where_it_goes
+
+        data["explain"] = rounded(where_it_goes(result, loaded.workload.plan, loaded.workload.names))
     if output == "json":
         console.out.print(json.dumps(data, indent=2, sort_keys=True), markup=False, highlight=False)
     else:
@@ -397,6 +403,8 @@ def _print(data: dict[str, Any], result: Result, took: float, runs: int) -> None
     events = data.get("events_total", result.events)
     rate = events / took if took > 0 else math.inf
     line(f"  simulated       {events:,} events in {took:.2f}s ({rate / 1000:,.0f}k events/s)")
+    if "explain" in data:
+        _print_explain(data["explain"], first)
     assumptions = data.get("assumptions", [])
     if assumptions:
         line("  assumptions")
@@ -405,6 +413,17 @@ def _print(data: dict[str, Any], result: Result, took: float, runs: int) -> None
             line(f"    {a['what']} of {a['subject']}: {a['value']} ({origin})")
         if any(a["defaulted"] for a in assumptions):
             line("  (ASSUMED: a silent default; state it with an option, or --strict to refuse them)")
+
+
+def _print_explain(explain: dict[str, Any], first: str) -> None:
+    chain = explain["chain"]
+    total = explain["makespan"] or 1.0
+    shown = " -> ".join(map(str, chain)) if len(chain) <= 6 else f"{chain[0]} -> ... -> {chain[-1]}"
+    console.line(f"  where it goes   along the {len(chain)} tasks that ended last{first}: {shown}")
+    for part in ("running", "start-up", "waiting", "gaps"):
+        seconds = explain[part]
+        if seconds or part != "gaps":
+            console.line(f"    {part:14}{_dur(seconds):>12}  {seconds / total:6.1%}")
 
 
 def _spread(data: dict[str, Any], key: str, per_run: bool) -> str:
