@@ -103,10 +103,11 @@ def diamond() -> Case:
 
 
 def when() -> Case:
+    said = "'{{tasks.decide.outputs.result}}'"
     tasks = [
         "{name: decide, template: say}",
-        "{name: long, template: s20, dependencies: [decide], when: \"'{{tasks.decide.outputs.result}}' == long\"}",
-        "{name: brief, template: s5, dependencies: [decide], when: \"'{{tasks.decide.outputs.result}}' != long\"}",
+        f'{{name: long, template: s20, dependencies: [decide], when: "{said} == long"}}',
+        f'{{name: brief, template: s5, dependencies: [decide], when: "{said} != long"}}',
         "{name: join, template: short, dependencies: [long, brief]}",
     ]
     say = "  - name: say\n    container: {image: alpine, command: [echo, long]}\n"
@@ -198,10 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                 predicted, startup = predict(case, path, homes[k - 1], ids[k - 1])
                 error = (predicted - measured) / measured
                 worst = max(worst, abs(error))
-                print(
-                    f"{case.name:8}  {k:>3}  {measured:>10.3f}  {predicted:>11.3f}  {error:>+7.2%}  {startup:>10.4f}",
-                    flush=True,
-                )
+                row = f"{case.name:8}  {k:>3}  {measured:>10.3f}  {predicted:>11.3f}  {error:>+7.2%}"
+                print(f"{row}  {startup:>10.4f}", flush=True)
     goal = GOALS[args.backend]
     verdict = "met" if worst <= goal else "MISSED (is the machine busy? see the load average)"
     print(f"worst |error| {worst:.2%}; goal <= {goal:.0%}: {verdict}")
