@@ -17,6 +17,7 @@ import numpy as np
 
 from kjob.errors import KjobError
 from sim.calibrate import Calibration, calibrate_run
+from sim.calibrate_trace import TraceFit, fit_trace, is_trace
 from sim.cluster import INF, PLACEMENTS, Cluster, load_cluster, parse_quantity
 from sim.core import Simulator, Workload
 from sim.durations import Distribution, Fixed, parse_distribution
@@ -147,6 +148,7 @@ class Loaded:
     assumptions: tuple[Assumption, ...] = ()
     decisions: Decisions | None = None
     scenario: Scenario | None = None
+    trace_fit: TraceFit | None = None  # --calibrate TRACE: the workflow system's fitted concurrency
 
     @property
     def varies(self) -> bool:
@@ -167,7 +169,8 @@ def load(scn: Scenario) -> Loaded:
     """Load the SOURCE, flatten a workflow under the decisions of the options and the calibration, and
     apply default durations, the durations file and the calibration; refuse silent defaults under
     ``strict``."""
-    calibration = calibrate_run(scn.calibrate) if scn.calibrate else None
+    trace_fit = fit_trace(scn.calibrate) if scn.calibrate and is_trace(scn.calibrate) else None
+    calibration = calibrate_run(scn.calibrate) if scn.calibrate and trace_fit is None else None
     decisions: Decisions | None = decisions_of(scn, calibration)
     source = load_source(
         scn.source, workflow_name=scn.workflow, default_request=scn.request, decisions=decisions
@@ -185,9 +188,12 @@ def load(scn: Scenario) -> Loaded:
     if decisions is not None and decisions.random:
         workload = Loaded(source, workload, calibration, (), decisions, scn).workload_for(scn.seed)
     assumptions = (*source.assumptions, *origin, *cluster_assumptions(scn, calibration))
+    if trace_fit is not None and scn.parallelism is None:
+        value = f"{trace_fit.parallelism} tasks at once"
+        assumptions += (Assumption("concurrency", "the workflow system", value, f"trace {trace_fit.trace}"),)
     if scn.strict:
         refuse_defaults(assumptions)
-    return Loaded(source, workload, calibration, assumptions, decisions, scn)
+    return Loaded(source, workload, calibration, assumptions, decisions, scn, trace_fit)
 
 
 def decisions_of(scn: Scenario, calibration: Calibration | None) -> Decisions:
@@ -370,11 +376,12 @@ def cluster_of(scn: Scenario, loaded: Loaded) -> Cluster:
 
 
 def simulator(scn: Scenario, loaded: Loaded) -> Simulator:
+    fitted = loaded.trace_fit.parallelism if loaded.trace_fit is not None else None
     return Simulator(
         loaded.workload,
         cluster_of(scn, loaded),
         policy=scn.policy,
-        parallelism=scn.parallelism,
+        parallelism=scn.parallelism if scn.parallelism is not None else fitted,
         fail_fast=scn.fail_fast,
     )
 

@@ -18,6 +18,7 @@ from kjob.cli import KjobGroup, console
 from kjob.cli.sim import command
 from kjob.spec import load_text
 from sim.calibrate import calibrate
+from sim.calibrate_trace import fit_trace
 from sim.cluster import Cluster
 from sim.core import Simulator
 from sim.sources import from_workflow
@@ -277,3 +278,34 @@ def test_explain_splits_the_whole_makespan_along_the_chain_that_ended_last(
 def test_explain_is_one_run_not_a_sweep(pipeline: Path) -> None:
     code, _, err = sim(str(pipeline), "--explain", "--sweep", "slots=1,2")
     assert code == 2 and "--explain show one run, not a sweep" in err
+
+
+WFINSTANCES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "wfinstances"
+
+
+@pytest.mark.skipif(not WFINSTANCES.is_dir(), reason="../shared/data/wfinstances is not here")
+def test_a_trace_calibrates_the_workflow_systems_concurrency() -> None:
+    small = WFINSTANCES / "1000genome-chameleon-4ch-250k-001.json"
+    other = WFINSTANCES / "1000genome-chameleon-8ch-250k-001.json"
+    fit = fit_trace(str(small))
+    assert fit.parallelism >= 1
+    # the fitted K is the closest: one task more or fewer at once is further from the recording
+    for k in (fit.parallelism - 1, fit.parallelism + 1):
+        if k >= 1:
+            code, out, _ = sim(str(small), "--parallelism", str(k), "-o", "json")
+            assert abs(json.loads(out)["makespan"] - fit.recorded_makespan) >= abs(
+                fit.fitted_makespan - fit.recorded_makespan
+            )
+    code, out, _ = sim(str(other), "--calibrate", str(small), "-o", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["trace_calibration"]["parallelism"] == fit.parallelism
+    concurrency = [a for a in data["assumptions"] if a["what"] == "concurrency"]
+    assert concurrency and concurrency[0]["source"] == f"trace {small.name}"
+    code, out, _ = sim(str(other), "--calibrate", str(small), "--parallelism", "7", "-o", "json")
+    assert not [a for a in json.loads(out)["assumptions"] if a["what"] == "concurrency"]  # the option wins
+
+
+def test_calibrating_from_a_file_that_is_no_trace_is_a_one_line_error(pipeline: Path) -> None:
+    code, _, err = sim(str(pipeline), "--calibrate", str(pipeline))
+    assert code == 2 and "not a WfCommons trace with a recorded makespan" in err

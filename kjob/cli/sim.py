@@ -119,7 +119,12 @@ def _request(ctx: click.Context, param: click.Parameter, value: str) -> tuple[fl
     callback=_request,
     help="Requests of tasks that state none.",
 )
-@click.option("--calibrate", "calibrate_run", metavar="RUN", help="Fit durations and start-up from a run.")
+@click.option(
+    "--calibrate",
+    "calibrate_run",
+    metavar="RUN|TRACE",
+    help="Fit durations, start-up, fan-outs and branches from a run, or concurrency from a WfCommons trace.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True, help="Monte Carlo runs.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="PARAM=V1,V2", help="Vary a parameter.")
@@ -356,6 +361,8 @@ def _document(scn: Scenario, loaded: Loaded, outcome: Result | MonteCarlo, clust
     data.update(rounded(dict(w.info)))
     if loaded.calibration is not None:
         data["calibration"] = rounded(loaded.calibration.summary())
+    if loaded.trace_fit is not None:
+        data["trace_calibration"] = rounded(loaded.trace_fit.summary())
     data["assumptions"] = [a.as_json() for a in loaded.assumptions]
     return data
 
