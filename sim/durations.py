@@ -33,6 +33,22 @@ def seconds_text(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".") + "s"
 
 
+def human(seconds: float | None) -> str:
+    """A duration in human units: ``42.5s``, ``1h 2m 5s``, ``3d 4h 0m``; ``-`` for none."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.3g}ms" if seconds > 0 else "0s"
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    m, s = divmod(round(seconds), 60)
+    h, m = divmod(m, 60)
+    d, h = divmod(h, 24)
+    if d:
+        return f"{d:,}d {h}h {m}m"
+    return f"{h}h {m}m {s}s" if h else f"{m}m {s}s"
+
+
 @dataclass(frozen=True, slots=True)
 class Fixed:
     """Always ``value`` seconds."""

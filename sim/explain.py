@@ -27,34 +27,38 @@ PARTS = ("running", "start-up", "waiting", "gaps")
 def explain(result: Result, plan: Plan, names: list[str] | None = None) -> dict[str, Any]:
     """The makespan of ``result`` split along its last-ending chain (see the module doc): seconds per
     part, and the chain's task names (first to last)."""
-    ran = result.status != NOT_RUN
     totals = dict.fromkeys(PARTS, 0.0)
-    if not ran.any():
-        return {"chain": [], **totals, "makespan": 0.0}
-    end = np.where(ran, result.end, -math.inf)
-    preds = _predecessors(plan)
-    chain: list[int] = []
-    i = int(np.argmax(end))
-    while True:
-        chain.append(i)
+    chain = last_chain(result, plan)
+    previous_end = 0.0
+    for i in chain:
         ready, start, stop = float(result.ready[i]), float(result.start[i]), float(result.end[i])
-        waited = float(result.wait[i]) if not math.isnan(result.wait[i]) else 0.0
-        totals["running"] += stop - start
+        waited = 0.0 if math.isnan(result.wait[i]) else float(result.wait[i])
+        totals["gaps"] += max(0.0, ready - previous_end)
         totals["waiting"] += waited
         totals["start-up"] += max(0.0, start - ready - waited)
-        before = [p for p in preds[i] if ran[p]]
-        if not before:
-            totals["gaps"] += ready  # a root: queued at the run's start, so 0 unless a barrier held it
-            break
-        j = max(before, key=lambda p: float(result.end[p]))
-        totals["gaps"] += max(0.0, ready - float(result.end[j]))
-        i = j
-    chain.reverse()
+        totals["running"] += stop - start
+        previous_end = stop
     return {
         "chain": [names[k] if names else k for k in chain],
         **totals,
-        "makespan": result.makespan,
+        "makespan": result.makespan if chain else 0.0,
     }
+
+
+def last_chain(result: Result, plan: Plan) -> list[int]:
+    """The tasks from a root to the task that ended last, each step back to the dependency that
+    ended last (first to last; empty when nothing ran)."""
+    ran = result.status != NOT_RUN
+    if not ran.any():
+        return []
+    preds = _predecessors(plan)
+    i = int(np.argmax(np.where(ran, result.end, -math.inf)))
+    chain = [i]
+    while before := [p for p in preds[i] if ran[p]]:
+        i = max(before, key=lambda p: float(result.end[p]))
+        chain.append(i)
+    chain.reverse()
+    return chain
 
 
 def _predecessors(plan: Plan) -> list[list[int]]:

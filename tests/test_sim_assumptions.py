@@ -309,3 +309,28 @@ def test_a_trace_calibrates_the_workflow_systems_concurrency() -> None:
 def test_calibrating_from_a_file_that_is_no_trace_is_a_one_line_error(pipeline: Path) -> None:
     code, _, err = sim(str(pipeline), "--calibrate", str(pipeline))
     assert code == 2 and "not a WfCommons trace with a recorded makespan" in err
+
+
+def test_the_gantt_chart_separates_bars_names_its_colours_and_marks_the_last_chain() -> None:
+    pytest.importorskip("matplotlib")
+    from sim import plots
+    from sim.explain import last_chain
+
+    workload, _ = from_workflow(workflow(), (1.0, 0.0, 0.0), Decisions(items={"each": 6}))  # type: ignore[arg-type]
+    result = Simulator(workload, Cluster.slots(2)).run(0)
+    chain = last_chain(result, workload.plan)
+    assert [workload.names[i] for i in (chain[0], chain[-1])] == ["list", "inner.y"]  # type: ignore[index]
+    fig = plots.gantt_figure(result, highlight=chain)
+    try:
+        ax, bar = fig.axes
+        bars = [p for p in ax.patches if p.get_fill()]
+        outlined = [p for p in ax.patches if not p.get_fill()]
+        assert len(bars) == workload.n and all(p.get_edgecolor()[:3] == (1.0, 1.0, 1.0) for p in bars)
+        assert len(outlined) == len(chain)
+        assert bar.get_ylabel() == "level" and ax.get_ylabel() == "lane (tasks running at once)"
+        assert all(float(t).is_integer() for t in ax.get_yticks())
+        assert "makespan" in ax.get_title() and "e+" not in ax.get_title()
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

@@ -20,7 +20,7 @@ from kjob.cli.bar import Advance, progress_bar
 from kjob.cli.viewoptions import quiet_option
 from sim.cluster import PLACEMENTS, parse_quantity
 from sim.core import Simulator
-from sim.durations import Distribution, parse_distribution
+from sim.durations import Distribution, human, parse_distribution
 from sim.errors import SimError
 from sim.policies import POLICIES
 from sim.results import MonteCarlo, Result, rounded
@@ -253,9 +253,15 @@ def command(
     title = f"{loaded.workload.title} - {scn.policy}"
     if gantt:
         from sim import plots
+        from sim.explain import last_chain
 
         names = sim.nodes.names if sim.nodes else ()
-        write_picture("--gantt", gantt, lambda to: plots.gantt(result, to, node_names=names, title=title))
+        chain = last_chain(result, loaded.workload.plan)
+        write_picture(
+            "--gantt",
+            gantt,
+            lambda to: plots.gantt(result, to, node_names=names, title=title, highlight=chain),
+        )
     if utilisation:
         from sim import plots
 
@@ -384,23 +390,23 @@ def _print(data: dict[str, Any], result: Result, took: float, runs: int) -> None
         line(f"  upper bound     {_spread(data, 'upper_bound', per_run)} ({data['upper_bound_note']})")
     for key, label in (("recorded_makespan", "recorded"), ("published_heft_makespan", "published")):
         if key in data:
-            line(f"  {label:16}{_dur(data[key])} (the source's own figure)")
+            line(f"  {label:16}{human(data[key])} (the source's own figure)")
     if "calibration" in data:
         cal = data["calibration"]
         line(
-            f"  measured        {_dur(cal['measured_makespan'])}"
-            f" (run {cal['run']}, start-up {_dur(cal['startup'])})"
+            f"  measured        {human(cal['measured_makespan'])}"
+            f" (run {cal['run']}, start-up {human(cal['startup'])})"
         )
     first = " (first run)" if per_run else ""
     util = ", ".join(f"{k} {v * 100:.1f}%" for k, v in data["utilisation"].items()) or "n/a"
     line(f"  utilisation     {util}{first}")
     q = data["queue_wait"]
-    line(f"  queue wait      mean {_dur(q['mean'])}, p95 {_dur(q['p95'])}, max {_dur(q['max'])}{first}")
+    line(f"  queue wait      mean {human(q['mean'])}, p95 {human(q['p95'])}, max {human(q['max'])}{first}")
     busiest = data["busiest_level"]
     if busiest is not None:
         line(
             f"  busiest level   {busiest['level']} ({_count(busiest['tasks'])} tasks,"
-            f" {_dur(busiest['work'])} of work, mean wait {_dur(busiest['queue_wait_mean'])}){first}"
+            f" {human(busiest['work'])} of work, mean wait {human(busiest['queue_wait_mean'])}){first}"
         )
     line(
         f"  tasks           {_count(data['succeeded'])} succeeded, {_count(data['failed'])} failed,"
@@ -430,16 +436,16 @@ def _print_explain(explain: dict[str, Any], first: str) -> None:
     for part in ("running", "start-up", "waiting", "gaps"):
         seconds = explain[part]
         if seconds or part != "gaps":
-            console.line(f"    {part:14}{_dur(seconds):>12}  {seconds / total:6.1%}")
+            console.line(f"    {part:14}{human(seconds):>12}  {seconds / total:6.1%}")
 
 
 def _spread(data: dict[str, Any], key: str, per_run: bool) -> str:
     """A time figure: the value, or across runs its p50, p95 and range."""
     if not per_run:
-        return _dur(data[key])
+        return human(data[key])
     return (
-        f"p50 {_dur(data[key + '_p50'])}, p95 {_dur(data[key + '_p95'])}"
-        f" (min {_dur(data[key + '_min'])}, max {_dur(data[key + '_max'])})"
+        f"p50 {human(data[key + '_p50'])}, p95 {human(data[key + '_p95'])}"
+        f" (min {human(data[key + '_min'])}, max {human(data[key + '_max'])})"
     )
 
 
@@ -510,19 +516,3 @@ def _simulate(
 
 def _secs(x: float) -> str:
     return f"{x:.1f}s"
-
-
-def _dur(seconds: float | None) -> str:
-    """A duration in human units: ``42.5s``, ``1h 2m 5s``, ``3d 4h 0m``; ``-`` for none."""
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.3g}ms" if seconds > 0 else "0s"
-    if seconds < 60:
-        return f"{seconds:.3g}s"
-    m, s = divmod(round(seconds), 60)
-    h, m = divmod(m, 60)
-    d, h = divmod(h, 24)
-    if d:
-        return f"{d:,}d {h}h {m}m"
-    return f"{h}h {m}m {s}s" if h else f"{m}m {s}s"
