@@ -7,6 +7,7 @@ import errno
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,7 +87,9 @@ def test_a_sweep_prints_one_row_per_value() -> None:
     )
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["nodes", "policy", "makespan", "lower", "upper", "cpu", "wait", "p95"]
+    columns = ["nodes", "policy", "makespan", "lower bound", "upper bound", "utilisation", "queue wait p95"]
+    assert re.split(r"\s{2,}", lines[0].strip()) == columns
+    assert all("e+" not in line for line in lines)
     assert [line.split()[:2] for line in lines[1:]] == [
         ["1", "eager"],
         ["1", "levels"],
@@ -95,7 +98,9 @@ def test_a_sweep_prints_one_row_per_value() -> None:
         ["4", "eager"],
         ["4", "levels"],
     ]
-    makespans = [float(line.split()[2].rstrip("s")) for line in lines[1:] if "eager" in line]
+    assert re.fullmatch(r"\d+h \d+m \d+s", re.split(r"\s{2,}", lines[1].strip())[2])  # human units
+    code, out, _ = sim("layered:300", "--nodes", "2", "--cpu", "2", "--sweep", "nodes=1,2,4", "-o", "json")
+    makespans = [row["makespan"] for row in json.loads(out)["sweep"]]
     assert makespans[0] >= makespans[1] >= makespans[2]
 
 

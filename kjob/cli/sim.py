@@ -475,17 +475,19 @@ def _sweep(scn: Scenario, sweeps: tuple[str, ...], output: str) -> None:
         return
     names = list(points[0][0])
     mc = scn.runs > 1 or any(p[1].runs > 1 for p in points)
-    head = [*names, *(["p50", "p95"] if mc else ["makespan"]), "lower", "upper", "cpu", "wait p95"]
+    p50 = " p50" if mc else ""  # under --runs every figure is the median over a point's runs
+    head = [*names, *(["makespan p50", "makespan p95"] if mc else ["makespan"])]
+    head += [f"lower bound{p50}", f"upper bound{p50}", "utilisation", "queue wait p95"]
     table = []
     for row in rows:
         util = row["utilisation"].get("cpu", row["utilisation"].get("slots"))
         cells = [str(row["parameters"][n]) for n in names]
-        cells += [_secs(row["makespan_p50"]), _secs(row["makespan_p95"])] if mc else [_secs(row["makespan"])]
+        cells += [human(row["makespan_p50"]), human(row["makespan_p95"])] if mc else [human(row["makespan"])]
         cells += [
-            _secs(row["lower_bound"]),
-            _secs(row["upper_bound"]) if row["upper_bound"] is not None else "-",
+            human(row["lower_bound"]),
+            human(row["upper_bound"]),
             f"{util * 100:.1f}%" if util is not None else "-",
-            _secs(row["queue_wait"]["p95"]),
+            human(row["queue_wait"]["p95"]),
         ]
         table.append(cells)
     widths = [max(len(h), *(len(r[k]) for r in table)) for k, h in enumerate(head)]
@@ -512,7 +514,3 @@ def _simulate(
     return sim.monte_carlo(
         scn.runs, scn.seed, each=each, workload_for=loaded.workload_for if loaded.varies else None
     )
-
-
-def _secs(x: float) -> str:
-    return f"{x:.1f}s"
