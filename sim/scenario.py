@@ -191,6 +191,9 @@ def load(scn: Scenario) -> Loaded:
     if trace_fit is not None and scn.parallelism is None:
         value = f"{trace_fit.parallelism} tasks at once"
         assumptions += (Assumption("concurrency", "the workflow system", value, f"trace {trace_fit.trace}"),)
+    elif source.workflow is not None and source.workflow.parallelism and scn.parallelism is None:
+        value = f"{source.workflow.parallelism} tasks at once"
+        assumptions += (Assumption("parallelism", "the workflow", value, "spec.parallelism"),)
     if scn.strict:
         refuse_defaults(assumptions)
     return Loaded(source, workload, calibration, assumptions, decisions, scn, trace_fit)
@@ -376,14 +379,24 @@ def cluster_of(scn: Scenario, loaded: Loaded) -> Cluster:
 
 
 def simulator(scn: Scenario, loaded: Loaded) -> Simulator:
-    fitted = loaded.trace_fit.parallelism if loaded.trace_fit is not None else None
     return Simulator(
         loaded.workload,
         cluster_of(scn, loaded),
         policy=scn.policy,
-        parallelism=scn.parallelism if scn.parallelism is not None else fitted,
+        parallelism=parallelism_of(scn, loaded),
         fail_fast=scn.fail_fast,
     )
+
+
+def parallelism_of(scn: Scenario, loaded: Loaded) -> int | None:
+    """``--parallelism``, else the concurrency fitted to a trace, else the workflow's own
+    ``spec.parallelism`` (which kjob's engine enforces), else none."""
+    if scn.parallelism is not None:
+        return scn.parallelism
+    if loaded.trace_fit is not None:
+        return loaded.trace_fit.parallelism
+    workflow = loaded.source.workflow
+    return workflow.parallelism if workflow is not None else None
 
 
 def sweep_points(scn: Scenario, sweeps: Sequence[str]) -> list[tuple[dict[str, str], Scenario]]:

@@ -55,6 +55,14 @@ HOOKS = """\
         depends: b.Failed
         template: say
         arguments: {parameters: [{name: msg, value: "after b"}]}
+      - name: each
+        template: say
+        withItems: [x, y]
+        arguments: {parameters: [{name: msg, value: "{{item}}"}]}
+        hooks:
+          exit:
+            template: say
+            arguments: {parameters: [{name: msg, value: "each said {{tasks.each.outputs.result}}"}]}
   - name: produce
     script: {image: python, command: [python], source: "print('hello')"}
   - name: fail
@@ -79,6 +87,10 @@ def test_hooks_run_with_the_task_outputs_and_dependents_wait_for_them(kjob: Any,
     assert nodes["b.onExit"]["phase"] == "Failed"
     # c (b.Failed) starts only once b's exit hook has ended, as Argo waits for a task's hooks
     assert nodes["c"]["started"] >= nodes["b.onExit"]["finished"]
+    # a loop's hooks are its items', each reading its own item's output, as in Argo
+    assert nodes["each(0:x).onExit"]["outputs"]["result"] == "each said x"
+    assert nodes["each(1:y).onExit"]["outputs"]["result"] == "each said y"
+    assert "each.onExit" not in nodes
     assert nodes["hooks.started"]["outputs"]["result"] == "started"
     assert nodes["onExit"]["outputs"]["result"] == "workflow Succeeded"
 

@@ -334,3 +334,25 @@ def test_the_gantt_chart_separates_bars_names_its_colours_and_marks_the_last_cha
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def test_the_workflows_own_parallelism_limits_the_simulation_unless_an_option_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "limited.yaml"
+    path.write_text(PIPELINE.replace("  entrypoint: main\n", "  entrypoint: main\n  parallelism: 2\n"))
+    code, out, _ = sim(str(path), "--items", "each=8", "-o", "json")
+    assert code == 0
+    limited = json.loads(out)
+    assert {
+        "what": "parallelism",
+        "subject": "the workflow",
+        "value": "2 tasks at once",
+        "source": "spec.parallelism",
+        "defaulted": False,
+    } in limited["assumptions"]
+    code, out, _ = sim(str(path), "--items", "each=8", "--parallelism", "100", "-o", "json")
+    assert code == 0
+    free = json.loads(out)
+    assert limited["makespan"] > free["makespan"]
+    assert not [a for a in free["assumptions"] if a["what"] == "parallelism"]

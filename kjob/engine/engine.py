@@ -41,6 +41,7 @@ from kjob.engine.lookup import (
     WorkflowInfo,
     container_lookup,
     item_text,
+    own_lookup,
     scope_lookup,
     template_lookup,
 )
@@ -1102,13 +1103,13 @@ class Engine:
         ``ended``, its exit hook.  Each hook starts at most once."""
         self._firing = True
         try:
-            lookup = scope_lookup(node.scope, self.info, node.item)
+            lookup = own_lookup(node, scope_lookup(node.scope, self.info, node.item))
             for hook in node.task.hooks:
                 if (id(node), hook.name) in self._hooks_started:
                     continue
                 node_id = f"{node.id}.onExit" if hook.is_exit else f"{node.id}.hooks.{hook.name}"
                 try:
-                    due = hook_due(hook, ended, lambda: task_env(node.scope, self.info))
+                    due = hook_due(hook, ended, lambda: task_env(node, self.info))
                 except KjobError as err:
                     self._hooks_started.add((id(node), hook.name))
                     failed = self._top_node(hook.template, node_id)
@@ -1137,8 +1138,8 @@ class Engine:
     def _hooks_hold(self, node: Node) -> bool:
         """A task with hooks has ended: start its due hooks; whether it waits for them before its
         dependents run and its scope counts it as ended (as Argo waits for a task's hook nodes)."""
-        if node.parent is not None or not node.task.hooks or node.scope.owner is None:
-            return False
+        if node.is_group or not node.task.hooks or node.scope.owner is None:
+            return False  # a loop's hooks are its items', as in Argo
         if node.phase is not Phase.OMITTED:
             self._fire_task_hooks(node, ended=True)
         if any(owner is node and not hook.phase.finished for hook, owner in self._hook_owner.items()):
@@ -1321,7 +1322,7 @@ class Engine:
     def _notify(self, node: Node) -> None:
         for observer in self.observers:
             observer.node_changed(node)
-        if node.phase is Phase.RUNNING and node.task.hooks and node.parent is None and not self._firing:
+        if node.phase is Phase.RUNNING and node.task.hooks and not node.is_group and not self._firing:
             self._fire_task_hooks(node, ended=False)
 
 

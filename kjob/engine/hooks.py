@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kjob.engine.lookup import WorkflowInfo
-from kjob.engine.state import Node, Phase, Scope
+from kjob.engine.state import Node, Phase
 from kjob.errors import KjobError
 from kjob.expr.condition import Condition, compile_condition
 from kjob.spec.model import LifecycleHook, Template
@@ -47,9 +47,12 @@ def workflow_env(info: WorkflowInfo) -> dict[str, Any]:
     }
 
 
-def task_env(scope: Scope, info: WorkflowInfo) -> dict[str, Any]:
-    """What a task's hook reads: its siblings (``tasks``/``steps``), its template's inputs, ``workflow``."""
-    nodes = {name: _node_env(node) for name, node in scope.nodes.items()}
+def task_env(node: Node, info: WorkflowInfo) -> dict[str, Any]:
+    """What the hooks of ``node`` read: its siblings (``tasks``/``steps``; its own name reads ``node``
+    itself, one item of a loop), its template's inputs, ``workflow``."""
+    scope = node.scope
+    nodes = {name: _node_env(sibling) for name, sibling in scope.nodes.items()}
+    nodes[node.task.name] = _node_env(node)
     return {
         **workflow_env(info),
         "tasks": nodes,

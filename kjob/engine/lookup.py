@@ -177,3 +177,17 @@ def container_lookup(
         raise KeyError(ref)
 
     return lookup
+
+
+def own_lookup(node: Node, base: Lookup) -> Lookup:
+    """``base``, except that ``tasks.X.*`` / ``steps.X.*`` of ``node``'s own task read ``node`` itself:
+    what an item of a loop's hooks read (its own outputs, as Argo's hooks do)."""
+    name = node.task.name
+
+    def lookup(ref: str) -> str:
+        parts = ref.split(".")
+        if parts[0] in ("tasks", "steps") and len(parts) >= 3 and parts[1] == name:
+            return _node_value(node, parts[2:], ref)
+        return base(ref)
+
+    return lookup
