@@ -106,6 +106,7 @@ def problems(workflow: Workflow) -> list[SpecError]:
                     )
                 )
         found += _retry_problems(template, workflow)
+        found += _gate_problems(template, workflow)
         found += _run_time_problems(template, workflow)
     entry = templates.get(workflow.entrypoint or "")
     if entry is not None:
@@ -120,6 +121,14 @@ def problems(workflow: Workflow) -> list[SpecError]:
                         "a waves plan orders the entrypoint's tasks only",
                     )
                 )
+    if workflow.synchronization:
+        found.append(
+            _error(
+                workflow.synchronization[0].mark,
+                workflow,
+                "the workflow has synchronization: a waves plan has no kjob to hold its locks",
+            )
+        )
     if workflow.on_exit is not None:
         found.append(
             _error(
@@ -130,6 +139,28 @@ def problems(workflow: Workflow) -> list[SpecError]:
             )
         )
     return sorted(found, key=lambda e: (e.line or 0, e.col or 0, e.message))
+
+
+def _gate_problems(template: Template, workflow: Workflow) -> list[SpecError]:
+    """Locks and memoize caches need a kjob to take them and look them up as each node starts."""
+    found: list[SpecError] = []
+    if template.synchronization:
+        found.append(
+            _error(
+                template.synchronization[0].mark,
+                workflow,
+                f"template '{template.name}' has synchronization: a waves plan has no kjob to hold its locks",
+            )
+        )
+    if template.memoize is not None:
+        found.append(
+            _error(
+                template.memoize.mark,
+                workflow,
+                f"template '{template.name}' is memoized: a waves plan has no kjob to look its cache up",
+            )
+        )
+    return found
 
 
 def _retry_problems(template: Template, workflow: Workflow) -> list[SpecError]:
