@@ -65,3 +65,23 @@ def test_artifact_repositories_are_said_to_come_later() -> None:
     for key in ("artifactRepositoryRef", "archiveLogs"):
         [issue] = F.check_keys([key], F.WORKFLOW_SPEC)
         assert issue.hint is not None and "planned for a later kjob release" in issue.hint, key
+
+
+def test_the_committed_fields_table_is_current() -> None:
+    from kjob.spec.field_docs import argo_fields_markdown
+
+    committed = (ROOT / "docs" / "argo-fields.md").read_text()
+    assert committed == argo_fields_markdown(), "run: kjob compat --fields > docs/argo-fields.md"
+
+
+def test_the_fields_table_gives_each_field_its_status() -> None:
+    from kjob.spec.field_docs import argo_fields_markdown
+
+    table = argo_fields_markdown()
+    artifact = table.split("## Artifact (`artifact`)")[1].split("\n## ")[0]
+    assert "| `from` | supported |" in artifact
+    assert "| `s3` | not yet: artifact repositories" in artifact
+    container = table.split("## Container (`container`)")[1].split("\n## ")[0]
+    assert "| `volumeMounts` | partly: kept as written for the Kubernetes pod" in container
+    cron = table.split("## CronWorkflowSpec")[1].split("\n## ")[0]
+    assert "| `stopStrategy` | partly: read and warned about" in cron

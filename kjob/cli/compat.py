@@ -12,15 +12,30 @@ from kjob.compat import Outcome, Report, check_directory
 
 
 @click.command("compat")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", help="Output format.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list every file with its outcome.")
-def command(directory: str, output: str, verbose: bool) -> None:
+@click.option(
+    "--fields",
+    "fields_table",
+    is_flag=True,
+    help="Print the table of Argo's fields and kjob's status (markdown).",
+)
+def command(directory: str | None, output: str, verbose: bool, fields_table: bool) -> None:
     """Lint every YAML file under DIRECTORY and count the outcomes: accepted, unsupported by kjob yet
     (by feature), rejected as Argo rejects them too, wrongly rejected (each with its first error),
     crashed, and files that are not workflows (skipped).  WorkflowTemplates and ClusterWorkflowTemplates
     anywhere under DIRECTORY serve the others' templateRefs.  Exit 1 if a file could not be read or kjob
-    crashed on one, else 0."""
+    crashed on one, else 0.
+
+    With --fields, print every Argo field with what kjob does with it instead (docs/argo-fields.md)."""
+    if fields_table:
+        from kjob.spec.field_docs import argo_fields_markdown
+
+        console.data(argo_fields_markdown())
+        return
+    if directory is None:
+        raise click.UsageError("give a DIRECTORY of Argo workflow files (or --fields)")
     report = check_directory(directory)
     if output == "json":
         console.data(json.dumps(report.as_json(), indent=2) + "\n")
