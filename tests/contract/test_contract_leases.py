@@ -103,3 +103,36 @@ def test_the_memoize_cache_is_a_labelled_config_map_of_argo_entries(cluster: Clu
     )
     with pytest.raises(KjobError, match="refusing to use it"):
         memo.load("not-a-cache", "k1")
+
+
+def test_the_permissions_table_grants_what_the_lease_locks_use_and_no_less(cluster: Cluster) -> None:
+    """An identity allowed exactly the table's Lease entries takes and gives back locks; one
+    without them is refused with what to grant."""
+    from kjob.errors import AccessError
+    from kjob.render.permissions import Need, needed, role_rules
+    from tests import realk8s
+    from tests.contract.conftest import restricted_kubeconfig
+
+    rules = [r for r in role_rules({Need.SYNCHRONIZATION}) if r["resources"] == ["leases"]]
+    assert rules == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "update"]}
+    ]
+    assert {p.resource for p in needed({Need.SYNCHRONIZATION})} >= {"leases"}
+    mutex = Lock("mutex", cluster.namespace, "granted")
+    for allowed, expect_refusal in (
+        (rules, False),
+        ([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}], True),
+    ):
+        api = realk8s.connect(restricted_kubeconfig(cluster, allowed))
+        try:
+            locks = LeaseLocks(
+                KjobCluster(api, cluster.namespace, cluster.batch, cluster.core, (1, 28), cluster.kind)
+            )
+            if expect_refusal:
+                with pytest.raises(AccessError, match=r"leases\.coordination\.k8s\.io"):
+                    locks.acquire(mutex, "someone")
+            else:
+                assert locks.acquire(mutex, "someone") is None
+                locks.close()
+        finally:
+            api.close()

@@ -24,7 +24,7 @@ import urllib3
 from kjob.backends.coordination import Denied, Lock
 from kjob.backends.kubernetes.cluster import Cluster
 from kjob.backends.locallocks import configured_limit
-from kjob.errors import ClusterError, KjobError
+from kjob.errors import AccessError, ClusterError, KjobError
 from kjob.render.names import LABEL_ROLE
 from kjob.rundir import kjob_home
 from kubernetes import client
@@ -222,4 +222,9 @@ def _micro_time(moment: datetime.datetime | None = None) -> str:
 
 
 def _cluster_error(err: client.ApiException, what: str) -> KjobError:
+    if err.status in (401, 403):  # one line in a node's message: what to grant, and where
+        return AccessError(
+            f"{what}: refused ({err.status}); kjob needs get, create and update on "
+            "leases.coordination.k8s.io (and get on configmaps) for synchronization"
+        )
     return ClusterError(f"{what}: {err.status} {err.reason}")
