@@ -194,3 +194,37 @@ def test_a_volume_claim_template_needs_a_name(kjob: Any, tmp_path: Path) -> None
     done = kjob("lint", write(tmp_path, CLAIMS.replace("metadata: {name: work}", "metadata: {}")))
     assert done.code == 2
     assert "wf.yaml:8:5: error: a volume claim template needs metadata.name" in done.stderr
+
+
+METADATA_AND_GC = """\
+  entrypoint: main
+  arguments: {parameters: [{name: team, value: blue}]}
+  workflowMetadata:
+    labels: {kind: nightly}
+    annotations: {example.com/owner: ops}
+    labelsFrom:
+      team: {expression: workflow.parameters.team}
+  podGC: {strategy: OnPodSuccess, labelSelector: {matchLabels: {gc: "yes"}}}
+  ttlStrategy: {secondsAfterSuccess: 0, secondsAfterCompletion: 60}
+  templates:
+  - name: main
+    container: {image: alpine, command: ["true"]}
+"""
+
+
+def test_workflow_metadata_labels_the_run_record(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, METADATA_AND_GC))
+    assert done.code == 0, done.stdout + done.stderr
+    assert done.record()["labels"] == {"kind": "nightly", "team": "blue"}
+    assert done.record()["annotations"] == {"example.com/owner": "ops"}
+
+
+def test_pod_gc_and_ttl_are_read_and_said_to_do_nothing_locally(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("lint", write(tmp_path, METADATA_AND_GC))
+    assert done.code == 0, done.stdout + done.stderr
+    assert "wf.yaml:13:3: warning: on the local backend: podGC does nothing" in done.stderr
+    assert "wf.yaml:14:3: warning: on the local backend: ttlStrategy does nothing" in done.stderr
+    bad = METADATA_AND_GC.replace("OnPodSuccess", "OnPodSucess")
+    done = kjob("lint", write(tmp_path, bad))
+    assert done.code == 2
+    assert "wf.yaml:13:21: error: unknown podGC strategy 'OnPodSucess'" in done.stderr

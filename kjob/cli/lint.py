@@ -11,6 +11,7 @@ from kjob.cli import EXIT_OK, EXIT_USAGE, console
 from kjob.cli.common import lenient_option, load, templates_option
 from kjob.errors import KjobError
 from kjob.render import entrypoint
+from kjob.spec import build_gc
 from kjob.spec.diagnostics import SpecWarning
 from kjob.spec.model import Mark
 
@@ -33,6 +34,8 @@ def command(files: tuple[str, ...], lenient: bool) -> None:
             for problem in entrypoint.problems(wf):  # runs locally; on Kubernetes it would not
                 where = Mark(problem.path, problem.line, problem.col)
                 console.notice(SpecWarning(problem.message, where, problem.hint).render())
+            for message, where, hint in build_gc.local_notes(wf):
+                console.notice(SpecWarning(f"on the local backend: {message}", where, hint).render())
             for problem in localvolumes.problems(wf):  # runs on Kubernetes; locally it would not
                 where = Mark(problem.path, problem.line, problem.col)
                 message = f"on the local backend: {problem.message}"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kjob.errors import AccessError, KjobError
+from kjob.render.metadata import run_metadata, workflow_parameters
 
 if TYPE_CHECKING:
     from kjob.backends.base import Backend
@@ -143,6 +144,10 @@ def drive(
 
         end = recorder.header.get("finished")
         mark_run_end(backend, phase=result.phase.value, message=result.message, finished=end, notice=notice)
+        if not result.interrupted:
+            from kjob.backends.kubernetes.rungc import collect
+
+            collect(backend, launch.workflow, succeeded=result.succeeded, notice=notice)
     return result
 
 
@@ -158,6 +163,14 @@ def _header(launch: Launch) -> dict[str, Any]:
         "parallelism": launch.parallelism,
         "uid": str(earlier.get("uid") or uuid.uuid4()),
     }
+    labels, annotations = run_metadata(
+        launch.workflow,
+        launch.run_id,
+        launch.namespace,
+        workflow_parameters(launch.workflow, launch.parameters),
+    )
+    if labels or annotations:  # workflowMetadata
+        header.update(labels=labels, annotations=annotations)
     if launch.previous is not None:
         header["started"] = earlier.get("started")
         resumed = [*earlier.get("resumed", [])]

@@ -119,7 +119,8 @@ def cluster_start(
     from kjob.backends.kubernetes import KubernetesBackend, permissions
     from kjob.backends.kubernetes.backend import RunExistsError
     from kjob.backends.kubernetes.claim import check_claim
-    from kjob.backends.kubernetes.claims import create_claims
+    from kjob.backends.kubernetes.claims import create_claims, label_run
+    from kjob.render.metadata import workflow_parameters
 
     check_runs_in_cluster(new.workflow, options.workspace_claim)
     if needs := permissions.workflow_needs(new.workflow):  # Leases, memoize caches
@@ -153,6 +154,7 @@ def cluster_start(
         _give_to_job(conn, new.run_id, options.owner_job)  # before any Job of the run exists
     try:
         create_claims(conn.core, new.workflow, run)  # volumeClaimTemplates, owned by the run
+        label_run(conn.core, new.workflow, run, workflow_parameters(new.workflow, new.parameters))
         backend = KubernetesBackend(
             conn,
             run,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kjob.spec import build_claims, build_cron, build_io, build_templates, template_defaults
+from kjob.spec import build_claims, build_cron, build_gc, build_io, build_templates, template_defaults
 from kjob.spec import build_hooks
 from kjob.spec import fields as F
 from kjob.spec.build_sync import synchronization
@@ -197,6 +197,9 @@ def _workflow(
         hooks=hooks,
         pod_extra=frozen_map(pod_extra),
         volume_claims=claims,
+        pod_gc=build_gc.pod_gc(r, spec),
+        ttl_strategy=build_gc.ttl_strategy(r, spec),
+        workflow_metadata=build_gc.workflow_metadata(r, spec),
         path=r.src.path,
         mark=here,
     )

@@ -187,6 +187,9 @@ WORKFLOW_SPEC = FieldSet(
         "synchronization",
         "templateDefaults",
         "volumeClaimTemplates",
+        "podGC",
+        "ttlStrategy",
+        "workflowMetadata",
     ),
     passthrough=WORKFLOW_POD_FIELDS,
     unsupported=_fs(
@@ -197,7 +200,6 @@ WORKFLOW_SPEC = FieldSet(
         "hostNetwork",
         "metrics",
         "podDisruptionBudget",
-        "podGC",
         "podPriority",
         "podSpecPatch",
         "priority",
@@ -205,9 +207,7 @@ WORKFLOW_SPEC = FieldSet(
         "shutdown",
         "suspend",
         "synchronization",
-        "ttlStrategy",
         "volumeClaimGC",
-        "workflowMetadata",
     ),
     hints={
         "retryStrategy": "set retryStrategy on each template that should be retried",
@@ -248,6 +248,20 @@ WORKFLOW_METADATA = FieldSet(
     argo="WorkflowMetadata",
     supported=_fs("labels", "annotations"),
     unsupported=_fs("labelsFrom"),
+)
+
+# ``workflowMetadata`` of a workflow spec (a CronWorkflow's own is WORKFLOW_METADATA)
+WORKFLOW_SPEC_METADATA = FieldSet(
+    "workflowMetadata", argo="WorkflowMetadata", supported=_fs("labels", "annotations", "labelsFrom")
+)
+LABEL_VALUE_FROM = FieldSet("labelsFrom", argo="LabelValueFrom", supported=_fs("expression"))
+POD_GC = FieldSet("podGC", argo="PodGC", supported=_fs("strategy", "labelSelector", "deleteDelayDuration"))
+LABEL_SELECTOR = FieldSet("labelSelector", supported=_fs("matchLabels", "matchExpressions"))
+LABEL_SELECTOR_REQUIREMENT = FieldSet("match expression", supported=_fs("key", "operator", "values"))
+TTL_STRATEGY = FieldSet(
+    "ttlStrategy",
+    argo="TTLStrategy",
+    supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"),
 )
 
 TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend")

@@ -362,6 +362,42 @@ class CronSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PodGC:
+    """``podGC``: which pods of a run are deleted (``strategy``; "" deletes none), those that match
+    ``selector`` (a label selector text; "" is every pod of the run)."""
+
+    strategy: str = ""
+    selector: str = ""
+    delete_delay: float = 0.0
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class TTLStrategy:
+    """``ttlStrategy``: how long a finished run's objects are kept, in seconds."""
+
+    after_completion: int | None = None
+    after_success: int | None = None
+    after_failure: int | None = None
+    mark: Mark = NOWHERE
+
+    def seconds(self, succeeded: bool) -> int | None:
+        """The run's time to live once it ended (``succeeded`` or not), as Argo picks it."""
+        own = self.after_success if succeeded else self.after_failure
+        return own if own is not None else self.after_completion
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowMetadata:
+    """``workflowMetadata``: labels and annotations of the run object; ``labels_from`` label keys whose
+    value is an expression evaluated as the run starts."""
+
+    labels: Mapping[str, str] = field(default_factory=frozen_map)
+    annotations: Mapping[str, str] = field(default_factory=frozen_map)
+    labels_from: Mapping[str, str] = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True, slots=True)
 class Workflow:
     """One workflow document (``Workflow``, ``WorkflowTemplate``, ``ClusterWorkflowTemplate`` or
     ``CronWorkflow``), validated: every reference inside it resolves."""
@@ -392,6 +428,9 @@ class Workflow:
     template_sources: tuple[str, ...] = ()
     # ``volumeClaimTemplates`` as written: one PersistentVolumeClaim each per run (kjob.spec.build_claims)
     volume_claims: tuple[Mapping[str, Any], ...] = ()
+    pod_gc: PodGC | None = None
+    ttl_strategy: TTLStrategy | None = None
+    workflow_metadata: WorkflowMetadata | None = None
     synchronization: tuple[LockRef, ...] = ()  # held while the run runs
 
     @property
