@@ -126,6 +126,7 @@ def _parameter(
         enum=tuple(enum),
         value_from_path=path,
         value_from_default=fallback,
+        value_from_unread=next((str(k) for k in value_from or () if k in F.VALUE_FROM.unsupported), None),
         description=r.string(node, "description"),
         mark=mark,
         supplied=supplied,

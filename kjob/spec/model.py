@@ -48,6 +48,8 @@ class Parameter:
     enum: tuple[str, ...] = ()
     value_from_path: str | None = None
     value_from_default: str | None = None
+    # a valueFrom source kjob does not read yet (configMapKeyRef, event...): reported unsupported
+    value_from_unread: str | None = None
     description: str | None = None
     mark: Mark = NOWHERE
     # ``valueFrom.supplied``: an output of a ``suspend`` template, given when the node is resumed

@@ -168,7 +168,7 @@ class _Checker:
             passed = {p.name for p in exit_hook.arguments.parameters} if exit_hook else set()
             for parameter in template.inputs.parameters:
                 if (
-                    _required(parameter.value, parameter.default)
+                    _required(parameter.value, parameter.default, parameter.value_from_unread)
                     and parameter.name not in self.workflow_parameters
                     and parameter.name not in passed
                 ):
@@ -377,7 +377,8 @@ class _Checker:
     def check_arguments(self, task: DagTask, target: Template) -> None:
         passed = {p.name for p in task.arguments.parameters}
         for parameter in target.inputs.parameters:
-            if parameter.name not in passed and _required(parameter.value, parameter.default):
+            unread = parameter.value_from_unread
+            if parameter.name not in passed and _required(parameter.value, parameter.default, unread):
                 self.diag.error(
                     f"task '{task.name}' does not pass input parameter '{parameter.name}' "
                     f"required by template '{target.name}'",
@@ -764,8 +765,9 @@ class _Checker:
         )
 
 
-def _required(value: str | None, default: str | None) -> bool:
-    return value is None and default is None
+def _required(value: str | None, default: str | None, unread: str | None = None) -> bool:
+    """Whether a parameter needs a value given: it has none, nor a source kjob reports unsupported."""
+    return value is None and default is None and unread is None
 
 
 def _did_you_mean(word: str, choices: Iterable[str], otherwise: str) -> str:
