@@ -849,21 +849,19 @@ def test_lenient_turns_unknown_and_unsupported_fields_into_warnings() -> None:
         HEAD
         + """\
   - name: main
-    podSpecPatch: "{}"
+    priority: 1
     timout: 5m
     container: {image: alpine, args: ["{{=1 + 1}}"]}
 """
     )
     result = load_text(text, path="wf.yaml", lenient=True)
     assert [w.render() for w in result.warnings] == [
-        "wf.yaml:8:5: warning: 'podSpecPatch' is not supported by kjob yet\n"
-        "  hint: set the pod fields kjob passes through instead "
-        "(nodeSelector, tolerations, affinity, securityContext, volumes, ...)",
+        "wf.yaml:8:5: warning: 'priority' is not supported by kjob yet",
         "wf.yaml:9:5: warning: unknown field 'timout' in template 'main'\n  hint: did you mean 'timeout'?",
         "wf.yaml:10:40: warning: '{{=...}}' expressions are not supported by kjob yet\n"
         "  hint: use plain references such as {{inputs.parameters.x}} and compute in the task",
     ]
-    assert "podSpecPatch" not in result.workflows[0].templates["main"].pod_extra
+    assert "priority" not in result.workflows[0].templates["main"].pod_extra
 
 
 def test_lenient_still_rejects_real_mistakes() -> None:

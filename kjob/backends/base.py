@@ -63,6 +63,13 @@ class AttemptSpec:
     output_artifacts: tuple[OutputArtifactSpec, ...] = ()
     deadline: float | None = None  # seconds the attempt may run
     pod_extra: Mapping[str, object] = field(default_factory=frozen_map)
+    # the pod's other containers, rendered: init containers (in order), sidecars, and a containerSet's
+    # containers (``container`` is its main one); podSpecPatch texts, the workflow's then the template's
+    init_containers: tuple[Container, ...] = ()
+    sidecars: tuple[Container, ...] = ()
+    container_set: tuple[Container, ...] = ()
+    set_retries: int = 0  # containerSet retryStrategy: runs of a failed container's command again
+    pod_spec_patches: tuple[str, ...] = ()
     task_name: str = ""
     inputs: Mapping[str, str] = field(default_factory=frozen_map)
     wants_result: bool = True  # whether anything reads outputs.result (a backend may skip fetching it)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kjob import jsonlines, kubelet_expansion
-from kjob.backends import localvolumes
+from kjob.backends import localshape, localvolumes
 from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
@@ -47,6 +47,7 @@ from kjob.backends.localprobe import HOST, Probe, Prober
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
 from kjob.sandbox import Isolation, detect_isolation, hidden_by_private_tmp
+from kjob.spec.model import Container
 from kjob.spec.values import unpassable_in
 
 _AGENT_WAIT = 10.0  # seconds close() waits for the agent to report the attempts it stops
@@ -280,6 +281,13 @@ class LocalBackend:
 
     def _prepare(self, spec: AttemptSpec) -> tuple[_Attempt, dict[str, Any]]:
         """The attempt's files in place, and the agent's request that starts it."""
+        spec, ignored = localshape.with_patch(spec)
+        if ignored:
+            self._tell_once(
+                f"patch:{spec.template_name}",
+                f"local backend: podSpecPatch of template '{spec.template_name}': "
+                f"{localshape.names(ignored)} ignored (they mean nothing to a host process)",
+            )
         container = spec.container
         self._tell_once(
             "images", "local backend: images are not pulled; each task's command runs on this host"
@@ -289,37 +297,34 @@ class LocalBackend:
         dirs = [workdir] if private is None else [workdir, private]
         relative_cwd = bool(container.working_dir) and not os.path.isabs(container.working_dir or "")
         claims = localvolumes.RunClaims(self.run_dir.run_id, str(self.run_dir.path / "claims"))
-        volumes = localvolumes.mounts(container.extra, spec.pod_extra, claims)
+        volumes = localshape.mounts(spec, claims)
+        pod = localshape.needed(spec)
         places_files = (
-            container.source is not None or bool(spec.input_artifacts) or relative_cwd or bool(volumes)
+            container.source is not None or bool(spec.input_artifacts) or relative_cwd or bool(volumes) or pod
         )
         if places_files:  # else the agent makes them, as the task starts
             for directory in dirs:
                 os.makedirs(directory, exist_ok=True)
-        for var in container.env:
-            if var.value_from is not None:
-                raise KjobError(f"env {var.name} uses valueFrom, which the local backend cannot resolve")
-        declared = kubelet_expansion.container_env((var.name, var.value or "") for var in container.env)
-        argv = kubelet_expansion.command([*container.command, *container.args], declared)
-        if container.source is not None:
-            argv = [*(container.command or ("sh",)), _write_script(workdir, container.source)]
-        if not argv:
-            raise KjobError(
-                f"template '{spec.template_name}' has no command; the local backend cannot run the "
-                f"default entrypoint of image '{container.image}' (give the container a command)"
-            )
-        argv[0] = self._executable(argv[0], spec)
+        argv, declared = self._command(spec, container, workdir)
         self._mount(volumes, workdir, private)
         for artifact in spec.input_artifacts:
             self._place(Path(artifact.source), self._host_path(artifact.path, workdir, private))
         for path in [p.path for p in spec.output_parameters] + [a.path for a in spec.output_artifacts]:
             self._host_path(path, workdir, private)  # refuse before running, not after
         # the agent's environment (kjob's) plus these; $(VAR) and $$ read as the kubelet reads them
-        env = {"KJOB_TASK": spec.node_id, "KJOB_ATTEMPT": str(spec.attempt), **declared}
-        cwd = workdir
-        if relative_cwd:
-            cwd = os.path.join(workdir, container.working_dir or "")
-            os.makedirs(cwd, exist_ok=True)
+        env_base = {"KJOB_TASK": spec.node_id, "KJOB_ATTEMPT": str(spec.attempt)}
+        env = {**env_base, **declared}
+        cwd = self._cwd(container, workdir)
+        if pod:
+            argv = localshape.write_pod(
+                spec,
+                workdir,
+                os.path.join(self._logs, spec.attempt_id + ".log"),
+                (argv, env, cwd),
+                lambda c: self._command(spec, c, workdir, base=env_base),
+                lambda c: self._cwd(c, workdir),
+            )
+            env, cwd = env_base, workdir
         if private is not None:
             argv = isolation.wrap(argv, private_dir=private, workdir=cwd)
             cwd = "/"
@@ -370,6 +375,37 @@ class LocalBackend:
         """Tell the engine a daemon is ready, and write it down for a resumed run."""
         self.journal.set_ready(attempt_id, at + self._wall_offset)
         self._out.append(AttemptReady(attempt_id, at, HOST))
+
+    def _command(
+        self, spec: AttemptSpec, container: Container, workdir: str, base: Mapping[str, str] | None = None
+    ) -> tuple[list[str], dict[str, str]]:
+        """A container's command line (its program found on the host) and declared environment
+        (``base`` first), read as the kubelet reads ``$(VAR)`` and ``$$``."""
+        for var in container.env:
+            if var.value_from is not None:
+                raise KjobError(f"env {var.name} uses valueFrom, which the local backend cannot resolve")
+        declared = kubelet_expansion.container_env((var.name, var.value or "") for var in container.env)
+        argv = kubelet_expansion.command([*container.command, *container.args], declared)
+        if container.source is not None:
+            argv = [*(container.command or ("sh",)), _write_script(workdir, container.source)]
+        if not argv:
+            which = f"container '{container.name}' of template" if container.name else "template"
+            raise KjobError(
+                f"{which} '{spec.template_name}' has no command; the local backend cannot run the "
+                f"default entrypoint of image '{container.image}' (give the container a command)"
+            )
+        argv[0] = self._executable(argv[0], spec)
+        return argv, {**(base or {}), **declared}
+
+    @staticmethod
+    def _cwd(container: Container, workdir: str) -> str:
+        """Where a container starts: its relative workingDir under the attempt's directory (made
+        now), else that directory (an absolute workingDir is applied inside the sandbox)."""
+        if not container.working_dir or os.path.isabs(container.working_dir):
+            return workdir
+        cwd = os.path.join(workdir, container.working_dir)
+        os.makedirs(cwd, exist_ok=True)
+        return cwd
 
     def _executable(self, command: str, spec: AttemptSpec) -> str:
         """The host program for ``command``; ``python``/``python3`` fall back to kjob's own Python."""

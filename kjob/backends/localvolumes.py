@@ -130,11 +130,13 @@ def problems(workflow: Workflow) -> list[SpecError]:
         if container is None:
             continue
         volumes = _volumes(pod_fields(workflow.pod_extra, template.pod_extra))
-        for mount in _mount_entries(container.extra):
+        members = template.container_set.containers if template.container_set is not None else (container,)
+        others = (*template.init_containers, *template.sidecars)
+        for owner, mount in [(c, m) for c in (*others, *members) for m in _mount_entries(c.extra)]:
             problem = _problem(mount, volumes, claims)
             if problem is None:
                 continue
-            mark = container.mark if container.mark.line else template.mark
+            mark = owner.mark if owner.mark.line else template.mark
             message, hint = problem
             found.append(
                 SpecError(

@@ -50,7 +50,7 @@ from kjob.engine.rerun import Rerun
 from kjob.engine.retry import decide_retry
 from kjob.engine.skip_reason import depends_false, when_false
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
-from kjob.engine.substitute import AttemptFill, compile_attempt, render_tree
+from kjob.engine.substitute import AttemptFill, PartsFill, compile_attempt, compile_pod_parts, render_tree
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
@@ -153,9 +153,17 @@ class _Prepared:
     output_artifacts: tuple[OutputArtifactSpec, ...]
     artifact_paths: dict[str, str]
     deadline: float | None
+    parts: PartsFill
 
     @classmethod
-    def of(cls, template: Template, workflow_pod_fields: Mapping[str, Any], *, argo: bool) -> _Prepared:
+    def of(
+        cls,
+        template: Template,
+        workflow_pod_fields: Mapping[str, Any],
+        *,
+        argo: bool,
+        workflow_patch: str | None = None,
+    ) -> _Prepared:
         assert template.container is not None
         return cls(
             template=template,
@@ -172,6 +180,7 @@ class _Prepared:
             ),
             artifact_paths={a.name: a.path or "" for a in template.inputs.artifacts},
             deadline=template.deadline,
+            parts=compile_pod_parts(template, workflow_patch, argo=argo),
         )
 
 
@@ -803,6 +812,7 @@ class Engine:
         retries = len(node.attempts) - 1 - self._first_of_try(node)
         lookup = container_lookup(node, self.info, retries, prepared.artifact_paths)
         container, pod_extra = prepared.fill(lookup, self._max_chars)
+        parts = prepared.parts(lookup, self._max_chars)
         inputs = (
             tuple(
                 InputArtifact(name=a.name, path=a.path or "", source=node.input_artifacts[a.name])
@@ -823,6 +833,11 @@ class Engine:
             output_artifacts=prepared.output_artifacts,
             deadline=_tighter(prepared.deadline, node.deadline),
             pod_extra=pod_extra,
+            init_containers=parts.init_containers,
+            sidecars=parts.sidecars,
+            container_set=parts.container_set,
+            set_retries=template.container_set.retries if template.container_set is not None else 0,
+            pod_spec_patches=parts.pod_spec_patches,
             task_name=node.task.name,
             inputs=dict(node.inputs),
             wants_result=_result_used(node),
@@ -835,7 +850,9 @@ class Engine:
         """What every attempt of ``template`` shares, worked out at its first attempt."""
         known = self._prepared_templates.get(template.name)
         if known is None or known.template is not template:
-            known = _Prepared.of(template, self.workflow.pod_extra, argo=self.argo)
+            known = _Prepared.of(
+                template, self.workflow.pod_extra, argo=self.argo, workflow_patch=self.workflow.pod_spec_patch
+            )
             self._prepared_templates[template.name] = known
         return known
 

@@ -11,13 +11,14 @@ cannot be resolved is the one reported.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kjob.engine.lookup import Lookup
 from kjob.errors import TemplateError
 from kjob.expr import parse_template, render
 from kjob.limits import RENDERED_CHARS
-from kjob.spec.model import Container, EnvVar, Resources, frozen_map
+from kjob.spec.model import Container, EnvVar, Resources, Template, frozen_map
 
 # A compiled text or tree: rendered for a lookup, each text at most ``max_chars`` long once rendered
 # (the limit is read once for many attempts: reading the environment costs more than rendering).
@@ -129,6 +130,9 @@ def _compile_container(container: Container, *, argo: bool) -> Callable[[Lookup,
             source=source(lookup, max_chars) if source is not None else None,
             extra=extra(lookup, max_chars),
             mark=mark,
+            name=container.name,
+            dependencies=container.dependencies,
+            mirror_volume_mounts=container.mirror_volume_mounts,
         )
 
     return fill
@@ -172,3 +176,35 @@ def _compile_variable(env: EnvVar, *, argo: bool) -> _Fill | None:
         return None
     text = _compile_text(env.value, argo=argo)
     return lambda lookup, max_chars: EnvVar(env.name, text(lookup, max_chars), env.value_from)
+
+
+@dataclass(frozen=True, slots=True)
+class PodParts:
+    """A template's pod beside its main container, rendered for one attempt."""
+
+    init_containers: tuple[Container, ...] = ()
+    sidecars: tuple[Container, ...] = ()
+    container_set: tuple[Container, ...] = ()
+    pod_spec_patches: tuple[str, ...] = ()
+
+
+PartsFill = Callable[[Lookup, int], PodParts]
+_NO_PARTS = PodParts()
+
+
+def compile_pod_parts(template: Template, workflow_patch: str | None, *, argo: bool) -> PartsFill:
+    """The template's init containers, sidecars, containerSet containers and podSpecPatch texts
+    (``workflow_patch`` first), rendered as its container is."""
+    init = [_compile_container(c, argo=argo) for c in template.init_containers]
+    sidecars = [_compile_container(c, argo=argo) for c in template.sidecars]
+    members = template.container_set.containers if template.container_set is not None else ()
+    in_set = [_compile_container(c, argo=argo) for c in members]
+    patches = [_compile_text(p, argo=argo) for p in (workflow_patch, template.pod_spec_patch) if p]
+    if not (init or sidecars or in_set or patches):
+        return lambda lookup, max_chars: _NO_PARTS
+    return lambda lookup, max_chars: PodParts(
+        init_containers=tuple(fill(lookup, max_chars) for fill in init),
+        sidecars=tuple(fill(lookup, max_chars) for fill in sidecars),
+        container_set=tuple(fill(lookup, max_chars) for fill in in_set),
+        pod_spec_patches=tuple(fill(lookup, max_chars) for fill in patches),
+    )

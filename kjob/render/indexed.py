@@ -195,6 +195,8 @@ Layout = _Layout
 def prepare(specs: Sequence[AttemptSpec]) -> Layout | str:
     """How these items share Indexed Jobs (for :func:`plan`), or why they cannot."""
     first = specs[0]
+    if first.init_containers or first.sidecars or first.container_set or first.pod_spec_patches:
+        return "the items' pods hold other containers or a podSpecPatch"
     if workspace.needed(first):
         return "each item copies its artifacts to and from its own place in the run workspace"
     shape = _shape(first)

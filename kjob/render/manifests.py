@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from kjob.backends.base import AttemptSpec, settle_outputs
 from kjob.errors import KjobError
-from kjob.render import entrypoint, names, probes, workspace
+from kjob.render import entrypoint, names, podpatch, podshape, probes, workspace
 from kjob.spec.values import unpassable_in
 
 SCRIPT_DIR = "/kjob/script"
@@ -133,6 +133,8 @@ def output_mode(spec: AttemptSpec) -> str:
         return "wrapped"
     if not spec.output_parameters:
         return "none"
+    if spec.container_set:  # the file may be another container's: the message file would hide it
+        return "wrapped"
     return "direct" if len(spec.output_parameters) == 1 else "wrapped"
 
 
@@ -142,8 +144,11 @@ def job_manifest(
     *,
     ttl_seconds_after_finished: int | None = None,
     queue: str | None = None,
+    native_sidecars: bool = False,
 ) -> Manifest:
-    """The Job for one attempt (see the module docstring for outputs)."""
+    """The Job for one attempt (see the module docstring for outputs; :mod:`~kjob.render.podshape`
+    for the pod's other containers; ``native_sidecars``: the cluster keeps restartable init
+    containers)."""
     name = names.job_name(run.run_id, spec.node_id, spec.attempt)
     labels = {
         names.LABEL_RUN: names.label_value(run.run_id),
@@ -161,11 +166,25 @@ def job_manifest(
     pod_meta: dict[str, Any] = dict(cast(Mapping[str, Any], pod_extra.pop("metadata", None) or {}))
     pod_labels = {**dict(pod_meta.get("labels") or {}), **labels}
     container, volumes = _container(spec, run)
-    pod_spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+    init_containers, containers, pod_volumes = podshape.shape(
+        spec.template_name,
+        container,
+        init_containers=spec.init_containers,
+        sidecars=spec.sidecars,
+        container_set=spec.container_set,
+        set_retries=spec.set_retries,
+        native_sidecars=native_sidecars,
+    )
+    pod_spec: dict[str, Any] = {"restartPolicy": "Never", "containers": containers}
+    if init_containers:
+        pod_spec["initContainers"] = init_containers
     for key in sorted(pod_extra):
         pod_spec[key] = pod_extra[key]
+    volumes += pod_volumes
     if volumes:
         pod_spec["volumes"] = list(pod_spec.get("volumes") or []) + volumes
+    if spec.pod_spec_patches:
+        pod_spec = podpatch.patched(pod_spec, spec.pod_spec_patches, spec.template_name)
     job_spec: dict[str, Any] = {
         "backoffLimit": 0,
         "template": {
@@ -223,7 +242,7 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
         argv = [*(c.command or ("sh",)), f"{SCRIPT_DIR}/script"]
     # Without a command the image's ENTRYPOINT runs, with `args`: kjob can only wrap a command it knows.
     entrypoint = not c.command and c.source is None
-    container: dict[str, Any] = {"name": "main", "image": c.image}
+    container: dict[str, Any] = {"name": main_container(spec), "image": c.image}
     if workspace.needed(spec):
         if entrypoint:
             raise _needs_command(spec, "pass its artifacts")
@@ -250,30 +269,17 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
         container["command"] = argv[:1]
         container["args"] = argv[1:]
     container["terminationMessagePolicy"] = "File"
-    env = [
-        {
-            "name": e.name,
-            **({"value": e.value} if e.value is not None else {}),
-            **({"valueFrom": dict(e.value_from)} if e.value_from else {}),
-        }
-        for e in c.env
-    ]
-    if env:
-        container["env"] = env
-    if c.working_dir:
-        container["workingDir"] = c.working_dir
-    resources = {
-        k: dict(v) for k, v in (("requests", c.resources.requests), ("limits", c.resources.limits)) if v
-    }
-    if resources:
-        container["resources"] = resources
-    for key in sorted(c.extra):
-        if key != "volumeMounts":
-            container[key] = c.extra[key]
+    container.update(podshape.container_fields(c))
     container.update(probes.with_numeric_ports(container))
     if mounts:
         container["volumeMounts"] = mounts
     return container, volumes
+
+
+def main_container(spec: AttemptSpec) -> str:
+    """The name of the container whose exit code, log and outputs are the attempt's: ``main``, or
+    the main member of a containerSet."""
+    return spec.container.name if spec.container_set else podshape.MAIN
 
 
 def _needs_command(spec: AttemptSpec, why: str) -> KjobError:

@@ -169,3 +169,29 @@ def _is_quantity(value: str) -> bool:
     except ValueError:
         return False
     return value == value.strip()
+
+
+def named_container(r: Reader, body: YamlMap, mark: Mark, fields: F.FieldSet, where: str) -> Container:
+    """A named container of the pod beside the main one: an init container, a sidecar or a container
+    of a ``containerSet`` (by ``fields``); ``name`` and ``dependencies`` read, ``mirrorVolumeMounts``
+    too."""
+    r.fields(body, fields, where)
+    name = r.name(body, mark, "container")
+    label = f"container '{name}' of {where}" if name else f"container of {where}"
+    image = r.text(body, "image", "image")
+    if image is None and body.get("image") is None:
+        r.diag.error(f"{label} has no image", mark, hint="add `image: <image>`, e.g. alpine:3.20")
+    dependencies = r.sequence(body, "dependencies", hint="write `dependencies: [a, b]`")
+    return Container(
+        image=image or "",
+        command=_words(r, body, "command"),
+        args=_words(r, body, "args"),
+        env=_env(r, body),
+        working_dir=r.text(body, "workingDir", "workingDir"),
+        resources=_resources(r, body),
+        extra=frozen_map({k: plain(body[k]) for k in map(str, body) if k in fields.passthrough - {"name"}}),
+        mark=mark,
+        name=name,
+        dependencies=tuple(str(d) for d in dependencies or () if is_scalar(d)),
+        mirror_volume_mounts=bool(r.boolean(body, "mirrorVolumeMounts")),
+    )

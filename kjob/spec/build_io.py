@@ -143,7 +143,7 @@ def _artifact(
     path = r.text(node, "path", f"path of artifact '{name}'")
     source = r.text(node, "from", "from", SiteKind.FROM)
     has_other_source = any(str(k) in F.ARTIFACT.unsupported for k in node)
-    runs = kind in (TemplateKind.CONTAINER, TemplateKind.SCRIPT)
+    runs = kind in (TemplateKind.CONTAINER, TemplateKind.SCRIPT, TemplateKind.CONTAINER_SET)
     if role in ("inputs", "outputs") and runs and path is None:
         r.diag.error(
             f"{role[:-1]} artifact '{name}' of {where} has no path",

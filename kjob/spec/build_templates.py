@@ -7,7 +7,7 @@ building it and, for a dag, the marks of each task's dependencies.  The body its
 
 from __future__ import annotations
 
-from kjob.spec import build_container, build_io, build_tasks
+from kjob.spec import build_container, build_io, build_pod, build_tasks
 from kjob.spec import build_inprocess
 from kjob.spec import fields as F
 from kjob.spec.build_sync import memoize, synchronization
@@ -73,8 +73,11 @@ def _template(
     steps: tuple[tuple[DagTask, ...], ...] | None = None
     task_marks: list[TaskMarks] = []
     target: Locator | None = None
+    container_set = build_pod.container_set(r, node, where) if kind is TemplateKind.CONTAINER_SET else None
     if kind in (TemplateKind.CONTAINER, TemplateKind.SCRIPT):
         container = build_container.container(r, node, kind, where)
+    elif container_set is not None:
+        container = container_set.main
     elif kind is TemplateKind.DAG:
         dag, target = build_tasks.dag(r, node, where, task_marks, build_inline)
     elif kind is TemplateKind.STEPS:
@@ -82,6 +85,7 @@ def _template(
     http = build_inprocess.http(r, node, where) if kind is TemplateKind.HTTP else None
     suspend = build_inprocess.suspend(r, node, where) if kind is TemplateKind.SUSPEND else None
     retry = _retry(r, node)
+    pod = build_pod.parts(r, node, where, kind, container_set)
     pod_extra = {key: plain(node[key]) for key in map(str, node) if key in F.TEMPLATE.passthrough}
     template = Template(
         synchronization=synchronization(r, node, where),
@@ -105,6 +109,10 @@ def _template(
         pod_extra=frozen_map(pod_extra),
         mark=mark,
         daemon=_daemon(r, node, kind, where),
+        init_containers=pod.init_containers,
+        sidecars=pod.sidecars,
+        container_set=container_set,
+        pod_spec_patch=pod.pod_spec_patch,
     )
     return LoadedTemplate(template, tuple(r.take_sites()), tuple(task_marks), target)
 

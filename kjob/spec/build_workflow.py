@@ -196,6 +196,7 @@ def _workflow(
         cron=cron,
         hooks=hooks,
         pod_extra=frozen_map(pod_extra),
+        pod_spec_patch=r.string(spec, "podSpecPatch"),  # rendered in each template's pods
         volume_claims=claims,
         pod_gc=build_gc.pod_gc(r, spec),
         ttl_strategy=build_gc.ttl_strategy(r, spec),

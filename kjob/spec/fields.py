@@ -117,11 +117,6 @@ _NEW_POD_FIELDS_HINTS = {
     "resourceClaims": _POD_RESOURCES_HINT,
     "executorPlugins": "executor plugins run inside Argo's controller, which kjob does without",
 }
-_POD_PATCH_HINT = (
-    "set the pod fields kjob passes through instead "
-    "(nodeSelector, tolerations, affinity, securityContext, volumes, ...)"
-)
-_AS_TASK_HINT = "run the helper container as a task of its own"
 
 ROOT = FieldSet(
     "workflow document",
@@ -184,6 +179,7 @@ WORKFLOW_SPEC = FieldSet(
         "activeDeadlineSeconds",
         "serviceAccountName",
         "workflowTemplateRef",
+        "podSpecPatch",
         "synchronization",
         "templateDefaults",
         "volumeClaimTemplates",
@@ -201,7 +197,6 @@ WORKFLOW_SPEC = FieldSet(
         "metrics",
         "podDisruptionBudget",
         "podPriority",
-        "podSpecPatch",
         "priority",
         "retryStrategy",
         "shutdown",
@@ -211,7 +206,6 @@ WORKFLOW_SPEC = FieldSet(
     ),
     hints={
         "retryStrategy": "set retryStrategy on each template that should be retried",
-        "podSpecPatch": _POD_PATCH_HINT,
         "schedule": "schedules belong to a CronWorkflow (`kind: CronWorkflow`)",
         "tasks": "tasks go inside a template: `templates: [{name: main, dag: {tasks: [...]}}]`",
         "steps": "steps go inside a template: `templates: [{name: main, steps: [[...]]}]`",
@@ -264,8 +258,8 @@ TTL_STRATEGY = FieldSet(
     supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"),
 )
 
-TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend")
-UNSUPPORTED_BODIES = _fs("resource", "plugin", "containerSet", "data")
+TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend", "containerSet")
+UNSUPPORTED_BODIES = _fs("resource", "plugin", "data")
 
 TEMPLATE = FieldSet(
     "template",
@@ -282,6 +276,10 @@ TEMPLATE = FieldSet(
         "synchronization",
         "memoize",
         "daemon",
+        "containerSet",
+        "initContainers",
+        "sidecars",
+        "podSpecPatch",
         "failFast",
         "annotations",
     ),
@@ -303,21 +301,15 @@ TEMPLATE = FieldSet(
         "archiveLocation",
         "arguments",
         "executor",
-        "initContainers",
         "memoize",
         "metrics",
-        "podSpecPatch",
         "priority",
-        "sidecars",
         "synchronization",
         "template",
         "templateRef",
     ),
     hints={
         "templateRef": _TEMPLATE_REF_HINT,
-        "sidecars": _AS_TASK_HINT,
-        "initContainers": _AS_TASK_HINT,
-        "podSpecPatch": _POD_PATCH_HINT,
         "tasks": "tasks go under `dag:` (`dag: {tasks: [...]}`)",
         "dependencies": "dependencies belong to a task of a dag template",
         "image": "the image goes under `container:` or `script:`",
@@ -506,6 +498,33 @@ SCRIPT = FieldSet(
     passthrough=_CONTAINER_PASSTHROUGH,
     unsupported=_CONTAINER_UNSUPPORTED,
     hints=_CONTAINER_HINTS,
+)
+
+# a container of a pod beside the main one (``initContainers``, ``sidecars``), and of a ``containerSet``
+USER_CONTAINER = FieldSet(
+    "container",
+    argo="UserContainer",
+    supported=_CONTAINER_SUPPORTED | {"name", "mirrorVolumeMounts"},
+    passthrough=_CONTAINER_PASSTHROUGH,
+    unsupported=_CONTAINER_UNSUPPORTED,
+    hints=_CONTAINER_HINTS,
+)
+
+CONTAINER_SET = FieldSet(
+    "containerSet", argo="ContainerSetTemplate", supported=_fs("containers", "volumeMounts", "retryStrategy")
+)
+
+CONTAINER_NODE = FieldSet(
+    "container of a containerSet",
+    argo="ContainerNode",
+    supported=_CONTAINER_SUPPORTED | {"name", "dependencies"},
+    passthrough=_CONTAINER_PASSTHROUGH,
+    unsupported=_CONTAINER_UNSUPPORTED,
+    hints={**_CONTAINER_HINTS, "depends": "a containerSet's containers take `dependencies: [a, b]`"},
+)
+
+CONTAINER_SET_RETRY = FieldSet(
+    "containerSet retryStrategy", argo="ContainerSetRetryStrategy", supported=_fs("retries", "duration")
 )
 
 PROBE = FieldSet(

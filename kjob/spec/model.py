@@ -148,6 +148,12 @@ class Container:
     # Kubernetes-only fields kept verbatim for the kubernetes backend (volumeMounts, securityContext, ...).
     extra: Mapping[str, Any] = field(default_factory=frozen_map)
     mark: Mark = NOWHERE
+    # a container of a pod's ``initContainers``, ``sidecars`` or ``containerSet``: its name, the
+    # containers of its set it waits for, and (init containers, sidecars) whether it gets the main
+    # container's volumeMounts too (``mirrorVolumeMounts``)
+    name: str = ""
+    dependencies: tuple[str, ...] = ()
+    mirror_volume_mounts: bool = False
 
     @property
     def is_script(self) -> bool:
@@ -260,8 +266,26 @@ class TemplateKind(enum.Enum):
     STEPS = "steps"
     CONTAINER = "container"
     SCRIPT = "script"
+    CONTAINER_SET = "containerSet"
     HTTP = "http"
     SUSPEND = "suspend"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSet:
+    """A ``containerSet`` body: containers of one pod that start in the order of their
+    ``dependencies`` (a container whose dependency failed fails without running).  ``retries``: how
+    many more times a failed container's command is run again in place (``containerSet.retryStrategy``),
+    at most ``retry_duration`` seconds after its first run.  The container named ``main`` (else the
+    last listed) is the one whose outputs and stdout the template's are."""
+
+    containers: tuple[Container, ...]
+    retries: int = 0
+    retry_duration: float | None = None
+
+    @property
+    def main(self) -> Container:
+        return next((c for c in self.containers if c.name == "main"), self.containers[-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +354,12 @@ class Template:
     # Kubernetes pod-level fields kept verbatim (nodeSelector, tolerations, serviceAccountName, ...).
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
     mark: Mark = NOWHERE
+    # the other containers of its pod: run before the main one, in order; or beside it, stopped
+    # when it ends
+    init_containers: tuple[Container, ...] = ()
+    sidecars: tuple[Container, ...] = ()
+    container_set: ContainerSet | None = None
+    pod_spec_patch: str | None = None  # strategic-merge-patched onto the pod spec, once rendered
     # ``daemon: true``: the task succeeds once its container runs and is ready, and keeps running
     # until the dag/steps that started it ends
     daemon: bool = False
@@ -421,6 +451,7 @@ class Workflow:
     cron: CronSpec | None = None
     # Kubernetes pod-level defaults for every task (nodeSelector, tolerations, ...), kept verbatim.
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
+    pod_spec_patch: str | None = None  # patched onto every pod's spec before a template's own patch
     path: str = "<unknown>"
     mark: Mark = NOWHERE
     # ``spec.hooks``: the exit hook (also in ``on_exit``) and hooks run when their expression holds

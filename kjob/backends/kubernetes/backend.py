@@ -104,6 +104,7 @@ class KubernetesBackend:
         # (fan-out, item, attempt) -> (Indexed Job, completion index), for every one seen: adopted on resume
         self._items_seen: dict[tuple[str, int, int], tuple[str, int]] = {}
         self._indexed: bool | None = None if indexed_jobs else False  # None: not probed yet
+        self._native_sidecars: bool | None = None  # None: not probed yet
         self._scripts: set[str] = set()
         self._settled: set[str] = set()  # Jobs whose TTL was set (or that need none)
         self._split_said: set[str] = set()  # fan-outs whose split into parts was told
@@ -192,7 +193,11 @@ class KubernetesBackend:
     def submit(self, spec: AttemptSpec) -> None:
         try:
             body: Any = manifests.job_manifest(
-                spec, self.run, ttl_seconds_after_finished=self._ttl, queue=self._queue_name
+                spec,
+                self.run,
+                ttl_seconds_after_finished=self._ttl,
+                queue=self._queue_name,
+                native_sidecars=bool(spec.sidecars) and self._native_sidecars_work(),
             )
         except KjobError as err:
             self._events.put(self._ended(spec, AttemptPhase.ERROR, err.message))
@@ -306,6 +311,16 @@ class KubernetesBackend:
                 return self._refusal("jobs", "the Indexed Job", err)
             return self._adopt(job)
         return None
+
+    def _native_sidecars_work(self) -> bool:
+        """Whether sidecars may be restartable init containers: asked of the cluster once, at the
+        first attempt with sidecars."""
+        if self._native_sidecars is None:
+            why = features.native_sidecars(self.cluster)
+            self._native_sidecars = why is None
+            if why is not None:
+                self._notice(f"{why}: kjob stops each sidecar itself when its main container ends")
+        return self._native_sidecars
 
     def _indexed_jobs_work(self) -> bool:
         """Whether fan-outs may be Indexed Jobs: asked of the cluster once, at the first fan-out."""
@@ -657,8 +672,8 @@ class KubernetesBackend:
                 f"the pod of Job {tracked.job} was deleted before kjob read its outputs",
                 exit_code=0,
             )
-        terminated = _terminated(pod)
-        result = self._log(pod) if spec.wants_result else None
+        terminated = _terminated(pod, manifests.main_container(spec))
+        result = self._log(pod, spec) if spec.wants_result else None
         values, missing, problem = manifests.parse_outputs(spec, terminated.message if terminated else None)
         if problem:
             return self._ended(spec, AttemptPhase.ERROR, problem, exit_code=0, result=result)
@@ -682,8 +697,14 @@ class KubernetesBackend:
             stuck = f" while its pod was held up ({tracked.held_up})" if tracked.held_up else ""
             return self._ended(spec, AttemptPhase.FAILED, f"exceeded its deadline{limit}{stuck}")
         pod = self._pod(tracked, want="Failed")
-        terminated = _terminated(pod)
-        result = self._log(pod) if spec.wants_result and pod is not None else None
+        main = manifests.main_container(spec)
+        terminated = _terminated(pod, main)
+        result = self._log(pod, spec) if spec.wants_result and pod is not None else None
+        helper = _failed_helper(pod, main) if terminated is None or terminated.exit_code == 0 else None
+        if helper is not None:
+            where, code = helper
+            message = f"{where}: exit code {code}"
+            return self._ended(spec, AttemptPhase.FAILED, message, exit_code=code, result=result)
         if terminated is None:
             why = condition.message or condition.reason or "the Job failed"
             return self._ended(spec, AttemptPhase.ERROR, why, result=result)
@@ -715,9 +736,17 @@ class KubernetesBackend:
         matching.sort(key=lambda p: str(_meta(p).creation_timestamp or ""))
         return matching[-1] if matching else None
 
-    def _log(self, pod: client.V1Pod) -> str:
+    def _log(self, pod: client.V1Pod, spec: AttemptSpec) -> str | None:
         name = str(_meta(pod).name)
-        text: str = self.cluster.core.read_namespaced_pod_log(name, self.run.namespace, container="main")
+        container = manifests.main_container(spec)
+        try:
+            text: str = self.cluster.core.read_namespaced_pod_log(
+                name, self.run.namespace, container=container
+            )
+        except client.ApiException:
+            if spec.init_containers:  # an init container failed: the main one never ran, has no log
+                return None
+            raise
         return text[-RESULT_LIMIT:].rstrip("\r\n")
 
     def _read_job(self, name: str) -> client.V1Job | None:
@@ -808,11 +837,27 @@ def _terminal_condition(status: client.V1JobStatus) -> client.V1JobCondition | N
     return None
 
 
-def _terminated(pod: client.V1Pod | None) -> client.V1ContainerStateTerminated | None:
+def _failed_helper(pod: client.V1Pod | None, main: str) -> tuple[str, int] | None:
+    """The first other container of the pod that failed (an init container, a containerSet's
+    member): ``("init container 'x'", code)``, or ``None``."""
+    if pod is None or pod.status is None:
+        return None
+    for kind, statuses in (
+        ("init container", pod.status.init_container_statuses),
+        ("container", pod.status.container_statuses),
+    ):
+        for status in statuses or ():
+            ended = status.state.terminated if status.state is not None else None
+            if status.name != main and ended is not None and ended.exit_code:
+                return f"{kind} '{status.name}'", int(ended.exit_code)
+    return None
+
+
+def _terminated(pod: client.V1Pod | None, main: str = "main") -> client.V1ContainerStateTerminated | None:
     if pod is None or pod.status is None:
         return None
     for status in pod.status.container_statuses or ():
-        if status.name == "main" and status.state is not None and status.state.terminated is not None:
+        if status.name == main and status.state is not None and status.state.terminated is not None:
             terminated: client.V1ContainerStateTerminated = status.state.terminated
             return terminated
     return None

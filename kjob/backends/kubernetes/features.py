@@ -45,3 +45,30 @@ def backoff_limit_per_index(cluster: Cluster) -> str | None:
     if spec is None or spec.backoff_limit_per_index is None:
         return "the cluster drops backoffLimitPerIndex (Kubernetes before 1.29, or its feature gate is off)"
     return None
+
+
+def native_sidecars(cluster: Cluster) -> str | None:
+    """``None`` if the API server keeps ``restartPolicy: Always`` on an init container (native
+    sidecars: Kubernetes 1.29+, or 1.28 with the SidecarContainers gate), else why not."""
+    probe: Any = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"generateName": "kjob-probe-"},
+        "spec": {
+            "restartPolicy": "Never",
+            "initContainers": [
+                {"name": "sidecar", "image": PROBE_IMAGE, "command": ["true"], "restartPolicy": "Always"}
+            ],
+            "containers": [{"name": "probe", "image": PROBE_IMAGE, "command": ["true"]}],
+        },
+    }
+    try:
+        created = cluster.core.create_namespaced_pod(cluster.namespace, probe, dry_run="All")
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as err:
+        return f"the cluster refused a dry-run pod with a sidecar ({describe_error(err)})"
+    inits = created.spec.init_containers if created.spec is not None else None
+    if not inits or getattr(inits[0], "restart_policy", None) != "Always":
+        return (
+            "the cluster drops restartPolicy on init containers (Kubernetes before 1.29, or its gate is off)"
+        )
+    return None
