@@ -10,6 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from kjob.backends.coordination import Lock
+from kjob.backends.locallocks import FileLocks
+from kjob.errors import KjobError
 from tests.conftest import REPO, kjob_env
 
 MUTEX = """\
@@ -67,29 +72,52 @@ def test_two_local_runs_sharing_a_mutex_never_overlap(kjob_home: Path, tmp_path:
         assert end <= start, spans
 
 
-SEMAPHORE = """\
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {generateName: limited-}
-spec:
-  entrypoint: main
-  templates:
-  - name: main
-    synchronization:
-      semaphores: [{configMapKeyRef: {name: my-config, key: workflow}}]
-    container: {image: busybox, command: [echo, hi]}
-"""
+def test_a_semaphore_takes_its_limit_from_the_semaphores_file(kjob_home: Path) -> None:
+    locks = FileLocks(kjob_home)
+    semaphore = Lock("semaphore", "default", "my-config", "workflow")
+    with pytest.raises(KjobError, match="semaphore my-config/workflow has no limit on the local backend"):
+        locks.acquire(semaphore, "a")
+    (kjob_home / "semaphores.yaml").write_text("my-config/workflow: 2\n")
+    assert locks.acquire(semaphore, "a") is None
+    assert locks.acquire(semaphore, "b") is None
+    denied = locks.acquire(semaphore, "c")
+    assert denied is not None and denied.message.endswith("Lock status: 0/2")
+    locks.release(semaphore, "a")
+    assert locks.acquire(semaphore, "c") is None
+    locks.close()
 
 
-def test_a_semaphore_takes_its_limit_from_the_semaphores_file(
-    kjob: Any, kjob_home: Path, tmp_path: Path
-) -> None:
-    (tmp_path / "wf.yaml").write_text(SEMAPHORE)
-    refused = kjob("run", str(tmp_path / "wf.yaml"))
-    assert refused.code == 1
-    assert "semaphore my-config/workflow has no limit on the local backend" in refused.stdout + refused.stderr
-    (kjob_home / "semaphores.yaml").write_text("my-config/workflow: 1\n")
-    assert kjob("run", str(tmp_path / "wf.yaml")).code == 0
+def test_a_lock_held_by_a_process_that_died_is_free(kjob_home: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib\n"
+            "from kjob.backends.coordination import Lock\n"
+            "from kjob.backends.locallocks import FileLocks\n"
+            "locks = FileLocks(pathlib.Path(sys.argv[1]))\n"
+            "assert locks.acquire(Lock('mutex', 'default', 'm'), 'them') is None\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.read()\n",
+            str(kjob_home),
+        ],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        mutex = Lock("mutex", "default", "m")
+        locks = FileLocks(kjob_home)
+        assert locks.acquire(mutex, "us") is not None
+        holder.kill()
+        holder.wait()
+        assert locks.acquire(mutex, "us") is None
+        locks.close()
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 MEMO = """\
