@@ -288,6 +288,8 @@ def test_a_suspended_node_is_resumed_from_another_process(kjob: Any, kjob_home: 
         assert "kjob resume suspended-1 --node approve" in shown.stdout
         refused = kjob("resume", "suspended-1", "--node", "nobody")
         assert refused.code == 2 and "has no node 'nobody'" in refused.stderr
+        ended = kjob("resume", "suspended-1", "--node", "pause")
+        assert ended.code == 2 and "is not suspended: it has ended (Succeeded)" in ended.stderr
         ok = kjob("resume", "suspended-1", "--node", "approve", "-p", "answer=YES", "--set", "note=shipped")
         assert ok.code == 0, ok.stderr
         out, err = run.communicate(timeout=60)

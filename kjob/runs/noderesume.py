@@ -60,6 +60,12 @@ def request_resume(ref: RunRef, node: str, values: Mapping[str, str]) -> ResumeR
                 f"run {ref.run_id} has no node '{node}'",
                 hint=f"nodes running now: {', '.join(running) or 'none'}; `kjob get {ref.run_id}` lists all",
             )
+        named = [n for n in ref.record.nodes if node in (n.id, n.task)]
+        if named and all(n.phase in ENDED or n.phase in ("Skipped", "Omitted") for n in named):
+            raise KjobError(
+                f"node '{node}' of run {ref.run_id} is not suspended: it has ended ({named[0].phase})",
+                hint="nothing to resume",
+            )
     request_id = f"{time.time():.3f}-{uuid.uuid4().hex[:6]}"
     entry = {"node": node, "values": dict(values)}
     if ref.backend == "local":
