@@ -67,7 +67,10 @@ def test_a_daemon_that_exits_before_it_is_ready_fails_as_in_argo() -> None:
 def test_a_daemon_that_dies_while_its_dag_runs_fails_its_node() -> None:
     """The daemon is a leaf here, so its failure fails the DAG (Argo assesses the leaves)."""
     text = DAG.replace("      depends: server\n", "").replace("{{tasks.server.ip}}", "x")
-    outcomes = {"server": Outcome(duration=4, ready_after=1), "client": Outcome(duration=10)}
+    outcomes: dict[str, object] = {
+        "server": Outcome(duration=4, ready_after=1),
+        "client": Outcome(duration=10),
+    }
     result, _ = run(workflow(text, SERVER), outcomes)
     server = {n.id: n for n in result.nodes}["server"]
     assert server.phase.value == "Failed"
@@ -89,7 +92,11 @@ def test_steps_stop_their_daemon_when_the_steps_end_and_before_the_exit_handler(
     - name: bye
       container: {image: alpine, command: [echo, bye]}
     """
-    outcomes = {"server": FOREVER, "client": Outcome(duration=3), "bye": Outcome(duration=1)}
+    outcomes: dict[str, object] = {
+        "server": FOREVER,
+        "client": Outcome(duration=3),
+        "bye": Outcome(duration=1),
+    }
     result, backend = run(workflow(steps, SERVER), outcomes)
     assert starts(backend) == [(0.0, "server"), (2.0, "client"), (5.0, "onExit")]
     assert ends(backend, result)["server"] == 5.0

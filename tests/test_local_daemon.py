@@ -4,13 +4,18 @@ its process is gone once the dag/steps that started it has ended."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.test_local_backend import write
+from tests.test_local_resume import gone, processes_with, start, wait_for_file
 
 DAEMON_HTTP = Path(__file__).parent / "data" / "daemon_http.yaml"
 
@@ -105,3 +110,66 @@ def test_ip_of_a_task_that_is_not_a_daemon_is_reported_unsupported(kjob: Any, tm
     assert "'{{tasks.server.ip}}' is not supported by kjob yet for a task that is not a daemon" in (
         done.stdout + done.stderr
     )
+
+
+RESUMED = """\
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: inner, template: inner}
+    - - {name: later, template: wait, arguments: {parameters: [{name: file, value: later}]}}
+  - name: inner
+    dag:
+      tasks:
+      - {name: server, template: server}
+      - {name: client, depends: server, template: wait, arguments: {parameters: [{name: file, value: client}]}}
+  - name: server
+    daemon: true
+    container: {image: alpine, command: [sh, -c, 'while :; do sleep 0.1; done', '%(marker)s']}
+  - name: wait
+    inputs: {parameters: [{name: file}]}
+    container:
+      image: alpine
+      command: [sh, -c, 'touch %(gate)s/started-$0; until [ -e %(gate)s/go-$0 ]; do sleep 0.05; done',
+                "{{inputs.parameters.file}}"]
+"""
+
+
+@pytest.mark.slow
+def test_a_resumed_run_finds_its_daemon_running_or_replays_its_stop(kjob: Any, kjob_home: Path) -> None:
+    """kjob dies while the daemon runs: `kjob resume` finds it still ready (not started again) and
+    stops it when its dag ends; kjob dies again after that: the daemon's stop is replayed, not undone."""
+    marker = f"kjob-daemon-{uuid.uuid4().hex[:8]}"
+    gate = Path("/var/tmp") / f"kjob-gate-{uuid.uuid4().hex[:8]}"
+    gate.mkdir()
+    try:
+        path = kjob_home / "wf.yaml"
+        path.write_text(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: dr}\nspec:\n"
+            + RESUMED % {"marker": marker, "gate": gate}
+        )
+        first = start(kjob_home, "run", str(path))
+        wait_for_file(gate / "started-client")
+        first.kill()
+        first.wait()
+        assert processes_with(marker)  # the daemon outlives its kjob, under the node agent
+        second = start(kjob_home, "resume", "dr")
+        (gate / "go-client").touch()
+        wait_for_file(gate / "started-later")  # the client went on: its dag ended, the daemon stopped
+        assert gone(marker)
+        second.kill()
+        second.wait()
+        (gate / "go-later").touch()
+        done = kjob("resume", "dr")
+        assert done.code == 0, done.stdout + done.stderr
+        nodes = done.nodes()
+        assert nodes["inner.server"]["phase"] == "Succeeded"
+        assert len(nodes["inner.server"]["attempts"]) == 1
+        assert not processes_with(marker)
+    finally:
+        for name in ("go-client", "go-later"):
+            (gate / name).touch()
+        for pid in processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(gate, ignore_errors=True)
