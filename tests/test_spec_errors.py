@@ -126,16 +126,18 @@ a later kjob release; for now kjob keeps artifacts in its run workspace: produce
 and pass it with `from:`""",
     ),
     (
-        "expression templates",
+        "expression tag with a syntax error",
         """\
   - name: main
     container:
       image: alpine
-      args: ["{{=sprig.upper('x')}}"]
+      args: ["{{=sprig.upper('x' +)}}"]
 """,
         """\
-wf.yaml:10:15: error: '{{=...}}' expressions are not supported by kjob yet
-  hint: use plain references such as {{inputs.parameters.x}} and compute in the task""",
+wf.yaml:10:35: error: invalid args[0]: expected an operand after '+', found ')'
+    {{=sprig.upper('x' +)}}
+                        ^
+  hint: e.g. asInt(inputs.parameters.count) > 2 ? 'many' : 'few'""",
     ),
     (
         "duplicate task name",
@@ -858,8 +860,6 @@ def test_lenient_turns_unknown_and_unsupported_fields_into_warnings() -> None:
     assert [w.render() for w in result.warnings] == [
         "wf.yaml:8:5: warning: 'priority' is not supported by kjob yet",
         "wf.yaml:9:5: warning: unknown field 'timout' in template 'main'\n  hint: did you mean 'timeout'?",
-        "wf.yaml:10:40: warning: '{{=...}}' expressions are not supported by kjob yet\n"
-        "  hint: use plain references such as {{inputs.parameters.x}} and compute in the task",
     ]
     assert "priority" not in result.workflows[0].templates["main"].pod_extra
 

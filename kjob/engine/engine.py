@@ -45,9 +45,10 @@ from kjob.engine.lookup import (
     scope_lookup,
     template_lookup,
 )
+from kjob.engine.outputs import expression_value, scope_outputs
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.rerun import Rerun
-from kjob.engine.retry import decide_retry
+from kjob.engine.retry import LastRetry, decide_retry, retry_expression_holds
 from kjob.engine.skip_reason import depends_false, when_false
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
 from kjob.engine.substitute import AttemptFill, PartsFill, compile_attempt, compile_pod_parts, render_tree
@@ -359,8 +360,9 @@ class Engine:
 
     def _start_root(self, template_name: str) -> None:
         node = self._top_node(template_name, template_name)
+        lookup = template_lookup({}, {}, self.info)  # an input's own value may read workflow.* ({{= }} too)
         node.inputs = {
-            p.name: self.info.parameters.get(p.name, p.value or p.default or "")
+            p.name: self.info.parameters.get(p.name) or self._render(p.value or p.default or "", lookup)
             for p in node.template.inputs.parameters
         }
         self._root = node
@@ -680,7 +682,10 @@ class Engine:
         for art in node.template.inputs.artifacts:
             arg_art = args.artifact(art.name)
             source = arg_art.from_ if arg_art is not None else art.from_
-            if source:
+            chosen = arg_art.from_expression if arg_art is not None else art.from_expression
+            if chosen:  # fromExpression: the artifact an expression picks
+                node.input_artifacts[art.name] = expression_value(chosen, lookup)
+            elif source:
                 node.input_artifacts[art.name] = self._render(source, lookup)
             elif not art.optional:
                 raise KjobError(
@@ -955,14 +960,19 @@ class Engine:
             self._finish(node, Phase.SUCCEEDED, message, at=event.at)
             return
         first = node.attempts[self._first_of_try(node)]
-        decision = decide_retry(
-            node.template.retry_strategy,
-            phase=phase,
-            transient=event.transient,
-            attempts_done=len(node.attempts) - self._first_of_try(node),
-            first_started_at=first.started_at or first.queued_at,
-            finished_at=event.at,
-        )
+        try:
+            decision = decide_retry(
+                node.template.retry_strategy,
+                phase=phase,
+                transient=event.transient,
+                attempts_done=len(node.attempts) - self._first_of_try(node),
+                first_started_at=first.started_at or first.queued_at,
+                finished_at=event.at,
+                expression_holds=self._retry_expression(node, record, phase, message),
+            )
+        except TemplateError as err:  # retryStrategy.expression failed: the node errs, as in Argo
+            self._finish(node, Phase.ERROR, f"retryStrategy.expression: {err}", at=event.at)
+            return
         stopping = self._stop_reason or node.scope.stopping
         rerun = self._rerun
         if decision.at is None and not stopping and rerun and rerun.again_after_failure(node, record.number):
@@ -976,6 +986,21 @@ class Engine:
         node.message = f"{message}; retry {len(node.attempts)} at +{decision.at - event.at:g}s"
         self._notify(node)
         self._add_timer(decision.at, "retry", node)
+
+    def _retry_expression(
+        self, node: Node, record: AttemptRecord, phase: AttemptPhase, message: str
+    ) -> Callable[[], bool] | None:
+        """``retryStrategy.expression`` for the attempt ``record`` that ended (None without one)."""
+        strategy = node.template.retry_strategy
+        if strategy is None or strategy.expression is None:
+            return None
+        expression = strategy.expression
+        retries = len(node.attempts) - 1 - self._first_of_try(node)
+        started = record.started_at if record.started_at is not None else record.queued_at
+        seconds = (record.finished_at or started) - started
+        last = LastRetry(record.exit_code, phase, seconds, message, retries)
+        lookup = container_lookup(node, self.info, retries)
+        return lambda: retry_expression_holds(expression, last, lambda text: self._render(text, lookup))
 
     def _missing_output_message(self, node: Node, missing: tuple[str, ...], stdout: str | None) -> str:
         paths = {p.name: p.value_from_path for p in node.template.outputs.parameters}
@@ -1057,6 +1082,14 @@ class Engine:
         assert owner is not None
         self._stop_daemons(lambda node: node.scope is scope)  # Argo's killDaemonedChildren
         phase, message = _assess(scope)
+        outputs = owner.template.outputs
+        if phase in (Phase.SUCCEEDED, Phase.SKIPPED) and (outputs.parameters or outputs.artifacts):
+            try:  # a dag or steps template's outputs, read from its tasks as it ends (all skipped too)
+                owner.parameters, owner.artifacts = scope_outputs(
+                    owner.template, scope_lookup(scope, self.info), argo=self.argo, max_chars=self._max_chars
+                )
+            except KjobError as err:
+                phase, message = Phase.ERROR, _one_line(err)
         self._finish(owner, phase, message)
 
     def _top_finished(self, node: Node) -> None:
@@ -1370,7 +1403,7 @@ def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]
     return values
 
 
-_RESULT_REF = re.compile(r"([A-Za-z0-9_-]+)\.outputs\.result")
+_RESULT_REF = re.compile(r"""([A-Za-z0-9_-]+)(?:['"]\])?\.outputs\.result""")  # also tasks['a-b'].outputs
 
 
 def _result_used(node: Node) -> bool:
@@ -1392,8 +1425,20 @@ def _result_used(node: Node) -> bool:
             )
             if text
             for match in _RESULT_REF.findall(text)
-        )
+        ) | _results_read_by_outputs(scope)
     return node.task.name in scope.results_read
+
+
+def _results_read_by_outputs(scope: Scope) -> frozenset[str]:
+    """The tasks whose ``outputs.result`` the expressions of artifacts (``fromExpression``) and the
+    outputs of the scope's dag or steps template read (those are resolved as it ends)."""
+    outputs = scope.template.outputs
+    texts = [
+        *(a.from_expression for task in scope.tasks.values() for a in task.arguments.artifacts),
+        *(t for p in outputs.parameters for t in (p.value, p.value_from_parameter, p.value_from_expression)),
+        *(t for a in outputs.artifacts for t in (a.from_, a.from_expression)),
+    ]
+    return frozenset(match for text in texts if text for match in _RESULT_REF.findall(text))
 
 
 def _scope_room(scope: Scope) -> int:

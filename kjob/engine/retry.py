@@ -6,6 +6,7 @@ Kept pure so that the exact backoff schedule can be tested and reused by the sim
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kjob.backends.base import AttemptPhase
@@ -59,8 +60,12 @@ def decide_retry(
     attempts_done: int,
     first_started_at: float,
     finished_at: float,
+    expression_holds: Callable[[], bool] | None = None,
 ) -> RetryDecision:
     """Decide the next attempt after one ended, from the attempts so far.
+
+    ``expression_holds`` is ``retryStrategy.expression`` evaluated for the attempt that ended, asked
+    once the policy and the limit allow a retry, as in Argo: false means no retry.
 
     ``maxDuration`` bounds the whole retry window: a retry whose start (finish of the last attempt plus
     its backoff) would fall later than ``first_started_at + maxDuration`` does not happen, as in Argo.
@@ -72,6 +77,8 @@ def decide_retry(
     retries_done = attempts_done - 1
     if strategy.limit is not None and retries_done >= strategy.limit:
         return RetryDecision(None, f"retry limit {strategy.limit} reached")
+    if expression_holds is not None and not expression_holds():
+        return RetryDecision(None, "retryStrategy.expression evaluated to false")
     delay = backoff_delay(strategy.backoff, retries_done)
     if delay > LONGEST:
         length = f"{delay:.3g}s" if math.isfinite(delay) else "more seconds than a float holds"
@@ -81,3 +88,42 @@ def decide_retry(
     if window is not None and at > first_started_at + window:
         return RetryDecision(None, "the next backoff would exceed maxDuration")
     return RetryDecision(at)
+
+
+@dataclass(frozen=True, slots=True)
+class LastRetry:
+    """The attempt that ended, as ``retryStrategy.expression`` reads it (``lastRetry.*``)."""
+
+    exit_code: int | None
+    phase: AttemptPhase
+    seconds: float
+    message: str
+    retries: int  # retries done so far (0 after the first attempt)
+
+    def env(self) -> dict[str, object]:
+        """Argo's variables: every value a string; the duration in whole seconds (Argo's node times
+        have one-second resolution, so ``asInt(lastRetry.duration)`` works)."""
+        return {
+            "lastRetry": {
+                "exitCode": "-1" if self.exit_code is None else str(self.exit_code),
+                "status": self.phase.value,
+                "duration": str(int(self.seconds)),
+                "message": self.message,
+            },
+            "retries": str(self.retries),
+        }
+
+
+def retry_expression_holds(expression: str, last: LastRetry, render: Callable[[str], str]) -> bool:
+    """``retryStrategy.expression`` for ``last``: its references rendered by ``render`` first (as Argo
+    substitutes the template), then evaluated; TemplateError when it fails or is not true or false."""
+    from kjob.errors import TemplateError
+    from kjob.expr import compile_expression
+
+    text = render(expression)
+    value = compile_expression(text).evaluate(last.env())
+    if not isinstance(value, bool):
+        raise TemplateError(
+            "retryStrategy.expression must be true or false", text=text, column=0, hint="compare the value"
+        )
+    return value

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from kjob.errors import TemplateError
-from kjob.expr import Ref, parse_template
+from kjob.expr import Part, Ref, parse_template
 from kjob.spec.diagnostics import Diagnostics
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow, Site, SiteKind
 from kjob.spec.model import Container
@@ -174,7 +174,7 @@ def _quoted_when(site: Site, argo: bool, diag: Diagnostics) -> None:
         )
 
 
-def _quoted_output(parts: Sequence[str | Ref], index: int) -> bool:
+def _quoted_output(parts: Sequence[Part], index: int) -> bool:
     """Whether ``parts[index]`` is a task output between two of the same quotes."""
     part = parts[index]
     if not isinstance(part, Ref) or not is_task_output(part.path) or not 0 < index < len(parts) - 1:
@@ -221,7 +221,7 @@ def _as_text(before: str, after: str) -> str:
 # -------------------------------------------------------------------------------------- helpers
 
 
-def _parts(text: str, argo: bool) -> tuple[str | Ref, ...]:
+def _parts(text: str, argo: bool) -> tuple[Part, ...]:
     try:
         return parse_template(text, argo_braces=argo).parts
     except TemplateError:  # reported by validate; nothing to advise on

@@ -92,10 +92,17 @@ def _parameter(
     value_from = r.mapping(node, "valueFrom")
     path: str | None = None
     fallback: str | None = None
+    expression: str | None = None
+    from_parameter: str | None = None
     if value_from is not None:
         r.fields(value_from, F.VALUE_FROM, f"valueFrom of '{name}'")
         path = r.text(value_from, "path", f"path of '{name}'")
         fallback = _scalar_string(r, value_from, "default", f"default of '{name}'")
+        expression = r.text(
+            value_from, "expression", f"valueFrom.expression of '{name}'", SiteKind.EXPRESSION
+        )
+        from_parameter = r.text(value_from, "parameter", f"valueFrom.parameter of '{name}'")
+        _check_scope_sources(r, value_from, f"{role} parameter '{name}'", role, kind)
         if path is not None and role != "outputs":
             r.diag.error(
                 f"valueFrom.path of {role} parameter '{name}' has no meaning",
@@ -109,7 +116,8 @@ def _parameter(
             r.src.key(value_from, "supplied"),
             hint="valueFrom.supplied is for the outputs of a suspend template, given by `kjob resume --node`",
         )
-    if role == "outputs" and value is None and path is None and not supplied:
+    scope_source = expression is not None or from_parameter is not None
+    if role == "outputs" and value is None and path is None and not supplied and not scope_source:
         unsupported_source = value_from is not None and any(
             str(k) in F.VALUE_FROM.unsupported for k in value_from
         )
@@ -130,7 +138,26 @@ def _parameter(
         description=r.string(node, "description"),
         mark=mark,
         supplied=supplied,
+        value_from_expression=expression,
+        value_from_parameter=from_parameter,
     )
+
+
+def _check_scope_sources(
+    r: Reader, value_from: YamlMap, label: str, role: str, kind: TemplateKind | None
+) -> None:
+    """``valueFrom.expression`` and ``valueFrom.parameter`` name values of a dag or steps template's
+    tasks: they mean something only among that template's outputs (resolved as it ends)."""
+    if role == "outputs" and kind in (TemplateKind.DAG, TemplateKind.STEPS):
+        return
+    for key in ("expression", "parameter"):
+        if key in value_from:
+            r.diag.error(
+                f"valueFrom.{key} of {label} has no meaning here",
+                r.src.key(value_from, key),
+                hint=f"valueFrom.{key} is for the outputs of a dag or steps template, read from its tasks "
+                "as it ends; a container writes its output to a file read with `valueFrom.path`",
+            )
 
 
 def _artifact(
@@ -142,6 +169,13 @@ def _artifact(
     r.fields(node, F.ARTIFACT, f"artifact '{name}'")
     path = r.text(node, "path", f"path of artifact '{name}'")
     source = r.text(node, "from", "from", SiteKind.FROM)
+    from_expression = r.text(node, "fromExpression", f"fromExpression of '{name}'", SiteKind.EXPRESSION)
+    if from_expression is not None and source is not None:
+        r.diag.error(
+            f"artifact '{name}' has both from and fromExpression",
+            r.src.key(node, "fromExpression"),
+            hint="keep one: fromExpression chooses among artifacts, from names one",
+        )
     has_other_source = any(str(k) in F.ARTIFACT.unsupported for k in node)
     runs = kind in (TemplateKind.CONTAINER, TemplateKind.SCRIPT, TemplateKind.CONTAINER_SET)
     if role in ("inputs", "outputs") and runs and path is None:
@@ -150,13 +184,14 @@ def _artifact(
             mark,
             hint="add `path:` with where the file is in the container",
         )
-    if role == "outputs" and not runs and kind is not None and source is None and not has_other_source:
+    chosen = source is not None or from_expression is not None
+    if role == "outputs" and not runs and kind is not None and not chosen and not has_other_source:
         r.diag.error(
             f"output artifact '{name}' of {where} has no source",
             mark,
             hint='add `from: "{{tasks.<task>.outputs.artifacts.<name>}}"`',
         )
-    if role == "arguments" and source is None and not has_other_source:
+    if role == "arguments" and not chosen and not has_other_source:
         r.diag.error(
             f"artifact argument '{name}' has no source",
             mark,
@@ -167,6 +202,7 @@ def _artifact(
         path=path,
         from_=source,
         optional=bool(r.boolean(node, "optional")),
+        from_expression=from_expression,
         repository=next((str(k) for k in node if str(k) in F.ARTIFACT_REPOSITORIES), None),
         mark=mark,
     )

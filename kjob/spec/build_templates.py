@@ -11,7 +11,7 @@ from kjob.spec import build_container, build_io, build_pod, build_tasks
 from kjob.spec import build_inprocess
 from kjob.spec import fields as F
 from kjob.spec.build_sync import memoize, synchronization
-from kjob.spec.loaded import LoadedTemplate, Locator, TaskMarks
+from kjob.spec.loaded import LoadedTemplate, Locator, SiteKind, TaskMarks
 from kjob.spec.model import (
     Backoff,
     Container,
@@ -183,7 +183,8 @@ def _retry(r: Reader, node: YamlMap) -> RetryStrategy | None:
     backoff_node = r.mapping(retry, "backoff")
     if backoff_node is not None:
         backoff = _backoff(r, backoff_node)
-    return RetryStrategy(limit=limit, policy=policy, backoff=backoff, mark=mark)
+    expression = r.text(retry, "expression", "retryStrategy.expression", SiteKind.RETRY_EXPRESSION)
+    return RetryStrategy(limit=limit, policy=policy, backoff=backoff, mark=mark, expression=expression)
 
 
 def _backoff(r: Reader, node: YamlMap) -> Backoff:

@@ -255,7 +255,7 @@ LABEL_SELECTOR_REQUIREMENT = FieldSet("match expression", supported=_fs("key", "
 TTL_STRATEGY = FieldSet(
     "ttlStrategy",
     argo="TTLStrategy",
-    supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"),
+    supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure", "expression", "parameter"),
 )
 
 TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend", "containerSet")
@@ -411,7 +411,7 @@ VALUE_FROM = FieldSet(
 ARTIFACT = FieldSet(
     "artifact",
     argo="Artifact",
-    supported=_fs("name", "path", "from", "optional"),
+    supported=_fs("name", "path", "from", "optional", "fromExpression"),
     unsupported=_fs(
         "archive",
         "archiveLogs",
@@ -419,7 +419,6 @@ ARTIFACT = FieldSet(
         "artifactory",
         "azure",
         "deleted",
-        "fromExpression",
         "gcs",
         "git",
         "globalName",
@@ -438,7 +437,6 @@ ARTIFACT = FieldSet(
             for source in ("artifactory", "azure", "gcs", "git", "hdfs", "http", "oss", "s3", "raw", "plugin")
         },
         **{name: _ARTIFACT_SOURCE_HINT for name in _ARTIFACT_REPOSITORY_FIELDS},
-        "fromExpression": "use `from: '{{tasks.<name>.outputs.artifacts.<artifact>}}'`",
     },
 )
 
@@ -448,8 +446,8 @@ ARTIFACT_REPOSITORIES = ARGO_FIELDS["ArtifactLocation"] - {"archiveLogs"} - ARTI
 RETRY_STRATEGY = FieldSet(
     "retryStrategy",
     argo="RetryStrategy",
-    supported=_fs("limit", "retryPolicy", "backoff"),
-    unsupported=_fs("affinity", "expression"),
+    supported=_fs("limit", "retryPolicy", "backoff", "expression"),
+    unsupported=_fs("affinity"),
 )
 
 BACKOFF = FieldSet("backoff", argo="Backoff", supported=_fs("duration", "factor", "maxDuration", "cap"))

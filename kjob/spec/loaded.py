@@ -40,6 +40,8 @@ class SiteKind(enum.Enum):
     WHEN = "when"  # a when expression: only its template part is checked here
     WITH_PARAM = "withParam"  # a JSON list, or a reference to one
     FROM = "from"  # an artifact source: exactly one artifact reference
+    EXPRESSION = "expression"  # an Argo expression (valueFrom.expression, fromExpression)
+    RETRY_EXPRESSION = "retryExpression"  # a template text that is an expression once rendered
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,10 @@ class Parameter:
     mark: Mark = NOWHERE
     # ``valueFrom.supplied``: an output of a ``suspend`` template, given when the node is resumed
     supplied: bool = False
+    # a dag or steps template's outputs, resolved as it ends: an expression over its tasks'
+    # values (``valueFrom.expression``) or a text with references (``valueFrom.parameter``)
+    value_from_expression: str | None = None
+    value_from_parameter: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,7 @@ class Artifact:
     # these "not supported by kjob yet", so a workflow naming one never runs
     repository: str | None = None
     mark: Mark = NOWHERE
+    from_expression: str | None = None  # ``fromExpression``: an expression whose value is an artifact
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,8 @@ class RetryStrategy:
     policy: RetryPolicy = RetryPolicy.ON_FAILURE
     backoff: Backoff | None = None
     mark: Mark = NOWHERE
+    # retry only while this holds (after the policy and limit allow it), read with lastRetry.*
+    expression: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

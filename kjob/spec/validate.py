@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from kjob.errors import TemplateError
 from kjob.expr import check_when, parse_depends, parse_template
+from kjob.expr.checks import expression_refs, retry_expression_refs
 from kjob.spec.diagnostics import Diagnostics, listing
 from kjob.spec.fields import suggest
 from kjob.spec.loaded import (
@@ -442,17 +443,13 @@ class _Checker:
 
     def check_site(self, site: Site, template: Template | None, graph: _Graph | None) -> None:
         text = site.text
-        if self.loaded.argo and re.search(r"\{\{\s*=", text):
-            column = re.search(r"\{\{\s*=", text)
-            self.diag.unsupported(
-                "'{{=...}}' expressions are not supported by kjob yet",
-                site.locator.at(text, column.start() if column else 0),
-                hint="use plain references such as {{inputs.parameters.x}} and compute in the task",
-            )
-            return
         try:
             if site.kind is SiteKind.WHEN:
                 refs = tuple(check_when(text, argo_braces=self.loaded.argo))
+            elif site.kind is SiteKind.EXPRESSION:
+                refs = expression_refs(text)
+            elif site.kind is SiteKind.RETRY_EXPRESSION:
+                refs = retry_expression_refs(text, argo_braces=self.loaded.argo)
             else:
                 refs = tuple(parse_template(text, argo_braces=self.loaded.argo).refs)
         except TemplateError as error:
@@ -465,7 +462,7 @@ class _Checker:
             return
         if site.kind is SiteKind.FROM:
             self.check_from(site, [r.path for r in refs])
-        if site.kind is SiteKind.WITH_PARAM and not refs:
+        if site.kind is SiteKind.WITH_PARAM and parse_template(text, argo_braces=self.loaded.argo).is_literal:
             self.check_literal_list(site)
         for ref in refs:
             problem = self.check_ref(ref.path, site, template, graph)
