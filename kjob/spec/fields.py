@@ -255,7 +255,7 @@ LABEL_SELECTOR_REQUIREMENT = FieldSet("match expression", supported=_fs("key", "
 TTL_STRATEGY = FieldSet(
     "ttlStrategy",
     argo="TTLStrategy",
-    supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure", "expression", "parameter"),
+    supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"),
 )
 
 TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend", "containerSet")
@@ -393,19 +393,13 @@ PARAMETER = FieldSet(
 VALUE_FROM = FieldSet(
     "valueFrom",
     argo="ValueFrom",
-    supported=_fs("path", "default", "supplied"),
+    supported=_fs("path", "default", "supplied", "expression", "parameter"),
     unsupported=_fs(
         "configMapKeyRef",
         "event",
-        "expression",
         "jqFilter",
         "jsonPath",
-        "parameter",
     ),
-    hints={
-        "parameter": "declare the value with `value: '{{tasks.<name>.outputs.parameters.<param>}}'`",
-        "expression": "compute the value in the task and write it to a file read with `path:`",
-    },
 )
 
 ARTIFACT = FieldSet(
