@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import REPO, kjob_env
 from tests.test_local_backend import write
+from tests.test_spec_errors import errors
 
 HOOKS = """\
   entrypoint: main
@@ -95,23 +96,19 @@ def test_hooks_run_with_the_task_outputs_and_dependents_wait_for_them(kjob: Any,
     assert nodes["onExit"]["outputs"]["result"] == "workflow Succeeded"
 
 
-def test_a_hook_without_expression_or_with_an_unknown_template_is_a_located_error(
-    kjob: Any, tmp_path: Path
-) -> None:
+def _lint_errors(body: str) -> str:
+    return errors(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: t-\nspec:\n" + body
+    )
+
+
+def test_a_hook_without_expression_or_with_an_unknown_template_is_a_located_error() -> None:
     body = HOOKS.replace('            expression: tasks.a.status == "Failed"\n', "")
-    body = body.replace("onExit: say-bye", "onExit: say-by")
-    done = kjob("lint", write(tmp_path, body))
-    assert done.code == 2
-    out = done.stdout + done.stderr
+    out = _lint_errors(body.replace("onExit: say-bye", "onExit: say-by"))
     assert "wf.yaml:27:11: error: hook 'never' of task 'a' has no expression" in out
     assert "wf.yaml:33:17: error: unknown template 'say-by' of hook 'exit'" in out
-    bad = HOOKS.replace('tasks.a.status == "Succeeded"', 'tasks.a.status == == "Succeeded"')
-    done = kjob("lint", write(tmp_path, bad))
-    assert done.code == 2
-    assert (
-        "wf.yaml:24:43: error: invalid expression: expected an operand after '=='"
-        in done.stdout + done.stderr
-    )
+    out = _lint_errors(HOOKS.replace('tasks.a.status == "Succeeded"', 'tasks.a.status == == "Succeeded"'))
+    assert "wf.yaml:24:43: error: invalid expression: expected an operand after '=='" in out
 
 
 # ------------------------------------------------------------------------------------------ http
@@ -303,10 +300,9 @@ def test_a_suspended_node_is_resumed_from_another_process(kjob: Any, kjob_home: 
     assert nodes["release"]["outputs"]["result"] == "shipped"
 
 
-def test_a_suspend_node_with_a_bad_duration_is_a_located_error(kjob: Any, tmp_path: Path) -> None:
-    done = kjob("lint", write(tmp_path, SUSPEND.replace('duration: "1s"', 'duration: "soon"')))
-    assert done.code == 2
-    assert 'wf.yaml:28:25: error: invalid duration "soon"' in done.stdout + done.stderr
+def test_a_suspend_node_with_a_bad_duration_is_a_located_error() -> None:
+    out = _lint_errors(SUSPEND.replace('duration: "1s"', 'duration: "soon"'))
+    assert 'wf.yaml:28:25: error: invalid duration "soon"' in out
 
 
 def test_resume_values_fill_supplied_outputs_and_are_checked_against_the_inputs() -> None:
