@@ -1,9 +1,12 @@
 """Argo files kjob used to reject for the wrong reason: whole-map workflow variables, a template's
-caller name, a WorkflowTemplate's parameters given at submit, and artifacts kept in a repository."""
+caller name, a WorkflowTemplate's parameters given at submit, artifacts kept in a repository or
+archived there, and parameters read from a ConfigMap."""
 
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +148,61 @@ def test_a_parameter_read_from_a_config_map_is_reported_for_that_source_only() -
         """
     )
     assert found == ["'configMapKeyRef' is not supported by kjob yet"]
+
+
+ARCHIVED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: archive-
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: make
+        template: make
+    - - name: use
+        template: use
+        arguments:
+          artifacts:
+          - {name: dir, from: "{{steps.make.outputs.artifacts.dir}}"}
+          - {name: file, from: "{{steps.make.outputs.artifacts.file}}"}
+  - name: make
+    container:
+      image: alpine
+      command: [sh, -c, "mkdir -p /tmp/d && echo in-dir > /tmp/d/a.txt && echo packed > /tmp/f.txt"]
+    outputs:
+      artifacts:
+      - {name: dir, path: /tmp/d, archive: {none: {}}}
+      - {name: file, path: /tmp/f.txt, archive: {tar: {compressionLevel: 0}}}
+  - name: use
+    inputs:
+      artifacts:
+      - {name: dir, path: /tmp/in/d}
+      - {name: file, path: /tmp/in/f.txt}
+    container:
+      image: alpine
+      command: [sh, -c, "cat /tmp/in/d/a.txt /tmp/in/f.txt"]
+"""
+
+
+def test_an_archive_strategy_of_none_or_tar_is_taken_as_kjob_keeps_artifacts(
+    kjob: Any, tmp_path: Path
+) -> None:
+    wf = tmp_path / "archive.yaml"
+    wf.write_text(ARCHIVED)
+    done = kjob("run", "--backend", "local", str(wf))
+    assert done.code == 0, done.stdout + done.stderr
+    run_id = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("Workflow "))
+    logs = kjob("logs", run_id, "use")
+    assert logs.stdout.split() == ["in-dir", "packed"]
+    zipped = ARCHIVED.replace("{tar: {compressionLevel: 0}}", "{zip: {}}").replace(
+        "{none: {}}", "{none: {x: 1}}"
+    )
+    with pytest.raises(SpecErrors) as raised:
+        load_text(zipped, path="wf.yaml")
+    assert [e.message for e in raised.value.errors] == [
+        "unknown field 'x' in archive.none of artifact 'dir'",
+        "'zip' is not supported by kjob yet",
+    ]

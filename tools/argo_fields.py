@@ -81,8 +81,8 @@ def argo_fields(schema: Mapping[str, Any]) -> dict[str, Any]:
     objects: dict[str, list[str]] = {}
     for name in sorted(seen | set(KUBERNETES)):
         properties = definitions[name].get("properties", {})
-        if not properties:
-            continue
+        if not properties and definitions[name].get("type") != "object":
+            continue  # a list (ParallelSteps) or a plain value, not an object with fields
         short = _short(name)
         if short in objects:
             raise SystemExit(f"two object types are named {short}")

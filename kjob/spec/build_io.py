@@ -160,6 +160,21 @@ def _check_scope_sources(
             )
 
 
+def _archive(r: Reader, node: YamlMap, name: str) -> None:
+    """``archive``: how Argo packs an artifact in its repository.  kjob keeps artifacts unpacked in its
+    run workspace, which is what a consumer sees either way: ``none`` and ``tar`` are checked, no more."""
+    archive = r.mapping(node, "archive")
+    if archive is None:
+        return
+    r.fields(archive, F.ARCHIVE, f"archive of artifact '{name}'")
+    for key, fields in (("none", F.NO_ARCHIVE), ("tar", F.TAR_ARCHIVE)):
+        strategy = r.mapping(archive, key)
+        if strategy is not None:
+            r.fields(strategy, fields, f"archive.{key} of artifact '{name}'")
+            if key == "tar":
+                r.integer(strategy, "compressionLevel", minimum=-2, maximum=9)
+
+
 def _artifact(
     r: Reader, node: YamlMap, mark: Mark, role: str, where: str, kind: TemplateKind | None
 ) -> Artifact | None:
@@ -167,6 +182,7 @@ def _artifact(
     if not name:
         return None
     r.fields(node, F.ARTIFACT, f"artifact '{name}'")
+    _archive(r, node, name)
     path = r.text(node, "path", f"path of artifact '{name}'")
     source = r.text(node, "from", "from", SiteKind.FROM)
     from_expression = r.text(node, "fromExpression", f"fromExpression of '{name}'", SiteKind.EXPRESSION)

@@ -24,6 +24,8 @@ PARTLY: Mapping[tuple[str, str], str] = MappingProxyType(
         ("CronWorkflowSpec", "stopStrategy"): "read and warned about: a CronJob has no such field",
         ("CronWorkflowSpec", "schedule"): "older spelling of `schedules`, still read",
         ("WorkflowSpec", "podMetadata"): "the pods' labels and annotations, on the Kubernetes backend",
+        ("Artifact", "archive"): "`none` and `tar` are taken as they are: kjob keeps artifacts unpacked "
+        "in its run workspace, which is what a consumer sees either way",
     }
 )
 

@@ -250,8 +250,12 @@ WORKFLOW_SPEC_METADATA = FieldSet(
 )
 LABEL_VALUE_FROM = FieldSet("labelsFrom", argo="LabelValueFrom", supported=_fs("expression"))
 POD_GC = FieldSet("podGC", argo="PodGC", supported=_fs("strategy", "labelSelector", "deleteDelayDuration"))
-LABEL_SELECTOR = FieldSet("labelSelector", supported=_fs("matchLabels", "matchExpressions"))
-LABEL_SELECTOR_REQUIREMENT = FieldSet("match expression", supported=_fs("key", "operator", "values"))
+LABEL_SELECTOR = FieldSet(
+    "labelSelector", argo="LabelSelector", supported=_fs("matchLabels", "matchExpressions")
+)
+LABEL_SELECTOR_REQUIREMENT = FieldSet(
+    "match expression", argo="LabelSelectorRequirement", supported=_fs("key", "operator", "values")
+)
 TTL_STRATEGY = FieldSet(
     "ttlStrategy",
     argo="TTLStrategy",
@@ -405,7 +409,7 @@ VALUE_FROM = FieldSet(
 ARTIFACT = FieldSet(
     "artifact",
     argo="Artifact",
-    supported=_fs("name", "path", "from", "optional", "fromExpression"),
+    supported=_fs("name", "path", "from", "optional", "archive", "fromExpression"),
     unsupported=_fs(
         "archive",
         "archiveLogs",
@@ -433,6 +437,17 @@ ARTIFACT = FieldSet(
         **{name: _ARTIFACT_SOURCE_HINT for name in _ARTIFACT_REPOSITORY_FIELDS},
     },
 )
+
+# How Argo packs an artifact in its repository: kjob keeps artifacts unpacked in its run workspace,
+# which is what a consumer sees with `none` and `tar` alike.
+ARCHIVE = FieldSet(
+    "archive",
+    argo="ArchiveStrategy",
+    supported=_fs("none", "tar"),
+    hints={"zip": "kjob keeps artifacts as files and directories: use `none: {}` (or `tar`)"},
+)
+NO_ARCHIVE = FieldSet("none", argo="NoneStrategy", supported=frozenset())
+TAR_ARCHIVE = FieldSet("tar", argo="TarStrategy", supported=_fs("compressionLevel"))
 
 # Where Argo keeps an artifact (its ArtifactLocation), less what kjob reads itself.
 ARTIFACT_REPOSITORIES = ARGO_FIELDS["ArtifactLocation"] - {"archiveLogs"} - ARTIFACT.allowed
