@@ -59,3 +59,9 @@ def test_daemons_on_the_real_cluster_serve_and_their_jobs_are_deleted(tmp_path: 
         left = [j["metadata"]["name"] for j in ns.jobs(names.run_selector(done.run_id()))]
         assert len(left) == 2 and not [n for n in left if any(f"-{d}-" in n for d in DAEMONS)], left
         ns.wait("the daemons' pods to go", lambda: not any(listening(p) for p in ports))
+
+
+def test_a_waves_plan_refuses_a_daemon_at_its_template(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("plan", str(DAEMON_HTTP), "-o", str(tmp_path / "plan"))
+    assert done.code == 2
+    assert "daemon_http.yaml:28:5: error: template 'http-server' is a daemon" in done.stderr + done.stdout

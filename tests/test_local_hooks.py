@@ -199,16 +199,20 @@ def test_http_templates_send_requests_and_judge_the_answers(kjob: Any, tmp_path:
     assert done.code == 1
 
 
-def test_an_http_header_from_a_secret_needs_a_cluster(kjob: Any, tmp_path: Path, server: str) -> None:
-    body = HTTP.replace("URL", server).replace(
+def test_an_http_header_from_a_secret_is_refused_on_the_local_backend(kjob: Any, tmp_path: Path) -> None:
+    body = HTTP.replace("URL", "http://127.0.0.1:9").replace(
         "[{name: X-Token, value: secret-ish}]",
         "[{name: X-Token, valueFrom: {secretKeyRef: {name: api, key: token}}}]",
     )
     done = kjob("run", write(tmp_path, body))
-    assert done.code == 1
-    message = done.nodes()["get"]["message"]
-    assert "reads Secret 'api' (key 'token'), and this run has no cluster to read it from" in message
-    assert "wf.yaml:" in message
+    assert done.code == 2
+    assert (
+        "wf.yaml:24:5: error: template 'call': header 'X-Token' reads Secret 'api' (key 'token'), "
+        "and the local backend has no cluster to read it from"
+    ) in done.stderr
+    assert not (done.home / "runs").exists() or not any((done.home / "runs").iterdir())
+    linted = kjob("lint", write(tmp_path, body))
+    assert linted.code == 0 and "warning: on the local backend: template 'call': header" in linted.stderr
 
 
 # --------------------------------------------------------------------------------------- suspend

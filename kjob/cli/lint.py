@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kjob.backends import localshape, localvolumes
+from kjob.backends import localsecrets, localshape, localvolumes
 from kjob.cli import EXIT_OK, EXIT_USAGE, console
 from kjob.cli.common import lenient_option, load, templates_option
 from kjob.errors import KjobError
@@ -37,6 +37,10 @@ def command(files: tuple[str, ...], lenient: bool) -> None:
             for message, where, hint in build_gc.local_notes(wf):
                 console.notice(SpecWarning(f"on the local backend: {message}", where, hint).render())
             for problem in localvolumes.problems(wf):  # runs on Kubernetes; locally it would not
+                where = Mark(problem.path, problem.line, problem.col)
+                message = f"on the local backend: {problem.message}"
+                console.notice(SpecWarning(message, where, problem.hint).render())
+            for problem in localsecrets.problems(wf):  # needs a cluster to read the Secret from
                 where = Mark(problem.path, problem.line, problem.col)
                 message = f"on the local backend: {problem.message}"
                 console.notice(SpecWarning(message, where, problem.hint).render())

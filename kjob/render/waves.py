@@ -105,6 +105,15 @@ def problems(workflow: Workflow) -> list[SpecError]:
                         "a GitOps tool stops at a failed wave",
                     )
                 )
+        if template.daemon:
+            found.append(
+                _error(
+                    template.mark,
+                    workflow,
+                    f"template '{template.name}' is a daemon: its Job never completes, and a waves plan "
+                    "has no kjob to stop it when its dag ends",
+                )
+            )
         found += _retry_problems(template, workflow)
         found += _gate_problems(template, workflow)
         found += _run_time_problems(template, workflow)

@@ -52,9 +52,10 @@ def check_runs_in_cluster(workflow: Workflow, workspace_claim: str | None) -> No
 
 def check_runs_locally(workflow: Workflow) -> None:
     """What a local run of ``workflow`` needs before it starts: volumes the host can provide."""
-    from kjob.backends import localvolumes
+    from kjob.backends import localsecrets, localvolumes
 
     localvolumes.require(workflow)
+    localsecrets.require(workflow)
 
 
 @dataclass(frozen=True, slots=True)
