@@ -56,6 +56,11 @@ HOOKS = """\
         depends: b.Failed
         template: say
         arguments: {parameters: [{name: msg, value: "after b"}]}
+      - name: skipped
+        template: say
+        when: "1 == 2"
+        arguments: {parameters: [{name: msg, value: never}]}
+        onExit: say-bye
       - name: each
         template: say
         withItems: [x, y]
@@ -92,6 +97,7 @@ def test_hooks_run_with_the_task_outputs_and_dependents_wait_for_them(kjob: Any,
     assert nodes["each(0:x).onExit"]["outputs"]["result"] == "each said x"
     assert nodes["each(1:y).onExit"]["outputs"]["result"] == "each said y"
     assert "each.onExit" not in nodes
+    assert "skipped.onExit" not in nodes  # as Argo: an exit hook follows a node that ran
     assert nodes["hooks.started"]["outputs"]["result"] == "started"
     assert nodes["onExit"]["outputs"]["result"] == "workflow Succeeded"
 

@@ -1190,8 +1190,8 @@ class Engine:
         dependents run and its scope counts it as ended (as Argo waits for a task's hook nodes)."""
         if node.is_group or not node.task.hooks or node.scope.owner is None:
             return False  # a loop's hooks are its items', as in Argo
-        if node.phase is not Phase.OMITTED:
-            self._fire_task_hooks(node, ended=True)
+        if node.phase is not Phase.OMITTED:  # an exit hook runs after a node that ran (not a skipped one)
+            self._fire_task_hooks(node, ended=node.phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.ERROR))
         if any(owner is node and not hook.phase.finished for hook, owner in self._hook_owner.items()):
             self._holding.add(node)
             return True
