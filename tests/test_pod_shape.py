@@ -268,9 +268,9 @@ def test_a_container_set_is_one_container_per_member_waiting_for_its_dependencie
     main = Container(image="x", command=("echo", "main"), name="main", dependencies=("a",))
     pod = pod_of(spec_of(container=main, container_set=(a, main), set_retries=2))
     first, last = pod["containers"]
-    assert first["args"][2:6] == ["kjob-set", "a", "2", "0"]
-    assert last["args"][2:7] == ["kjob-set", "main", "2", "1", "a"]
-    assert last["args"][7:] == ["echo", "main"]
+    assert first["args"][2:7] == ["kjob-set", "a", "2", "", "0"]
+    assert last["args"][2:8] == ["kjob-set", "main", "2", "", "1", "a"]
+    assert last["args"][8:] == ["echo", "main"]
 
 
 def test_a_container_set_without_a_command_is_refused_with_a_hint() -> None:
@@ -320,9 +320,9 @@ def test_a_broken_pod_spec_patch_is_an_error_naming_the_template() -> None:
 
 
 # ------------------------------------------------------------------------- the wrappers in sh
-def run_set(pod_dir: Path, name: str, retries: int, deps: list[str], *command: str) -> int:
+def run_set(pod_dir: Path, name: str, retries: int, deps: list[str], *command: str, within: str = "") -> int:
     script = podshape.SET_WRAPPER.replace("d=/kjob/pod", f"d={pod_dir}")
-    argv = ["sh", "-c", script, "kjob-set", name, str(retries), str(len(deps)), *deps, *command]
+    argv = ["sh", "-c", script, "kjob-set", name, str(retries), within, str(len(deps)), *deps, *command]
     return subprocess.run(argv, check=False, capture_output=True).returncode
 
 
@@ -334,6 +334,9 @@ def test_the_set_wrapper_retries_and_records_exit_codes(tmp_path: Path) -> None:
     assert run_set(tmp_path, "b", 0, [], "sh", "-c", "exit 7") == 7
     assert run_set(tmp_path, "c", 0, ["a", "b"], "touch", str(tmp_path / "ran")) == 1
     assert (tmp_path / "c.rc").read_text() == "1\n" and not (tmp_path / "ran").exists()
+    counter.unlink()
+    assert run_set(tmp_path, "d", 2, [], "sh", "-c", fail_twice, within="0") == 1  # no time left to retry
+    assert counter.read_text() == "1\n"
 
 
 def test_the_sidecar_wrapper_stops_its_command_once_the_mains_ended(tmp_path: Path) -> None:
@@ -350,3 +353,16 @@ def test_the_sidecar_wrapper_stops_its_command_once_the_mains_ended(tmp_path: Pa
 def test_the_pod_spec_of_a_real_example_is_valid_yaml() -> None:
     pod = pod_of(spec_of(sidecars=(SIDECAR,), init_containers=(INIT,)))
     assert yaml.safe_load(yaml.safe_dump(pod)) == pod
+
+
+def test_lint_warns_of_a_set_container_kjob_cannot_wrap(kjob: Any, tmp_path: Path) -> None:
+    body = """\
+  entrypoint: main
+  templates:
+  - name: main
+    containerSet:
+      containers: [{name: a, image: argoproj/argosay:v2}, {name: main, image: x, command: [true]}]
+"""
+    done = kjob("lint", write(tmp_path, body))
+    assert done.code == 0, done.stdout + done.stderr
+    assert "wf.yaml:10:20: warning: container 'a' of template 'main' has no command" in done.stderr

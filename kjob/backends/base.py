@@ -69,6 +69,7 @@ class AttemptSpec:
     sidecars: tuple[Container, ...] = ()
     container_set: tuple[Container, ...] = ()
     set_retries: int = 0  # containerSet retryStrategy: runs of a failed container's command again
+    set_retry_duration: float | None = None  # ... none starting later than this after its first run
     pod_spec_patches: tuple[str, ...] = ()
     task_name: str = ""
     inputs: Mapping[str, str] = field(default_factory=frozen_map)

@@ -49,6 +49,7 @@ class _Run:
     proc: subprocess.Popen[bytes] | None = None
     code: int | None = None
     runs: int = 0
+    first_start: float | None = None
     files: list[Any] = field(default_factory=list)
 
     def start(self) -> None:
@@ -57,6 +58,8 @@ class _Run:
             out = open(self.log, "ab", buffering=0)  # noqa: SIM115 - closed when it ends
             self.files.append(out)
         self.runs += 1
+        if self.first_start is None:
+            self.first_start = time.monotonic()
         try:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -121,6 +124,8 @@ class Pod:
         self.members = runs("members")
         self.main = spec["main"]
         self.retries = int(spec.get("retries", 0))
+        within = spec.get("retry_within")
+        self.retry_within = None if within is None else float(within)
         self.stopping = False
 
     def run(self) -> int:
@@ -170,7 +175,7 @@ class Pod:
                 code = member.poll()
                 if code is None:
                     continue
-                if code != 0 and member.runs <= self.retries and not self.stopping:
+                if code != 0 and self._may_retry(member):
                     member.code = None
                     member.start()
                     continue
@@ -178,6 +183,13 @@ class Pod:
                 running.remove(member)
             if running or waiting:
                 time.sleep(_TICK)
+
+    def _may_retry(self, member: _Run) -> bool:
+        """Whether a failed container runs again: retries left, within the set's duration."""
+        if self.stopping or member.runs > self.retries:
+            return False
+        within = self.retry_within
+        return within is None or time.monotonic() - (member.first_start or 0.0) < within
 
     def _stop_sidecars(self) -> None:
         live = [s for s in self.sidecars if s.poll() is None]

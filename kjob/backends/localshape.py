@@ -98,6 +98,7 @@ def write_pod(
     pod = {
         "main": main_name,
         "retries": spec.set_retries,
+        "retry_within": spec.set_retry_duration,
         "init": [entry(c, "init") for c in spec.init_containers],
         "sidecars": [entry(c, "sidecars") for c in spec.sidecars],
         "members": [entry(c, "members") for c in members],

@@ -10,7 +10,7 @@ from kjob.backends import localsecrets, localshape, localvolumes
 from kjob.cli import EXIT_OK, EXIT_USAGE, console
 from kjob.cli.common import lenient_option, load, templates_option
 from kjob.errors import KjobError
-from kjob.render import entrypoint
+from kjob.render import entrypoint, podshape
 from kjob.spec import build_gc
 from kjob.spec.diagnostics import SpecWarning
 from kjob.spec.model import Mark
@@ -31,7 +31,7 @@ def command(files: tuple[str, ...], lenient: bool) -> None:
             bad += 1
             continue
         for wf in loaded.workflows:
-            for problem in entrypoint.problems(wf):  # runs locally; on Kubernetes it would not
+            for problem in [*entrypoint.problems(wf), *podshape.problems(wf)]:  # runs locally, not on k8s
                 where = Mark(problem.path, problem.line, problem.col)
                 console.notice(SpecWarning(problem.message, where, problem.hint).render())
             for message, where, hint in build_gc.local_notes(wf):

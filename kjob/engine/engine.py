@@ -842,6 +842,7 @@ class Engine:
             sidecars=parts.sidecars,
             container_set=parts.container_set,
             set_retries=template.container_set.retries if template.container_set is not None else 0,
+            set_retry_duration=template.container_set.retry_duration if template.container_set else None,
             pod_spec_patches=parts.pod_spec_patches,
             task_name=node.task.name,
             inputs=dict(node.inputs),

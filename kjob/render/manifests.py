@@ -174,6 +174,7 @@ def job_manifest(
         container_set=spec.container_set,
         set_retries=spec.set_retries,
         native_sidecars=native_sidecars,
+        set_retry_duration=spec.set_retry_duration,
     )
     pod_spec: dict[str, Any] = {"restartPolicy": "Never", "containers": containers}
     if init_containers:

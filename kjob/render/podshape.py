@@ -31,19 +31,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kjob.errors import KjobError
+from kjob.errors import KjobError, SpecError
 from kjob.render import entrypoint
-from kjob.spec.model import Container
+from kjob.spec.model import Container, Workflow
 
 POD_DIR = "/kjob/pod"
 POD_VOLUME = "kjob-pod"
 SIDECAR_GRACE = 10  # seconds between a fallback sidecar's SIGTERM and SIGKILL
 MAIN = "main"
 
-# $1: this container's name, $2: how many more runs a failure gets, $3: how many dependencies, then
-# their names, then the command.
+# $1: this container's name, $2: how many more runs a failure gets, $3: seconds after the first run
+# that no run starts ("" for no limit), $4: how many dependencies, then their names, then the command.
 SET_WRAPPER = r"""
-d=/kjob/pod; me=$1; tries=$2; n=$3; shift 3
+d=/kjob/pod; me=$1; tries=$2; within=$3; n=$4; shift 4
 done_with() { echo "$1" > "$d/.$me.rc" && mv "$d/.$me.rc" "$d/$me.rc"; exit "$1"; }
 while [ "$n" -gt 0 ]; do
   dep=$1; shift; n=$((n-1))
@@ -54,10 +54,11 @@ while [ "$n" -gt 0 ]; do
     done_with 1
   fi
 done
-i=0
+i=0; start=$(date +%s)
 while :; do
   "$@"; rc=$?
   if [ "$rc" = 0 ] || [ "$i" -ge "$tries" ]; then break; fi
+  if [ -n "$within" ] && [ "$(( $(date +%s) - start ))" -ge "$within" ]; then break; fi
   i=$((i+1))
 done
 done_with "$rc"
@@ -139,6 +140,7 @@ def shape(
     container_set: Sequence[Container],
     set_retries: int,
     native_sidecars: bool,
+    set_retry_duration: float | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """The pod's ``initContainers``, ``containers`` and the volumes kjob adds, around ``main`` (the
     rendered main container, or the rendered main member of a containerSet)."""
@@ -150,9 +152,9 @@ def shape(
     helpers = [helper(c, main_mounts) for c in sidecars]
     shared = bool(container_set) or (bool(sidecars) and not native_sidecars)
     if shared:
-        retries = set_retries if container_set else 0
+        retry = (set_retries, set_retry_duration) if container_set else (0, None)
         members = [
-            _in_set(template, m, deps, retries) for m, deps in _with_dependencies(members, container_set)
+            _in_set(template, m, deps, retry) for m, deps in _with_dependencies(members, container_set)
         ]
         names = [str(m["name"]) for m in members]
         if not native_sidecars:
@@ -190,8 +192,12 @@ def _with_dependencies(
     return [(m, c.dependencies) for m, c in zip(members, container_set, strict=True)]
 
 
-def _in_set(template: str, c: dict[str, Any], deps: tuple[str, ...], retries: int) -> dict[str, Any]:
+def _in_set(
+    template: str, c: dict[str, Any], deps: tuple[str, ...], retry: tuple[int, float | None]
+) -> dict[str, Any]:
     argv = _argv(template, c, "wait for the containers it depends on")
+    retries, within = retry
+    limit = "" if within is None else str(max(1, round(within)))
     wrapped = [
         "sh",
         "-c",
@@ -199,10 +205,11 @@ def _in_set(template: str, c: dict[str, Any], deps: tuple[str, ...], retries: in
         "kjob-set",
         str(c["name"]),
         str(retries),
+        limit,
         str(len(deps)),
         *deps,
-        *argv,
     ]
+    wrapped += argv
     return {**c, "command": wrapped[:1], "args": wrapped[1:]}
 
 
@@ -233,3 +240,34 @@ def _argv(template: str, c: dict[str, Any], why: str) -> list[str]:
 
 def _mount_pod_dir(c: dict[str, Any]) -> None:
     c["volumeMounts"] = [*(c.get("volumeMounts") or ()), {"name": POD_VOLUME, "mountPath": POD_DIR}]
+
+
+def problems(workflow: Workflow) -> list[SpecError]:
+    """A located warning for each container kjob must wrap but that names no command: a
+    containerSet's (wrapped on Kubernetes, and run by its command on the local backend) and a sidecar
+    (wrapped on a cluster without native sidecars)."""
+    found: list[SpecError] = []
+    for template in workflow.templates.values():
+        members = template.container_set.containers if template.container_set is not None else ()
+        for container, why in [
+            *((c, "wait for the containers it depends on") for c in members),
+            *(
+                (c, "stop it when the main container ends, on a cluster without native sidecars")
+                for c in template.sidecars
+            ),
+        ]:
+            if container.command:
+                continue
+            mark = container.mark if container.mark.line else template.mark
+            found.append(
+                SpecError(
+                    f"container '{container.name}' of template '{template.name}' has no command: on "
+                    f"Kubernetes kjob runs a wrapper around it to {why}, and only the container runtime "
+                    "knows the image's ENTRYPOINT",
+                    path=mark.path,
+                    line=mark.line,
+                    col=mark.col,
+                    hint=entrypoint.HINT,
+                )
+            )
+    return found
