@@ -228,3 +228,51 @@ def test_pod_gc_and_ttl_are_read_and_said_to_do_nothing_locally(kjob: Any, tmp_p
     done = kjob("lint", write(tmp_path, bad))
     assert done.code == 2
     assert "wf.yaml:13:21: error: unknown podGC strategy 'OnPodSucess'" in done.stderr
+
+
+GLOBAL_OUTPUTS = """\
+  entrypoint: main
+  onExit: report
+  templates:
+  - name: main
+    steps:
+    - - {name: make, template: make}
+    - - name: use
+        template: use
+        arguments:
+          parameters: [{name: word, value: "{{workflow.outputs.parameters.word}}"}]
+          artifacts: [{name: file, from: "{{workflow.outputs.artifacts.file}}"}]
+  - name: make
+    container: {image: alpine, command: [sh, -c, 'echo hi > /tmp/word; echo art > /tmp/file']}
+    outputs:
+      parameters: [{name: word, globalName: word, valueFrom: {path: /tmp/word}}]
+      artifacts: [{name: file, globalName: file, path: /tmp/file}]
+  - name: use
+    inputs:
+      parameters: [{name: word}]
+      artifacts: [{name: file, path: /tmp/in}]
+    container: {image: alpine, command: [sh, -c, 'echo "$W $(cat /tmp/in)"'], env: [{name: W, value: "{{inputs.parameters.word}}"}]}
+  - name: report
+    container:
+      image: alpine
+      command: [echo, "exit handler read {{workflow.outputs.parameters.word}}"]
+"""
+
+
+def test_global_outputs_are_read_by_later_tasks_and_the_exit_handler(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, GLOBAL_OUTPUTS))
+    assert done.code == 0, done.stdout + done.stderr
+    nodes = done.nodes()
+    assert nodes["use"]["outputs"]["result"] == "hi art"
+    assert nodes["onExit"]["outputs"]["result"] == "exit handler read hi"
+    assert done.record()["outputs"]["parameters"] == {"word": "hi"}
+
+
+def test_a_global_output_no_template_declares_is_a_located_error(kjob: Any, tmp_path: Path) -> None:
+    done = kjob(
+        "lint",
+        write(tmp_path, GLOBAL_OUTPUTS.replace('outputs.parameters.word}}"]', 'outputs.parameters.wrd}}"]')),
+    )
+    assert done.code == 2
+    assert "no output parameter has globalName 'wrd'" in done.stderr
+    assert "did you mean 'word'?" in done.stderr

@@ -85,6 +85,8 @@ class RunResult:
     finished_at: float
     interrupted: bool = False
     detached: bool = False  # interrupted, with its running attempts left running (to resume later)
+    # the outputs given a ``globalName``: {"parameters": {...}, "artifacts": {...}}
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -286,6 +288,7 @@ class Engine:
             finished_at=self.backend.now(),
             interrupted=self._interrupted,
             detached=self._detached,
+            outputs=_global_outputs(self.info),
         )
 
     def _loop(self) -> None:
@@ -669,6 +672,30 @@ class Engine:
         if display is not None:
             node.display_name = self._render(display, lookup)
 
+    def _publish_outputs(self, node: Node) -> None:
+        """The node's outputs that have a ``globalName`` become ``workflow.outputs.*`` (the last node
+        to finish with one wins, as in Argo)."""
+        outputs = node.template.outputs
+        named = [p.global_name for p in outputs.parameters] + [a.global_name for a in outputs.artifacts]
+        if node.is_group or not any(named):
+            return
+        params = {
+            p.global_name: node.parameters[p.name]
+            for p in outputs.parameters
+            if p.global_name and p.name in node.parameters
+        }
+        arts = {
+            a.global_name: node.artifacts[a.name]
+            for a in outputs.artifacts
+            if a.global_name and a.name in node.artifacts
+        }
+        if params or arts:
+            self.info = dataclasses.replace(
+                self.info,
+                output_parameters={**self.info.output_parameters, **params},
+                output_artifacts={**self.info.output_artifacts, **arts},
+            )
+
     def _bind_inputs(self, node: Node, lookup: Lookup) -> None:
         args = node.task.arguments
         for given in self._input_sources(node.task, node.template):
@@ -1020,6 +1047,7 @@ class Engine:
         node.phase = phase
         node.message = message
         node.retry_at = None
+        self._publish_outputs(node)
         node.finished_at = self.backend.now() if at is None else at
         if node.started_at is None and phase not in (Phase.SKIPPED, Phase.OMITTED):
             node.started_at = node.finished_at
@@ -1526,6 +1554,11 @@ def _fail_fast_on_item(queue: AttemptQueue, item: Node) -> None:
         scope.stopping = True
         scope.stop_reason = "template has failed or errored children and failFast enabled"
         queue.release([scope])
+
+
+def _global_outputs(info: WorkflowInfo) -> dict[str, dict[str, str]]:
+    found = {"parameters": dict(info.output_parameters), "artifacts": dict(info.output_artifacts)}
+    return {kind: values for kind, values in found.items() if values}
 
 
 def _tighter(first: float | None, second: float | None) -> float | None:

@@ -40,6 +40,9 @@ class WorkflowInfo:
     status: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)  # the workflow's metadata, as in Argo
     annotations: Mapping[str, str] = field(default_factory=dict)
+    # the outputs given a ``globalName`` so far: ``workflow.outputs.parameters.X`` / ``.artifacts.X``
+    output_parameters: Mapping[str, str] = field(default_factory=dict)
+    output_artifacts: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, parts: list[str]) -> str:
         if parts == ["name"]:
@@ -52,6 +55,10 @@ class WorkflowInfo:
             return self.status
         if len(parts) == 2 and parts[0] == "parameters" and parts[1] in self.parameters:
             return self.parameters[parts[1]]
+        if len(parts) == 3 and parts[0] == "outputs" and parts[1] in ("parameters", "artifacts"):
+            outputs = self.output_parameters if parts[1] == "parameters" else self.output_artifacts
+            if parts[2] in outputs:
+                return outputs[parts[2]]
         if len(parts) >= 1 and parts[0] in ("labels", "annotations"):
             key = ".".join(parts[1:])  # a key's own dots (example.com/owner) split the reference
             values = self.labels if parts[0] == "labels" else self.annotations

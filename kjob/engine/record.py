@@ -62,6 +62,8 @@ class RunRecorder:
             interrupted=result.interrupted,
             detached=result.detached,
         )
+        if result.outputs:  # the outputs given a globalName
+            self.header["outputs"] = result.outputs
         self._write()
 
     def abort(self, message: str, at: float) -> None:

@@ -140,6 +140,7 @@ def _parameter(
         supplied=supplied,
         value_from_expression=expression,
         value_from_parameter=from_parameter,
+        global_name=r.string(node, "globalName"),
     )
 
 
@@ -221,4 +222,5 @@ def _artifact(
         from_expression=from_expression,
         repository=next((str(k) for k in node if str(k) in F.ARTIFACT_REPOSITORIES), None),
         mark=mark,
+        global_name=r.string(node, "globalName"),
     )

@@ -390,7 +390,7 @@ ARGUMENTS = FieldSet("arguments", argo="Arguments", supported=_fs("parameters", 
 PARAMETER = FieldSet(
     "parameter",
     argo="Parameter",
-    supported=_fs("name", "value", "default", "enum", "description", "valueFrom"),
+    supported=_fs("name", "value", "default", "enum", "description", "valueFrom", "globalName"),
     unsupported=_fs("globalName"),
 )
 
@@ -409,7 +409,7 @@ VALUE_FROM = FieldSet(
 ARTIFACT = FieldSet(
     "artifact",
     argo="Artifact",
-    supported=_fs("name", "path", "from", "optional", "archive", "fromExpression"),
+    supported=_fs("name", "path", "from", "optional", "globalName", "archive", "fromExpression"),
     unsupported=_fs(
         "archive",
         "archiveLogs",

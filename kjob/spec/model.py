@@ -54,6 +54,8 @@ class Parameter:
     mark: Mark = NOWHERE
     # ``valueFrom.supplied``: an output of a ``suspend`` template, given when the node is resumed
     supplied: bool = False
+    # ``globalName``: an output also readable as ``workflow.outputs.parameters.<global_name>``
+    global_name: str | None = None
     # a dag or steps template's outputs, resolved as it ends: an expression over its tasks'
     # values (``valueFrom.expression``) or a text with references (``valueFrom.parameter``)
     value_from_expression: str | None = None
@@ -72,6 +74,8 @@ class Artifact:
     # these "not supported by kjob yet", so a workflow naming one never runs
     repository: str | None = None
     mark: Mark = NOWHERE
+    # ``globalName``: an output also readable as ``workflow.outputs.artifacts.<global_name>``
+    global_name: str | None = None
     from_expression: str | None = None  # ``fromExpression``: an expression whose value is an artifact
 
 

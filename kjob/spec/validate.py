@@ -626,6 +626,8 @@ class _Checker:
             )
         if rest in (["labels"], ["annotations"], ["labels", "json"], ["annotations", "json"]):
             return None  # all of them, as a JSON object
+        if len(rest) == 3 and rest[0] == "outputs" and rest[1] in ("parameters", "artifacts"):
+            return self.check_global_output(rest[1], rest[2])
         if len(rest) >= 2 and rest[0] in ("labels", "annotations"):
             return self.check_metadata_ref(rest[0], ".".join(rest[1:]))
         if rest and rest[0] in _WORKFLOW_ARGO_ONLY:
@@ -634,6 +636,26 @@ class _Checker:
             f"unknown variable '{path}'",
             "workflow variables: name, namespace, uid, status, parameters.<name>, labels.<key>, "
             "annotations.<key>",
+        )
+
+    def check_global_output(self, kind: str, name: str) -> _Problem | None:
+        """``workflow.outputs.<kind>.<name>``: some template's output must have that ``globalName``."""
+        declared = sorted(
+            {
+                o.global_name
+                for t in self.templates.values()
+                for o in (t.outputs.parameters if kind == "parameters" else t.outputs.artifacts)
+                if o.global_name
+            }
+        )
+        if name in declared:
+            return None
+        noun = "parameter" if kind == "parameters" else "artifact"
+        return _Problem(
+            f"no output {noun} has globalName '{name}'",
+            _did_you_mean(name, declared, f"globalNames: {', '.join(declared)}")
+            if declared
+            else f"give an output {noun} `globalName: {name}`",
         )
 
     def check_metadata_ref(self, kind: str, key: str) -> _Problem | None:
