@@ -396,7 +396,8 @@ def _job(
     job = manifests.job_manifest(
         template_spec, run, ttl_seconds_after_finished=ttl_seconds_after_finished, queue=queue
     )
-    name: str = job["metadata"]["name"]
+    name = names.job_name(run.run_id, template_spec.node_id, template_spec.attempt, room=names.INDEXED_ROOM)
+    job["metadata"]["name"] = name
     meta = job["metadata"]
     node_label = names.node_hash(run.run_id, first.group_id)
     meta["labels"][names.LABEL_NODE] = node_label

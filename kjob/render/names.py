@@ -35,11 +35,17 @@ def node_hash(run_id: str, node_id: str) -> str:
     return hashlib.sha256(f"{run_id}\0{node_id}".encode()).hexdigest()[:8]
 
 
-def job_name(run_id: str, node_id: str, attempt: int) -> str:
-    """``<run>-<task>-<hash>-<attempt>``, cut to 63 characters, the same every time."""
+def job_name(run_id: str, node_id: str, attempt: int, *, room: int = 0) -> str:
+    """``<run>-<task>-<hash>-<attempt>``, cut to 63 characters (less ``room``), the same every time."""
     suffix = f"-{node_hash(run_id, node_id)}-{attempt}"
-    base = slug(f"{run_id}-{node_id}", _MAX - len(suffix))
+    base = slug(f"{run_id}-{node_id}", _MAX - room - len(suffix))
     return base + suffix
+
+
+# An Indexed Job's pods are named for the host ``<job>-<index>``, a DNS label too: the API server
+# refuses an Indexed Job whose last index would not fit (``will not able to create pod with invalid
+# DNS label``), so its name leaves room for ``-`` and the longest index one can have.
+INDEXED_ROOM = 1 + len(str(100_000 - 1))
 
 
 def label_value(text: str) -> str:
