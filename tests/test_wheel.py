@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -27,8 +28,17 @@ def test_installed_wheel_lints_an_example_outside_the_source_tree(tmp_path: Path
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    # kjob's dependencies from this venv (a path, so its editable kjob is not on it), the wheel's kjob
+    # itself installed: what is checked is what the wheel carries, without downloading its dependencies
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)],
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
         capture_output=True,
         text=True,
         check=False,
