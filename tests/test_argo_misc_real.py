@@ -112,7 +112,7 @@ def test_inline_defaults_claims_global_outputs_metadata_pod_gc_and_ttl(tmp_path:
             try:
                 ns.core.read_namespaced_config_map(RUN, ns.name)
             except client.ApiException as err:
-                return err.status == 404
+                return bool(err.status == 404)
             return False
 
         ns.wait("the run's time to live to end", run_gone, timeout=60)
