@@ -327,3 +327,31 @@ def test_resume_values_fill_supplied_outputs_and_are_checked_against_the_inputs(
     assert outputs({"answer": "YES", "note": "go"}) == ({"answer": "YES", "note": "go"}, "")
     assert outputs({"answer": "MAYBE"})[1] == "--set answer=MAYBE: not one of YES, NO"
     assert "no supplied output or input of that name" in outputs({"other": "x"})[1]
+
+
+RETRIED = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: a, template: stamp, hooks: {exit: {template: stamp}}}
+      - {name: b, template: flaky, depends: a, onExit: stamp}
+  - name: stamp
+    script: {image: python, command: [python], source: "import time; print(time.time_ns())"}
+  - name: flaky
+    container: {image: alpine, command: [sh, -c, "[ -e FLAG ] || { touch FLAG; exit 1; }"]}
+"""
+
+
+def test_kjob_retry_runs_the_hooks_of_the_tasks_it_runs_again(kjob: Any, tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    first = kjob("run", "--run-id", "hooked-1", write(tmp_path, RETRIED.replace("FLAG", str(flag))))
+    assert first.code == 1, first.stdout + first.stderr
+    before = first.nodes()
+    again = kjob("retry", "hooked-1")
+    assert again.code == 0, again.stdout + again.stderr
+    after = again.nodes()
+    # b ran again, so its exit hook did too (as Argo resets a retried node's hook children); a's did not
+    assert after["b.onExit"]["outputs"]["result"] != before["b.onExit"]["outputs"]["result"]
+    assert after["a.onExit"]["outputs"]["result"] == before["a.onExit"]["outputs"]["result"]

@@ -1206,6 +1206,11 @@ class Engine:
         reads its task's outputs)."""
         node = self._top_node(hook.template, node_id, hook.arguments)
         self._hook_owner[node] = owner
+        if self._rerun is not None:  # `kjob retry`: the hooks of a node run again run again too
+            if owner is not None:
+                self._rerun.dependencies_finished(node, [owner])
+            elif self._rerun.any_taken:
+                self._rerun.force(node)
         try:
             self._bind_inputs(node, lookup)
         except KjobError as err:
