@@ -33,6 +33,7 @@ class InputArtifact:
     name: str
     path: str
     source: str
+    raw: str | None = None  # a raw artifact's content, written at ``path`` (``source`` is then empty)
 
 
 @dataclass(frozen=True, slots=True)

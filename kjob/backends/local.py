@@ -308,7 +308,12 @@ class LocalBackend:
         argv, declared = self._command(spec, container, workdir)
         self._mount(volumes, workdir, private)
         for artifact in spec.input_artifacts:
-            self._place(Path(artifact.source), self._host_path(artifact.path, workdir, private))
+            target = self._host_path(artifact.path, workdir, private)
+            if artifact.raw is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(artifact.raw)
+                continue
+            self._place(Path(artifact.source), target)
         for path in [p.path for p in spec.output_parameters] + [a.path for a in spec.output_artifacts]:
             self._host_path(path, workdir, private)  # refuse before running, not after
         # the agent's environment (kjob's) plus these; $(VAR) and $$ read as the kubelet reads them

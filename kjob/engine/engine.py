@@ -714,7 +714,7 @@ class Engine:
                 node.input_artifacts[art.name] = expression_value(chosen, lookup)
             elif source:
                 node.input_artifacts[art.name] = self._render(source, lookup)
-            elif not art.optional:
+            elif not art.optional and _raw_input(node.task, art.name, art.raw) is None:
                 raise KjobError(
                     f"input artifact '{art.name}' has no source: pass it with arguments.artifacts"
                 )
@@ -853,6 +853,10 @@ class Engine:
             )
             if node.input_artifacts
             else ()
+        ) + tuple(
+            InputArtifact(name=a.name, path=a.path or "", source="", raw=self._render(raw, lookup))
+            for a in template.inputs.artifacts
+            if a.name not in node.input_artifacts and (raw := _raw_input(node.task, a.name, a.raw)) is not None
         )
         return AttemptSpec(
             attempt_id=record.attempt_id,
@@ -1411,6 +1415,13 @@ class Engine:
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _raw_input(task: DagTask, name: str, own: str | None) -> str | None:
+    """The inline content (``raw.data``) of the input artifact ``name`` whose template gives ``own``:
+    the task's argument's, else the template's, unless the argument gives another source."""
+    given = task.arguments.artifact(name)
+    return own if given is None else given.raw
+
+
 def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]) -> dict[str, str]:
     """``spec.arguments.parameters`` with ``-p name=value`` overrides applied and checked.
 

@@ -250,6 +250,10 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
         argv, volume, mount = workspace.attach(spec, run.run_id, run.workspace, argv)
         volumes.append(volume)
         mounts.append(mount)
+    if any(a.raw is not None for a in spec.input_artifacts):
+        if entrypoint:
+            raise _needs_command(spec, "write its raw artifacts")
+        argv = workspace.write_raw(spec, argv)
     mode = output_mode(spec)
     if mode == "direct":
         container["terminationMessagePath"] = spec.output_parameters[0].path

@@ -92,7 +92,7 @@ mkdir -p -- "$dir" && printf '%s\n' "$flags" > "$root/$report" || fail "could no
 
 def needed(spec: AttemptSpec) -> bool:
     """Whether this attempt passes artifacts (and so needs the workspace and the wrapper)."""
-    return bool(spec.input_artifacts or spec.output_artifacts)
+    return any(a.raw is None for a in spec.input_artifacts) or bool(spec.output_artifacts)
 
 
 def require(workflow: Workflow, claim: str | None) -> None:
@@ -108,7 +108,7 @@ def require(workflow: Workflow, claim: str | None) -> None:
     for template in workflow.templates.values():
         if template.container is None:
             continue
-        io = (*template.inputs.artifacts, *template.outputs.artifacts)
+        io = (*(a for a in template.inputs.artifacts if a.raw is None), *template.outputs.artifacts)
         if not io:
             continue
         mark = io[0].mark if io[0].mark.line else template.mark
@@ -159,8 +159,9 @@ def attach(
             "workspace for them",
             hint=f"name a PersistentVolumeClaim with {OPTION} NAME",
         )
-    words = ["sh", "-c", WRAPPER, "kjob-artifacts", MOUNT, str(len(spec.input_artifacts))]
-    for inp in spec.input_artifacts:
+    stored = [a for a in spec.input_artifacts if a.raw is None]
+    words = ["sh", "-c", WRAPPER, "kjob-artifacts", MOUNT, str(len(stored))]
+    for inp in stored:
         words += [inp.name, inp.path, _checked_source(inp.source, inp.name)]
     words.append(str(len(spec.output_artifacts)))
     for out in spec.output_artifacts:
@@ -168,6 +169,30 @@ def attach(
     words.append(_report(run_id, spec))
     volume = {"name": VOLUME, "persistentVolumeClaim": {"claimName": claim}}
     return [*words, *argv], volume, {"name": VOLUME, "mountPath": MOUNT}
+
+
+# $1 = n, then n (path, content) pairs of raw artifacts to write; then the command.
+RAW_WRITER = r"""
+n=$1; shift
+while [ "$n" -gt 0 ]; do
+  case $1 in */*) dir=${1%/*}; dir=${dir:-/} ;; *) dir=. ;; esac
+  mkdir -p -- "$dir" && printf '%s' "$2" > "$1" \
+    || { printf 'kjob: could not write raw artifact at %s\n' "$1" >&2; exit 1; }
+  shift 2; n=$((n - 1))
+done
+exec "$@"
+"""
+
+
+def write_raw(spec: AttemptSpec, argv: list[str]) -> list[str]:
+    """``argv`` after writing the attempt's raw input artifacts at their paths (none: ``argv``)."""
+    raw = [a for a in spec.input_artifacts if a.raw is not None]
+    if not raw:
+        return argv
+    words = ["sh", "-c", RAW_WRITER, "kjob-raw", str(len(raw))]
+    for artifact in raw:
+        words += [artifact.path, artifact.raw or ""]
+    return [*words, *argv]
 
 
 def _checked_source(source: str, name: str) -> str:

@@ -161,6 +161,22 @@ def _check_scope_sources(
             )
 
 
+def _raw(r: Reader, node: YamlMap, name: str) -> str | None:
+    """``raw: {data: ...}``: the artifact's content, inline (it may hold references)."""
+    raw = r.mapping(node, "raw")
+    if raw is None:
+        return None
+    r.fields(raw, F.RAW_ARTIFACT, f"raw of artifact '{name}'")
+    data = r.text(raw, "data", f"raw data of artifact '{name}'")
+    if data is None and raw.get("data") is None:
+        r.diag.error(
+            f"raw artifact '{name}' has no data",
+            r.src.key(node, "raw"),
+            hint="add `data: |` with its content",
+        )
+    return data if data is not None else ""
+
+
 def _archive(r: Reader, node: YamlMap, name: str) -> None:
     """``archive``: how Argo packs an artifact in its repository.  kjob keeps artifacts unpacked in its
     run workspace, which is what a consumer sees either way: ``none`` and ``tar`` are checked, no more."""
@@ -201,7 +217,8 @@ def _artifact(
             mark,
             hint="add `path:` with where the file is in the container",
         )
-    chosen = source is not None or from_expression is not None
+    raw = _raw(r, node, name)
+    chosen = source is not None or from_expression is not None or raw is not None
     if role == "outputs" and not runs and kind is not None and not chosen and not has_other_source:
         r.diag.error(
             f"output artifact '{name}' of {where} has no source",
@@ -219,6 +236,7 @@ def _artifact(
         path=path,
         from_=source,
         optional=bool(r.boolean(node, "optional")),
+        raw=raw,
         from_expression=from_expression,
         repository=next((str(k) for k in node if str(k) in F.ARTIFACT_REPOSITORIES), None),
         mark=mark,

@@ -409,7 +409,7 @@ VALUE_FROM = FieldSet(
 ARTIFACT = FieldSet(
     "artifact",
     argo="Artifact",
-    supported=_fs("name", "path", "from", "optional", "globalName", "archive", "fromExpression"),
+    supported=_fs("name", "path", "from", "optional", "raw", "globalName", "archive", "fromExpression"),
     unsupported=_fs(
         "archive",
         "archiveLogs",
@@ -447,6 +447,7 @@ ARCHIVE = FieldSet(
     hints={"zip": "kjob keeps artifacts as files and directories: use `none: {}` (or `tar`)"},
 )
 NO_ARCHIVE = FieldSet("none", argo="NoneStrategy", supported=frozenset())
+RAW_ARTIFACT = FieldSet("raw", argo="RawArtifact", supported=_fs("data"))
 TAR_ARCHIVE = FieldSet("tar", argo="TarStrategy", supported=_fs("compressionLevel"))
 
 # Where Argo keeps an artifact (its ArtifactLocation), less what kjob reads itself.

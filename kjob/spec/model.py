@@ -73,6 +73,7 @@ class Artifact:
     # the artifact repository (s3, git, http...) Argo would fetch it from or store it in: kjob reports
     # these "not supported by kjob yet", so a workflow naming one never runs
     repository: str | None = None
+    raw: str | None = None  # ``raw.data``: the artifact's content, written at its path as the task starts
     mark: Mark = NOWHERE
     # ``globalName``: an output also readable as ``workflow.outputs.artifacts.<global_name>``
     global_name: str | None = None
