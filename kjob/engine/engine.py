@@ -856,7 +856,8 @@ class Engine:
         ) + tuple(
             InputArtifact(name=a.name, path=a.path or "", source="", raw=self._render(raw, lookup))
             for a in template.inputs.artifacts
-            if a.name not in node.input_artifacts and (raw := _raw_input(node.task, a.name, a.raw)) is not None
+            if a.name not in node.input_artifacts
+            and (raw := _raw_input(node.task, a.name, a.raw)) is not None
         )
         return AttemptSpec(
             attempt_id=record.attempt_id,
