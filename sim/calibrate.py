@@ -44,6 +44,7 @@ class Calibration:
     measured_makespan: float
     attempts: int
     samples: dict[str, list[float]] = field(default_factory=dict)
+    tasks: dict[str, tuple[float, int]] = field(default_factory=dict)  # node -> (run time, failed tries)
     widths: dict[str, int] = field(default_factory=dict)  # task -> items its fan-out had
     branches: dict[str, bool] = field(default_factory=dict)  # task -> whether it ran (its when held)
 
@@ -115,7 +116,37 @@ def calibrate(record: RunRecord | Mapping[str, Any], *, run_id: str = "") -> Cal
         samples=samples,
         widths=widths,
         branches=branches,
+        tasks=per_task(record),
     )
+
+
+def per_task(record: RunRecord) -> dict[str, tuple[float, int]]:
+    """Each task that ran, by its id as :func:`sim.workflow_model.flatten` names it (``fan(3).b`` for
+    the record's ``fan(3:item).b``): its last attempt's run time and how many attempts failed."""
+    by_id = {node.id: node for node in record.nodes}
+    names: dict[str, str] = {}
+
+    def flat(node_id: str) -> str:
+        if node_id not in names:
+            node = by_id[node_id]
+            parent = by_id.get(node.parent) if node.parent else None
+            if parent is None:
+                names[node_id] = "" if not node.parent else node.id  # the entrypoint names nothing
+            elif parent.group:  # an item: "fan(3:value)" -> "fan(3)"
+                index = node.id[len(parent.id) + 1 :].split(":", 1)[0]
+                names[node_id] = f"{flat(parent.id)}({index})"
+            else:
+                base = flat(parent.id)
+                names[node_id] = f"{base}.{node.task}" if base else node.task
+        return names[node_id]
+
+    out: dict[str, tuple[float, int]] = {}
+    for node in record.nodes:
+        done = [a for a in node.attempts if a.started is not None and a.finished is not None]
+        if done and not node.group:
+            ran = max(0.0, float(done[-1].finished or 0.0) - float(done[-1].started or 0.0))
+            out[flat(node.id)] = (ran, sum(1 for a in done if a.phase in ("Failed", "Error")))
+    return out
 
 
 def choices(record: RunRecord) -> tuple[dict[str, int], dict[str, bool]]:

@@ -20,7 +20,7 @@ from sim.calibrate import Calibration, calibrate_run
 from sim.calibrate_trace import TraceFit, fit_trace, is_trace
 from sim.cluster import INF, PLACEMENTS, Cluster, load_cluster, parse_quantity
 from sim.core import Simulator, Workload
-from sim.durations import Distribution, Fixed, parse_distribution
+from sim.durations import Distribution, Fixed, Recorded, parse_distribution
 from sim.errors import SimError
 from sim.policies import POLICIES
 from sim.sources import (
@@ -69,6 +69,7 @@ class Scenario:
     items: tuple[tuple[str, int], ...] = ()  # --items TASK=N
     when: tuple[tuple[str, bool | float], ...] = ()  # --when TASK=true|false|P
     strict: bool = False  # refuse any silent default
+    replay: bool = False  # with calibrate: each task's own recorded run time and failed attempts
 
     def with_param(self, name: str, text: str) -> Scenario:
         """This scenario with one knob set from its text form (as ``--sweep`` gives it)."""
@@ -185,6 +186,8 @@ def load(scn: Scenario) -> Loaded:
                 hint="drop them, or simulate a workflow file",
             )
     workload, origin = apply_durations(scn, source.workload, calibration, source)
+    if scn.replay:
+        workload, origin = replayed(workload, calibration, origin)
     if decisions is not None and decisions.random:
         workload = Loaded(source, workload, calibration, (), decisions, scn).workload_for(scn.seed)
     assumptions = (*source.assumptions, *origin, *cluster_assumptions(scn, calibration))
@@ -197,6 +200,28 @@ def load(scn: Scenario) -> Loaded:
     if scn.strict:
         refuse_defaults(assumptions)
     return Loaded(source, workload, calibration, assumptions, decisions, scn, trace_fit)
+
+
+def replayed(
+    workload: Workload, calibration: Calibration | None, origin: tuple[Assumption, ...]
+) -> tuple[Workload, tuple[Assumption, ...]]:
+    """The workload with each task's recorded run time and failed attempts (``--replay``); a task the
+    run did not record keeps its template's duration (its mean) and draws its failures."""
+    if calibration is None:
+        raise SimError("--replay replays a recorded run", hint="give the run with --calibrate RUN")
+    names = workload.names or []
+    seen = [calibration.tasks.get(name) for name in names]
+    recorded = np.array([np.nan if s is None else s[0] for s in seen], dtype=np.float64)
+    fails = np.array([0 if s is None else s[1] for s in seen], dtype=np.int64)
+    durations = tuple(Recorded(d.mean()) for d in workload.durations)
+    where = f"recorded run {calibration.run_id}"
+    known = sum(1 for s in seen if s is not None)
+    replay = (
+        Assumption("duration", f"{known} of {len(names)} tasks", "as recorded", where),
+        Assumption("failed attempts", f"{known} of {len(names)} tasks", "as recorded", where),
+    )
+    kept = tuple(a for a in origin if known < len(names) or a.what not in ("duration", "failure rate"))
+    return replace(workload, recorded=recorded, fails=fails, durations=durations), replay + kept
 
 
 def decisions_of(scn: Scenario, calibration: Calibration | None) -> Decisions:
@@ -437,6 +462,7 @@ def needs_reload(a: Scenario, b: Scenario) -> bool:
         "when",
         "strict",
         "startup",
+        "replay",
     )
     return any(getattr(a, k) != getattr(b, k) for k in keys)
 

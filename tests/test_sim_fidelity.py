@@ -99,3 +99,64 @@ def test_calibration_reads_a_kubernetes_run(
     assert done.code == 0, done.stdout + done.stderr
     monkeypatch.setenv("KJOB_HOME", str(kjob_home))
     check_record(path, done.run_id(), "kubernetes")
+
+
+VARIED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: varied}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: first, template: w, arguments: {parameters: [{name: t, value: "0.4"}]}}
+      - name: each
+        template: w
+        dependencies: [first]
+        arguments: {parameters: [{name: t, value: "{{item}}"}]}
+        withItems: ["0.5", "2.5", "0.7", "1.9", "0.2", "1.1"]
+      - {name: last, template: w, dependencies: [each], arguments: {parameters: [{name: t, value: "0.3"}]}}
+  - name: w
+    retryStrategy: {limit: 2}
+    inputs: {parameters: [{name: t}]}
+    container: {image: alpine, command: [sleep, "{{inputs.parameters.t}}"]}
+"""
+
+
+def test_replay_reproduces_a_recorded_run_with_each_tasks_own_time_and_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items of one template take different times, and one item failed once: calibrating per template
+    cannot know which item was slow, replaying the record can, to the millisecond."""
+    monkeypatch.setenv("KJOB_HOME", str(tmp_path / "home"))
+    path = tmp_path / "varied.yaml"
+    path.write_text(VARIED)
+    wf = load_text(VARIED, path=str(path)).workflows[0]
+
+    def outcome(spec: AttemptSpec) -> Outcome:
+        seconds = float(spec.container.command[-1])
+        failing = seconds == 1.9 and spec.attempt == 0  # the fourth item fails once, after 1.9 s too
+        return Outcome(duration=seconds, exit_code=1 if failing else 0)
+
+    backend = VirtualBackend(outcome, start_latency=0.25)
+    run_dir = RunDir.create("varied-virtual")
+    recorder = RunRecorder(run_dir, header={"run_id": run_dir.run_id, "backend": backend.name}, clock_now=0.0)
+    engine = Engine(
+        wf, backend, run_id=run_dir.run_id, options=EngineOptions(parallelism=2), observers=[recorder]
+    )
+    result = engine.run()
+    recorder.finish(result)
+    assert result.phase is Phase.SUCCEEDED
+
+    from sim.scenario import Scenario, load, simulator
+
+    replay = Scenario(source=str(path), calibrate=run_dir.run_id, parallelism=2, replay=True)
+    loaded = load(replay)
+    assert loaded.calibration is not None
+    replayed = simulator(replay, loaded).run(0)
+    assert replayed.makespan == pytest.approx(loaded.calibration.measured_makespan, abs=0.01)
+    assert int(replayed.attempts.sum()) == 9  # 8 tasks, one of them twice
+    sources = {(a.what, a.source) for a in loaded.assumptions}
+    assert ("duration", f"recorded run {run_dir.run_id}") in sources

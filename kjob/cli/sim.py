@@ -150,6 +150,9 @@ def _request(ctx: click.Context, param: click.Parameter, value: str) -> tuple[fl
     metavar="TASK=true|false|P",
     help="Decide a task's when (P: the chance it holds, drawn per run).",
 )
+@click.option(
+    "--replay", is_flag=True, help="With --calibrate RUN: each task's own recorded time and retries."
+)
 @click.option("--explain", is_flag=True, help="Say where the makespan goes (running, start-up, waiting).")
 @click.option(
     "--strict", is_flag=True, help="Refuse to simulate with any silent default (see 'assumptions')."
@@ -187,6 +190,7 @@ def command(
     no_fail_fast: bool,
     items: tuple[tuple[str, int], ...],
     when: tuple[tuple[str, bool | float], ...],
+    replay: bool,
     explain: bool,
     strict: bool,
 ) -> None:
@@ -223,6 +227,7 @@ def command(
         items=items,
         when=when,
         strict=strict,
+        replay=replay,
     )
     if sweeps:
         if gantt or utilisation or per_task or explain:
