@@ -109,8 +109,8 @@ _ARTIFACT_SOURCE_HINT = (
 )
 _ARTIFACT_REPOSITORY_FIELDS = ("archiveLogs", "artifactGC", "artifactRepositoryRef", "archiveLocation")
 _POD_RESOURCES_HINT = (
-    "pod-level `podResources` and `resourceClaims` need Kubernetes feature gates kjob does not rely on: "
-    "set `resources` on each container"
+    "pod-level resources need Kubernetes 1.32, resourceClaims dynamic resource allocation (off by "
+    "default): set `resources` on each container"
 )
 _NEW_POD_FIELDS_HINTS = {
     "podResources": _POD_RESOURCES_HINT,
