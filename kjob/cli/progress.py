@@ -148,7 +148,9 @@ class Progress:
             return
         if self.quiet or (node.id == self.root and node.template.container is None):
             return
-        held_up = node.message if node.phase is Phase.RUNNING and node.message.startswith("waiting") else ""
+        # held up (waiting for a node, a lock) or suspended (how to resume it): said while it runs
+        said = node.phase is Phase.RUNNING and node.message.startswith(("waiting", "suspended"))
+        held_up = node.message if said else ""
         key = (node.phase, node.retry_at is not None, held_up)
         if node.phase is Phase.PENDING or self._seen.get(node.id) == key:
             return
