@@ -111,3 +111,16 @@ def test_a_stopped_run_stops_its_daemons() -> None:
     result = engine.run()
     assert result.phase.value == "Failed"
     assert max(ends(backend, result).values()) < 1000
+
+
+def test_depends_reads_a_ready_daemon_as_daemoned_as_argo_does() -> None:
+    """While a daemon runs, ``server.Daemoned`` holds and ``server.Succeeded`` does not (Argo's node
+    is Running and daemoned); a bare ``server`` means either."""
+    text = DAG.replace("depends: server", "depends: server.Daemoned") + (
+        "    - {name: strict, depends: server.Succeeded, template: client,"
+        " arguments: {parameters: [{name: ip, value: x}]}}\n"
+    )
+    result, _ = run(workflow(text, SERVER), {"server": FOREVER})
+    got = phases(result)
+    assert got["client"] == "Succeeded"
+    assert got["strict"] == "Omitted"

@@ -458,16 +458,16 @@ class Engine:
             if task.depends is not None:
                 expr = parse_depends(task.depends)
                 ok = expr.evaluate(
-                    lambda name: scope.nodes[name].phase.depends_name,
+                    lambda name: scope.nodes[name].depends_name,
                     children_of=lambda name: (
-                        [c.phase.depends_name for c in scope.nodes[name].children]
-                        or [scope.nodes[name].phase.depends_name]
+                        [c.depends_name for c in scope.nodes[name].children]
+                        or [scope.nodes[name].depends_name]
                     ),
                 )
                 if ok:
                     return True, ""
                 return False, depends_false(
-                    task.depends, expr.tasks, lambda name: scope.nodes[name].phase.depends_name
+                    task.depends, expr.tasks, lambda name: scope.nodes[name].depends_name
                 )
         except TemplateError as err:
             return False, f"depends: {err}"
