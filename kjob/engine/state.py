@@ -92,6 +92,12 @@ class Node:
     daemoned: bool = False  # a daemon that succeeded (ready) and still runs, until its scope ends
 
     @property
+    def depends_name(self) -> str:
+        """The word a ``depends`` expression uses for this node's result: ``Daemoned`` for a daemon
+        that is ready and still runs (Argo's node phase is Running then, not Succeeded)."""
+        return "Daemoned" if self.daemoned else self.phase.depends_name
+
+    @property
     def is_leaf(self) -> bool:
         return (self.template.container is not None or self.template.runs_in_kjob) and not self.is_group
 
