@@ -20,6 +20,7 @@ def check_expressions_run(nodes: dict[str, Any]) -> None:
     assert nodes["show"]["inputs"] == {"line": '40 HEADS ["ann"]'}
     assert nodes["show"]["outputs"]["result"] == EXPECTED_SHOW  # its artifact came by fromExpression
     assert nodes["loop"]["outputs"]["result"] == "[20,30]"  # withParam and item through {{= }}
+    assert nodes["meta"]["inputs"] == {"text": "config 20"}  # workflow.parameters.json, creationTimestamp
     retry = nodes["retry"]
     assert [a["exit_code"] for a in retry["attempts"]] == [2, 1]  # exit 2 retried, exit 1 not
     assert retry["message"] == "exit code 1 (retryStrategy.expression evaluated to false)"

@@ -684,12 +684,12 @@ wf.yaml:5:15: error: entrypoint 'main' needs input parameter 'who', which spec.a
         "references that kjob cannot resolve yet",
         """\
   - name: main
-    container: {image: alpine, args: ["{{pod.name}}", "{{workflow.creationTimestamp}}", "{{nonsense}}"]}
+    container: {image: alpine, args: ["{{pod.name}}", "{{workflow.scheduledTime}}", "{{nonsense}}"]}
 """,
         """\
 wf.yaml:8:42: error: '{{pod.name}}' is not supported by kjob yet
-wf.yaml:8:58: error: '{{workflow.creationTimestamp}}' is not supported by kjob yet
-wf.yaml:8:92: error: unknown variable 'nonsense' in {{nonsense}}
+wf.yaml:8:58: error: '{{workflow.scheduledTime}}' is not supported by kjob yet
+wf.yaml:8:88: error: unknown variable 'nonsense' in {{nonsense}}
   hint: references start with one of: inputs, tasks, steps, item, workflow, retries""",
     ),
 ]

@@ -12,6 +12,7 @@ import heapq
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -264,6 +265,8 @@ class Engine:
     def run(self) -> RunResult:
         """Run the workflow until every node has finished, and return how it ended."""
         started = self.backend.now()
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+        self.info = dataclasses.replace(self.info, created=created)  # workflow.creationTimestamp
         if self.workflow.active_deadline_seconds is not None:
             self._add_timer(started + self.workflow.active_deadline_seconds, "deadline", None)
         self._start_root(self._entrypoint())

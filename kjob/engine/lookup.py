@@ -43,6 +43,7 @@ class WorkflowInfo:
     # the outputs given a ``globalName`` so far: ``workflow.outputs.parameters.X`` / ``.artifacts.X``
     output_parameters: Mapping[str, str] = field(default_factory=dict)
     output_artifacts: Mapping[str, str] = field(default_factory=dict)
+    created: str | None = None  # workflow.creationTimestamp: when the run started, RFC 3339 in UTC
 
     def get(self, parts: list[str]) -> str:
         if parts == ["name"]:
@@ -59,6 +60,11 @@ class WorkflowInfo:
             outputs = self.output_parameters if parts[1] == "parameters" else self.output_artifacts
             if parts[2] in outputs:
                 return outputs[parts[2]]
+        if parts == ["parameters", "json"]:  # all of them, as Argo writes spec.arguments.parameters
+            listed = [{"name": k, "value": v} for k, v in self.parameters.items()]
+            return json.dumps(listed, separators=(",", ":"))
+        if parts == ["creationTimestamp"] and self.created is not None:
+            return self.created
         if len(parts) >= 1 and parts[0] in ("labels", "annotations"):
             key = ".".join(parts[1:])  # a key's own dots (example.com/owner) split the reference
             values = self.labels if parts[0] == "labels" else self.annotations

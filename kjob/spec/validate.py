@@ -71,7 +71,7 @@ _ARGO_ONLY_TASK_ATTRIBUTES = frozenset(
         "outputs.artifacts",
     }
 )
-_WORKFLOW_SUPPORTED = frozenset({"name", "namespace", "uid", "status"})
+_WORKFLOW_SUPPORTED = frozenset({"name", "namespace", "uid", "status", "creationTimestamp"})
 _TEMPLATE_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate")
 _WORKFLOW_ARGO_ONLY = frozenset(
     {
@@ -80,7 +80,6 @@ _WORKFLOW_ARGO_ONLY = frozenset(
         "failures",
         "duration",
         "priority",
-        "creationTimestamp",
         "outputs",
         "scheduledTime",
         "parameters",
@@ -614,8 +613,8 @@ class _Checker:
             name = ".".join(rest[1:])
             if name in self.workflow_parameters:
                 return None
-            if name == "json":  # all of them as JSON, as is `workflow.parameters`
-                return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
+            if name == "json":  # all of them as a JSON list of {name, value}, as in Argo
+                return None
             if self.wf.kind in _TEMPLATE_KINDS:
                 return None  # a WorkflowTemplate's may also be given by the workflow that runs it
             declared = sorted(self.workflow_parameters)
