@@ -112,7 +112,7 @@ def nodes_of(task: DagTask) -> list[GraphNode]:
             for i in range(len(task.with_items))
         ]
     if task.with_sequence is not None:
-        count = _literal_count(task)
+        count = literal_count(task)
         if count is not None:
             return [
                 GraphNode(f"{task.name}({i})", task.name, task.template, "withSequence") for i in range(count)
@@ -123,9 +123,11 @@ def nodes_of(task: DagTask) -> list[GraphNode]:
     return [GraphNode(task.name, task.name, task.template)]
 
 
-def _literal_count(task: DagTask) -> int | None:
+def literal_count(task: DagTask) -> int | None:
+    """The item count of a ``withSequence`` whose bounds are literal numbers, else ``None``."""
     seq = task.with_sequence
-    assert seq is not None
+    if seq is None:
+        return None
     try:
         if seq.count is not None:
             return int(seq.count)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from kjob.graph import task_graph
+from kjob.graph import literal_count, task_graph
 from kjob.limits import Limit
 from kjob.spec.model import DagTask, TemplateKind, Workflow
 from sim.errors import SimError
@@ -237,7 +237,7 @@ class _Flattener:
             return given
         if task.with_items is not None:
             return len(task.with_items)
-        count = _literal_count(task)
+        count = literal_count(task)
         if count is not None:
             return count
         kind = "withParam" if task.with_param is not None else "withSequence"
@@ -263,15 +263,3 @@ class _Flattener:
 def _items(n: int) -> str:
     return f"{n} item" + ("" if n == 1 else "s")
 
-
-def _literal_count(task: DagTask) -> int | None:
-    seq = task.with_sequence
-    if seq is None:
-        return None
-    try:
-        if seq.count is not None:
-            return int(seq.count)
-        start, end = int(seq.start or "0"), int(seq.end or "0")
-    except ValueError:
-        return None
-    return abs(end - start) + 1
