@@ -38,6 +38,7 @@ spec:
 """
 
 
+@pytest.mark.slow
 def test_two_local_runs_sharing_a_mutex_never_overlap(kjob_home: Path, tmp_path: Path) -> None:
     (tmp_path / "wf.yaml").write_text(MUTEX)
     runs = [
