@@ -165,3 +165,29 @@ def test_a_memoized_task_runs_once_and_the_next_run_takes_its_outputs_from_the_c
     entry = json.loads((kjob_home / "memo" / "my-cache.json").read_text())["make-v1"]
     assert entry["nodeID"] == "make"
     assert entry["outputs"]["parameters"] == [{"name": "v", "value": "forty-two"}]
+
+
+class ClusterStub:
+    """A configured cluster whose semaphore ConfigMap says 1."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def limit(self, lock: Lock) -> int:
+        self.asked.append(lock.limit_name)
+        return 1
+
+    def close(self) -> None:
+        pass
+
+
+def test_without_a_local_limit_a_semaphore_reads_the_configured_clusters_config_map(kjob_home: Path) -> None:
+    cluster = ClusterStub()
+    locks = FileLocks(kjob_home, cluster)
+    semaphore = Lock("semaphore", "default", "my-config", "template")
+    assert locks.acquire(semaphore, "a") is None
+    assert locks.acquire(semaphore, "b") is not None  # the cluster's limit: 1
+    (kjob_home / "semaphores.yaml").write_text("my-config/template: 2\n")
+    assert locks.acquire(semaphore, "b") is None  # the local file comes first
+    assert cluster.asked == ["my-config/template", "my-config/template"]
+    locks.close()

@@ -2,8 +2,9 @@
 
 Locks are ``flock`` locks on files under ``$KJOB_HOME/locks/``: a mutex is one file, a semaphore of
 limit N is N slot files of which a holder takes the first free one.  The kernel frees a lock when the
-process holding it ends, so a run that crashed holds nothing.  Without a cluster a semaphore's limit is
-read from ``$KJOB_HOME/semaphores.yaml`` (``CONFIGMAP/KEY: N``, or ``KEY: N`` for a database semaphore).
+process holding it ends, so a run that crashed holds nothing.  A semaphore's limit is read from
+``$KJOB_HOME/semaphores.yaml`` (``CONFIGMAP/KEY: N``, or ``KEY: N`` for a database semaphore), else,
+when a cluster is configured, from its ConfigMap there.
 
 Memoize caches are JSON files ``$KJOB_HOME/memo/<cache>.json`` holding Argo's entries by key, written
 under an ``flock`` of their own so that concurrent runs do not lose each other's entries.
@@ -18,7 +19,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 from urllib.parse import quote
 
 from kjob.backends.coordination import Denied, Lock, MemoEntry, rfc3339
@@ -28,11 +29,22 @@ RETRY_EVERY = 0.5  # seconds between tries of a lock another local run holds
 LIMITS_FILE = "semaphores.yaml"
 
 
-class FileLocks:
-    """Mutexes and semaphores of the local runs under ``home`` (``$KJOB_HOME``)."""
+class LimitSource(Protocol):
+    """Where else a semaphore's limit may be read (a configured cluster's ConfigMap)."""
 
-    def __init__(self, home: Path) -> None:
+    def limit(self, lock: Lock) -> int:
+        """The limit, or :class:`KjobError` saying why it cannot be read."""
+
+    def close(self) -> None: ...
+
+
+class FileLocks:
+    """Mutexes and semaphores of the local runs under ``home`` (``$KJOB_HOME``); a semaphore's limit
+    comes from ``semaphores.yaml`` there, else from ``cluster`` (its ConfigMap, as on Kubernetes)."""
+
+    def __init__(self, home: Path, cluster: LimitSource | None = None) -> None:
         self.home = home
+        self.cluster = cluster
         self._open: dict[tuple[Lock, str], IO[bytes]] = {}  # (lock, holder) -> its locked slot file
 
     @property
@@ -65,9 +77,13 @@ class FileLocks:
         for handle in self._open.values():
             handle.close()
         self._open.clear()
+        if self.cluster is not None:
+            self.cluster.close()
 
     def limit(self, lock: Lock) -> int:
-        return configured_limit(self.home, lock, "on the local backend")
+        if self.cluster is None or lock.limit_name in _read_limits(self.home / LIMITS_FILE):
+            return configured_limit(self.home, lock, "on the local backend")
+        return self.cluster.limit(lock)
 
 
 def configured_limit(home: Path, lock: Lock, where: str) -> int:
