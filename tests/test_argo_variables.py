@@ -206,3 +206,55 @@ def test_an_archive_strategy_of_none_or_tar_is_taken_as_kjob_keeps_artifacts(
         "unknown field 'x' in archive.none of artifact 'dir'",
         "'zip' is not supported by kjob yet",
     ]
+
+
+SUB_PATH = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: sub-path-
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - name: make
+        template: make
+    - - name: use
+        template: use
+        arguments:
+          artifacts:
+          - name: file
+            from: "{{steps.make.outputs.artifacts.dir}}"
+            subPath: "{{steps.make.outputs.parameters.inner}}/b.txt"
+  - name: make
+    container:
+      image: alpine
+      command: [sh, -c, "mkdir -p /tmp/d/in && echo A > /tmp/d/a.txt && echo B > /tmp/d/in/b.txt && printf in > /tmp/inner"]
+    outputs:
+      parameters:
+      - {name: inner, valueFrom: {path: /tmp/inner}}
+      artifacts:
+      - {name: dir, path: /tmp/d, archive: {none: {}}}
+  - name: use
+    inputs:
+      artifacts:
+      - {name: file, path: /tmp/b.txt}
+    container:
+      image: alpine
+      command: [cat, /tmp/b.txt]
+"""
+
+
+def test_an_argument_artifacts_sub_path_passes_a_file_inside_it(kjob: Any, tmp_path: Path) -> None:
+    wf = tmp_path / "sub-path.yaml"
+    wf.write_text(SUB_PATH)
+    done = kjob("run", "--backend", "local", str(wf))
+    assert done.code == 0, done.stdout + done.stderr
+    run_id = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("Workflow "))
+    assert kjob("logs", run_id, "use").stdout.split() == ["B"]
+    with pytest.raises(SpecErrors) as raised:
+        load_text(SUB_PATH.replace('"{{steps.make.outputs.parameters.inner}}/b.txt"', "../x"), path="wf.yaml")
+    assert [e.message for e in raised.value.errors] == [
+        "subPath of artifact 'file' must be a relative path inside the artifact"
+    ]

@@ -717,6 +717,12 @@ class Engine:
                 node.input_artifacts[art.name] = expression_value(chosen, lookup)
             elif source:
                 node.input_artifacts[art.name] = self._render(source, lookup)
+                sub_path = arg_art.sub_path if arg_art is not None else art.sub_path
+                if sub_path:
+                    inside = self._render(sub_path, lookup).strip("/")
+                    if inside.startswith("/") or ".." in inside.split("/"):
+                        raise KjobError(f"subPath '{inside}' of input artifact '{art.name}' is outside it")
+                    node.input_artifacts[art.name] += "/" + inside
             elif not art.optional and _raw_input(node.task, art.name, art.raw) is None:
                 raise KjobError(
                     f"input artifact '{art.name}' has no source: pass it with arguments.artifacts"

@@ -161,6 +161,22 @@ def _check_scope_sources(
             )
 
 
+def _sub_path(r: Reader, node: YamlMap, name: str) -> str | None:
+    """``subPath``: a relative path inside the artifact given (no ``..``), or ``None``."""
+    sub_path = r.text(node, "subPath", f"subPath of artifact '{name}'")
+    if sub_path is None:
+        return None
+    parts = sub_path.split("/")
+    if sub_path.startswith("/") or ".." in parts or "\x00" in sub_path:
+        r.diag.error(
+            f"subPath of artifact '{name}' must be a relative path inside the artifact",
+            r.src.value(node, "subPath"),
+            hint="write a path such as `dir/file.txt`, without a leading / or ..",
+        )
+        return None
+    return sub_path.strip("/") or None
+
+
 def _raw(r: Reader, node: YamlMap, name: str) -> str | None:
     """``raw: {data: ...}``: the artifact's content, inline (it may hold references)."""
     raw = r.mapping(node, "raw")
@@ -218,6 +234,7 @@ def _artifact(
             hint="add `path:` with where the file is in the container",
         )
     raw = _raw(r, node, name)
+    sub_path = _sub_path(r, node, name)
     chosen = source is not None or from_expression is not None or raw is not None
     if role == "outputs" and not runs and kind is not None and not chosen and not has_other_source:
         r.diag.error(
@@ -237,6 +254,7 @@ def _artifact(
         from_=source,
         optional=bool(r.boolean(node, "optional")),
         raw=raw,
+        sub_path=sub_path,
         from_expression=from_expression,
         repository=next((str(k) for k in node if str(k) in F.ARTIFACT_REPOSITORIES), None),
         mark=mark,

@@ -409,7 +409,9 @@ VALUE_FROM = FieldSet(
 ARTIFACT = FieldSet(
     "artifact",
     argo="Artifact",
-    supported=_fs("name", "path", "from", "optional", "raw", "globalName", "archive", "fromExpression"),
+    supported=_fs(
+        "name", "path", "from", "optional", "raw", "subPath", "globalName", "archive", "fromExpression"
+    ),
     unsupported=_fs(
         "archive",
         "archiveLogs",

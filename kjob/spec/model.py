@@ -74,6 +74,7 @@ class Artifact:
     # these "not supported by kjob yet", so a workflow naming one never runs
     repository: str | None = None
     raw: str | None = None  # ``raw.data``: the artifact's content, written at its path as the task starts
+    sub_path: str | None = None  # ``subPath``: take this file or directory inside the artifact given
     mark: Mark = NOWHERE
     # ``globalName``: an output also readable as ``workflow.outputs.artifacts.<global_name>``
     global_name: str | None = None
