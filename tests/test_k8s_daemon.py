@@ -65,3 +65,10 @@ def test_a_waves_plan_refuses_a_daemon_at_its_template(kjob: Any, tmp_path: Path
     done = kjob("plan", str(DAEMON_HTTP), "-o", str(tmp_path / "plan"))
     assert done.code == 2
     assert "daemon_http.yaml:28:5: error: template 'http-server' is a daemon" in done.stderr + done.stdout
+
+
+def test_a_dry_run_shows_the_daemon_job_with_its_probe_and_its_ip_as_a_run_time_value(kjob: Any) -> None:
+    done = kjob("run", "--dry-run", str(DAEMON_HTTP))
+    assert done.code == 0, done.stdout + done.stderr
+    assert "http://<run-time: server.ip>:18765/index.html" in done.stdout
+    assert "port: 18765" in done.stdout  # the readinessProbe's port, a number

@@ -33,7 +33,14 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kjob.backends.base import AttemptEvent, AttemptFinished, AttemptPhase, AttemptSpec, AttemptStarted
+from kjob.backends.base import (
+    AttemptEvent,
+    AttemptFinished,
+    AttemptPhase,
+    AttemptReady,
+    AttemptSpec,
+    AttemptStarted,
+)
 from kjob.engine.bulk import BulkReport
 from kjob.engine.engine import Engine, EngineOptions, RunResult
 from kjob.engine.state import Node, Phase
@@ -75,6 +82,7 @@ class DryRunBackend:
         self.fan_outs: list[str] = []  # fan-outs shown one Job per item, and why
         self._now = 0.0
         self._events: list[AttemptEvent] = []
+        self._daemons: set[str] = set()  # daemons ready and "running": their end comes when stopped
 
     def now(self) -> float:
         return self._now
@@ -91,6 +99,10 @@ class DryRunBackend:
     def _succeed(self, spec: AttemptSpec) -> None:
         node = spec.node_id
         self._events.append(AttemptStarted(spec.attempt_id, self._now))
+        if spec.daemon:  # ready at once, and running until the engine stops it
+            self._events.append(AttemptReady(spec.attempt_id, self._now, f"{RUN_TIME}{node}.ip>"))
+            self._daemons.add(spec.attempt_id)
+            return
         self._events.append(
             AttemptFinished(
                 spec.attempt_id,
@@ -135,7 +147,12 @@ class DryRunBackend:
         return True
 
     def cancel(self, attempt_id: str) -> None:
-        """Nothing to stop: every attempt's end is already queued."""
+        """Nothing to stop but a daemon: every other attempt's end is already queued."""
+        if attempt_id in self._daemons:
+            self._daemons.discard(attempt_id)
+            self._events.append(
+                AttemptFinished(attempt_id, AttemptPhase.FAILED, self._now, message="stopped")
+            )
 
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
         if self._events:
