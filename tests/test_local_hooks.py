@@ -125,6 +125,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._answer()
 
+    def do_PUT(self) -> None:
+        self._answer()
+
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         sent = self.rfile.read(length).decode()
@@ -167,6 +170,8 @@ HTTP = """\
         continueOn: {failed: true}
       - name: judged
         template: judged
+      - name: raw
+        template: raw
   - name: call
     inputs: {parameters: [{name: path}]}
     http:
@@ -179,6 +184,8 @@ HTTP = """\
       method: POST
       body: "{{inputs.parameters.got}}"
       successCondition: response.statusCode == 200 && response.headers["X-Served-By"][0] == "kjob-test"
+  - name: raw
+    http: {url: "URL/raw", method: PUT, bodyFrom: {bytes: aGVsbG8gYnl0ZXM=}, timeoutSeconds: 20}
   - name: judged
     retryStrategy: {limit: 1}
     http:
@@ -197,6 +204,7 @@ def test_http_templates_send_requests_and_judge_the_answers(kjob: Any, tmp_path:
     }
     posted = json.loads(nodes["post"]["outputs"]["result"])
     assert json.loads(posted["sent"])["path"] == "/hello"
+    assert json.loads(nodes["raw"]["outputs"]["result"])["sent"] == "hello bytes"  # bodyFrom.bytes decoded
     assert nodes["missing"]["phase"] == "Failed"
     assert "received non-2xx response code: 404" in nodes["missing"]["message"]
     judged = nodes["judged"]
@@ -213,7 +221,7 @@ def test_an_http_header_from_a_secret_is_refused_on_the_local_backend(kjob: Any,
     done = kjob("run", write(tmp_path, body))
     assert done.code == 2
     assert (
-        "wf.yaml:24:5: error: template 'call': header 'X-Token' reads Secret 'api' (key 'token'), "
+        "wf.yaml:26:5: error: template 'call': header 'X-Token' reads Secret 'api' (key 'token'), "
         "and the local backend has no cluster to read it from"
     ) in done.stderr
     assert not (done.home / "runs").exists() or not any((done.home / "runs").iterdir())

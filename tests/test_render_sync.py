@@ -1,5 +1,6 @@
-"""A waves plan (Jobs a GitOps tool applies in order) has no kjob to hold locks or look a cache up: a
-workflow with ``synchronization`` or ``memoize`` is refused at its place, pointing at the driver mode."""
+"""Plans of workflows with ``synchronization`` or ``memoize``: a waves plan (Jobs a GitOps tool applies in
+order) has no kjob to hold locks or look a cache up, so it refuses them at their place and points at
+the driver mode; a driver plan's Role grants the Leases and cache updates its driver will need."""
 
 from __future__ import annotations
 
@@ -37,3 +38,21 @@ def test_locks_and_memoize_are_refused_in_a_waves_plan_at_their_place() -> None:
         (18, 5, "template 'cached' is memoized: a waves plan has no kjob to look its cache up"),
     ]
     assert all("--mode driver" in (e.hint or "") for e in found)
+
+
+def test_a_driver_plans_role_grants_the_leases_and_cache_updates_its_workflow_needs() -> None:
+    from kjob.render.driver import driver_plan
+    from kjob.render.permissions import role_rules
+
+    role = next(
+        o
+        for o in driver_plan(load_text(WORKFLOW, path="wf.yaml").workflows[0], WORKFLOW)
+        if o["kind"] == "Role"
+    )
+    added = [r for r in role["rules"] if r not in role_rules()]
+    assert {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "verbs": ["create", "get", "update"],
+    } in added
+    assert any(r["resources"] == ["configmaps"] and "update" in r["verbs"] for r in added)
