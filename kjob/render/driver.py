@@ -95,6 +95,9 @@ def driver_plan(
         _plan_configmap(configmap, namespace, labels, workflow_text, opts),
         *access_objects(account, namespace, labels, opts),
     ]
+    if needs := permissions.workflow_needs(workflow):  # Leases, memoize caches: rules of their own
+        role = next(o for o in objects if o["kind"] == "Role")
+        role["rules"] += [r for r in permissions.role_rules(needs) if r not in permissions.role_rules()]
     job = driver_job_spec(workflow, configmap, account, labels, opts)
     if workflow.cron is not None:
         return objects + cronjobs(workflow.cron, base, namespace, labels, job)
