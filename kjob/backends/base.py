@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from kjob.spec.model import Container, frozen_map
+from kjob.spec.model import Container, Resource, frozen_map
 
 
 class AttemptPhase(enum.Enum):
@@ -51,6 +51,17 @@ class OutputArtifactSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceOutputSpec:
+    """An output parameter of a resource template: read from the object by a kubectl-style JSONPath
+    template (``{.metadata.name}``) or a jq filter."""
+
+    name: str
+    json_path: str | None = None
+    jq_filter: str | None = None
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptSpec:
     """Everything a backend needs to run one attempt of one task, with every template rendered."""
 
@@ -77,6 +88,10 @@ class AttemptSpec:
     wants_result: bool = True  # whether anything reads outputs.result (a backend may skip fetching it)
     group_id: str = ""  # a fan-out item's group node (``process-partition``), else empty
     item_index: int | None = None  # the item's position in its fan-out
+    # a resource template's attempt (its action rendered; ``container`` is then empty): performed
+    # against the cluster by kjob itself, see kjob.backends.resources
+    resource: Resource | None = None
+    resource_outputs: tuple[ResourceOutputSpec, ...] = ()
     # a daemon: reported ready (AttemptReady) once it runs and its readinessProbe passes, then left
     # running until the engine cancels it
     daemon: bool = False

@@ -48,8 +48,9 @@ from kjob.errors import KjobError
 from kjob.render import entrypoint, indexed, manifests, workspace
 from kjob.render.decisions import Decision, run_time_decisions, without_run_time_decisions
 from kjob.render.manifests import Manifest, RunObject
+from kjob.render.waves import resource_object
 from kjob.render.yamltext import comment, json_text, yaml_text
-from kjob.spec.model import Workflow
+from kjob.spec.model import Resource, Workflow
 
 PLACEHOLDER_UID = "00000000-0000-0000-0000-000000000000"
 RUN_TIME = "<run-time: "
@@ -80,6 +81,7 @@ class DryRunBackend:
         self.jobs: list[tuple[AttemptSpec, Manifest]] = []
         self.scripts: dict[str, str] = {}  # run ConfigMap key -> rendered script source
         self.fan_outs: list[str] = []  # fan-outs shown one Job per item, and why
+        self.resource_notes: list[str] = []  # resource actions that send no object to show
         self._now = 0.0
         self._events: list[AttemptEvent] = []
         self._daemons: set[str] = set()  # daemons ready and "running": their end comes when stopped
@@ -88,12 +90,29 @@ class DryRunBackend:
         return self._now
 
     def submit(self, spec: AttemptSpec) -> None:
+        if spec.resource is not None:
+            self._resource(spec, spec.resource)
+            return
         job = manifests.job_manifest(
             spec, self.run, ttl_seconds_after_finished=self.ttl_seconds_after_finished, queue=self.queue
         )
         if spec.container.source is not None:
             self.scripts[manifests.script_key(spec.container.source)] = spec.container.source
         self.jobs.append((spec, job))
+        self._succeed(spec)
+
+    def _resource(self, spec: AttemptSpec, resource: Resource) -> None:
+        """A resource attempt: a create or apply shows its object (what it sends), any other action
+        is named in the notes (kjob performs it at run time)."""
+        obj = resource_object(resource)
+        if obj is not None:
+            meta = obj.setdefault("metadata", {})
+            if isinstance(meta, dict):
+                meta.setdefault("namespace", self.run.namespace)
+            self.jobs.append((spec, obj))
+        else:
+            target = " ".join(resource.flags) or "the object of its manifest"
+            self.resource_notes.append(f"{spec.node_id}: resource {resource.action} of {target}, at run time")
         self._succeed(spec)
 
     def _succeed(self, spec: AttemptSpec) -> None:
@@ -111,7 +130,9 @@ class DryRunBackend:
                 exit_code=0,
                 result=f"{RUN_TIME}{node}.outputs.result>" if spec.wants_result else None,
                 parameters={
-                    p.name: f"{RUN_TIME}{node}.outputs.parameters.{p.name}>" for p in spec.output_parameters
+                    name: f"{RUN_TIME}{node}.outputs.parameters.{name}>"
+                    for name in [p.name for p in spec.output_parameters]
+                    + [p.name for p in spec.resource_outputs]
                 },
                 artifacts={
                     a.name: workspace.location(self.run.run_id, node, spec.attempt, a.name)
@@ -252,7 +273,7 @@ def dry_run(
         for spec, job in backend.jobs
     ]
     notes = _run_notes(workflow, result, decisions, backend.jobs)
-    notes += backend.fan_outs
+    notes += backend.fan_outs + backend.resource_notes
     return DryRun(run_id, namespace, configmap, jobs, notes, result)
 
 

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kjob import jsonlines, kubelet_expansion
 from kjob.backends import localshape, localvolumes
@@ -49,6 +49,11 @@ from kjob.rundir import RunDir
 from kjob.sandbox import Isolation, detect_isolation, hidden_by_private_tmp
 from kjob.spec.model import Container
 from kjob.spec.values import unpassable_in
+
+if TYPE_CHECKING:
+    from kjob.backends.resources.runner import ResourceRunner
+
+POLL_SLICE = 0.2  # seconds a poll waits at most while resource attempts run (they report by thread)
 
 _AGENT_WAIT = 10.0  # seconds close() waits for the agent to report the attempts it stops
 _ORPHAN_POLL = 0.2  # seconds between looks at the journal for attempts an earlier agent runs
@@ -114,12 +119,16 @@ class LocalBackend:
         self._prober = Prober()
         # replayed daemons kjob had stopped: their end is told again once the engine stops them again
         self._stopped_daemons: dict[str, AttemptFinished] = {}
+        # resource templates' attempts, when the workflow has some and a cluster is configured
+        self.resources: ResourceRunner | None = None
 
     # ------------------------------------------------------------------------------ interface
     def now(self) -> float:
         return time.monotonic()
 
     def submit(self, spec: AttemptSpec) -> None:
+        if self.resources is not None and self.resources.takes(spec):
+            return
         if self._resume and self._resumed(spec):
             return
         try:
@@ -138,6 +147,8 @@ class LocalBackend:
         return False  # processes start one by one; the engine keeps the limits
 
     def cancel(self, attempt_id: str) -> None:
+        if self.resources is not None and self.resources.cancel(attempt_id):
+            return
         replayed = self._stopped_daemons.pop(attempt_id, None)
         if replayed is not None:
             self._out.append(replayed)
@@ -152,6 +163,11 @@ class LocalBackend:
             self._agent.send({"op": "stop", "id": attempt_id, "reason": "stopped"})
 
     def poll(self, timeout: float | None) -> Sequence[AttemptEvent]:
+        if self.resources is not None:
+            busy = self.resources.busy  # first: one that ends after this look is polled again soon
+            self._out += self.resources.poll(0)
+            if busy:
+                timeout = POLL_SLICE if timeout is None else min(timeout, POLL_SLICE)
         if self._out:
             timeout = 0
         elif self._orphans or self._prober.probing:
@@ -180,6 +196,8 @@ class LocalBackend:
 
     def close(self) -> None:
         """Stop (SIGKILL) whatever still runs, wait for the agent to report it, release the run."""
+        if self.resources is not None:
+            self.resources.close()
         for orphan in list(self._orphans.values()):
             _signal_attempt(orphan.orphan_pid or 0, orphan.spec.attempt_id, signal.SIGKILL)
         self._prober.close()

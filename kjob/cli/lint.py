@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kjob.backends import localsecrets, localshape, localvolumes
+from kjob.backends import localsecrets, localshape, localvolumes, resources
 from kjob.cli import EXIT_OK, EXIT_USAGE, console
 from kjob.cli.common import lenient_option, load, templates_option
 from kjob.errors import KjobError
@@ -36,7 +36,7 @@ def command(files: tuple[str, ...], lenient: bool) -> None:
                 console.notice(SpecWarning(problem.message, where, problem.hint).render())
             for message, where, hint in build_gc.local_notes(wf):
                 console.notice(SpecWarning(f"on the local backend: {message}", where, hint).render())
-            for problem in localvolumes.problems(wf):  # runs on Kubernetes; locally it would not
+            for problem in [*localvolumes.problems(wf), *resources.problems(wf)]:  # runs on Kubernetes only
                 where = Mark(problem.path, problem.line, problem.col)
                 message = f"on the local backend: {problem.message}"
                 console.notice(SpecWarning(message, where, problem.hint).render())

@@ -140,7 +140,7 @@ class NodeTracker:
         self._rows: dict[int, Row] = {}  # id(node) -> its row as last drawn, until the node changes
 
     def changed(self, node: Node) -> None:
-        if node.id == self.root and node.template.container is None:
+        if node.id == self.root and not node.template.is_leaf:
             return
         self._rows.pop(id(node), None)
         if node.parent is not None:

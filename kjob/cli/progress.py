@@ -81,7 +81,7 @@ def shown(nodes: list[Node], root: str | None) -> list[Node]:
             return (*key(owner), created[id(node)])
         return (created[id(node)],)
 
-    visible = [n for n in nodes if n.id != root or n.template.container is not None]
+    visible = [n for n in nodes if n.id != root or n.template.is_leaf]
     return sorted(visible, key=key)
 
 
@@ -146,7 +146,7 @@ class Progress:
         if self._live is not None:  # (the summary takes in every node at the end)
             self._tracker.changed(node)
             return
-        if self.quiet or (node.id == self.root and node.template.container is None):
+        if self.quiet or (node.id == self.root and not node.template.is_leaf):
             return
         # held up (waiting for a node, a lock) or suspended (how to resume it): said while it runs
         said = node.phase is Phase.RUNNING and node.message.startswith(("waiting", "suspended"))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from kjob.backends.resources import resource_templates
 from kjob.cli import console
 from kjob.cli.common import (
     ClusterTarget,
@@ -187,11 +188,11 @@ def command(
             indexed_jobs=not one_job_per_item,
         )
         return
-    chosen = _choose_backend(backend, kubeconfig)
+    chosen = _choose_backend(backend, kubeconfig, acts_on_cluster=bool(resource_templates(workflow)))
     if chosen == "kubernetes":
         check_runs_in_cluster(workflow, workspace_pvc)  # before anything is created in the cluster
     else:
-        check_runs_locally(workflow)  # before the run directory is made
+        check_runs_locally(workflow, kubeconfig)  # before the run directory is made
     _check_wait(click.get_current_context(), wait, chosen, driver_image)
     new = NewRun(
         workflow,
@@ -251,7 +252,14 @@ def command(
         )
         return
     else:
-        launch = local_start(new, keep_workdirs=keep_workdirs, notice=console.notice)
+        launch = local_start(
+            new,
+            keep_workdirs=keep_workdirs,
+            notice=console.notice,
+            kubeconfig=kubeconfig,
+            context=context,
+            namespace=namespace,
+        )
     execute(launch, detach=detach)
 
 
@@ -299,13 +307,15 @@ def read_parameter_file(path: str | None) -> dict[str, str]:
     return parameter_values(data)
 
 
-def _choose_backend(requested: str, kubeconfig: str | None) -> str:
+def _choose_backend(requested: str, kubeconfig: str | None, *, acts_on_cluster: bool = False) -> str:
+    """``acts_on_cluster``: the workflow has resource templates, so a local run uses --context and
+    -n too (the cluster and namespace they act on)."""
     ctx = click.get_current_context()
     if requested == "local":
-        _refuse_cluster_options(ctx, explicit=True)
+        _refuse_cluster_options(ctx, explicit=True, acts_on_cluster=acts_on_cluster)
     chosen = choose_backend(requested, kubeconfig)
     if requested == "auto" and chosen == "local":
-        _refuse_cluster_options(ctx, explicit=False)
+        _refuse_cluster_options(ctx, explicit=False, acts_on_cluster=acts_on_cluster)
         console.notice("no cluster configured (no kubeconfig, not in a pod): running on the local backend")
     return chosen
 
@@ -340,9 +350,10 @@ def _check_wait(ctx: click.Context, wait: bool, backend: str, driver_image: str 
         raise click.UsageError(f"{', '.join(given)}: not with --wait=false on the {backend} backend")
 
 
-def _refuse_cluster_options(ctx: click.Context, *, explicit: bool) -> None:
+def _refuse_cluster_options(ctx: click.Context, *, explicit: bool, acts_on_cluster: bool = False) -> None:
     """A run on this machine with an option only a cluster uses would silently ignore it: refuse."""
-    given = given_options(ctx, CLUSTER_ONLY)
+    used = ("context", "namespace") if acts_on_cluster else ()
+    given = given_options(ctx, tuple(o for o in CLUSTER_ONLY if o not in used))
     if not given:
         return
     flags = ", ".join(given)

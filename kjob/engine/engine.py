@@ -29,6 +29,7 @@ from kjob.backends.base import (
     InputArtifact,
     OutputArtifactSpec,
     OutputParameterSpec,
+    ResourceOutputSpec,
 )
 from kjob.backends.coordination import Locks, MemoCache, MemoryLocks, MemoryMemo
 from kjob.engine.aggregate import aggregate
@@ -52,13 +53,22 @@ from kjob.engine.rerun import Rerun
 from kjob.engine.retry import LastRetry, decide_retry, retry_expression_holds
 from kjob.engine.skip_reason import depends_false, when_false
 from kjob.engine.state import NO_ITEM, AttemptRecord, Node, Phase, Scope
-from kjob.engine.substitute import AttemptFill, PartsFill, compile_attempt, compile_pod_parts, render_tree
+from kjob.engine.substitute import (
+    AttemptFill,
+    PartsFill,
+    compile_attempt,
+    compile_pod_parts,
+    compile_resource,
+    render_tree,
+)
 from kjob.errors import KjobError, TemplateError
 from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
 from kjob.limits import FAN_OUT_ITEMS, NESTING, RENDERED_CHARS
 from kjob.spec.durations import parse_duration
-from kjob.spec.model import IO, DagTask, LifecycleHook, Template, Workflow, pod_fields
+from kjob.spec.model import IO, Container, DagTask, LifecycleHook, Resource, Template, Workflow, pod_fields
+
+_NO_CONTAINER = Container(image="")  # a resource template's attempts run no container
 
 
 class Observer(Protocol):
@@ -158,6 +168,8 @@ class _Prepared:
     artifact_paths: dict[str, str]
     deadline: float | None
     parts: PartsFill
+    resource: Callable[[Lookup, int], Resource] | None = None
+    resource_outputs: tuple[ResourceOutputSpec, ...] = ()
 
     @classmethod
     def of(
@@ -168,11 +180,13 @@ class _Prepared:
         argo: bool,
         workflow_patch: str | None = None,
     ) -> _Prepared:
-        assert template.container is not None
+        assert template.is_leaf
         return cls(
             template=template,
             fill=compile_attempt(
-                template.container, pod_fields(workflow_pod_fields, template.pod_extra), argo=argo
+                template.container or _NO_CONTAINER,
+                pod_fields(workflow_pod_fields, template.pod_extra),
+                argo=argo,
             ),
             output_parameters=tuple(
                 OutputParameterSpec(p.name, p.value_from_path, p.value_from_default)
@@ -185,6 +199,14 @@ class _Prepared:
             artifact_paths={a.name: a.path or "" for a in template.inputs.artifacts},
             deadline=template.deadline,
             parts=compile_pod_parts(template, workflow_patch, argo=argo),
+            resource=compile_resource(template.resource, argo=argo) if template.resource else None,
+            resource_outputs=tuple(
+                ResourceOutputSpec(
+                    p.name, p.value_from_json_path, p.value_from_jq_filter, p.value_from_default
+                )
+                for p in template.outputs.parameters
+                if p.value_from_json_path is not None or p.value_from_jq_filter is not None
+            ),
         )
 
 
@@ -544,7 +566,7 @@ class Engine:
         """Take the node's locks and look it up in its memoize cache, then run it."""
         if not self._admitted(node):
             return
-        if node.template.container is not None or node.template.runs_in_kjob:
+        if node.template.is_leaf:
             self._queue_attempt(node)
             return
         too_deep = NESTING.problem(_nesting(node), f"task '{node.task.name}'")
@@ -777,7 +799,7 @@ class Engine:
                 self._queue.park(node, node.scope)
                 continue
             self._queue.remove(node)
-            if node.template.container is None and not node.template.runs_in_kjob:
+            if not node.template.is_leaf:
                 self._open(node)
             elif not (node.parent is not None and self._submit_batch(node)):
                 self._submit(node)
@@ -890,6 +912,8 @@ class Engine:
             wants_result=_result_used(node),
             group_id=node.parent.id if node.parent is not None else "",
             item_index=node.item_index if node.parent is not None else None,
+            resource=prepared.resource(lookup, self._max_chars) if prepared.resource is not None else None,
+            resource_outputs=prepared.resource_outputs,
             daemon=template.daemon,
         )
 

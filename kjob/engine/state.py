@@ -99,7 +99,7 @@ class Node:
 
     @property
     def is_leaf(self) -> bool:
-        return (self.template.container is not None or self.template.runs_in_kjob) and not self.is_group
+        return self.template.is_leaf and not self.is_group
 
     @property
     def duration(self) -> float | None:

@@ -18,7 +18,7 @@ from kjob.engine.lookup import Lookup
 from kjob.errors import TemplateError
 from kjob.expr import parse_template, render
 from kjob.limits import RENDERED_CHARS
-from kjob.spec.model import Container, EnvVar, Resources, Template, frozen_map
+from kjob.spec.model import Container, EnvVar, Resource, Resources, Template, frozen_map
 
 # A compiled text or tree: rendered for a lookup, each text at most ``max_chars`` long once rendered
 # (the limit is read once for many attempts: reading the environment costs more than rendering).
@@ -208,3 +208,25 @@ def compile_pod_parts(template: Template, workflow_patch: str | None, *, argo: b
         container_set=tuple(fill(lookup, max_chars) for fill in in_set),
         pod_spec_patches=tuple(fill(lookup, max_chars) for fill in patches),
     )
+
+
+def compile_resource(resource: Resource, *, argo: bool) -> Callable[[Lookup, int], Resource]:
+    """A resource template's action with its manifest, conditions and flags rendered."""
+    manifest = _compile_text(resource.manifest, argo=argo)
+    flags = _compile_texts(resource.flags, argo=argo)
+    success = _compile_text(resource.success_condition or "", argo=argo)
+    failure = _compile_text(resource.failure_condition or "", argo=argo)
+
+    def fill(lookup: Lookup, max_chars: int) -> Resource:
+        return Resource(
+            action=resource.action,
+            manifest=manifest(lookup, max_chars),
+            merge_strategy=resource.merge_strategy,
+            success_condition=success(lookup, max_chars) or None,
+            failure_condition=failure(lookup, max_chars) or None,
+            set_owner_reference=resource.set_owner_reference,
+            flags=flags(lookup, max_chars),
+            mark=resource.mark,
+        )
+
+    return fill

@@ -43,6 +43,7 @@ from kjob import __version__
 from kjob.render import names, permissions
 from kjob.render.cronjob import cronjobs
 from kjob.render.manifests import TEMPLATES_KEY
+from kjob.render.resource_access import resource_permissions
 from kjob.spec.model import Workflow
 
 Manifest = dict[str, Any]
@@ -93,7 +94,7 @@ def driver_plan(
     configmap = f"{plan}-workflow"
     objects = [
         _plan_configmap(configmap, namespace, labels, workflow_text, opts),
-        *access_objects(account, namespace, labels, opts),
+        *access_objects(account, namespace, labels, opts, resource_permissions(workflow)),
     ]
     if needs := permissions.workflow_needs(workflow):  # Leases, memoize caches: rules of their own
         role = next(o for o in objects if o["kind"] == "Role")
@@ -153,10 +154,15 @@ def _plan_volume(configmap: str, opts: DriverOptions) -> Manifest:
 
 
 def access_objects(
-    account: str, namespace: str, labels: Mapping[str, str], opts: DriverOptions
+    account: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    opts: DriverOptions,
+    extra: Sequence[permissions.Permission] = (),
 ) -> list[Manifest]:
     """The driver's ServiceAccount, and a Role and RoleBinding granting it exactly what kjob's
-    permissions table says a run with these options needs."""
+    permissions table says a run with these options needs, and ``extra`` (what the workflow's
+    resource templates do)."""
     features = permissions.features(workspace_claim=opts.workspace_claim)
     meta = {"name": account, "namespace": namespace, "labels": dict(labels)}
     return [
@@ -165,7 +171,7 @@ def access_objects(
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": meta,
-            "rules": permissions.role_rules(features),
+            "rules": permissions.role_rules(features, extra),
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",

@@ -102,16 +102,17 @@ def workflow_needs(workflow: Workflow) -> set[Need]:
     return needs
 
 
-def needed(features: Collection[Need] = ()) -> list[Permission]:
-    """The table's entries a run with these optional features needs."""
-    return [p for p in PERMISSIONS if p.need is Need.ALWAYS or p.need in features]
+def needed(features: Collection[Need] = (), extra: Collection[Permission] = ()) -> list[Permission]:
+    """The table's entries a run with these optional features needs, and ``extra`` (what its
+    resource templates do: :mod:`kjob.render.resource_access`)."""
+    return [p for p in PERMISSIONS if p.need is Need.ALWAYS or p.need in features] + list(extra)
 
 
-def role_rules(features: Collection[Need] = ()) -> list[dict[str, Any]]:
+def role_rules(features: Collection[Need] = (), extra: Collection[Permission] = ()) -> list[dict[str, Any]]:
     """The ``rules`` of a Role granting exactly :func:`needed` (one rule per API group and resource,
     verbs sorted): what a run with these optional features may do, and nothing more."""
     verbs: dict[tuple[str, str], set[str]] = {}
-    for p in needed(features):
+    for p in needed(features, extra):
         verbs.setdefault((p.group, p.resource), set()).add(p.verb)
     return [
         {"apiGroups": [group], "resources": [resource], "verbs": sorted(vs)}

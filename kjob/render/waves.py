@@ -30,13 +30,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from kjob.errors import SpecError, SpecErrors, TemplateError
 from kjob.expr import parse_template
 from kjob.render import names
 from kjob.render.decisions import run_time_decisions
 from kjob.render.kustomize import kustomization, object_text
 from kjob.render.manifests import Manifest
-from kjob.spec.model import DagTask, Mark, RetryPolicy, Template, TemplateKind, Workflow
+from kjob.spec.model import DagTask, Mark, Resource, RetryPolicy, Template, TemplateKind, Workflow
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
@@ -115,6 +117,7 @@ def problems(workflow: Workflow) -> list[SpecError]:
                 )
             )
         found += _retry_problems(template, workflow)
+        found += _resource_problems(template, workflow)
         found += _gate_problems(template, workflow)
         found += _run_time_problems(template, workflow)
     entry = templates.get(workflow.entrypoint or "")
@@ -220,6 +223,46 @@ def _run_time_problems(template: Template, workflow: Workflow) -> list[SpecError
     return found
 
 
+def _resource_problems(template: Template, workflow: Workflow) -> list[SpecError]:
+    """A resource template is its object in a waves plan (what Argo CD applies) only when it is a
+    create or apply of one named object that nothing waits on or reads back."""
+    resource = template.resource
+    if resource is None:
+        return []
+    why = ""
+    if resource.action not in ("create", "apply"):
+        why = f"a {resource.action} is an action, not an object a GitOps tool applies"
+    elif template.outputs.parameters:
+        why = "its outputs are read from the object at run time"
+    elif resource.success_condition or resource.failure_condition:
+        why = "its success/failure condition is checked at run time"
+    elif resource.set_owner_reference:
+        why = "setOwnerReference needs the run's ConfigMap, which a waves plan has not"
+    elif resource.flags:
+        why = "its flags are kubectl options a GitOps tool does not pass"
+    else:
+        obj = resource_object(resource)
+        meta = obj.get("metadata") if obj is not None else None
+        if not isinstance(meta, dict) or not meta.get("name"):
+            why = "its manifest is not one object with a metadata.name (no tool applies a generateName)"
+    if not why:
+        return []
+    mark = resource.mark if resource.mark.line else template.mark
+    return [_error(mark, workflow, f"resource template '{template.name}' cannot be a wave's object: {why}")]
+
+
+def resource_object(resource: Resource) -> dict[str, Any] | None:
+    """The object a create or apply sends (its manifest parsed), or ``None`` for any other action or
+    a manifest that is not one object."""
+    if resource.action not in ("create", "apply"):
+        return None
+    try:
+        documents = [d for d in yaml.safe_load_all(resource.manifest) if d is not None]
+    except yaml.YAMLError:
+        return None
+    return documents[0] if len(documents) == 1 and isinstance(documents[0], dict) else None
+
+
 def _error(mark: Mark, workflow: Workflow, message: str, *, hint: str = HINT_DRIVER) -> SpecError:
     where = mark if mark.line else workflow.mark
     return SpecError(message, path=where.path, line=where.line, col=where.col, hint=hint)
@@ -314,7 +357,8 @@ def waves_plan(
     for job in jobs:
         level = levels[job.task]
         manifest = _wave_job(workflow, job, level, options)
-        by_level.setdefault(level, []).append((f"job-{manifest['metadata']['name']}.yaml", manifest))
+        file = f"{str(manifest.get('kind', 'job')).lower()}-{manifest['metadata']['name']}.yaml"
+        by_level.setdefault(level, []).append((file, manifest))
     files: dict[str, str] = {}
     count = max(by_level, default=-1) + 1
     width = max(2, len(str(count - 1)))
@@ -352,6 +396,8 @@ def waves_plan(
 
 def _wave_job(workflow: Workflow, job: WaveJob, level: int, options: Options) -> Manifest:
     manifest: dict[str, Any] = json.loads(json.dumps(job.manifest))  # a deep copy, plain data
+    if workflow.templates[job.template].resource is not None:
+        return _wave_object(manifest, level)
     meta = manifest["metadata"]
     meta.pop("ownerReferences", None)
     meta["namespace"] = options.namespace
@@ -375,6 +421,14 @@ def _wave_job(workflow: Workflow, job: WaveJob, level: int, options: Options) ->
     digest = content_hash(manifest)
     node = str(meta["annotations"].get(names.ANNOTATION_NODE_ID, job.task))
     meta["name"] = names.slug(f"{workflow.display_name}-{node}", 63 - _HASH - 1) + "-" + digest
+    return manifest
+
+
+def _wave_object(manifest: dict[str, Any], level: int) -> Manifest:
+    """A resource template's object in its wave: as the manifest says (its own name and namespace,
+    the run's namespace if it names none), with the wave's annotations."""
+    meta = manifest.setdefault("metadata", {})
+    meta["annotations"] = {**meta.get("annotations", {}), SYNC_WAVE: str(level), ANNOTATION_LEVEL: str(level)}
     return manifest
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from kjob.errors import KjobError
 from kjob.rundir import RunDir, runs_root
 from kjob.runs.drive import Launch, Notice, log_notice
+from kjob.runs.start import cluster_resources, local_resources
 from kjob.runs.workflowfile import pick_workflow
 
 if TYPE_CHECKING:
@@ -54,7 +55,9 @@ def local_launch(
     workflow = pick_workflow(loaded, str(copy), record.get("workflow_name"))
     return Launch(
         workflow,
-        LocalBackend(run_dir, notice=notice, resume=True),
+        local_resources(
+            LocalBackend(run_dir, notice=notice, resume=True), workflow, None, None, None, notice
+        ),
         run_id=run_dir.run_id,
         run_dir=run_dir,
         source=str(record.get("workflow") or copy),
@@ -116,11 +119,16 @@ def cluster_launch(
     already holds: a driver Job's next pod): its Jobs are adopted, its finished tasks replayed from
     what the cluster holds, only the rest started."""
     from kjob.backends.kubernetes import KubernetesBackend, permissions
+    from kjob.render.resource_access import resource_permissions
 
     run = run_object.run_id
     if needs := permissions.workflow_needs(workflow):  # Leases, memoize caches
         permissions.check(conn, needs)
-    permissions.check(conn, permissions.features(ttl=ttl, workspace_claim=run_object.workspace))
+    permissions.check(
+        conn,
+        permissions.features(ttl=ttl, workspace_claim=run_object.workspace),
+        resource_permissions(workflow),
+    )
     exact = runs_root() / run  # this run's directory only, never one that merely starts with its id
     run_dir = RunDir(exact) if exact.is_dir() else RunDir.create(run)
     backend = KubernetesBackend(
@@ -133,7 +141,7 @@ def cluster_launch(
     )
     return Launch(
         workflow,
-        backend,
+        cluster_resources(backend, workflow, run_object),
         run_id=run,
         run_dir=run_dir,
         source=source,

@@ -14,7 +14,8 @@ from kjob.rundir import RunDir
 from kjob.runs.drive import Launch, Notice, log_notice
 
 if TYPE_CHECKING:
-    from kjob.backends.kubernetes import Cluster, RunObject
+    from kjob.backends.kubernetes import Cluster, KubernetesBackend, RunObject
+    from kjob.backends.local import LocalBackend
     from kjob.spec.model import Workflow
 
 RUN_ID = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS label: the run's ConfigMap and Job names
@@ -50,12 +51,14 @@ def check_runs_in_cluster(workflow: Workflow, workspace_claim: str | None) -> No
     entrypoint.require(workflow)
 
 
-def check_runs_locally(workflow: Workflow) -> None:
-    """What a local run of ``workflow`` needs before it starts: volumes the host can provide."""
-    from kjob.backends import localsecrets, localvolumes
+def check_runs_locally(workflow: Workflow, kubeconfig: str | None = None) -> None:
+    """What a local run of ``workflow`` needs before it starts: volumes the host can provide, and a
+    cluster for its resource templates."""
+    from kjob.backends import localsecrets, localvolumes, resources
 
     localvolumes.require(workflow)
     localsecrets.require(workflow)
+    resources.require(workflow, kubeconfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +94,26 @@ class ClusterOptions:
     adopt: bool = False  # the run id was chosen: a run of that id in the cluster is taken up again
 
 
-def local_start(new: NewRun, *, keep_workdirs: bool = False, notice: Notice = log_notice) -> Launch:
-    """A new run on this machine."""
+def local_start(
+    new: NewRun,
+    *,
+    keep_workdirs: bool = False,
+    notice: Notice = log_notice,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    namespace: str | None = None,
+) -> Launch:
+    """A new run on this machine (its resource templates act on the cluster ``kubeconfig`` and
+    ``context`` name, in ``namespace``)."""
     from kjob.backends.local import LocalBackend
 
-    check_runs_locally(new.workflow)
+    check_runs_locally(new.workflow, kubeconfig)
     run_dir = RunDir.create(new.run_id)
     new.record_files(run_dir)
+    backend = LocalBackend(run_dir, notice=notice, keep_workdirs=keep_workdirs)
     return Launch(
         new.workflow,
-        LocalBackend(run_dir, notice=notice, keep_workdirs=keep_workdirs),
+        local_resources(backend, new.workflow, kubeconfig, context, namespace, notice),
         run_id=new.run_id,
         run_dir=run_dir,
         source=new.path,
@@ -122,11 +135,16 @@ def cluster_start(
     from kjob.backends.kubernetes.claim import check_claim
     from kjob.backends.kubernetes.claims import create_claims, label_run
     from kjob.render.metadata import workflow_parameters
+    from kjob.render.resource_access import resource_permissions
 
     check_runs_in_cluster(new.workflow, options.workspace_claim)
     if needs := permissions.workflow_needs(new.workflow):  # Leases, memoize caches
         permissions.check(conn, needs)
-    permissions.check(conn, permissions.features(ttl=options.ttl, workspace_claim=options.workspace_claim))
+    permissions.check(
+        conn,
+        permissions.features(ttl=options.ttl, workspace_claim=options.workspace_claim),
+        resource_permissions(new.workflow),
+    )
     if options.workspace_claim is not None:
         check_claim(conn.core, conn.namespace, options.workspace_claim)
     if options.adopt and (found := _same_run(conn, new)):
@@ -171,7 +189,7 @@ def cluster_start(
     new.record_files(run_dir)
     return Launch(
         new.workflow,
-        backend,
+        cluster_resources(backend, new.workflow, run),
         run_id=new.run_id,
         run_dir=run_dir,
         source=new.path,
@@ -243,3 +261,40 @@ def _same_run(conn: Cluster, new: NewRun) -> RunObject | None:
             hint=f"choose another --run-id, or finish that run as it is with `kjob resume {new.run_id}`",
         )
     return held.run
+
+
+def local_resources(
+    backend: LocalBackend,
+    workflow: Workflow,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    notice: Notice,
+) -> LocalBackend:
+    """``backend``, with the resource templates of ``workflow`` acting on the configured cluster."""
+    from kjob.backends.resources import resource_templates
+
+    if not resource_templates(workflow):
+        return backend
+    from kjob.backends.kubernetes import connect
+    from kjob.backends.resources.runner import ResourceRunner
+
+    try:
+        conn = connect(kubeconfig=kubeconfig, context=context, namespace=namespace or workflow.namespace)
+    except BaseException:
+        backend.close()
+        raise
+    backend.resources = ResourceRunner(conn.api, conn.namespace, backend.now, notice=notice)
+    return backend
+
+
+def cluster_resources(backend: KubernetesBackend, workflow: Workflow, run: RunObject) -> KubernetesBackend:
+    """``backend``, with the resource templates of ``workflow`` acting in the run's namespace; what
+    they create with ``setOwnerReference`` is owned by the run's ConfigMap."""
+    from kjob.backends.resources import resource_templates
+
+    if resource_templates(workflow):
+        from kjob.backends.resources.action import Owner
+
+        backend.perform_resources(Owner(run.run_id, run.uid, run.namespace))
+    return backend

@@ -27,7 +27,9 @@ def io(r: Reader, node: YamlMap, key: str, fields: F.FieldSet, where: str, kind:
     if body is None:
         return IO()
     r.fields(body, fields, f"{key} of {where}")
-    parameters = _collect(r, body, "parameters", key, where, lambda n, m: _parameter(r, n, m, key, where, kind))
+    parameters = _collect(
+        r, body, "parameters", key, where, lambda n, m: _parameter(r, n, m, key, where, kind)
+    )
     artifacts = _collect(r, body, "artifacts", key, where, lambda n, m: _artifact(r, n, m, key, where, kind))
     return IO(parameters=tuple(parameters), artifacts=tuple(artifacts))
 
@@ -92,12 +94,16 @@ def _parameter(
     value_from = r.mapping(node, "valueFrom")
     path: str | None = None
     fallback: str | None = None
+    json_path: str | None = None
+    jq_filter: str | None = None
     expression: str | None = None
     from_parameter: str | None = None
     if value_from is not None:
         r.fields(value_from, F.VALUE_FROM, f"valueFrom of '{name}'")
         path = r.text(value_from, "path", f"path of '{name}'")
         fallback = _scalar_string(r, value_from, "default", f"default of '{name}'")
+        json_path = r.string(value_from, "jsonPath")
+        jq_filter = r.string(value_from, "jqFilter")
         expression = r.text(
             value_from, "expression", f"valueFrom.expression of '{name}'", SiteKind.EXPRESSION
         )
@@ -117,7 +123,8 @@ def _parameter(
             hint="valueFrom.supplied is for the outputs of a suspend template, given by `kjob resume --node`",
         )
     scope_source = expression is not None or from_parameter is not None
-    if role == "outputs" and value is None and path is None and not supplied and not scope_source:
+    sources = (value, path, json_path, jq_filter)
+    if role == "outputs" and all(source is None for source in sources) and not supplied and not scope_source:
         unsupported_source = value_from is not None and any(
             str(k) in F.VALUE_FROM.unsupported for k in value_from
         )
@@ -134,6 +141,8 @@ def _parameter(
         enum=tuple(enum),
         value_from_path=path,
         value_from_default=fallback,
+        value_from_json_path=json_path,
+        value_from_jq_filter=jq_filter,
         value_from_unread=next((str(k) for k in value_from or () if k in F.VALUE_FROM.unsupported), None),
         description=r.string(node, "description"),
         mark=mark,

@@ -7,8 +7,7 @@ building it and, for a dag, the marks of each task's dependencies.  The body its
 
 from __future__ import annotations
 
-from kjob.spec import build_container, build_io, build_pod, build_tasks
-from kjob.spec import build_inprocess
+from kjob.spec import build_container, build_inprocess, build_io, build_pod, build_resource, build_tasks
 from kjob.spec import fields as F
 from kjob.spec.build_sync import memoize, synchronization
 from kjob.spec.loaded import LoadedTemplate, Locator, SiteKind, TaskMarks
@@ -18,6 +17,7 @@ from kjob.spec.model import (
     Dag,
     DagTask,
     Mark,
+    Resource,
     RetryPolicy,
     RetryStrategy,
     Template,
@@ -69,6 +69,7 @@ def _template(
     inputs = build_io.io(r, node, "inputs", F.INPUTS, where, kind)
     outputs = build_io.io(r, node, "outputs", F.OUTPUTS, where, kind)
     container: Container | None = None
+    resource: Resource | None = None
     dag: Dag | None = None
     steps: tuple[tuple[DagTask, ...], ...] | None = None
     task_marks: list[TaskMarks] = []
@@ -82,6 +83,9 @@ def _template(
         dag, target = build_tasks.dag(r, node, where, task_marks, build_inline)
     elif kind is TemplateKind.STEPS:
         steps = build_tasks.steps(r, node, where, build_inline)
+    elif kind is TemplateKind.RESOURCE:
+        resource = build_resource.resource(r, node, where)
+    build_resource.check_outputs(r, kind, outputs, where)
     http = build_inprocess.http(r, node, where) if kind is TemplateKind.HTTP else None
     suspend = build_inprocess.suspend(r, node, where) if kind is TemplateKind.SUSPEND else None
     retry = _retry(r, node)
@@ -95,6 +99,7 @@ def _template(
         dag=dag,
         steps=steps,
         container=container,
+        resource=resource,
         http=http,
         suspend=suspend,
         inputs=inputs,

@@ -262,8 +262,8 @@ TTL_STRATEGY = FieldSet(
     supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"),
 )
 
-TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend", "containerSet")
-UNSUPPORTED_BODIES = _fs("resource", "plugin", "data")
+TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend", "containerSet", "resource")
+UNSUPPORTED_BODIES = _fs("plugin", "data")
 
 TEMPLATE = FieldSet(
     "template",
@@ -323,6 +323,21 @@ TEMPLATE = FieldSet(
         **{name: _ARTIFACT_SOURCE_HINT for name in _ARTIFACT_REPOSITORY_FIELDS},
         **_NEW_POD_FIELDS_HINTS,
     },
+)
+
+RESOURCE = FieldSet(
+    "resource",
+    argo="ResourceTemplate",
+    supported=_fs(
+        "action",
+        "manifest",
+        "mergeStrategy",
+        "successCondition",
+        "failureCondition",
+        "setOwnerReference",
+        "flags",
+    ),
+    hints={"manifestFrom": "write the manifest inline (`manifest: |`), passing values as input parameters"},
 )
 
 DAG = FieldSet(
@@ -397,7 +412,7 @@ PARAMETER = FieldSet(
 VALUE_FROM = FieldSet(
     "valueFrom",
     argo="ValueFrom",
-    supported=_fs("path", "default", "supplied", "expression", "parameter"),
+    supported=_fs("path", "default", "jsonPath", "jqFilter", "supplied", "expression", "parameter"),
     unsupported=_fs(
         "configMapKeyRef",
         "event",

@@ -48,6 +48,9 @@ class Parameter:
     enum: tuple[str, ...] = ()
     value_from_path: str | None = None
     value_from_default: str | None = None
+    # a resource template's outputs: read from the object (``valueFrom.jsonPath`` / ``valueFrom.jqFilter``)
+    value_from_json_path: str | None = None
+    value_from_jq_filter: str | None = None
     # a valueFrom source kjob does not read yet (configMapKeyRef, event...): reported unsupported
     value_from_unread: str | None = None
     description: str | None = None
@@ -282,6 +285,27 @@ class TemplateKind(enum.Enum):
     CONTAINER_SET = "containerSet"
     HTTP = "http"
     SUSPEND = "suspend"
+    RESOURCE = "resource"
+
+
+RESOURCE_ACTIONS = ("create", "apply", "delete", "patch", "replace", "get")
+MERGE_STRATEGIES = ("strategic", "merge", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A ``resource`` template body: ``action`` on the object ``manifest`` (YAML text, references
+    rendered per attempt), then, with conditions, a wait until ``success_condition`` or
+    ``failure_condition`` holds (Argo's label-selector-like requirements over the object's fields)."""
+
+    action: str
+    manifest: str = ""
+    merge_strategy: str = "strategic"
+    success_condition: str | None = None
+    failure_condition: str | None = None
+    set_owner_reference: bool = False
+    flags: tuple[str, ...] = ()
+    mark: Mark = NOWHERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +361,8 @@ class Suspend:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A named template: exactly one of ``dag``, ``steps`` or ``container`` (script included) is set.
+    """A named template: exactly one of ``dag``, ``steps``, ``container`` (script included) or
+    ``resource`` is set.
 
     ``steps`` is a list of groups; the groups run one after another, the steps inside a group in
     parallel.
@@ -348,6 +373,7 @@ class Template:
     dag: Dag | None = None
     steps: tuple[tuple[DagTask, ...], ...] | None = None
     container: Container | None = None
+    resource: Resource | None = None
     http: Http | None = None
     suspend: Suspend | None = None
     inputs: IO = field(default_factory=IO)
@@ -381,6 +407,11 @@ class Template:
     def runs_in_kjob(self) -> bool:
         """Its attempts are run by kjob itself, not by a backend (``http``, ``suspend``)."""
         return self.http is not None or self.suspend is not None
+
+    @property
+    def is_leaf(self) -> bool:
+        """It runs attempts itself (a container, script, resource, http or suspend), not tasks."""
+        return self.container is not None or self.resource is not None or self.runs_in_kjob
 
     @property
     def deadline(self) -> float | None:

@@ -56,7 +56,7 @@ def validate(loaded: LoadedWorkflow, diag: Diagnostics) -> None:
     _Checker(loaded, diag).run()
 
 
-_BODY_KINDS = (TemplateKind.CONTAINER, TemplateKind.SCRIPT, TemplateKind.CONTAINER_SET)
+_BODY_KINDS = (TemplateKind.CONTAINER, TemplateKind.SCRIPT, TemplateKind.CONTAINER_SET, TemplateKind.RESOURCE)
 _TASK_ATTRIBUTES = "status, exitCode, ip, outputs.result, outputs.parameters.<name>, outputs.artifacts.<name>"
 _ROOTS = ("inputs", "tasks", "steps", "item", "workflow", "retries")
 _ARGO_ONLY_ROOTS = frozenset({"pod", "node", "lastRetry", "outputs", "cronworkflow"})

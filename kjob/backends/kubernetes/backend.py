@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 
@@ -39,6 +39,10 @@ from kjob.render import indexed, manifests, names, workspace
 from kjob.render.intervals import parse_indexes
 from kjob.render.manifests import RunObject
 from kubernetes import client, watch
+
+if TYPE_CHECKING:
+    from kjob.backends.resources.action import Owner
+    from kjob.backends.resources.runner import ResourceRunner
 
 RESULT_LIMIT = 256 * 1024
 HELD_UP_AFTER = 10.0  # seconds a pod may be not ready before kjob looks at why
@@ -116,6 +120,7 @@ class KubernetesBackend:
         self._watcher = threading.Thread(target=self._watch_loop, name="kjob-watch", daemon=True)
         self._watcher.start()
         self._held_up_after = held_up_after
+        self.resources: ResourceRunner | None = None  # resource templates' attempts, see perform_resources
         threading.Thread(target=self._held_up_loop, name="kjob-held-up", daemon=True).start()
         self._ready.wait(timeout=30)
         if self._fatal is not None:
@@ -186,11 +191,27 @@ class KubernetesBackend:
         run = RunObject(run_id, cluster.namespace, str(_meta(cm).uid), claim)
         return HeldRun(run, data["workflow.yaml"], params, data.get(manifests.TEMPLATES_KEY, ""))
 
+    def perform_resources(self, owner: Owner | None) -> None:
+        """Perform resource templates' attempts too, in the run's namespace (kjob.backends.resources);
+        what they create with ``setOwnerReference`` is owned by ``owner``."""
+        from kjob.backends.resources.runner import ResourceRunner
+
+        self.resources = ResourceRunner(
+            self.cluster.api,
+            self.run.namespace,
+            self.now,
+            owner=owner,
+            notice=self._notice,
+            events=self._events,
+        )
+
     # ------------------------------------------------------------------------------- interface
     def now(self) -> float:
         return time.monotonic()
 
     def submit(self, spec: AttemptSpec) -> None:
+        if self.resources is not None and self.resources.takes(spec):
+            return
         try:
             body: Any = manifests.job_manifest(
                 spec,
@@ -255,6 +276,8 @@ class KubernetesBackend:
             self._delete_job(tracked[0].job)  # cancelled while it was being created
 
     def submit_batch(self, specs: Sequence[AttemptSpec], parallelism: int) -> bool:
+        if any(s.resource is not None for s in specs):
+            return False
         """A fan-out's items as Indexed Jobs (one, or a few parts when it is big: see :mod:`.indexed`);
         items an earlier life of this run already submitted are adopted from their Indexed Job
         instead."""
@@ -348,6 +371,8 @@ class KubernetesBackend:
         return True
 
     def cancel(self, attempt_id: str) -> None:
+        if self.resources is not None and self.resources.cancel(attempt_id):
+            return
         with self._lock:
             tracked = self._tracked.get(attempt_id)
         if tracked is None or tracked.done:
@@ -382,6 +407,8 @@ class KubernetesBackend:
 
     def close(self) -> None:
         self._stop.set()
+        if self.resources is not None:
+            self.resources.close()
         self._creates.shutdown(wait=True, cancel_futures=True)
         self._workers.shutdown(wait=True, cancel_futures=True)
         # The watch thread may be blocked reading a quiet stream; it is a daemon and notices the

@@ -31,12 +31,12 @@ __all__ = [
 ]
 
 
-def check(cluster: Cluster, features: Collection[Need] = ()) -> None:
+def check(cluster: Cluster, features: Collection[Need] = (), extra: Collection[Permission] = ()) -> None:
     """Raise :class:`AccessError` naming every verb the run needs and may not use in
     ``cluster.namespace``.  A cluster that will not answer access reviews is not refused here: the
     backend then reports the first refused request the same way."""
     denied: list[Permission] = []
-    for permission in needed(features):
+    for permission in needed(features, extra):
         allowed = _allowed(cluster, permission)
         if allowed is None:
             return
