@@ -258,3 +258,16 @@ def test_an_argument_artifacts_sub_path_passes_a_file_inside_it(kjob: Any, tmp_p
     assert [e.message for e in raised.value.errors] == [
         "subPath of artifact 'file' must be a relative path inside the artifact"
     ]
+
+
+def test_a_formatted_creation_timestamp_is_not_supported_yet() -> None:
+    spec = """\
+        entrypoint: main
+        templates:
+        - name: main
+          container: {image: alpine, args: ["{{workflow.creationTimestamp.RFC3339}}", "{{workflow.creationTimestamp.Y}}"]}
+        """
+    assert errors(spec) == [
+        "'{{workflow.creationTimestamp.RFC3339}}' is not supported by kjob yet",
+        "'{{workflow.creationTimestamp.Y}}' is not supported by kjob yet",
+    ]

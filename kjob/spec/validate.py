@@ -630,7 +630,7 @@ class _Checker:
             return self.check_global_output(rest[1], rest[2])
         if len(rest) >= 2 and rest[0] in ("labels", "annotations"):
             return self.check_metadata_ref(rest[0], ".".join(rest[1:]))
-        if rest and rest[0] in _WORKFLOW_ARGO_ONLY:
+        if rest and (rest[0] in _WORKFLOW_ARGO_ONLY or rest[0] == "creationTimestamp"):
             return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
         return _Problem(
             f"unknown variable '{path}'",
