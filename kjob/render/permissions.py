@@ -27,6 +27,7 @@ class Need(enum.Enum):
     SUBMIT_DRIVER = "kjob run --wait=false (creating a driver Job and its account)"
     SYNCHRONIZATION = "with synchronization (mutexes, semaphores)"
     MEMOIZE = "with memoize"
+    HTTP_SECRETS = "with http templates whose headers read Secrets"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ PERMISSIONS: tuple[Permission, ...] = (
         need=Need.SYNCHRONIZATION,
     ),
     *_entries("", "configmaps", "memoize cache entries", "update", need=Need.MEMOIZE),
+    *_entries("", "secrets", "an http template's secretKeyRef headers", "get", need=Need.HTTP_SECRETS),
     *_entries("", "serviceaccounts", "the driver's account", "create", need=Need.SUBMIT_DRIVER),
     *_entries("rbac.authorization.k8s.io", "roles", "the driver's Role", "create", need=Need.SUBMIT_DRIVER),
     *_entries(
@@ -92,13 +94,15 @@ def features(*, ttl: int | None = None, workspace_claim: str | None = None) -> s
 
 def workflow_needs(workflow: Workflow) -> set[Need]:
     """The optional needs of a run of ``workflow``: Leases for its locks, ConfigMap updates for its
-    memoize caches."""
+    memoize caches, Secrets for its http templates' headers."""
     templates = workflow.templates.values()
     needs: set[Need] = set()
     if workflow.synchronization or any(t.synchronization for t in templates):
         needs.add(Need.SYNCHRONIZATION)
     if any(t.memoize is not None for t in templates):
         needs.add(Need.MEMOIZE)
+    if any(h.secret is not None for t in templates if t.http is not None for h in t.http.headers):
+        needs.add(Need.HTTP_SECRETS)
     return needs
 
 
