@@ -165,3 +165,22 @@ def test_no_argo_field_with_any_value_crashes_the_loader(place: str) -> None:
             slots[place] = f"{field}: {value}"
             with contextlib.suppress(KjobError):  # a mistake, or a feature kjob lacks: never a crash
                 load_text(_WORKFLOW.format(**slots), path="guard.yaml")
+
+
+def test_a_template_defined_twice_is_that_files_error_and_the_first_one_still_serves(tmp_path: Path) -> None:
+    library = (DATA / "library" / "templates.yaml").read_text()
+    (tmp_path / "a-templates.yaml").write_text(library)
+    (tmp_path / "b-again.yaml").write_text(library)
+    (tmp_path / "c-uses.yaml").write_text((DATA / "uses-templates.yaml").read_text())
+    report = check_directory(str(tmp_path))
+    outcomes = {Path(r.path).name: r.outcome for r in report.files}
+    assert outcomes == {
+        "a-templates.yaml": Outcome.ACCEPTED,
+        "b-again.yaml": Outcome.WRONGLY_REJECTED,
+        "c-uses.yaml": Outcome.ACCEPTED,
+    }
+    [again] = report.with_outcome(Outcome.WRONGLY_REJECTED)
+    assert (
+        again.first_error is not None
+        and "WorkflowTemplate 'compat-greet' is defined twice" in again.first_error
+    )
