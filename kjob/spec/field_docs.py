@@ -18,12 +18,24 @@ PASSTHROUGH = (
     "(volumes, env) and `kjob lint` says what it cannot"
 )
 
+_READINESS = (
+    "on Kubernetes kept as written for the pod (the kubelet runs it); on the local backend kjob runs "
+    "a daemon's readinessProbe itself (exec, httpGet and tcpSocket against 127.0.0.1)"
+)
+_NOT_LOCAL = "kept as written for the Kubernetes pod (the kubelet runs it); not run on the local backend"
+
 # How a field is only partly supported, by (Argo object, field).
 PARTLY: Mapping[tuple[str, str], str] = MappingProxyType(
     {
         ("CronWorkflowSpec", "stopStrategy"): "read and warned about: a CronJob has no such field",
         ("CronWorkflowSpec", "schedule"): "older spelling of `schedules`, still read",
         ("WorkflowSpec", "podMetadata"): "the pods' labels and annotations, on the Kubernetes backend",
+        ("Container", "readinessProbe"): _READINESS,
+        ("Container", "livenessProbe"): _NOT_LOCAL,
+        ("Container", "startupProbe"): _NOT_LOCAL,
+        ("ScriptTemplate", "readinessProbe"): _READINESS,
+        ("ScriptTemplate", "livenessProbe"): _NOT_LOCAL,
+        ("ScriptTemplate", "startupProbe"): _NOT_LOCAL,
         ("Artifact", "archive"): "`none` and `tar` are taken as they are: kjob keeps artifacts unpacked "
         "in its run workspace, which is what a consumer sees either way",
     }
