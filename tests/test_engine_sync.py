@@ -196,3 +196,25 @@ templates:
     assert [n for _, n in starts(backend)] == [f"s({i}:{i})" for i in range(40)]
     assert result.phase.value == "Succeeded"
     assert locks.tries < 3 * 40  # 40 items: about two tries each, not 40 * 40 / 2
+
+
+def test_a_node_needing_a_mutex_its_own_dag_holds_is_an_error_not_a_hang() -> None:
+    wf = workflow(
+        """\
+entrypoint: main
+templates:
+- name: main
+  synchronization: {mutexes: [{name: m}]}
+  dag:
+    tasks:
+    - {name: inner, template: locked}
+""",
+        LOCKED.format(locks="mutexes: [{name: m}]"),
+    )
+    result, _ = run(wf)
+    inner = {n.id: n for n in result.nodes}["inner"]
+    assert inner.phase.value == "Error"
+    assert inner.message == (
+        "Waiting for default/Mutex/m lock. Lock status: 0/1: default/wf/main holds it around this node: "
+        "it would wait for ever"
+    )

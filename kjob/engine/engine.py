@@ -592,7 +592,10 @@ class Engine:
                 self._run_locked = True
             if template.synchronization:
                 locks = self._gate.resolve(template.synchronization, self._render_for(node))
-                if self._wait_for(node, self._gate.enter(self._holder(node), locks)):
+                waiting = self._gate.enter(self._holder(node), locks)
+                if waiting is not None and (own := self._gate.held_by(self._enclosing(node), locks)):
+                    raise KjobError(f"{waiting}: {own[0]} holds it around this node: it would wait for ever")
+                if self._wait_for(node, waiting):
                     return False
             if template.memoize is not None:
                 key = self._gate.key(template.memoize, self._render_for(node))
@@ -625,6 +628,15 @@ class Engine:
         """Who holds a lock, as Argo names holders: ``namespace/run`` or ``namespace/run/node``."""
         run = f"{self.info.namespace}/{self.run_id}"
         return run if node is None else f"{run}/{node.id}"
+
+    def _enclosing(self, node: Node) -> list[str]:
+        """The holders ``node`` runs inside: the dag/steps nodes around it, and the run itself."""
+        holders = [self._holder(None)]
+        scope = node.scope
+        while scope.owner is not None:
+            holders.append(self._holder(scope.owner))
+            scope = scope.owner.scope
+        return holders
 
     def _wait_for(self, node: Node, waiting: str | None) -> bool:
         """Park ``node`` until a lock is given back, if ``waiting`` says why it cannot run."""

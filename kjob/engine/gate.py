@@ -68,6 +68,15 @@ class Gate:
             self._held[holder] = taken
         return None
 
+    def held_by(self, holders: Sequence[str], locks: Sequence[Lock]) -> tuple[str, Lock] | None:
+        """The first of ``holders`` that holds a mutex of ``locks``, and that mutex: a node that waits
+        for it while it runs inside that holder would wait for ever."""
+        for holder in holders:
+            for lock in self._held.get(holder, ()):
+                if lock.kind == "mutex" and lock in locks:
+                    return holder, lock
+        return None
+
     def leave(self, holder: str) -> bool:
         """Give back what ``holder`` holds; whether it held anything."""
         locks = self._held.pop(holder, None)
