@@ -366,3 +366,66 @@ def test_lint_warns_of_a_set_container_kjob_cannot_wrap(kjob: Any, tmp_path: Pat
     done = kjob("lint", write(tmp_path, body))
     assert done.code == 0, done.stdout + done.stderr
     assert "wf.yaml:10:20: warning: container 'a' of template 'main' has no command" in done.stderr
+
+
+# ------------------------------------------------------------------------------- golden plan
+def _only_template(body: str, name: str) -> str:
+    """The single template of one of the workflows above, renamed ``name``."""
+    return body.split("  templates:\n", 1)[1].replace("  - name: main", f"  - name: {name}", 1)
+
+
+GOLDEN_WORKFLOW = (
+    "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: pods}\nspec:\n"
+    "  entrypoint: main\n"
+    "  arguments: {parameters: [{name: greeting, value: hello}]}\n"
+    "  templates:\n"
+    "  - name: main\n"
+    "    dag: {tasks: [{name: set, template: set}, {name: pod, template: pod, dependencies: [set]}]}\n"
+    + _only_template(CONTAINER_SET, "set")
+    + _only_template(POD, "pod")
+)
+
+
+def test_the_jobs_of_a_pod_shape_plan_match_the_golden_files(tmp_path: Path, kjob_home: Path) -> None:
+    from tests.test_render_waves import check_golden, files_of, plan
+
+    wf = tmp_path / "pods.yaml"
+    wf.write_text(GOLDEN_WORKFLOW)
+    done = plan(tmp_path / "plan", kjob_home, str(wf))
+    assert done.returncode == 0, done.stderr
+    check_golden("pod-shape", files_of(tmp_path / "plan"))
+
+
+# ----------------------------------------------------------------------------------- emulator
+@pytest.mark.slow
+def test_native_sidecars_and_init_containers_on_the_emulator(tmp_path: Path, kjob_home: Path) -> None:
+    """The emulator (Kubernetes 1.31) keeps restartPolicy on init containers, so the sidecar is a
+    native one there; the emulator runs init containers in order and stops native sidecars once the
+    containers ended, as a kubelet does."""
+    import subprocess
+    import sys
+
+    from kjob.testing.emulator import Emulator, HostProcess
+    from kjob.testing.emulator import kubeconfig as emulator_kubeconfig
+    from tests.conftest import REPO, kjob_env
+
+    wf = tmp_path / "pods.yaml"
+    wf.write_text(GOLDEN_WORKFLOW)
+    with Emulator(lambda _view: HostProcess()) as emu:
+        config = emulator_kubeconfig.write(tmp_path / "kubeconfig", emu.url, namespace="default")
+        done = subprocess.run(
+            [sys.executable, "-m", "kjob", "run", str(wf), "--backend", "kubernetes", "--run-id", "pods"],
+            env=kjob_env(kjob_home, config),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        (pod,) = [p for p in emu.store.items("pods") if p["metadata"]["labels"]["kjob.dev/task"] == "pod"]
+    inits = pod["spec"]["initContainers"]
+    assert [(c["name"], c.get("restartPolicy")) for c in inits] == [("prepare", None), ("server", "Always")]
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["main"]
+    states = [s["state"] for s in pod["status"]["initContainerStatuses"]]
+    assert states[0]["terminated"]["exitCode"] == 0 and "terminated" in states[1]  # the sidecar was stopped

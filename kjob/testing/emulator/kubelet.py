@@ -14,6 +14,10 @@ FallbackToLogsOnError`` an empty message of a failed container is replaced by th
 2048 bytes of its log, as the kubelet does. ``restartPolicy: OnFailure`` (and ``Always``) restart
 failed containers in place with the kubelet's doubling back-off (``CrashLoopBackOff``), counting
 ``restartCount``. A pod's own ``activeDeadlineSeconds`` fails it with reason ``DeadlineExceeded``.
+``initContainers`` run one after another before the containers (``waiting: PodInitializing``
+until then); one that fails fails a ``restartPolicy: Never`` pod. One with ``restartPolicy: Always``
+is a native sidecar: the next starts once it started, it runs beside the containers and is stopped
+once they ended (at once: the emulator gives it no grace period).
 A deleted pod's containers are stopped (SIGTERM, then SIGKILL after the grace period for host
 processes), the pod is marked ``Failed`` unless it had succeeded, and the kubelet's final delete
 removes it once no finalizers remain.
@@ -96,6 +100,8 @@ class PodRuntime:
     host_ip: str = ""
     root: Path | None = None
     deadline: float | None = None
+    inits: dict[str, Run] = field(default_factory=dict)  # init containers that ran or run, in order
+    initialized: bool = True  # every init container succeeded (or there is none)
 
 
 class Kubelet:
@@ -163,7 +169,7 @@ class Kubelet:
     def _due(self, rt: PodRuntime) -> list[float]:
         """When the pod's runtime state next changes by itself (``-inf``: a host process to poll)."""
         times: list[float] = []
-        for run in rt.runs.values():
+        for run in [*rt.inits.values(), *rt.runs.values()]:
             if run.exit_code is not None:
                 continue
             if run.process is not None:
@@ -213,6 +219,9 @@ class Kubelet:
             rt.pod_message = "Pod was active on the node longer than the specified deadline"
             self._write(pod, rt, now)
             return
+        if not rt.initialized and not self._initialize(pod, rt, now):
+            self._write(pod, rt, now)
+            return
         policy = str(spec.get("restartPolicy") or "Always")
         for cname, run in list(rt.runs.items()):
             self._advance(pod, rt, run, now)
@@ -230,15 +239,66 @@ class Kubelet:
                 ].waiting_message = (
                     f"back-off {int(delay)}s restarting failed container={cname} pod={name}_{ns}({uid})"
                 )
+        for run in rt.inits.values():
+            if run.process is not None and run.exit_code is None:  # a native sidecar: polled
+                code = run.process.poll()
+                if code is not None:
+                    self._finish_process(run, code, now)
         runs = list(rt.runs.values())
         if runs and all(r.exit_code is not None for r in runs):
             rt.phase = "Succeeded" if all(r.exit_code == 0 for r in runs) else "Failed"
+            self._stop_sidecars(rt, now)
         elif any(r.started is not None for r in runs):
             rt.phase = "Running"
         self._write(pod, rt, now)
 
+    def _initialize(self, pod: Obj, rt: PodRuntime, now: float) -> bool:
+        """Run the init containers one after another, as a kubelet does: ``True`` once all
+        succeeded (the containers may start); one that fails fails the pod (``restartPolicy:
+        Never``) or runs again after a back-off."""
+        spec = sub(pod, "spec")
+        for c in spec.get("initContainers") or []:
+            cname = str(c.get("name"))
+            run = rt.inits.get(cname)
+            if run is None:
+                run = rt.inits[cname] = self._new_run(pod, rt, cname, None)
+            self._advance(pod, rt, run, now)
+            if c.get("restartPolicy") == "Always" and run.exit_code is None:  # a native sidecar
+                if run.started is None:
+                    return False
+                continue  # started: the next one may start, and it runs beside the containers
+            if run.exit_code is None:
+                return False
+            if run.exit_code != 0:
+                if str(spec.get("restartPolicy") or "Always") == "Never":
+                    rt.phase = "Failed"
+                else:
+                    restarts = rt.restarts.get(cname, 0) + 1
+                    rt.restarts[cname], rt.previous[cname] = restarts, run
+                    delay = min(self.crashloop_backoff * 2 ** (restarts - 1), 300.0)
+                    rt.inits[cname] = self._new_run(pod, rt, cname, now + delay, waiting="CrashLoopBackOff")
+                return False
+        rt.initialized = True
+        for run in rt.runs.values():
+            if run.started is None and run.waiting_reason == "PodInitializing":
+                run.start_at, run.waiting_reason = now, "ContainerCreating"
+        return True
+
+    def _stop_sidecars(self, rt: PodRuntime, now: float) -> None:
+        """The containers ended: stop the native sidecars still running (the kubelet sends SIGTERM
+        and waits for the grace period; the emulator kills them at once)."""
+        for run in rt.inits.values():
+            if run.process is not None and run.exit_code is None:
+                _signal(run.process, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    run.process.wait(timeout=5)
+                self._finish_process(run, run.process.returncode or 137, now)
+
     def _container(self, pod: Obj, cname: str) -> Obj:
-        for c in sub(pod, "spec").get("containers") or []:
+        for c in [
+            *(sub(pod, "spec").get("containers") or []),
+            *(sub(pod, "spec").get("initContainers") or []),
+        ]:
             if c.get("name") == cname:
                 found: Obj = c
                 return found
@@ -253,9 +313,12 @@ class Kubelet:
         self._next_ip += 1
         rt.started = now
         self.pods[uid] = rt
+        rt.initialized = not sub(pod, "spec").get("initContainers")
         for c in sub(pod, "spec").get("containers") or []:
             cname = str(c.get("name"))
             rt.runs[cname] = self._new_run(pod, rt, cname, None)
+            if not rt.initialized:
+                rt.runs[cname].start_at, rt.runs[cname].waiting_reason = float("inf"), "PodInitializing"
         if any(isinstance(run.outcome, HostProcess) for run in rt.runs.values()):
             rt.pod_ip = HOST_POD_IP
         self._write(pod, rt, now)
@@ -394,7 +457,7 @@ class Kubelet:
 
     def _kill_all(self, rt: PodRuntime, now: float, grace: float = 0.0) -> None:
         """Stop every running container: SIGTERM, then SIGKILL once ``grace`` has passed."""
-        for run in rt.runs.values():
+        for run in [*rt.inits.values(), *rt.runs.values()]:
             if run.exit_code is not None or run.started is None:
                 continue
             if run.process is not None:
@@ -414,7 +477,7 @@ class Kubelet:
     def _terminate(self, pod: Obj, rt: PodRuntime, now: float) -> None:
         grace = float(int_or(sub(pod, "metadata").get("deletionGracePeriodSeconds"), 0))
         self._kill_all(rt, now, grace=grace)
-        if any(r.process is not None for r in rt.runs.values()):
+        if any(r.process is not None for r in [*rt.inits.values(), *rt.runs.values()]):
             return
         if rt.phase != "Succeeded":
             rt.phase = "Failed"
@@ -433,6 +496,11 @@ class Kubelet:
             if run.exit_code is not None:
                 self._apply_fallback(pod, run)
             statuses.append(self._container_status(rt, run, cname))
+        inits = [
+            self._container_status(rt, rt.inits[str(c.get("name"))], str(c.get("name")))
+            for c in sub(pod, "spec").get("initContainers") or []
+            if str(c.get("name")) in rt.inits
+        ]
         ready = rt.phase == "Running" and all(s["ready"] for s in statuses)
         names = [s["name"] for s in statuses if not s["ready"]]
 
@@ -455,7 +523,7 @@ class Kubelet:
         unready_msg = "" if done else f"containers with unready status: [{' '.join(names)}]"
         conditions = [
             cond("PodReadyToStartContainers", not done),
-            cond("Initialized", True, "PodCompleted" if done else ""),
+            cond("Initialized", rt.initialized or done, "PodCompleted" if done else ""),
             cond("Ready", ready, "" if ready else done_reason, "" if ready else unready_msg),
             cond("ContainersReady", ready, "" if ready else done_reason, "" if ready else unready_msg),
         ]
@@ -468,6 +536,7 @@ class Kubelet:
             "podIPs": [{"ip": rt.pod_ip}],
             "startTime": ts(rt.started),
             "containerStatuses": statuses,
+            **({"initContainerStatuses": inits} if inits else {}),
         }
         if rt.pod_reason:
             desired["reason"] = rt.pod_reason
@@ -547,7 +616,7 @@ class Kubelet:
 
     def _forget(self, uid: str) -> None:
         rt = self.pods.pop(uid)
-        for run in [*rt.runs.values(), *rt.previous.values()]:
+        for run in [*rt.inits.values(), *rt.runs.values(), *rt.previous.values()]:
             if run.process is not None:
                 _signal(run.process, signal.SIGKILL)
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -574,12 +643,15 @@ class Kubelet:
                     f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
                 )
             container = names[0]
-        if container not in names:
+        inits = [str(c.get("name")) for c in sub(pod, "spec").get("initContainers") or []]
+        if container not in names and container not in inits:
             raise bad_request(f"container {container} is not valid for pod {name}")
         rt = self.pods.get(str(m.get("uid")))
         run = None
         if rt is not None:
-            run = rt.previous.get(container) if previous else rt.runs.get(container)
+            run = (
+                rt.previous.get(container) if previous else rt.runs.get(container) or rt.inits.get(container)
+            )
         if previous and run is None:
             raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
         if run is None or run.started is None:
