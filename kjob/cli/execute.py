@@ -102,7 +102,8 @@ def execute(launch: Launch, *, detach: bool = False) -> NoReturn:
         sys.exit(EXIT_INTERRUPTED)
     progress.summary(result)
     if not (result.succeeded or result.interrupted or result.detached):
-        show_failures(run_dir, backend)
+        resources = {t.name for t in launch.workflow.templates.values() if t.resource is not None}
+        show_failures(run_dir, backend, resources)
     if result.detached:
         console.notice(
             f"detached: the run's running Jobs keep running in namespace {launch.namespace}; "

@@ -12,12 +12,14 @@ What a task printed is shown as it is: never read as markup or emoji codes (``[b
 from __future__ import annotations
 
 import shlex
+from collections.abc import Collection
 
 from kjob.backends.base import Backend
 from kjob.cli import console
 from kjob.cli.verbatim import Verbatim
 from kjob.errors import KjobError
 from kjob.rundir import RunDir
+from kjob.runrecord import NodeRecord
 from kjob.runs import logs
 
 LAST_LINES = 5  # of each failed task
@@ -25,10 +27,12 @@ TASKS_SHOWN = 5  # failed tasks shown in full; the rest are counted
 LINE_CHARS = 300  # a longer line is cut (the whole of it is in the log)
 
 
-def show_failures(run_dir: RunDir, backend: Backend) -> None:
+def show_failures(run_dir: RunDir, backend: Backend, logless: Collection[str] = ()) -> None:
     """Print the failed tasks of the run recorded in ``run_dir`` (its record is complete), reading
-    their logs where ``backend`` ran them.  Nothing is printed for a run without failed tasks, and
-    nothing here changes how the run ends: a record that cannot be read is said in one line."""
+    their logs where ``backend`` ran them (the tasks of the templates ``logless`` names, resource
+    templates that kjob performs itself, have none: their message says it all).  Nothing is printed
+    for a run without failed tasks, and nothing here changes how the run ends: a record that cannot
+    be read is said in one line."""
     try:
         record = logs.read_record(run_dir)
     except KjobError as err:
@@ -37,11 +41,20 @@ def show_failures(run_dir: RunDir, backend: Backend) -> None:
     failed = logs.failed_attempts(record)
     if not failed:
         return
+    if logless:
+        out = Verbatim()
+        for node, _ in [f for f in failed if f[0].template in logless]:
+            out.line()
+            out.line((_said(node), "bold"))
+        out.flush()
+        failed = [f for f in failed if f[0].template not in logless]
+        if not failed:
+            return
     tails = _last_lines(_source(run_dir, backend), [shown for _, shown in failed[:TASKS_SHOWN]])
     out = Verbatim()
     for (node, _), lines in zip(failed, tails, strict=False):
         out.line()
-        said = f"{node.id} {node.phase.lower()}" + (f": {node.message}" if node.message else "")
+        said = _said(node)
         if isinstance(lines, str):
             out.line((f"{said}. {lines}", "bold"))
         elif not lines:
@@ -55,6 +68,10 @@ def show_failures(run_dir: RunDir, backend: Backend) -> None:
         out.line()
         out.line(f"and {len(failed) - TASKS_SHOWN} more failed tasks: {command(run_dir.run_id, None)}")
     out.flush()
+
+
+def _said(node: NodeRecord) -> str:
+    return f"{node.id} {node.phase.lower()}" + (f": {node.message}" if node.message else "")
 
 
 def command(run_id: str, task: str | None) -> str:
