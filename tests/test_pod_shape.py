@@ -43,16 +43,6 @@ CONTAINER_SET = """\
       parameters: [{name: log, valueFrom: {path: /tmp/ws/log}}]
 """
 
-FAILING_SET = """\
-  entrypoint: main
-  templates:
-  - name: main
-    containerSet:
-      containers:
-      - {name: a, image: alpine, command: [sh, -c, "exit 4"]}
-      - {name: main, image: alpine, command: [sh, -c, "echo never"], dependencies: [a]}
-"""
-
 # an init container prepares a file, a sidecar serves "up" until it is stopped, the main container
 # waits for it; the podSpecPatch sets an env variable of the main container
 POD = """\
@@ -79,21 +69,28 @@ POD = """\
       volumeMounts: [{name: ws, mountPath: /tmp/ws}]
 """
 
-FAILING_INIT = """\
+# three independent tasks that each fail (or not) in their own way: a set whose container's
+# dependency failed, an init container that fails (main never runs), and a sidecar that crashes
+# (the task still succeeds)
+FAILURES = """\
   entrypoint: main
   templates:
   - name: main
+    dag:
+      tasks:
+      - {name: set, template: set}
+      - {name: init, template: init}
+      - {name: sidecar, template: sidecar}
+  - name: set
+    containerSet:
+      containers:
+      - {name: a, image: alpine, command: [sh, -c, "exit 4"]}
+      - {name: main, image: alpine, command: [sh, -c, "echo never"], dependencies: [a]}
+  - name: init
     initContainers:
     - {name: prepare, image: alpine, command: [sh, -c, "exit 5"]}
-    sidecars:
-    - {name: crashes, image: alpine, command: [sh, -c, "exit 9"]}
     container: {image: alpine, command: [echo, main ran]}
-"""
-
-FAILING_SIDECAR = """\
-  entrypoint: main
-  templates:
-  - name: main
+  - name: sidecar
     sidecars:
     - {name: crashes, image: alpine, command: [sh, -c, "echo crashing; exit 9"]}
     container: {image: alpine, command: [echo, main ran]}
@@ -119,35 +116,18 @@ def test_a_container_set_runs_its_graph_in_one_attempt(kjob: Any, tmp_path: Path
     assert len(node["attempts"]) == 1  # b's retry ran inside the attempt
 
 
-def test_a_container_whose_dependency_failed_fails_without_running(kjob: Any, tmp_path: Path) -> None:
-    done = kjob("run", write(tmp_path, FAILING_SET))
+def test_failures_in_a_pod_fail_its_task_as_in_argo(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, FAILURES))
     assert done.code == 1, done.stdout + done.stderr
-    node = done.nodes()["main"]
-    assert node["phase"] == "Failed"
-    assert "never" not in (node["outputs"]["result"] or "")
+    nodes = done.nodes()
+    assert nodes["set"]["phase"] == "Failed"  # its main container did not run: its dependency failed
+    assert "never" not in (nodes["set"]["outputs"]["result"] or "")
     assert 'dependency "a" exited with non-zero code: 4' in all_logs(done)
-
-
-def test_init_container_sidecar_and_pod_spec_patch_on_the_local_backend(kjob: Any, tmp_path: Path) -> None:
-    done = kjob("run", write(tmp_path, POD))
-    assert done.code == 0, done.stdout + done.stderr
-    assert done.nodes()["main"]["outputs"]["result"] == "prepared\nhello"
-    assert logs_of(done, "server").startswith("serving")  # stopped once main ended: not after 300 s
-    assert "containers[main].resources ignored" in done.stdout + done.stderr
-
-
-def test_a_failing_init_container_fails_the_task_and_main_never_runs(kjob: Any, tmp_path: Path) -> None:
-    done = kjob("run", write(tmp_path, FAILING_INIT))
-    assert done.code == 1, done.stdout + done.stderr
-    node = done.nodes()["main"]
-    assert node["phase"] == "Failed"
-    assert "main ran" not in (node["outputs"]["result"] or "")
-
-
-def test_a_failing_sidecar_does_not_fail_the_task(kjob: Any, tmp_path: Path) -> None:
-    done = kjob("run", write(tmp_path, FAILING_SIDECAR))
-    assert done.code == 0, done.stdout + done.stderr
-    assert done.nodes()["main"]["outputs"]["result"] == "main ran"
+    assert nodes["init"]["phase"] == "Failed"  # the init container failed: main never ran
+    assert "main ran" not in (nodes["init"]["outputs"]["result"] or "")
+    assert "init container 'prepare' failed: exit code 5" in all_logs(done)
+    assert nodes["sidecar"]["phase"] == "Succeeded"  # a sidecar's failure is not the task's
+    assert nodes["sidecar"]["outputs"]["result"] == "main ran"
     assert "crashing" in logs_of(done, "crashes")
 
 
