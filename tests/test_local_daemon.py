@@ -103,11 +103,11 @@ def test_misplaced_daemon_and_probe_without_handler_are_located_errors(
     assert "wf.yaml:" in done.stderr + done.stdout and message in done.stderr + done.stdout
 
 
-def test_ip_of_a_task_that_is_not_a_daemon_is_reported_unsupported(kjob: Any, tmp_path: Path) -> None:
+def test_ip_of_a_task_that_is_not_a_daemon_is_an_error_as_in_argo(kjob: Any, tmp_path: Path) -> None:
     body = BROKEN.replace("    daemon: true\n", "")
     done = kjob("lint", write(tmp_path, body))
     assert done.code == 2
-    assert "'{{tasks.server.ip}}' is not supported by kjob yet for a task that is not a daemon" in (
+    assert "'{{tasks.server.ip}}' is known only for a daemon, and template 'server' is not one" in (
         done.stdout + done.stderr
     )
 

@@ -750,15 +750,14 @@ class _Checker:
         return _Problem(f"unknown variable '{path}'", f"after {root}.{task.name} come: {_TASK_ATTRIBUTES}")
 
     def check_ip(self, task: DagTask, path: str) -> _Problem | None:
-        """``tasks.X.ip``: the address of a daemon's pod, known while it runs (kjob does not keep
-        the address of a pod that has ended)."""
+        """``tasks.X.ip``: the address of a daemon's pod, known while it runs; Argo's validator too
+        knows it of a daemon only."""
         target = self.templates.get(task.template)
         if target is None or target.daemon:
             return None
         return _Problem(
-            f"'{self.show(path)}' is not supported by kjob yet for a task that is not a daemon",
-            f"kjob knows the address of a daemon's pod only: add `daemon: true` to template '{target.name}'",
-            True,
+            f"'{self.show(path)}' is known only for a daemon, and template '{target.name}' is not one",
+            f"add `daemon: true` to template '{target.name}' (a pod that keeps running), as Argo requires",
         )
 
     def check_output(self, task: DagTask, kind: str, name: str, root: str) -> _Problem | None:
