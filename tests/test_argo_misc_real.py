@@ -29,7 +29,10 @@ metadata: {{name: {RUN}}}
 spec:
   entrypoint: main
   onExit: report
-  arguments: {{parameters: [{{name: team, value: blue}}]}}
+  arguments:
+    parameters:
+    - {{name: team, value: blue}}
+    - {{name: greeting, valueFrom: {{configMapKeyRef: {{name: settings, key: greeting}}}}}}
   workflowMetadata:
     labels: {{kind: nightly}}
     labelsFrom: {{team: {{expression: workflow.parameters.team}}}}
@@ -59,7 +62,7 @@ spec:
   - name: report
     container:
       command: [sh, -c, 'echo "$W" > /tmp/out']
-      env: [{{name: W, value: "exit handler read {{{{workflow.outputs.parameters.word}}}}"}}]
+      env: [{{name: W, value: "{{{{workflow.parameters.greeting}}}}: exit handler read {{{{workflow.outputs.parameters.word}}}}"}}]
     outputs: {{parameters: [{{name: got, valueFrom: {{path: /tmp/out}}}}]}}
 """
 
@@ -82,6 +85,8 @@ def test_inline_defaults_claims_global_outputs_metadata_pod_gc_and_ttl(tmp_path:
             }
         )
         ns.cleanup.append(lambda: ns.core.delete_persistent_volume(volume))
+        settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}
+        ns.core.create_namespaced_config_map(ns.name, {**settings, "data": {"greeting": "hello"}})
         (tmp_path / "wf.yaml").write_text(WORKFLOW)
         home = tmp_path / "home"
         home.mkdir()
@@ -99,7 +104,7 @@ def test_inline_defaults_claims_global_outputs_metadata_pod_gc_and_ttl(tmp_path:
         record: dict[str, Any] = json.loads((home / "runs" / RUN / "run.json").read_text())
         nodes = {n["id"]: n for n in record["nodes"]}
         assert nodes["read"]["outputs"]["parameters"] == {"got": "hi shared"}  # the claim, the global output
-        assert nodes["onExit"]["outputs"]["parameters"] == {"got": "exit handler read hi"}
+        assert nodes["onExit"]["outputs"]["parameters"] == {"got": "hello: exit handler read hi"}
         assert record["outputs"]["parameters"] == {"word": "hi"}
         held = ns.core.read_namespaced_config_map(RUN, ns.name)
         assert {"kind": "nightly", "team": "blue"}.items() <= (held.metadata.labels or {}).items()

@@ -276,3 +276,25 @@ def test_a_global_output_no_template_declares_is_a_located_error(kjob: Any, tmp_
     assert done.code == 2
     assert "no output parameter has globalName 'wrd'" in done.stderr
     assert "did you mean 'word'?" in done.stderr
+
+
+FROM_CONFIG_MAP = """\
+  entrypoint: main
+  arguments:
+    parameters: [{name: greeting, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}]
+  templates:
+  - name: main
+    inputs:
+      parameters: [{name: who, valueFrom: {configMapKeyRef: {name: settings, key: who}, default: nobody}}]
+    container: {image: alpine, command: [echo, "{{workflow.parameters.greeting}} {{inputs.parameters.who}}"]}
+"""
+
+
+def test_a_config_map_parameter_lints_and_needs_a_cluster_to_run(kjob: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, FROM_CONFIG_MAP)
+    assert kjob("lint", path).code == 0
+    done = kjob("run", path, "--backend", "local")
+    assert done.code != 0
+    assert "workflow.parameters.greeting comes from ConfigMap 'settings' (configMapKeyRef)" in done.stderr
+    done = kjob("run", path, "--backend", "local", "-p", "greeting=hello")
+    assert "inputs.parameters.who comes from ConfigMap 'settings'" in done.stdout + done.stderr

@@ -37,7 +37,7 @@ from kjob.engine.bulk import BulkReport, collector_paused, reported
 from kjob.engine.gate import Gate
 from kjob.engine.hooks import hook_due, supplied_outputs, task_env, workflow_env
 from kjob.engine.inprocess import HttpRequest, InProcess, decode_body
-from kjob.engine.inputs import InputSource, input_sources
+from kjob.engine.inputs import ConfigMaps, InputSource, config_map_value, input_sources
 from kjob.engine.lookup import (
     Lookup,
     WorkflowInfo,
@@ -66,7 +66,17 @@ from kjob.expr import evaluate_when, parse_depends, render
 from kjob.graph import task_graph
 from kjob.limits import FAN_OUT_ITEMS, NESTING, RENDERED_CHARS
 from kjob.spec.durations import parse_duration
-from kjob.spec.model import IO, Container, DagTask, LifecycleHook, Resource, Template, Workflow, pod_fields
+from kjob.spec.model import (
+    IO,
+    Container,
+    DagTask,
+    LifecycleHook,
+    Parameter,
+    Resource,
+    Template,
+    Workflow,
+    pod_fields,
+)
 
 _NO_CONTAINER = Container(image="")  # a resource template's attempts run no container
 
@@ -138,6 +148,9 @@ class EngineOptions:
     # The value of a Secret's key (name, key), for an http template's secretKeyRef headers (None: no
     # cluster to read it from).
     secrets: Callable[[str, str], str] | None = None
+    # A ConfigMap's key (name, key), for valueFrom.configMapKeyRef parameters: None if it is not there
+    # (None: no cluster to read it from)
+    config_maps: ConfigMaps | None = None
     # A dry run: http requests are not sent and suspends do not wait (they succeed at once, their
     # outputs ``<run-time: ...>`` placeholders).
     rehearsal: bool = False
@@ -233,7 +246,9 @@ class Engine:
             name=run_id,
             namespace=self.options.namespace,
             uid=self.options.uid,
-            parameters=resolve_workflow_parameters(workflow, self.options.parameters),
+            parameters=resolve_workflow_parameters(
+                workflow, self.options.parameters, self.options.config_maps or _NO_CLUSTER
+            ),
             labels=workflow.labels,
             annotations=workflow.annotations,
         )
@@ -389,12 +404,20 @@ class Engine:
     def _start_root(self, template_name: str) -> None:
         node = self._top_node(template_name, template_name)
         lookup = template_lookup({}, {}, self.info)  # an input's own value may read workflow.* ({{= }} too)
-        node.inputs = {
-            p.name: self.info.parameters.get(p.name) or self._render(p.value or p.default or "", lookup)
-            for p in node.template.inputs.parameters
-        }
+        try:
+            node.inputs = {p.name: self._entry_input(p, lookup) for p in node.template.inputs.parameters}
+        except KjobError as err:  # a configMapKeyRef that cannot be read
+            self._root = node
+            self._finish(node, Phase.ERROR, _one_line(err))
+            return
         self._root = node
         self._begin(node)
+
+    def _entry_input(self, param: Parameter, lookup: Lookup) -> str:
+        given = self.info.parameters.get(param.name)
+        if not given and param.value is None and param.value_from_config_map is not None:
+            return config_map_value(param, "inputs", self.options.config_maps)
+        return given or self._render(param.value or param.default or "", lookup)
 
     def _top_node(self, template_name: str, node_id: str, arguments: IO | None = None) -> Node:
         """A node that no DAG calls (the entrypoint, the exit handler), alone in a scope of its own
@@ -737,7 +760,7 @@ class Engine:
         args = node.task.arguments
         for given in self._input_sources(node.task, node.template):
             param = given.param
-            value = given.value(lookup, self._max_chars)
+            value = given.value(lookup, self._max_chars, self.options.config_maps)
             if param.enum and value not in param.enum:
                 raise KjobError(
                     f"input parameter '{param.name}' is '{value}', not one of: {', '.join(param.enum)}"
@@ -1468,7 +1491,12 @@ def _raw_input(task: DagTask, name: str, own: str | None) -> str | None:
     return own if given is None else given.raw
 
 
-def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]) -> dict[str, str]:
+_NO_CLUSTER = "no cluster"  # config maps cannot be read: a workflow parameter from one is an error
+
+
+def resolve_workflow_parameters(
+    workflow: Workflow, overrides: Mapping[str, str], config_maps: ConfigMaps | str | None = None
+) -> dict[str, str]:
     """``spec.arguments.parameters`` with ``-p name=value`` overrides applied and checked.
 
     A WorkflowTemplate may refer to parameters that only the workflow running it gives: one it does
@@ -1485,6 +1513,13 @@ def resolve_workflow_parameters(workflow: Workflow, overrides: Mapping[str, str]
         )
     values: dict[str, str] = {name: overrides[name] for name in unknown}
     for name, param in declared.items():
+        if name not in overrides and param.value_from_config_map is not None:
+            if config_maps is None:
+                continue  # read when the run starts
+            values[name] = config_map_value(
+                param, "workflow", None if isinstance(config_maps, str) else config_maps
+            )
+            continue
         value = overrides.get(name, param.value if param.value is not None else param.default)
         if value is None:
             raise KjobError(f"workflow parameter '{name}' has no value", hint=f"pass it with -p {name}=VALUE")

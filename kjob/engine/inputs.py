@@ -8,6 +8,7 @@ default stands in, as in Argo >= 4.0.7; without one the task fails with Argo's w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kjob.engine.lookup import Lookup
@@ -28,7 +29,9 @@ class InputSource:
     fallback: TextFill | None = None
     alone: bool = False
 
-    def value(self, lookup: Lookup, max_chars: int) -> str:
+    def value(self, lookup: Lookup, max_chars: int, config_maps: ConfigMaps | None = None) -> str:
+        if self.fill is None and self.param.value_from_config_map is not None:
+            return config_map_value(self.param, "inputs", config_maps)
         if self.fill is None:
             raise KjobError(f"input parameter '{self.param.name}' has no value")
         try:
@@ -45,6 +48,32 @@ class InputSource:
                     "valueFrom.default",
                 ) from None
             return self.fallback(lookup, max_chars)
+
+
+# reads a ConfigMap's key (name, key) in the run's namespace; None when the ConfigMap or the key is not
+# there; a KjobError when it cannot be read
+ConfigMaps = Callable[[str, str], str | None]
+
+
+def config_map_value(param: Parameter, role: str, config_maps: ConfigMaps | None) -> str:
+    """The value ``valueFrom.configMapKeyRef`` gives ``param`` (its ``valueFrom.default`` when the
+    ConfigMap or the key is missing), as Argo reads it."""
+    assert param.value_from_config_map is not None
+    name, key = param.value_from_config_map
+    if config_maps is None:
+        raise KjobError(
+            f"{role}.parameters.{param.name} comes from ConfigMap '{name}' (configMapKeyRef), which only a "
+            "run on Kubernetes can read",
+            hint="run it with --backend kubernetes, or give the value another way",
+        )
+    value = config_maps(name, key)
+    if value is not None:
+        return value
+    if param.value_from_default is not None:
+        return param.value_from_default
+    raise KjobError(
+        f"unable to retrieve {role}.parameters.{param.name} from ConfigMap: no key '{key}' in '{name}'"
+    )
 
 
 def input_sources(task: DagTask, template: Template, *, argo: bool) -> list[InputSource]:

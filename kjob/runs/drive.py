@@ -87,6 +87,7 @@ def drive(
     A :class:`~kjob.errors.KjobError` that ends the run closes the record the same way."""
     from kjob.engine.engine import Engine, EngineOptions
     from kjob.engine.record import RunRecorder
+    from kjob.runs.configmaps import config_map_reader
     from kjob.runs.control import requests_for, started_before
     from kjob.runs.coordination import coordination_for
     from kjob.runs.noderesume import resume_requests_for, secret_reader
@@ -107,6 +108,7 @@ def drive(
             control=requests_for(backend, launch.run_dir),
             resumes=resume_requests_for(backend, launch.run_dir),
             secrets=secret_reader(backend),
+            config_maps=config_map_reader(backend),
             rerun=launch.rerun,
             started_before=started_before(launch.previous),
             on_bulk=on_bulk,

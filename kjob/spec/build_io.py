@@ -75,6 +75,30 @@ def _scalar_string(r: Reader, node: YamlMap, key: str, label: str) -> str | None
     return value
 
 
+def _config_map(r: Reader, value_from: YamlMap, name: str, role: str) -> tuple[str, str] | None:
+    """``valueFrom.configMapKeyRef`` (name, key) of a workflow argument or input parameter."""
+    ref = r.mapping(value_from, "configMapKeyRef")
+    if ref is None:
+        return None
+    r.fields(ref, F.CONFIG_MAP_KEY_REF, f"configMapKeyRef of '{name}'")
+    if role == "outputs":
+        r.diag.error(
+            f"valueFrom.configMapKeyRef of output parameter '{name}' has no meaning",
+            r.src.key(value_from, "configMapKeyRef"),
+            hint="an input or workflow parameter may take its value from a ConfigMap",
+        )
+        return None
+    found = (r.string(ref, "name"), r.string(ref, "key"))
+    if found[0] is None or found[1] is None:
+        r.diag.error(
+            f"configMapKeyRef of '{name}' needs a name and a key",
+            r.src.key(value_from, "configMapKeyRef"),
+            hint="write `configMapKeyRef: {name: my-config, key: my-key}`",
+        )
+        return None
+    return found[0], found[1]
+
+
 def _parameter(
     r: Reader, node: YamlMap, mark: Mark, role: str, where: str, kind: TemplateKind | None = None
 ) -> Parameter | None:
@@ -94,6 +118,7 @@ def _parameter(
     value_from = r.mapping(node, "valueFrom")
     path: str | None = None
     fallback: str | None = None
+    config_map: tuple[str, str] | None = None
     json_path: str | None = None
     jq_filter: str | None = None
     expression: str | None = None
@@ -108,6 +133,7 @@ def _parameter(
             value_from, "expression", f"valueFrom.expression of '{name}'", SiteKind.EXPRESSION
         )
         from_parameter = r.text(value_from, "parameter", f"valueFrom.parameter of '{name}'")
+        config_map = _config_map(r, value_from, name, role)
         _check_scope_sources(r, value_from, f"{role} parameter '{name}'", role, kind)
         if path is not None and role != "outputs":
             r.diag.error(
@@ -150,6 +176,7 @@ def _parameter(
         value_from_expression=expression,
         value_from_parameter=from_parameter,
         global_name=r.string(node, "globalName"),
+        value_from_config_map=config_map,
     )
 
 

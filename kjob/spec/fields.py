@@ -262,6 +262,10 @@ TTL_STRATEGY = FieldSet(
     supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"),
 )
 
+CONFIG_MAP_KEY_REF = FieldSet(
+    "configMapKeyRef", argo="ConfigMapKeySelector", supported=_fs("name", "key", "optional")
+)
+
 TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend", "containerSet", "resource")
 UNSUPPORTED_BODIES = _fs("plugin", "data")
 
@@ -412,7 +416,9 @@ PARAMETER = FieldSet(
 VALUE_FROM = FieldSet(
     "valueFrom",
     argo="ValueFrom",
-    supported=_fs("path", "default", "jsonPath", "jqFilter", "supplied", "expression", "parameter"),
+    supported=_fs(
+        "path", "default", "jsonPath", "jqFilter", "supplied", "expression", "parameter", "configMapKeyRef"
+    ),
     unsupported=_fs(
         "configMapKeyRef",
         "event",

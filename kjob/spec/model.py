@@ -59,6 +59,8 @@ class Parameter:
     supplied: bool = False
     # ``globalName``: an output also readable as ``workflow.outputs.parameters.<global_name>``
     global_name: str | None = None
+    # ``valueFrom.configMapKeyRef`` (name, key): read from the run's namespace as the value is needed
+    value_from_config_map: tuple[str, str] | None = None
     # a dag or steps template's outputs, resolved as it ends: an expression over its tasks'
     # values (``valueFrom.expression``) or a text with references (``valueFrom.parameter``)
     value_from_expression: str | None = None

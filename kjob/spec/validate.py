@@ -29,7 +29,7 @@ from kjob.spec.loaded import (
     is_referenced_name,
     line_of,
 )
-from kjob.spec.model import DagTask, LifecycleHook, Mark, Template, TemplateKind
+from kjob.spec.model import DagTask, LifecycleHook, Mark, Parameter, Template, TemplateKind
 
 CARET_WIDTH = 100  # characters of a long line shown around the caret
 
@@ -168,7 +168,7 @@ class _Checker:
             passed = {p.name for p in exit_hook.arguments.parameters} if exit_hook else set()
             for parameter in template.inputs.parameters:
                 if (
-                    _required(parameter.value, parameter.default, parameter.value_from_unread)
+                    _required(parameter.value, parameter.default, _unread(parameter))
                     and parameter.name not in self.workflow_parameters
                     and parameter.name not in passed
                 ):
@@ -377,7 +377,7 @@ class _Checker:
     def check_arguments(self, task: DagTask, target: Template) -> None:
         passed = {p.name for p in task.arguments.parameters}
         for parameter in target.inputs.parameters:
-            unread = parameter.value_from_unread
+            unread = _unread(parameter)
             if parameter.name not in passed and _required(parameter.value, parameter.default, unread):
                 self.diag.error(
                     f"task '{task.name}' does not pass input parameter '{parameter.name}' "
@@ -781,6 +781,11 @@ class _Checker:
         return _Problem(
             f"task '{task.name}' (template '{target.name}') has no output {singular} '{name}'", hint
         )
+
+
+def _unread(parameter: Parameter) -> str | None:
+    """A source of the parameter's value kjob reads only at run time, or cannot read."""
+    return parameter.value_from_unread or ("configMapKeyRef" if parameter.value_from_config_map else None)
 
 
 def _required(value: str | None, default: str | None, unread: str | None = None) -> bool:
