@@ -99,7 +99,8 @@ FAILURES = """\
 
 def logs_of(done: Any, container: str) -> str:
     (log,) = (done.home / "runs" / done.run_id() / "logs").glob(f"*.{container}.log")
-    return log.read_text()
+    text: str = log.read_text()
+    return text
 
 
 def all_logs(done: Any) -> str:
