@@ -262,10 +262,6 @@ TTL_STRATEGY = FieldSet(
     supported=_fs("secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"),
 )
 
-CONFIG_MAP_KEY_REF = FieldSet(
-    "configMapKeyRef", argo="ConfigMapKeySelector", supported=_fs("name", "key", "optional")
-)
-
 TEMPLATE_BODIES = ("container", "script", "dag", "steps", "http", "suspend", "containerSet", "resource")
 UNSUPPORTED_BODIES = _fs("plugin", "data")
 
