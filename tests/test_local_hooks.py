@@ -113,6 +113,11 @@ def test_a_hook_without_expression_or_with_an_unknown_template_is_a_located_erro
     out = _lint_errors(body.replace("onExit: say-bye", "onExit: say-by"))
     assert "wf.yaml:27:11: error: hook 'never' of task 'a' has no expression" in out
     assert "wf.yaml:33:17: error: unknown template 'say-by' of hook 'exit'" in out
+    out = _lint_errors(HOOKS.replace("onExit: say-bye", "onExit: say"))
+    assert (
+        "wf.yaml:34:17: error: hook 'exit' does not pass input parameter 'msg' required by template 'say'"
+        in out
+    )
     out = _lint_errors(HOOKS.replace('tasks.a.status == "Succeeded"', 'tasks.a.status == == "Succeeded"'))
     assert "wf.yaml:24:43: error: invalid expression: expected an operand after '=='" in out
 
@@ -363,3 +368,23 @@ def test_kjob_retry_runs_the_hooks_of_the_tasks_it_runs_again(kjob: Any, tmp_pat
     # b ran again, so its exit hook did too (as Argo resets a retried node's hook children); a's did not
     assert after["b.onExit"]["outputs"]["result"] != before["b.onExit"]["outputs"]["result"]
     assert after["a.onExit"]["outputs"]["result"] == before["a.onExit"]["outputs"]["result"]
+
+
+def test_a_waves_plan_refuses_what_only_a_running_kjob_does() -> None:
+    from kjob.render.waves import problems
+    from kjob.spec.loader import load_text
+
+    text = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n" + SUSPEND
+    workflow = load_text(
+        text.replace(
+            "- - name: release",
+            "- - name: call\n        template: ping\n        hooks: {exit: {template: pause}}\n      - name: release",
+        ).replace(
+            "  - name: say\n", "  - name: ping\n    http: {url: 'http://127.0.0.1:9'}\n  - name: say\n"
+        ),
+        path="wf.yaml",
+    ).workflows[0]
+    found = sorted(e.message for e in problems(workflow))
+    assert "template 'approve' is a suspend, which only a kjob running the workflow does" in found
+    assert "template 'ping' is an http request, which only a kjob running the workflow does" in found
+    assert "task 'call' has a hook 'exit': a GitOps tool runs no hooks" in found

@@ -365,14 +365,28 @@ class _Checker:
         self.check_arguments(task, target)
 
     def check_hooks(self, hooks: Sequence[LifecycleHook]) -> None:
-        """Every hook names a template the workflow has."""
+        """Every hook names a template the workflow has, and passes the inputs it requires."""
         for hook in hooks:
-            if hook.template and self.templates and hook.template not in self.templates:
+            if not hook.template or not self.templates:
+                continue
+            target = self.templates.get(hook.template)
+            if target is None:
                 self.diag.error(
                     f"unknown template '{hook.template}' of hook '{hook.name}' (defined: {self.defined()})",
                     hook.mark,
                     hint=self.template_hint(hook.template),
                 )
+                continue
+            passed = {p.name for p in hook.arguments.parameters}
+            for parameter in target.inputs.parameters:
+                if parameter.name not in passed and _required(parameter.value, parameter.default):
+                    self.diag.error(
+                        f"hook '{hook.name}' does not pass input parameter '{parameter.name}' "
+                        f"required by template '{target.name}'",
+                        hook.mark,
+                        hint="pass it under the hook: "
+                        f"`arguments: {{parameters: [{{name: {parameter.name}, value: ...}}]}}`",
+                    )
 
     def check_arguments(self, task: DagTask, target: Template) -> None:
         passed = {p.name for p in task.arguments.parameters}
