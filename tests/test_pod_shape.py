@@ -125,6 +125,7 @@ def test_failures_in_a_pod_fail_its_task_as_in_argo(kjob: Any, tmp_path: Path) -
     assert "never" not in (nodes["set"]["outputs"]["result"] or "")
     assert 'dependency "a" exited with non-zero code: 4' in all_logs(done)
     assert nodes["init"]["phase"] == "Failed"  # the init container failed: main never ran
+    assert nodes["init"]["message"] == "init container 'prepare': exit code 5"  # as on Kubernetes
     assert "main ran" not in (nodes["init"]["outputs"]["result"] or "")
     assert "init container 'prepare' failed: exit code 5" in all_logs(done)
     assert nodes["sidecar"]["phase"] == "Succeeded"  # a sidecar's failure is not the task's

@@ -564,6 +564,8 @@ class LocalBackend:
         at = self._mono(ended.finished)
         result = tail.decode("utf-8", errors="replace").rstrip("\r\n")
         failure = _failure_reason(spec, ended, attempt.cancelled)
+        if failure == f"exit code {ended.code}":
+            failure = localshape.failed_container(spec, attempt.workdir) or failure
         if failure is not None:
             return AttemptFinished(
                 spec.attempt_id, AttemptPhase.FAILED, at, exit_code=ended.code, result=result, message=failure

@@ -127,6 +127,7 @@ class Pod:
         within = spec.get("retry_within")
         self.retry_within = None if within is None else float(within)
         self.stopping = False
+        self.reason_file: str | None = spec.get("reason_file")
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_term)
@@ -136,6 +137,7 @@ class Pod:
             code = self._wait(container)
             if code != 0:
                 os.write(2, f"kjob: init container '{container.name}' failed: exit code {code}\n".encode())
+                self._reason(f"init container '{container.name}': exit code {code}")
                 return code
         for sidecar in self.sidecars:
             sidecar.start()
@@ -211,8 +213,15 @@ class Pod:
         for member in self.members:
             if member.code:
                 os.write(2, f"kjob: container '{member.name}' failed: exit code {member.code}\n".encode())
+                self._reason(f"container '{member.name}': exit code {member.code}")
                 return member.code
         return 0
+
+    def _reason(self, text: str) -> None:
+        """Say which container failed the attempt, for kjob's message (as on Kubernetes)."""
+        if self.reason_file is not None:
+            with open(self.reason_file, "w", encoding="utf-8") as f:
+                f.write(text)
 
     def _on_term(self, signum: int, _frame: object) -> None:
         self.stopping = True

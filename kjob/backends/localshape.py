@@ -28,6 +28,7 @@ from kjob.render import podpatch
 from kjob.spec.model import Container, EnvVar, Workflow, frozen_map
 
 POD_FILE = ".kjob-pod.json"  # in the attempt's working directory
+REASON_FILE = ".kjob-pod-reason"  # there too: which container failed the attempt, if not the main one
 APPLIED = ("env", "command", "args", "workingDir")
 MAIN = "main"
 
@@ -97,6 +98,7 @@ def write_pod(
     members = [c if c.name != main_name else spec.container for c in spec.container_set] or [spec.container]
     pod = {
         "main": main_name,
+        "reason_file": os.path.abspath(os.path.join(workdir, REASON_FILE)),
         "retries": spec.set_retries,
         "retry_within": spec.set_retry_duration,
         "init": [entry(c, "init") for c in spec.init_containers],
@@ -107,6 +109,18 @@ def write_pod(
     with open(path, "w", encoding="utf-8") as f:
         json.dump(pod, f)
     return [sys.executable, "-m", "kjob.backends.localpod", os.path.abspath(path)]
+
+
+def failed_container(spec: AttemptSpec, workdir: str) -> str | None:
+    """Which container other than the main one failed the attempt (``init container 'x': exit code
+    N``), as the pod runner wrote it, or ``None``."""
+    if not needed(spec):
+        return None
+    try:
+        with open(os.path.join(workdir, REASON_FILE), encoding="utf-8") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
 
 
 def with_patch(spec: AttemptSpec) -> tuple[AttemptSpec, list[str]]:
