@@ -134,7 +134,7 @@ def test_an_input_artifact_kept_in_a_repository_is_reported_for_its_repository_o
     assert found == ["'git' is not supported by kjob yet"]
 
 
-def test_a_parameter_read_from_a_config_map_is_reported_for_that_source_only() -> None:
+def test_a_parameter_read_from_a_source_kjob_lacks_is_reported_for_that_source_only() -> None:
     found = errors(
         """\
         entrypoint: main
@@ -143,11 +143,11 @@ def test_a_parameter_read_from_a_config_map_is_reported_for_that_source_only() -
           inputs:
             parameters:
             - name: message
-              valueFrom: {configMapKeyRef: {name: settings, key: msg}}
+              valueFrom: {event: payload.message}
           container: {image: alpine, args: ["{{inputs.parameters.message}}"]}
         """
     )
-    assert found == ["'configMapKeyRef' is not supported by kjob yet"]
+    assert found == ["'event' is not supported by kjob yet"]
 
 
 ARCHIVED = """\

@@ -1,6 +1,7 @@
-"""Raw input artifacts (``raw: {data: ...}``): the content is written at the artifact's path as the task
-starts, on the local backend, on the API emulator and on the real cluster (``KJOB_TEST_KUBECONFIG``),
-without a run workspace; a task's argument overrides the template's own, and references in it render."""
+"""Raw input artifacts (``raw: {data: ...}``) and an input artifact's ``mode``: the content is written at
+the artifact's path as the task starts, on the local backend, on the API emulator and on the real cluster
+(``KJOB_TEST_KUBECONFIG``), without a run workspace; a task's argument overrides the template's own, and
+references in it render."""
 
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ RAW = Path(__file__).resolve().parent / "data" / "raw_artifacts.yaml"
 
 
 def seen(nodes: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """What each step read from its raw artifact (its output parameter)."""
-    return {name: nodes[name]["outputs"]["parameters"]["seen"] for name in ("own", "given")}
+    """What each step read from its raw artifact, and the mode `moded`'s was given (0750, octal as
+    Argo's YAML 1.1 reads it)."""
+    found = {name: nodes[name]["outputs"]["parameters"]["seen"] for name in ("own", "given")}
+    return {**found, "mode": nodes["moded"]["outputs"]["parameters"]["mode"]}
 
 
-EXPECTED = {"own": "hello world", "given": "from the caller\n$HOME stays as written"}
+EXPECTED = {"own": "hello world", "given": "from the caller\n$HOME stays as written", "mode": "750"}
 
 
 def test_raw_artifacts_on_the_local_backend(tmp_path: Path) -> None:
@@ -70,4 +73,4 @@ def test_a_raw_artifact_without_data_is_a_located_error() -> None:
     with pytest.raises(SpecErrors) as raised:
         load_text(text, path="raw.yaml")
     [error] = raised.value.errors
-    assert (error.message, error.line) == ("raw artifact 'greeting' has no data", 33)
+    assert (error.message, error.line) == ("raw artifact 'greeting' has no data", 49)

@@ -34,6 +34,7 @@ class InputArtifact:
     path: str
     source: str
     raw: str | None = None  # a raw artifact's content, written at ``path`` (``source`` is then empty)
+    mode: int | None = None  # permission bits to set on it once placed
 
 
 @dataclass(frozen=True, slots=True)

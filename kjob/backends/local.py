@@ -330,8 +330,10 @@ class LocalBackend:
             if artifact.raw is not None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(artifact.raw)
-                continue
-            self._place(Path(artifact.source), target)
+            else:
+                self._place(Path(artifact.source), target)
+            if artifact.mode is not None:
+                target.chmod(artifact.mode)
         for path in [p.path for p in spec.output_parameters] + [a.path for a in spec.output_artifacts]:
             self._host_path(path, workdir, private)  # refuse before running, not after
         # the agent's environment (kjob's) plus these; $(VAR) and $$ read as the kubelet reads them

@@ -913,14 +913,18 @@ class Engine:
         parts = prepared.parts(lookup, self._max_chars)
         inputs = (
             tuple(
-                InputArtifact(name=a.name, path=a.path or "", source=node.input_artifacts[a.name])
+                InputArtifact(
+                    name=a.name, path=a.path or "", source=node.input_artifacts[a.name], mode=a.mode
+                )
                 for a in template.inputs.artifacts
                 if a.name in node.input_artifacts
             )
             if node.input_artifacts
             else ()
         ) + tuple(
-            InputArtifact(name=a.name, path=a.path or "", source="", raw=self._render(raw, lookup))
+            InputArtifact(
+                name=a.name, path=a.path or "", source="", raw=self._render(raw, lookup), mode=a.mode
+            )
             for a in template.inputs.artifacts
             if a.name not in node.input_artifacts
             and (raw := _raw_input(node.task, a.name, a.raw)) is not None

@@ -244,6 +244,8 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
     # Without a command the image's ENTRYPOINT runs, with `args`: kjob can only wrap a command it knows.
     entrypoint = not c.command and c.source is None
     container: dict[str, Any] = {"name": main_container(spec), "image": c.image}
+    if any(a.mode is not None for a in spec.input_artifacts) and not entrypoint:
+        argv = workspace.set_modes(spec, argv)
     if workspace.needed(spec):
         if entrypoint:
             raise _needs_command(spec, "pass its artifacts")

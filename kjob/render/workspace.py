@@ -184,6 +184,29 @@ exec "$@"
 """
 
 
+# $1 = n, then n (path, octal mode) pairs; then the command.
+MODE_SETTER = r"""
+n=$1; shift
+while [ "$n" -gt 0 ]; do
+  chmod "$2" "$1" || { printf 'kjob: could not set mode %s on %s\n' "$2" "$1" >&2; exit 1; }
+  shift 2; n=$((n - 1))
+done
+exec "$@"
+"""
+
+
+def set_modes(spec: AttemptSpec, argv: list[str]) -> list[str]:
+    """``argv`` after setting the ``mode`` of the attempt's input artifacts (inside the other wrappers,
+    so once every artifact is placed); none with a mode: ``argv``."""
+    moded = [a for a in spec.input_artifacts if a.mode is not None]
+    if not moded:
+        return argv
+    words = ["sh", "-c", MODE_SETTER, "kjob-modes", str(len(moded))]
+    for artifact in moded:
+        words += [artifact.path, format(artifact.mode, "o")]
+    return [*words, *argv]
+
+
 def write_raw(spec: AttemptSpec, argv: list[str]) -> list[str]:
     """``argv`` after writing the attempt's raw input artifacts at their paths (none: ``argv``)."""
     raw = [a for a in spec.input_artifacts if a.raw is not None]

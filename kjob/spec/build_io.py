@@ -197,6 +197,27 @@ def _check_scope_sources(
             )
 
 
+def _mode(r: Reader, node: YamlMap, name: str) -> int | None:
+    """``mode``: permission bits, read as Argo's YAML 1.1 reads them (``0755`` is octal, 493)."""
+    value = node.get("mode")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        r.wrong_type(node, "mode", "a file mode such as 0755")
+        return None
+    mark = r.src.value(node, "mode")
+    text = r.src.lines[mark.line - 1][mark.col - 1 :]
+    digits = text[: len(text) - len(text.lstrip("0123456789"))]
+    octal = len(digits) > 1 and digits[0] == "0" and not set(digits) & {"8", "9"}
+    mode = int(digits, 8) if octal else value
+    if not 0 <= mode <= 0o7777:
+        r.diag.error(
+            f"mode of artifact '{name}' is not a file mode", mark, hint="write it in octal, such as 0755"
+        )
+        return None
+    return mode
+
+
 def _sub_path(r: Reader, node: YamlMap, name: str) -> str | None:
     """``subPath``: a relative path inside the artifact given (no ``..``), or ``None``."""
     sub_path = r.text(node, "subPath", f"subPath of artifact '{name}'")
@@ -271,6 +292,7 @@ def _artifact(
         )
     raw = _raw(r, node, name)
     sub_path = _sub_path(r, node, name)
+    mode = _mode(r, node, name)
     chosen = source is not None or from_expression is not None or raw is not None
     if role == "outputs" and not runs and kind is not None and not chosen and not has_other_source:
         r.diag.error(
@@ -291,6 +313,7 @@ def _artifact(
         optional=bool(r.boolean(node, "optional")),
         raw=raw,
         sub_path=sub_path,
+        mode=mode,
         from_expression=from_expression,
         repository=next((str(k) for k in node if str(k) in F.ARTIFACT_REPOSITORIES), None),
         mark=mark,

@@ -427,7 +427,16 @@ ARTIFACT = FieldSet(
     "artifact",
     argo="Artifact",
     supported=_fs(
-        "name", "path", "from", "optional", "raw", "subPath", "globalName", "archive", "fromExpression"
+        "name",
+        "path",
+        "from",
+        "optional",
+        "raw",
+        "subPath",
+        "mode",
+        "globalName",
+        "archive",
+        "fromExpression",
     ),
     unsupported=_fs(
         "archive",

@@ -80,6 +80,7 @@ class Artifact:
     repository: str | None = None
     raw: str | None = None  # ``raw.data``: the artifact's content, written at its path as the task starts
     sub_path: str | None = None  # ``subPath``: take this file or directory inside the artifact given
+    mode: int | None = None  # ``mode``: the permission bits set on the input artifact once placed
     mark: Mark = NOWHERE
     # ``globalName``: an output also readable as ``workflow.outputs.artifacts.<global_name>``
     global_name: str | None = None
