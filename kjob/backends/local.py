@@ -118,7 +118,7 @@ class LocalBackend:
         self._agent = _AgentLink(self.journal)
         self._prober = Prober()
         # replayed daemons kjob had stopped: their end is told again once the engine stops them again
-        self._stopped_daemons: dict[str, AttemptFinished] = {}
+        self._stopped_daemons: dict[str, Callable[[], None]] = {}
         # resource templates' attempts, when the workflow has some and a cluster is configured
         self.resources: ResourceRunner | None = None
 
@@ -151,13 +151,14 @@ class LocalBackend:
             return
         replayed = self._stopped_daemons.pop(attempt_id, None)
         if replayed is not None:
-            self._out.append(replayed)
+            replayed()
             return
         attempt = self._attempts.get(attempt_id)
         if attempt is None or attempt.cancelled:
             return
         attempt.cancelled = "stopped"
         if attempt.orphan_pid is not None:
+            self.journal.set_stop_requested(attempt_id)  # its agent cannot say it was a stop
             _stop_orphan(attempt.orphan_pid, attempt_id)
         else:
             self._agent.send({"op": "stop", "id": attempt_id, "reason": "stopped"})
@@ -221,7 +222,7 @@ class LocalBackend:
                 self._out.append(finished)
             elif done.message == "stopped":  # by kjob, with its scope: ended again when stopped again
                 self._out.append(AttemptReady(attempt_id, self._mono(ready), HOST))
-                self._stopped_daemons[attempt_id] = finished
+                self._stopped_daemons[attempt_id] = lambda: self._out.append(finished)
             else:
                 self._out.extend([AttemptReady(attempt_id, self._mono(ready), HOST), finished])
             return True
@@ -242,7 +243,16 @@ class LocalBackend:
             return True
         ended = self.journal.exited(attempt_id)
         if ended is not None:
-            self._exited(attempt, ended)
+            if self.journal.stop_requested(attempt_id):
+                attempt.cancelled = "stopped"
+            if ready is None:
+                self._exited(attempt, ended)
+                return True
+            self._out.append(AttemptReady(attempt_id, self._mono(ready), HOST))
+            if attempt.cancelled or ended.stopped:  # by kjob, with its scope, before it died
+                self._stopped_daemons[attempt_id] = lambda: self._exited(attempt, ended)
+            else:
+                self._exited(attempt, ended)
             return True
         attempt.orphan_pid = int(started["pid"])
         attempt.orphan_agent = agent_pid

@@ -16,6 +16,8 @@ Under ``<run dir>/node/``:
     are in ``<attempt>.tail`` (no file: it wrote nothing), written before this record;
   - ``{"ready": <attempt>, "at"}``  kjob found a daemon's attempt ready (its readinessProbe
     passed): a resumed run reports it ready again;
+  - ``{"stop": <attempt>}``  kjob stopped an attempt an earlier agent runs (whose ``exit`` record
+    cannot say it was a stop);
   - ``{"done": <attempt>, ...}``  kjob read the attempt's outputs and reported how it ended (the
     :class:`~kjob.backends.base.AttemptFinished`, with wall times): a resumed run replays it.
     Only where the ``exit`` record alone would not say the same again: an attempt with outputs kjob
@@ -81,6 +83,7 @@ class Journal:
         self._exited: dict[str, Exit] = {}
         self._done: dict[str, Done] = {}
         self._ready: dict[str, float] = {}
+        self._stops: set[str] = set()
 
     def ensure(self) -> Journal:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -132,6 +135,12 @@ class Journal:
     def set_ready(self, attempt_id: str, at: float) -> None:
         self._append({"ready": attempt_id, "at": at})
 
+    def stop_requested(self, attempt_id: str) -> bool:
+        return attempt_id in self._stops
+
+    def set_stop_requested(self, attempt_id: str) -> None:
+        self._append({"stop": attempt_id})
+
     def done(self, attempt_id: str) -> Done | None:
         return self._done.get(attempt_id)
 
@@ -163,6 +172,8 @@ class Journal:
             elif "exit" in record:
                 attempt_id = record.pop("exit")
                 self._exited[attempt_id] = Exit(**record)
+            elif "stop" in record:
+                self._stops.add(str(record["stop"]))
             elif "ready" in record:
                 self._ready[str(record["ready"])] = float(record["at"])
             elif "done" in record:
