@@ -1,7 +1,10 @@
-"""Argo's smaller spec features on the local backend (issue 12): inline templates, templateDefaults."""
+"""Argo's smaller spec features on the local backend (issue 12): inline templates, templateDefaults,
+template failFast and annotations, templated timeouts, volumeClaimTemplates, workflowMetadata, podGC and
+ttlStrategy, global outputs, configMapKeyRef parameters and the exit handler's workflow variables."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +301,39 @@ def test_a_config_map_parameter_lints_and_needs_a_cluster_to_run(kjob: Any, tmp_
     assert "workflow.parameters.greeting comes from ConfigMap 'settings' (configMapKeyRef)" in done.stderr
     done = kjob("run", path, "--backend", "local", "-p", "greeting=hello")
     assert "inputs.parameters.who comes from ConfigMap 'settings'" in done.stdout + done.stderr
+
+
+EXIT_VARIABLES = """\
+  entrypoint: main
+  serviceAccountName: runner
+  onExit: report
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: ok, template: exit, arguments: {parameters: [{name: code, value: "0"}]}}
+      - {name: broken, template: exit, arguments: {parameters: [{name: code, value: "3"}]}}
+  - name: exit
+    inputs: {parameters: [{name: code}]}
+    container: {image: alpine, command: [sh, -c, 'exit {{inputs.parameters.code}}']}
+  - name: report
+    container:
+      image: alpine
+      command: [sh, -c, 'printf "%s\\n" "$F" "$D" "$E"']
+      env:
+      - {name: F, value: "{{workflow.failures}}"}
+      - {name: D, value: "{{workflow.duration}}"}
+      - {name: E, value: "{{workflow.mainEntrypoint}} {{workflow.serviceAccountName}} {{workflow.status}}"}
+"""
+
+
+def test_the_exit_handler_reads_failures_duration_and_the_entrypoint(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, EXIT_VARIABLES))
+    assert done.code == 1, done.stdout + done.stderr
+    quoted, duration, rest = done.nodes()["onExit"]["outputs"]["result"].split("\n")
+    failures = json.loads(json.loads(quoted))  # Go-quoted JSON, as Argo writes it
+    assert [(f["templateName"], f["phase"]) for f in failures] == [("main", "Failed"), ("exit", "Failed")]
+    assert failures[0]["displayName"] == done.run_id() and failures[1]["displayName"] == "broken"
+    assert list(failures[1]) == ["displayName", "message", "templateName", "phase", "podName", "finishedAt"]
+    assert float(duration) >= 0 and len(duration.split(".")[1]) == 6  # Go's %f
+    assert rest == "main runner Failed"

@@ -34,6 +34,7 @@ from kjob.backends.base import (
 from kjob.backends.coordination import Locks, MemoCache, MemoryLocks, MemoryMemo
 from kjob.engine.aggregate import aggregate
 from kjob.engine.bulk import BulkReport, collector_paused, reported
+from kjob.engine.failures import workflow_failures
 from kjob.engine.gate import Gate
 from kjob.engine.hooks import hook_due, supplied_outputs, task_env, workflow_env
 from kjob.engine.inprocess import HttpRequest, InProcess, decode_body
@@ -246,6 +247,8 @@ class Engine:
             name=run_id,
             namespace=self.options.namespace,
             uid=self.options.uid,
+            main_entrypoint=workflow.entrypoint or "",
+            service_account_name=workflow.service_account_name or "",
             parameters=resolve_workflow_parameters(
                 workflow, self.options.parameters, self.options.config_maps or _NO_CLUSTER
             ),
@@ -1204,7 +1207,12 @@ class Engine:
             return
         if node is not self._root:
             return
-        self.info = dataclasses.replace(self.info, status=_workflow_status(node.phase))
+        self.info = dataclasses.replace(
+            self.info,
+            status=_workflow_status(node.phase),
+            duration=f"{self.backend.now() - (node.started_at or self.backend.now()):f}",  # Go's %f
+            failures=workflow_failures(self.nodes, self.info.name),
+        )
         if self.workflow.hooks:
             self._fire_workflow_hooks()  # those whose expression reads the final workflow.status
         if not self._workflow_hooks_running():

@@ -44,6 +44,11 @@ class WorkflowInfo:
     output_parameters: Mapping[str, str] = field(default_factory=dict)
     output_artifacts: Mapping[str, str] = field(default_factory=dict)
     created: str | None = None  # workflow.creationTimestamp: when the run started, RFC 3339 in UTC
+    main_entrypoint: str = ""  # workflow.mainEntrypoint
+    service_account_name: str = ""  # workflow.serviceAccountName
+    # known once the entrypoint has ended (the exit handler reads them): workflow.duration, .failures
+    duration: str | None = None
+    failures: str | None = None
 
     def get(self, parts: list[str]) -> str:
         if parts == ["name"]:
@@ -65,6 +70,14 @@ class WorkflowInfo:
             return json.dumps(listed, separators=(",", ":"))
         if parts == ["creationTimestamp"] and self.created is not None:
             return self.created
+        if parts == ["mainEntrypoint"]:
+            return self.main_entrypoint
+        if parts == ["serviceAccountName"]:
+            return self.service_account_name
+        if parts == ["duration"] and self.duration is not None:
+            return self.duration
+        if parts == ["failures"] and self.failures is not None:
+            return self.failures
         if len(parts) >= 1 and parts[0] in ("labels", "annotations"):
             key = ".".join(parts[1:])  # a key's own dots (example.com/owner) split the reference
             values = self.labels if parts[0] == "labels" else self.annotations

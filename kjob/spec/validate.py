@@ -71,14 +71,13 @@ _ARGO_ONLY_TASK_ATTRIBUTES = frozenset(
         "outputs.artifacts",
     }
 )
-_WORKFLOW_SUPPORTED = frozenset({"name", "namespace", "uid", "status", "creationTimestamp"})
+_WORKFLOW_SUPPORTED = frozenset(
+    {"name", "namespace", "uid", "status", "creationTimestamp", "mainEntrypoint", "serviceAccountName"}
+    | {"duration", "failures"}  # known once the entrypoint has ended: in the exit handler
+)
 _TEMPLATE_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate")
 _WORKFLOW_ARGO_ONLY = frozenset(
     {
-        "serviceAccountName",
-        "mainEntrypoint",
-        "failures",
-        "duration",
         "priority",
         "outputs",
         "scheduledTime",
