@@ -263,6 +263,9 @@ class Engine:
         self._hooks_started: set[tuple[int, str]] = set()  # (id of the owner node, or 0, hook name)
         self._holding: set[Node] = set()  # ended nodes whose exit hooks run before they count as ended
         self._firing = False
+        # running nodes with hooks whose expression has not held yet: looked at again every step, as
+        # Argo evaluates them at every reconciliation (an expression may read other tasks' state)
+        self._watching: dict[Node, None] = {}
         self._resumes_done: set[str] = set()
         self._running: dict[str, Node] = {}  # attempt id -> node
         # daemons that are ready (their node succeeded) and still run: attempt id -> node
@@ -340,6 +343,8 @@ class Engine:
             self._max_chars = RENDERED_CHARS.value
             if self.workflow.hooks and self._root is not None and not self._root.phase.finished:
                 self._fire_workflow_hooks()
+            for watched in list(self._watching):
+                self._fire_task_hooks(watched, ended=False)
             if self.options.resumes is not None and self._inproc.busy:
                 self._take_resumes()
             if control is not None:
@@ -1285,6 +1290,12 @@ class Engine:
                     self._start_hook(node, hook, node_id, lookup)
         finally:
             self._firing = False
+        started = self._hooks_started
+        waiting = any(not h.is_exit and (id(node), h.name) not in started for h in node.task.hooks)
+        if waiting and not ended and node.phase is Phase.RUNNING:
+            self._watching[node] = None
+        else:
+            self._watching.pop(node, None)
 
     def _start_hook(self, owner: Node | None, hook: LifecycleHook, node_id: str, lookup: Lookup) -> Node:
         """Run ``hook`` as a node of its own, its arguments read where its owner is (so an exit hook
@@ -1309,6 +1320,7 @@ class Engine:
         dependents run and its scope counts it as ended (as Argo waits for a task's hook nodes)."""
         if node.is_group or not node.task.hooks or node.scope.owner is None:
             return False  # a loop's hooks are its items', as in Argo
+        self._watching.pop(node, None)
         if node.phase is not Phase.OMITTED:  # an exit hook runs after a node that ran (not a skipped one)
             self._fire_task_hooks(node, ended=node.phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.ERROR))
         if any(owner is node and not hook.phase.finished for hook, owner in self._hook_owner.items()):
