@@ -187,9 +187,25 @@ def _rejected(path: str, errors: Sequence[KjobError]) -> FileResult:
 
 
 def _feature(message: str) -> str:
-    """The feature an unsupported-message names: its first quoted word, else the message."""
+    """The feature an unsupported-message names: its first quoted word (a reference with its task's,
+    step's or parameter's name left out, so that one feature counts once), else the message."""
     quoted = re.search(r"'([^']+)'", message)
-    return quoted.group(1) if quoted else message.replace(f" is {UNSUPPORTED}", "")
+    if quoted is None:
+        return message.replace(f" is {UNSUPPORTED}", "")
+    feature = quoted.group(1)
+    for pattern, general in _NAMED_REFERENCES:
+        feature = pattern.sub(general, feature)
+    return feature
+
+
+_NAMED_REFERENCES = (
+    (re.compile(r"^\{\{(tasks|steps)\.(?!name\}\})[^.}]+\."), r"{{\1.<name>."),
+    (
+        re.compile(r"^\{\{((?:workflow\.)?(?:inputs|outputs)\.(?:parameters|artifacts))\.[^.}]+"),
+        r"{{\1.<name>",
+    ),
+    (re.compile(r"^\{\{workflow\.creationTimestamp\.[^}]+\}\}$"), "{{workflow.creationTimestamp.<format>}}"),
+)
 
 
 def _argo_rejects(message: str) -> str | None:

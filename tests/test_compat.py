@@ -184,3 +184,28 @@ def test_a_template_defined_twice_is_that_files_error_and_the_first_one_still_se
         again.first_error is not None
         and "WorkflowTemplate 'compat-greet' is defined twice" in again.first_error
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "feature"),
+    [
+        ("'s3' is not supported by kjob yet", "s3"),
+        ("'{{steps.prepare.id}}' is not supported by kjob yet", "{{steps.<name>.id}}"),
+        ("'{{tasks.a.startedAt}}' is not supported by kjob yet", "{{tasks.<name>.startedAt}}"),
+        ("'{{steps.name}}' is not supported by kjob yet", "{{steps.name}}"),
+        (
+            "'{{outputs.parameters.n.path}}' is not supported by kjob yet",
+            "{{outputs.parameters.<name>.path}}",
+        ),
+        (
+            "'{{workflow.outputs.artifacts.x}}' is not supported by kjob yet",
+            "{{workflow.outputs.artifacts.<name>}}",
+        ),
+        (
+            "'{{workflow.creationTimestamp.Y}}' is not supported by kjob yet",
+            "{{workflow.creationTimestamp.<format>}}",
+        ),
+    ],
+)
+def test_a_feature_counts_once_whatever_task_or_parameter_it_names(message: str, feature: str) -> None:
+    assert compat._feature(message) == feature
