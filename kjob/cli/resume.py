@@ -97,5 +97,10 @@ def _resume_node(
             f"run {ref.run_id}: resume of node {node} requested, but no kjob watches the run now; "
             f"`kjob resume {ref.run_id}` carries it out"
         )
+    elif done.watched is None:
+        console.line(
+            f"run {ref.run_id}: resume of node {node} requested; the kjob watching the run (a driver Job, "
+            f"or a kjob elsewhere) acts on it within seconds. If none does, `kjob resume {ref.run_id}` does"
+        )
     else:
         console.line(f"run {ref.run_id}: node {node} resumes within seconds")
