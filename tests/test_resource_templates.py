@@ -368,3 +368,47 @@ def test_the_dry_run_shows_a_created_object(kjob: Any, tmp_path: Path) -> None:
         "kind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  level: '3'"
         in done.stdout
     )
+
+
+@pytest.mark.slow
+def test_resource_templates_run_on_the_kubernetes_backend_against_the_emulator(tmp_path: Path) -> None:
+    """The real-cluster workflow (test_resource_real.py) on the API emulator: its pods run as host
+    processes, so the Job whose command exits 3 fails and its failureCondition fails its task."""
+    import json
+    import subprocess
+    import sys
+
+    from kubernetes import client
+
+    from kjob.testing.emulator import Emulator, HostProcess
+    from kjob.testing.emulator import kubeconfig as emulator_kubeconfig
+    from tests.conftest import REPO, kjob_env
+
+    with Emulator(lambda pod: HostProcess()) as emu:
+        home = tmp_path / "home"
+        config = emulator_kubeconfig.write(tmp_path / "kubeconfig", emu.url, namespace="default")
+        done = subprocess.run(
+            [sys.executable, "-m", "kjob", "run", str(REPO / "tests" / "data" / "resource_templates.yaml")],
+            capture_output=True,
+            text=True,
+            env=kjob_env(home, config),
+            cwd=REPO,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        run_id = done.stdout.split()[1]
+        record = json.loads((home / "runs" / run_id / "run.json").read_text())
+        nodes = {n["id"]: n for n in record["nodes"]}
+        assert nodes["bad-job"]["message"] == "failure condition 'status.failed>0' evaluated true"
+        assert nodes["after-bad"]["phase"] == "Succeeded"
+        outputs = nodes["good-job"]["outputs"]["parameters"]
+        assert outputs["completions"] == "1" and outputs["job-name"].startswith(f"{run_id}-exit-0-")
+        assert nodes["read-settings"]["outputs"]["parameters"]["size"] == "4"
+        cfg = client.Configuration()
+        cfg.host = emu.url
+        with client.ApiClient(cfg) as api:
+            job = client.BatchV1Api(api).read_namespaced_job(outputs["job-name"], "default")
+            settings = client.CoreV1Api(api).list_namespaced_config_map("default").items
+        assert [(o.kind, o.name) for o in job.metadata.owner_references] == [("ConfigMap", run_id)]
+        assert not [c for c in settings if c.metadata.name.endswith("-settings")]
