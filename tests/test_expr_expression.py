@@ -272,3 +272,9 @@ def test_any_text_parses_or_raises_a_template_error(text: str) -> None:
         return
     with contextlib.suppress(TemplateError):  # any problem is a TemplateError, never a crash
         compiled.evaluate({"a": 1, "b": "x"})
+
+
+def test_an_expression_over_a_dry_runs_placeholder_is_a_placeholder() -> None:
+    values = {"tasks.a.outputs.result": "<run-time: a.outputs.result>", "inputs.parameters.n": "3"}
+    template = parse_template("x {{= asInt(tasks.a.outputs.result) * 2 }} {{= asInt(inputs.parameters.n) }}")
+    assert template.render(values.__getitem__) == "x <run-time: {{= asInt(tasks.a.outputs.result) * 2 }}> 3"

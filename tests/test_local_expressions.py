@@ -157,3 +157,28 @@ def test_lint_locates_expression_mistakes(kjob: Any, tmp_path: Path) -> None:
         "23:53: error: invalid retryStrategy.expression: expected an operand after '=='",
         "28:21: error: valueFrom.expression of outputs parameter 'q' has no meaning here",
     ]
+
+
+DRY = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - name: a
+        template: say
+        arguments: {parameters: [{name: text, value: "3"}]}
+      - name: b
+        depends: a
+        template: say
+        arguments: {parameters: [{name: text, value: "{{= asInt(tasks.a.outputs.result) * 2 }}"}]}
+  - name: say
+    inputs: {parameters: [{name: text}]}
+    container: {image: alpine, command: [echo, "{{inputs.parameters.text}}"]}
+"""
+
+
+def test_a_dry_run_shows_an_expression_over_run_time_values_as_one(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", "--dry-run", write(tmp_path, DRY))
+    assert done.code == 0, done.stdout + done.stderr
+    assert "- '<run-time: {{= asInt(tasks.a.outputs.result) * 2 }}>'" in done.stdout

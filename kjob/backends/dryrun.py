@@ -45,6 +45,7 @@ from kjob.engine.bulk import BulkReport
 from kjob.engine.engine import Engine, EngineOptions, RunResult
 from kjob.engine.state import Node, Phase
 from kjob.errors import KjobError
+from kjob.expr import template
 from kjob.render import entrypoint, indexed, manifests, workspace
 from kjob.render.decisions import Decision, run_time_decisions, without_run_time_decisions
 from kjob.render.manifests import Manifest, RunObject
@@ -53,7 +54,7 @@ from kjob.render.yamltext import comment, json_text, yaml_text
 from kjob.spec.model import Resource, Workflow
 
 PLACEHOLDER_UID = "00000000-0000-0000-0000-000000000000"
-RUN_TIME = "<run-time: "
+RUN_TIME = template.RUN_TIME  # a value known only at run time: <run-time: NODE.outputs.result>
 
 
 # ----------------------------------------------------------------------------------- backend

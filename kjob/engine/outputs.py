@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from kjob.engine.lookup import Lookup
 from kjob.errors import KjobError, TemplateError
-from kjob.expr import Absent, compile_expression, lookup_env, render
+from kjob.expr import Absent, compile_expression, render
+from kjob.expr.template import render_expression
 from kjob.spec.model import Artifact, Parameter, Template
 
 
@@ -47,7 +48,7 @@ def scope_outputs(
 def expression_value(text: str, lookup: Lookup) -> str:
     """An expression field (``valueFrom.expression``, ``fromExpression``) evaluated with ``lookup``'s
     references as its variables, written as an expression tag writes it."""
-    return compile_expression(text).render(lookup_env(lookup))
+    return render_expression(compile_expression(text), lookup)
 
 
 def _parameter(parameter: Parameter, lookup: Lookup, argo: bool, max_chars: int) -> str | None:

@@ -49,6 +49,10 @@ if TYPE_CHECKING:  # lark is imported by the first parse (kjob.expr._grammar)
 
 Lookup = Callable[[str], str]
 
+# How a dry run shows a value known only at run time (kjob.backends.dryrun): an expression that reads
+# one is shown as such a value too, as Argo leaves an expression over a placeholder unresolved.
+RUN_TIME = "<run-time: "
+
 _PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
 _PATH_IN_REF = re.compile(r"[A-Za-z0-9_./-]+")  # the path inside a whole-reference token
 _OPENERS = {"_ANGLES_OPEN": ("<<", ">>"), "_BRACES_OPEN": ("{{", "}}")}
@@ -170,7 +174,7 @@ class Template:
     def _evaluate(self, part: Expr, lookup: Lookup) -> str:
         """An expression tag's text; its errors point into this template."""
         try:
-            return part.compiled.render(lookup_env(lookup))
+            return render_expression(part.compiled, lookup, shown=f"{{{{={part.source}}}}}")
         except Absent as absent:
             path = str(absent.args[0]) if absent.args else part.source.strip()
             raise self._absent(Ref(path, part.offset)) from None
@@ -199,6 +203,27 @@ class Template:
     def source(self) -> str:
         """kjob text that parses back to these parts (see :func:`template_source`)."""
         return template_source(self.parts, argo_braces=self.argo_braces)
+
+
+def render_expression(compiled: Compiled, lookup: Lookup, *, shown: str | None = None) -> str:
+    """``compiled``'s value as text, its variables read with ``lookup``; when one of them is a dry
+    run's run-time placeholder, the placeholder of the expression itself (``shown`` as written)."""
+    read: list[str] = []
+
+    def recording(path: str) -> str:
+        value = lookup(path)
+        read.append(value)
+        return value
+
+    try:
+        text = compiled.render(lookup_env(recording))
+    except TemplateError:
+        if not any(value.startswith(RUN_TIME) for value in read):
+            raise
+        text = RUN_TIME
+    if any(value.startswith(RUN_TIME) for value in read):
+        return f"{RUN_TIME}{shown or compiled.text}>"
+    return text
 
 
 def parse_template(text: str, *, argo_braces: bool = True) -> Template:
