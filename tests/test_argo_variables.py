@@ -12,7 +12,9 @@ import pytest
 
 from kjob.errors import KjobError, SpecErrors
 from kjob.spec.loader import LoadResult, load_text
+from kjob.testing.emulator import Emulator
 from tests.test_engine import run
+from tests.test_k8s_artifacts import CLAIM, cluster, k8s_args, pod_log  # noqa: F401 (a fixture)
 
 HEADER = """\
 apiVersion: argoproj.io/v1alpha1
@@ -127,11 +129,11 @@ def test_an_input_artifact_kept_in_a_repository_is_reported_for_its_repository_o
         - name: use
           inputs:
             artifacts:
-            - {name: code, path: /src, git: {repo: "https://example.com/x.git"}}
+            - {name: code, path: /src, s3: {key: code.tar.gz}}
           container: {image: alpine, command: [ls, /src]}
         """
     )
-    assert found == ["'git' is not supported by kjob yet"]
+    assert found == ["'s3' is not supported by kjob yet"]
 
 
 def test_a_parameter_read_from_a_source_kjob_lacks_is_reported_for_that_source_only() -> None:
@@ -271,3 +273,17 @@ def test_a_formatted_creation_timestamp_is_not_supported_yet() -> None:
         "'{{workflow.creationTimestamp.RFC3339}}' is not supported by kjob yet",
         "'{{workflow.creationTimestamp.Y}}' is not supported by kjob yet",
     ]
+
+
+def test_a_sub_path_and_an_archive_strategy_on_kubernetes(
+    kjob: Any,
+    tmp_path: Path,
+    cluster: tuple[Emulator, str],  # noqa: F811 (the fixture of tests/test_k8s_artifacts.py)
+) -> None:
+    """On the API emulator, through the run workspace: the file inside the directory artifact."""
+    emu, kubeconfig = cluster
+    wf = tmp_path / "sub-path.yaml"
+    wf.write_text(SUB_PATH)
+    done = kjob("run", str(wf), *k8s_args(kubeconfig, "--workspace-pvc", CLAIM))
+    assert done.code == 0, done.stdout + done.stderr
+    assert pod_log(emu, "use") == "B\n"
