@@ -173,3 +173,27 @@ def test_a_resumed_run_finds_its_daemon_running_or_replays_its_stop(kjob: Any, k
         for pid in processes_with(marker):
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(gate, ignore_errors=True)
+
+
+NEVER_READY = """\
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: server, template: server}
+  - name: server
+    daemon: true
+    activeDeadlineSeconds: 2
+    container:
+      image: alpine
+      command: [sleep, "60"]
+      readinessProbe: {exec: {command: [cat, /tmp/never]}, periodSeconds: 1, failureThreshold: 1}
+"""
+
+
+def test_a_daemon_whose_probe_keeps_failing_says_so_and_stays_not_ready(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, NEVER_READY))
+    assert done.code == 1
+    assert "server Running: waiting: readinessProbe failed 1 times: exec probe exited 1" in done.stdout
+    assert done.nodes()["server"]["message"] == "exceeded its deadline of 2s"

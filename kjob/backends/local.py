@@ -39,6 +39,7 @@ from kjob.backends.base import (
     AttemptReady,
     AttemptSpec,
     AttemptStarted,
+    AttemptWaiting,
     settle_outputs,
 )
 from kjob.backends.localjournal import Done, Exit, Journal
@@ -179,6 +180,9 @@ class LocalBackend:
         for attempt_id, at in self._prober.take():
             if attempt_id in self._attempts:
                 self._ready(attempt_id, at)
+        for attempt_id, why in self._prober.take_failing():
+            if attempt_id in self._attempts:
+                self._out.append(AttemptWaiting(attempt_id, self.now(), why))
         if self._orphans:
             self._look_at_orphans()
         out, self._out = self._out, []

@@ -5,7 +5,8 @@ environment); ``httpGet`` asks ``http://127.0.0.1:<port><path>`` (a status from 
 ``tcpSocket`` connects to ``127.0.0.1:<port>``.  The timings are Kubernetes': a first probe after
 ``initialDelaySeconds``, then one every ``periodSeconds`` (default 10), each given ``timeoutSeconds``
 (default 1); ``successThreshold`` passes in a row make it ready.  A readiness probe that keeps failing
-only keeps the task not ready, as on Kubernetes (``failureThreshold`` restarts nothing).
+only keeps the task not ready, as on Kubernetes: after ``failureThreshold`` failures in a row (default
+3) the task's message says why, and it is probed on.
 
 Each probe runs on a thread of its own and reports through :meth:`Prober.take`; the backend polls it.
 """
@@ -37,6 +38,7 @@ class Probe:
     period: float = 10.0
     timeout: float = 1.0
     success_threshold: int = 1
+    failure_threshold: int = 3
 
     @classmethod
     def of(cls, probe: Mapping[str, Any]) -> Probe:
@@ -50,6 +52,7 @@ class Probe:
             period=float(probe.get("periodSeconds") or 10),
             timeout=float(probe.get("timeoutSeconds") or 1),
             success_threshold=int(probe.get("successThreshold") or 1),
+            failure_threshold=int(probe.get("failureThreshold") or 3),
         )
 
 
@@ -63,19 +66,21 @@ def port_of(value: Any, ports: Sequence[Mapping[str, Any]]) -> int:
     raise ValueError(f"port '{value}' is neither a number nor the name of one of the container's ports")
 
 
-def passes(probe: Probe, ports: Sequence[Mapping[str, Any]], env: Mapping[str, str], wrap: Wrap) -> bool:
-    """Run ``probe`` once: whether it passed within its timeout."""
+def failure(
+    probe: Probe, ports: Sequence[Mapping[str, Any]], env: Mapping[str, str], wrap: Wrap
+) -> str | None:
+    """Run ``probe`` once: ``None`` if it passed within its timeout, else why not."""
     try:
         if probe.handler == "exec":
             argv, cwd = wrap([str(word) for word in probe.action.get("command") or ()])
             done = subprocess.run(
                 argv, cwd=cwd, env=dict(env), capture_output=True, timeout=probe.timeout, check=False
             )
-            return done.returncode == 0
+            return None if done.returncode == 0 else f"exec probe exited {done.returncode}"
         port = port_of(probe.action.get("port"), ports)
         if probe.handler == "tcpSocket":
             with socket.create_connection((HOST, port), timeout=probe.timeout):
-                return True
+                return None
         path = str(probe.action.get("path") or "/")
         scheme = str(probe.action.get("scheme") or "HTTP").lower()
         slash = "" if path.startswith("/") else "/"
@@ -83,11 +88,17 @@ def passes(probe: Probe, ports: Sequence[Mapping[str, Any]], env: Mapping[str, s
         for header in probe.action.get("httpHeaders") or ():
             request.add_header(str(header.get("name")), str(header.get("value")))
         with urllib.request.urlopen(request, timeout=probe.timeout) as answer:
-            return 200 <= int(answer.status) < 400
+            return _http_failure(int(answer.status))
     except urllib.error.HTTPError as err:
-        return 200 <= err.code < 400
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return False
+        return _http_failure(err.code)
+    except subprocess.TimeoutExpired:
+        return f"exec probe took more than {probe.timeout:g}s"
+    except (OSError, subprocess.SubprocessError, ValueError) as err:
+        return str(err) or type(err).__name__
+
+
+def _http_failure(status: int) -> str | None:
+    return None if 200 <= status < 400 else f"HTTP probe answered {status}"
 
 
 class Prober:
@@ -97,6 +108,7 @@ class Prober:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ready: list[tuple[str, float]] = []
+        self._failing: list[tuple[str, str]] = []  # (attempt, why): failureThreshold failures in a row
         self._stops: dict[str, threading.Event] = {}
 
     def start(
@@ -122,15 +134,19 @@ class Prober:
         wrap: Wrap,
         stop: threading.Event,
     ) -> None:
-        in_a_row = 0
+        passed = failed = 0
         if stop.wait(probe.initial_delay):
             return
         while not stop.is_set():
-            in_a_row = in_a_row + 1 if passes(probe, ports, env, wrap) else 0
-            if in_a_row >= probe.success_threshold:
+            why = failure(probe, ports, env, wrap)
+            passed, failed = (passed + 1, 0) if why is None else (0, failed + 1)
+            if passed >= probe.success_threshold:
                 with self._lock:
                     self._ready.append((attempt_id, time.monotonic()))
                 return
+            if failed == probe.failure_threshold:  # told once: the task is still not ready
+                with self._lock:
+                    self._failing.append((attempt_id, f"readinessProbe failed {failed} times: {why}"))
             stop.wait(probe.period)
 
     @property
@@ -143,6 +159,13 @@ class Prober:
         for attempt_id, _ in ready:
             self._stops.pop(attempt_id, None)
         return ready
+
+    def take_failing(self) -> list[tuple[str, str]]:
+        """The attempts whose probe failed ``failureThreshold`` times in a row since the last call,
+        with why: they stay not ready (and probed), as on Kubernetes."""
+        with self._lock:
+            failing, self._failing = self._failing, []
+        return failing
 
     def stop(self, attempt_id: str) -> None:
         """The attempt ended (or was stopped) before it was ready: probe it no more."""
