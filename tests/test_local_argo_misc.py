@@ -335,5 +335,6 @@ def test_the_exit_handler_reads_failures_duration_and_the_entrypoint(kjob: Any, 
     assert [(f["templateName"], f["phase"]) for f in failures] == [("main", "Failed"), ("exit", "Failed")]
     assert failures[0]["displayName"] == done.run_id() and failures[1]["displayName"] == "broken"
     assert list(failures[1]) == ["displayName", "message", "templateName", "phase", "podName", "finishedAt"]
+    assert failures[1]["finishedAt"] > "2020"  # wall-clock time, RFC 3339
     assert float(duration) >= 0 and len(duration.split(".")[1]) == 6  # Go's %f
     assert rest == "main runner Failed"

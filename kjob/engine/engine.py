@@ -1206,6 +1206,10 @@ class Engine:
                 phase, message = Phase.ERROR, _one_line(err)
         self._finish(owner, phase, message)
 
+    def _wall(self, at: float) -> float:
+        """The wall-clock time of ``at``, a time of the backend's clock (monotonic on some backends)."""
+        return time.time() - (self.backend.now() - at)
+
     def _top_finished(self, node: Node) -> None:
         if node in self._hook_owner:
             self._hook_finished(node)
@@ -1216,7 +1220,7 @@ class Engine:
             self.info,
             status=_workflow_status(node.phase),
             duration=f"{self.backend.now() - (node.started_at or self.backend.now()):f}",  # Go's %f
-            failures=workflow_failures(self.nodes, self.info.name),
+            failures=workflow_failures(self.nodes, self.info.name, self._wall),
         )
         if self.workflow.hooks:
             self._fire_workflow_hooks()  # those whose expression reads the final workflow.status

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from kjob.engine.state import Node
 
 
-def workflow_failures(nodes: Iterable[Node], workflow_name: str) -> str:
+def workflow_failures(nodes: Iterable[Node], workflow_name: str, wall: Callable[[float], float]) -> str:
+    """``wall`` turns a node's finish time (the engine's clock) into wall-clock seconds."""
     failed = [
         {
             "displayName": node.display_name or (workflow_name if _is_entry(node) else node.task.name),
@@ -23,7 +24,7 @@ def workflow_failures(nodes: Iterable[Node], workflow_name: str) -> str:
             "templateName": node.template.name,
             "phase": node.phase.value,
             "podName": node.attempts[-1].attempt_id if node.attempts else "",
-            "finishedAt": _rfc3339(node.finished_at),
+            "finishedAt": _rfc3339(wall(node.finished_at) if node.finished_at is not None else None),
         }
         for node in nodes
         if node.phase.failed_or_error
