@@ -323,7 +323,7 @@ EXIT_VARIABLES = """\
       env:
       - {name: F, value: "{{workflow.failures}}"}
       - {name: D, value: "{{workflow.duration}}"}
-      - {name: E, value: "{{workflow.mainEntrypoint}} {{workflow.serviceAccountName}} {{workflow.status}}"}
+      - {name: E, value: "{{workflow.mainEntrypoint}} {{workflow.serviceAccountName}} {{workflow.status}} {{workflow.creationTimestamp}}"}
 """
 
 
@@ -337,4 +337,6 @@ def test_the_exit_handler_reads_failures_duration_and_the_entrypoint(kjob: Any, 
     assert list(failures[1]) == ["displayName", "message", "templateName", "phase", "podName", "finishedAt"]
     assert failures[1]["finishedAt"] > "2020"  # wall-clock time, RFC 3339
     assert float(duration) >= 0 and len(duration.split(".")[1]) == 6  # Go's %f
-    assert rest == "main runner Failed"
+    entrypoint, account, status, created = rest.split(" ")
+    assert (entrypoint, account, status) == ("main", "runner", "Failed")
+    assert created > "2020"  # wall-clock time, though the backend's clock is monotonic

@@ -308,7 +308,7 @@ class Engine:
     def run(self) -> RunResult:
         """Run the workflow until every node has finished, and return how it ended."""
         started = self.backend.now()
-        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._wall(started)))  # a monotonic clock
         self.info = dataclasses.replace(self.info, created=created)  # workflow.creationTimestamp
         if self.workflow.active_deadline_seconds is not None:
             self._add_timer(started + self.workflow.active_deadline_seconds, "deadline", None)
