@@ -123,6 +123,7 @@ class _Raw:
     cur: IntArray
     retried: dict[int, list[float]]
     events: int
+    rated: FloatArray  # per task: seconds its submissions waited for the API rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +459,7 @@ class Simulator:
         end = array("d", [nan]) * n
         node = array("i", [-1]) * n
         failed: list[int] = []
+        rated = array("d", [0.0]) * (n if on.rate else 0)  # how long the API rate held each task back
         retried: dict[int, list[float]] = {}  # first start, first ready, wait, busy, back-off, dropped
         # -- queues
         rq: Any = deque() if on.fifo else []  # the engine's queue (with parallelism or an API rate)
@@ -547,6 +549,7 @@ class Simulator:
                             s = t
                         tat = (tat if tat > s else s) + interval
                         if s > t:
+                            rated[i] += s - t
                             extra_events += 1
                             heappush(heap, (s, eid, i << 2 | 1))
                             eid += 1
@@ -776,6 +779,7 @@ class Simulator:
             cur=attempt,
             retried=retried,
             events=extra_events,
+            rated=np.frombuffer(rated, dtype=np.float64) if on.rate else np.zeros(n),
         )
 
     # ------------------------------------------------------------------------------------ results
@@ -799,6 +803,10 @@ class Simulator:
         work = self._work(attempts, d)
         bounds = self._bounds(work, delay, int(attempts.sum()))
         makespan = float(np.nanmax(raw.end)) if ran.any() else 0.0
+        arrival = np.zeros(n)
+        if self._pptr is not None:  # the last attempt's start past its start-up: inputs arriving
+            last_startup = d.startup[raw.cur] if d.startup is not None else d.startup0
+            arrival = np.where(ran, np.maximum(0.0, raw.start - raw.placed - last_startup), 0.0)
         events = raw.events + 3 * int(attempts.sum())  # per attempt: queued, placed, ended
         return Result(
             makespan=makespan,
@@ -817,6 +825,8 @@ class Simulator:
             policy=self.policy,
             seed=seed,
             info={"cluster": self.cluster.describe()},
+            rate_wait=np.where(ran, raw.rated, 0.0),
+            transfer_wait=arrival,
         )
 
     def _work(self, attempts: IntArray, d: _Draws) -> FloatArray:

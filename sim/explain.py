@@ -4,9 +4,10 @@ Walking back from the task that ended last, each step goes to the dependency tha
 that let it be queued).  Along that chain every second of the makespan is one of:
 
 - **running**: from a task's start to its end (its retries and their back-offs included);
-- **start-up**: from getting a node to running (pod start-up latency, and inputs arriving from other
-  nodes where transfers are modelled);
-- **waiting**: queued with nothing free for it: a parallelism limit, the API rate, or no node with room;
+- **start-up**: from getting a node to running (pod start-up latency);
+- **transfers**: inputs arriving from other nodes, past the start-up (where transfers are modelled);
+- **waiting**: queued with nothing free for it: a parallelism limit or no node with room;
+- **api-rate**: submissions held back by the client's API rate (``--qps``/``--burst``);
 - **gaps**: between a dependency's end and the task being queued (none in kjob's engine, which queues
   a task the moment its last dependency ends; kept so that the parts add up to the makespan).
 """
@@ -21,7 +22,7 @@ import numpy as np
 from kjob.plan import Plan
 from sim.results import NOT_RUN, Result
 
-PARTS = ("running", "start-up", "waiting", "gaps")
+PARTS = ("running", "start-up", "transfers", "waiting", "api-rate", "gaps")
 
 
 def explain(result: Result, plan: Plan, names: list[str] | None = None) -> dict[str, Any]:
@@ -33,9 +34,14 @@ def explain(result: Result, plan: Plan, names: list[str] | None = None) -> dict[
     for i in chain:
         ready, start, stop = float(result.ready[i]), float(result.start[i]), float(result.end[i])
         waited = 0.0 if math.isnan(result.wait[i]) else float(result.wait[i])
+        rate = min(waited, float(result.rate_wait[i])) if result.rate_wait is not None else 0.0
+        before_run = max(0.0, start - ready - waited)
+        moved = min(before_run, float(result.transfer_wait[i])) if result.transfer_wait is not None else 0.0
         totals["gaps"] += max(0.0, ready - previous_end)
-        totals["waiting"] += waited
-        totals["start-up"] += max(0.0, start - ready - waited)
+        totals["waiting"] += waited - rate
+        totals["api-rate"] += rate
+        totals["start-up"] += before_run - moved
+        totals["transfers"] += moved
         totals["running"] += stop - start
         previous_end = stop
     return {

@@ -123,6 +123,8 @@ class Result:
     policy: str
     seed: int
     info: dict[str, Any] = field(default_factory=dict)
+    rate_wait: FloatArray | None = None  # of ``wait``: held back by the API rate
+    transfer_wait: FloatArray | None = None  # of start-up: waiting for inputs from other nodes
 
     @property
     def lower_bound(self) -> float:

@@ -20,7 +20,7 @@ from kjob.spec import load_text
 from sim.calibrate import calibrate
 from sim.calibrate_trace import fit_trace
 from sim.cluster import Cluster
-from sim.core import Simulator
+from sim.core import Simulator, Workload
 from sim.sources import from_workflow
 from sim.workflow_model import Decisions, flatten
 
@@ -255,7 +255,10 @@ def test_long_makespans_read_in_human_units(tmp_path: Path) -> None:
     assert "e+" not in out and "d " in out.splitlines()[1]
 
 
-@pytest.mark.parametrize("extra", [[], ["--parallelism", "3"], ["--slots", "2", "--startup", "5s"]])
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--parallelism", "3"], ["--slots", "2", "--startup", "5s"], ["--qps", "0.5", "--burst", "1"]],
+)
 def test_explain_splits_the_whole_makespan_along_the_chain_that_ended_last(
     pipeline: Path, extra: list[str]
 ) -> None:
@@ -263,14 +266,17 @@ def test_explain_splits_the_whole_makespan_along_the_chain_that_ended_last(
     assert code == 0
     data = json.loads(out)
     parts = data["explain"]
-    assert sum(parts[p] for p in ("running", "start-up", "waiting", "gaps")) == pytest.approx(
-        data["makespan"]
-    )
+    every = ("running", "start-up", "transfers", "waiting", "api-rate", "gaps")
+    assert sum(parts[p] for p in every) == pytest.approx(data["makespan"])
     assert parts["chain"][0] == "list" and parts["chain"][-1] == "inner.y"
     if "--parallelism" in extra or "--slots" in extra:
         assert parts["waiting"] > 0  # nine items on fewer slots queue
     else:
         assert parts["waiting"] == 0
+    if "--qps" in extra:
+        assert parts["api-rate"] > 0  # one submission every 2 s: the items are held back
+    else:
+        assert parts["api-rate"] == 0
     if "--startup" in extra:
         assert parts["start-up"] == pytest.approx(5 * len(parts["chain"]))
 
@@ -356,3 +362,26 @@ def test_the_workflows_own_parallelism_limits_the_simulation_unless_an_option_sa
     free = json.loads(out)
     assert limited["makespan"] > free["makespan"]
     assert not [a for a in free["assumptions"] if a["what"] == "parallelism"]
+
+
+def test_explain_says_how_long_inputs_took_to_arrive_from_other_nodes() -> None:
+    from kjob.plan import plan_edges
+    from sim.durations import Fixed
+    from sim.explain import explain
+
+    # a and b run at once on the two nodes; c runs on one of them and waits 7 s for the other's output
+    plan = plan_edges(3, np.array([0, 1]), np.array([2, 2]))
+    workload = Workload(
+        plan,
+        np.zeros(3, dtype=np.int32),
+        ("t",),
+        (Fixed(10.0),),
+        np.ones((3, 3)),
+        transfer=np.array([7.0, 7.0]),
+        names=["a", "b", "c"],
+    )
+    result = Simulator(workload, Cluster.uniform(2, cpu=1.0, memory=2.0, gpu=1.0, pods=110.0)).run(0)
+    parts = explain(result, plan, workload.names)
+    assert parts["transfers"] == pytest.approx(7.0) and result.makespan == pytest.approx(27.0)
+    total = sum(parts[p] for p in ("running", "start-up", "transfers", "waiting", "api-rate", "gaps"))
+    assert total == pytest.approx(result.makespan)
