@@ -59,7 +59,7 @@ def test_a_field_new_in_argo_is_not_supported_yet_and_one_kjob_reads_is_not() ->
 
 
 def test_artifact_repositories_are_said_to_come_later() -> None:
-    for key in ("s3", "gcs", "git", "artifactory", "plugin", "archiveLogs", "artifactGC"):
+    for key in ("s3", "gcs", "azure", "oss", "hdfs", "artifactory", "plugin", "archiveLogs", "artifactGC"):
         [issue] = F.check_keys([key], F.ARTIFACT)
         assert issue.hint is not None and "planned for a later kjob release" in issue.hint, key
     for key in ("artifactRepositoryRef", "archiveLogs"):

@@ -121,9 +121,9 @@ wf.yaml:8:5: error: 'plugin' is not supported by kjob yet""",
 """,
         """\
 wf.yaml:10:39: error: 's3' is not supported by kjob yet
-  hint: artifact repositories (S3, GCS, Azure, OSS, HDFS, Artifactory, git, HTTP, plugins) are planned for \
-a later kjob release; for now kjob keeps artifacts in its run workspace: produce the file in an earlier task \
-and pass it with `from:`""",
+  hint: artifact repositories (S3, GCS, Azure, OSS, HDFS, Artifactory, plugins) are planned for a later \
+kjob release; for now kjob keeps artifacts in its run workspace: produce the file in an earlier task and pass \
+it with `from:`""",
     ),
     (
         "expression tag with a syntax error",

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from kjob.spec.model import Container, Resource, frozen_map
+from kjob.spec.model import Container, GitSource, HttpSource, Resource, frozen_map
 
 
 class AttemptPhase(enum.Enum):
@@ -35,6 +35,7 @@ class InputArtifact:
     source: str
     raw: str | None = None  # a raw artifact's content, written at ``path`` (``source`` is then empty)
     mode: int | None = None  # permission bits to set on it once placed
+    remote: HttpSource | GitSource | None = None  # downloaded / cloned at ``path`` (``source`` empty)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kjob import jsonlines, kubelet_expansion
-from kjob.backends import localshape, localvolumes
+from kjob.backends import localshape, localvolumes, remote_fetch
 from kjob.backends.base import (
     AttemptEvent,
     AttemptFinished,
@@ -344,6 +344,8 @@ class LocalBackend:
             if artifact.raw is not None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(artifact.raw)
+            elif artifact.remote is not None:
+                remote_fetch.fetch_here(artifact, target)
             else:
                 self._place(Path(artifact.source), target)
             if artifact.mode is not None:

@@ -50,6 +50,7 @@ from kjob.engine.lookup import (
 )
 from kjob.engine.outputs import expression_value, scope_outputs
 from kjob.engine.queue import AttemptQueue
+from kjob.engine.remote_inputs import remote_input, rendered
 from kjob.engine.rerun import Rerun
 from kjob.engine.retry import LastRetry, decide_retry, retry_expression_holds
 from kjob.engine.skip_reason import depends_false, when_false
@@ -410,7 +411,8 @@ class Engine:
         return entry
 
     def _start_root(self, template_name: str) -> None:
-        node = self._top_node(template_name, template_name)
+        # spec.arguments.artifacts are the entrypoint's, as Argo passes them
+        node = self._top_node(template_name, template_name, IO(artifacts=self.workflow.arguments.artifacts))
         lookup = template_lookup({}, {}, self.info)  # an input's own value may read workflow.* ({{= }} too)
         try:
             node.inputs = {p.name: self._entry_input(p, lookup) for p in node.template.inputs.parameters}
@@ -788,7 +790,11 @@ class Engine:
                     if inside.startswith("/") or ".." in inside.split("/"):
                         raise KjobError(f"subPath '{inside}' of input artifact '{art.name}' is outside it")
                     node.input_artifacts[art.name] += "/" + inside
-            elif not art.optional and _raw_input(node.task, art.name, art.raw) is None:
+            elif (
+                not art.optional
+                and _raw_input(node.task, art.name, art.raw) is None
+                and remote_input(node.task, art.name, art.remote) is None
+            ):
                 raise KjobError(
                     f"input artifact '{art.name}' has no source: pass it with arguments.artifacts"
                 )
@@ -936,6 +942,19 @@ class Engine:
             for a in template.inputs.artifacts
             if a.name not in node.input_artifacts
             and (raw := _raw_input(node.task, a.name, a.raw)) is not None
+        )
+        inputs += tuple(
+            InputArtifact(
+                name=a.name,
+                path=a.path or "",
+                source="",
+                mode=a.mode,
+                remote=rendered(fetched, lambda text: self._render(text, lookup)),
+            )
+            for a in template.inputs.artifacts
+            if a.name not in node.input_artifacts
+            and _raw_input(node.task, a.name, a.raw) is None
+            and (fetched := remote_input(node.task, a.name, a.remote)) is not None
         )
         return AttemptSpec(
             attempt_id=record.attempt_id,

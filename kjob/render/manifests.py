@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote
 
+from kjob.backends import remote_fetch
 from kjob.backends.base import AttemptSpec, settle_outputs
 from kjob.errors import KjobError
 from kjob.render import entrypoint, names, podpatch, podshape, probes, workspace
@@ -256,6 +257,10 @@ def _container(spec: AttemptSpec, run: RunObject) -> tuple[dict[str, Any], list[
         if entrypoint:
             raise _needs_command(spec, "write its raw artifacts")
         argv = workspace.write_raw(spec, argv)
+    if any(a.remote is not None for a in spec.input_artifacts):
+        if entrypoint:
+            raise _needs_command(spec, "fetch its http and git artifacts")
+        argv = remote_fetch.wrap(spec.input_artifacts, argv)
     mode = output_mode(spec)
     if mode == "direct":
         container["terminationMessagePath"] = spec.output_parameters[0].path

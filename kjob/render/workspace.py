@@ -92,7 +92,8 @@ mkdir -p -- "$dir" && printf '%s\n' "$flags" > "$root/$report" || fail "could no
 
 def needed(spec: AttemptSpec) -> bool:
     """Whether this attempt passes artifacts (and so needs the workspace and the wrapper)."""
-    return any(a.raw is None for a in spec.input_artifacts) or bool(spec.output_artifacts)
+    stored = any(a.raw is None and a.remote is None for a in spec.input_artifacts)
+    return stored or bool(spec.output_artifacts)
 
 
 def require(workflow: Workflow, claim: str | None) -> None:
@@ -108,7 +109,8 @@ def require(workflow: Workflow, claim: str | None) -> None:
     for template in workflow.templates.values():
         if template.container is None:
             continue
-        io = (*(a for a in template.inputs.artifacts if a.raw is None), *template.outputs.artifacts)
+        stored = (a for a in template.inputs.artifacts if a.raw is None and a.remote is None)
+        io = (*stored, *template.outputs.artifacts)
         if not io:
             continue
         mark = io[0].mark if io[0].mark.line else template.mark
@@ -159,7 +161,7 @@ def attach(
             "workspace for them",
             hint=f"name a PersistentVolumeClaim with {OPTION} NAME",
         )
-    stored = [a for a in spec.input_artifacts if a.raw is None]
+    stored = [a for a in spec.input_artifacts if a.raw is None and a.remote is None]
     words = ["sh", "-c", WRAPPER, "kjob-artifacts", MOUNT, str(len(stored))]
     for inp in stored:
         words += [inp.name, inp.path, _checked_source(inp.source, inp.name)]

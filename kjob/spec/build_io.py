@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from kjob.spec import build_remote
 from kjob.spec import fields as F
 from kjob.spec.loaded import SiteKind
 from kjob.spec.model import IO, Artifact, Mark, Parameter, TemplateKind
@@ -293,7 +294,8 @@ def _artifact(
     raw = _raw(r, node, name)
     sub_path = _sub_path(r, node, name)
     mode = _mode(r, node, name)
-    chosen = source is not None or from_expression is not None or raw is not None
+    fetched = build_remote.remote(r, node, name, role)
+    chosen = source is not None or from_expression is not None or raw is not None or fetched is not None
     if role == "outputs" and not runs and kind is not None and not chosen and not has_other_source:
         r.diag.error(
             f"output artifact '{name}' of {where} has no source",
@@ -314,6 +316,7 @@ def _artifact(
         raw=raw,
         sub_path=sub_path,
         mode=mode,
+        remote=fetched,
         from_expression=from_expression,
         repository=next((str(k) for k in node if str(k) in F.ARTIFACT_REPOSITORIES), None),
         mark=mark,

@@ -103,8 +103,8 @@ def _fs(*names: str) -> frozenset[str]:
 
 _TEMPLATE_REF_HINT = "copy the referenced template into spec.templates and refer to it with `template:`"
 _ARTIFACT_SOURCE_HINT = (
-    "artifact repositories (S3, GCS, Azure, OSS, HDFS, Artifactory, git, HTTP, plugins) are planned for a "
-    "later kjob release; for now kjob keeps artifacts in its run workspace: produce the file in an earlier "
+    "artifact repositories (S3, GCS, Azure, OSS, HDFS, Artifactory, plugins) are planned for a later "
+    "kjob release; for now kjob keeps artifacts in its run workspace: produce the file in an earlier "
     "task and pass it with `from:`"
 )
 _ARTIFACT_REPOSITORY_FIELDS = ("archiveLogs", "artifactGC", "artifactRepositoryRef", "archiveLocation")
@@ -437,6 +437,8 @@ ARTIFACT = FieldSet(
         "globalName",
         "archive",
         "fromExpression",
+        "http",
+        "git",
     ),
     unsupported=_fs(
         "archive",
@@ -446,10 +448,8 @@ ARTIFACT = FieldSet(
         "azure",
         "deleted",
         "gcs",
-        "git",
         "globalName",
         "hdfs",
-        "http",
         "mode",
         "oss",
         "raw",
@@ -460,7 +460,7 @@ ARTIFACT = FieldSet(
     hints={
         **{
             source: _ARTIFACT_SOURCE_HINT
-            for source in ("artifactory", "azure", "gcs", "git", "hdfs", "http", "oss", "s3", "raw", "plugin")
+            for source in ("artifactory", "azure", "gcs", "hdfs", "oss", "s3", "raw", "plugin")
         },
         **{name: _ARTIFACT_SOURCE_HINT for name in _ARTIFACT_REPOSITORY_FIELDS},
     },
@@ -476,6 +476,34 @@ ARCHIVE = FieldSet(
 )
 NO_ARCHIVE = FieldSet("none", argo="NoneStrategy", supported=frozenset())
 RAW_ARTIFACT = FieldSet("raw", argo="RawArtifact", supported=_fs("data"))
+# Sources fetched as the task starts, which need no artifact repository (kjob downloads or clones them
+# on the local backend; on Kubernetes the pod's own curl/wget/python3 or git does).
+HTTP_ARTIFACT = FieldSet(
+    "http",
+    argo="HTTPArtifact",
+    supported=_fs("url", "headers"),
+    hints={
+        "auth": "HTTP authentication from Secrets (basicAuth, oauth2, clientCert) is not supported by kjob "
+        "yet: pass a token in `headers`",
+        "saveStreamViaFile": "kjob reads http artifacts only as inputs (downloads)",
+    },
+)
+HTTP_ARTIFACT_HEADER = FieldSet("http artifact header", argo="Header", supported=_fs("name", "value"))
+_GIT_SECRET_HINT = (
+    "git credentials from Secrets are not supported by kjob yet: clone a public repository, or put a "
+    "read token in the https URL"
+)
+GIT_ARTIFACT = FieldSet(
+    "git",
+    argo="GitArtifact",
+    supported=_fs(
+        "repo", "revision", "branch", "depth", "singleBranch", "fetch", "disableSubmodules", "insecureSkipTLS"
+    ),
+    hints={
+        **{key: _GIT_SECRET_HINT for key in ("usernameSecret", "passwordSecret", "sshPrivateKeySecret")},
+        "insecureIgnoreHostKey": "only meaningful with sshPrivateKeySecret, which kjob does not take yet",
+    },
+)
 TAR_ARCHIVE = FieldSet("tar", argo="TarStrategy", supported=_fs("compressionLevel"))
 
 # Where Argo keeps an artifact (its ArtifactLocation), less what kjob reads itself.

@@ -68,6 +68,29 @@ class Parameter:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpSource:
+    """``http``: an input artifact downloaded from ``url`` (GET, with these headers) as the task starts."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GitSource:
+    """``git``: an input artifact cloned from ``repo`` (then ``fetch`` refspecs, then ``revision`` checked
+    out, then submodules) as the task starts, as Argo's executor clones it."""
+
+    repo: str
+    revision: str | None = None
+    branch: str | None = None
+    depth: int | None = None
+    single_branch: bool = False
+    fetch: tuple[str, ...] = ()
+    submodules: bool = True  # not ``disableSubmodules``
+    insecure: bool = False  # ``insecureSkipTLS``: no TLS certificate check
+
+
+@dataclass(frozen=True, slots=True)
 class Artifact:
     """An input, output or argument artifact: a file or directory at ``path``, or taken ``from`` a task."""
 
@@ -81,6 +104,7 @@ class Artifact:
     raw: str | None = None  # ``raw.data``: the artifact's content, written at its path as the task starts
     sub_path: str | None = None  # ``subPath``: take this file or directory inside the artifact given
     mode: int | None = None  # ``mode``: the permission bits set on the input artifact once placed
+    remote: HttpSource | GitSource | None = None  # ``http`` / ``git``: fetched as the task starts
     mark: Mark = NOWHERE
     # ``globalName``: an output also readable as ``workflow.outputs.artifacts.<global_name>``
     global_name: str | None = None

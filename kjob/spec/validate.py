@@ -419,7 +419,7 @@ class _Checker:
         declared_artifacts = [a.name for a in target.inputs.artifacts]
         for artifact in target.inputs.artifacts:
             needed = not artifact.optional and artifact.from_ is None and artifact.repository is None
-            needed = needed and artifact.raw is None
+            needed = needed and artifact.raw is None and artifact.remote is None
             if artifact.name not in passed_artifacts and needed:
                 self.diag.error(
                     f"task '{task.name}' does not pass input artifact '{artifact.name}' "
