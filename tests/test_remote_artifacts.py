@@ -6,8 +6,10 @@ server and the repository is a bare one on disk: no network beyond this machine.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -207,3 +209,24 @@ def test_git_credentials_from_secrets_are_not_supported_yet() -> None:
     [error] = raised.value.errors
     assert error.message == "'usernameSecret' is not supported by kjob yet"
     assert error.hint is not None and "git credentials from Secrets" in error.hint
+
+
+@pytest.mark.parametrize("tool", ["curl", "wget", "python3"])
+def test_the_pod_downloads_with_whichever_tool_its_image_has(tmp_path: Path, tool: str) -> None:
+    found = sys.executable if tool == "python3" else shutil.which(tool)
+    if found is None:
+        pytest.skip(f"no {tool} on this host")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, target in (("sh", shutil.which("sh")), ("mkdir", shutil.which("mkdir")), (tool, found)):
+        assert target is not None
+        (bin_dir / name).symlink_to(target)
+    page = HttpSource("", (("X-Kjob-Test", "a header"),))
+    with served(tmp_path / "served") as at:
+        artifact = InputArtifact("page", str(tmp_path / "in" / "page.txt"), "", remote=page)
+        fetched = dataclasses.replace(artifact, remote=dataclasses.replace(page, url=f"{at.server}/page.txt"))
+        argv = remote_fetch.wrap((fetched,), [])
+        done = subprocess.run(argv, env={"PATH": str(bin_dir)}, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "in" / "page.txt").read_text() == "hello from http"
+    assert at.headers == ["a header"]
