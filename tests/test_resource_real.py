@@ -52,7 +52,8 @@ def test_resource_templates_on_both_backends(tmp_path: Path) -> None:
             assert done.returncode == 0, f"{backend}: {done.stdout}{done.stderr}"
             by_id = nodes(record)
             assert by_id["bad-job"]["phase"] == "Failed"
-            assert by_id["bad-job"]["message"] == "failure condition 'status.failed>0' evaluated true"
+            failed = "failure condition 'status.failed>0' evaluated true"
+            assert [a["message"] for a in by_id["bad-job"]["attempts"]] == [failed, failed]  # retried once
             assert by_id["after-bad"]["phase"] == "Succeeded"
             job_name = by_id["good-job"]["outputs"]["parameters"]["job-name"]
             assert job_name.startswith(f"{record['run_id']}-exit-0-")
