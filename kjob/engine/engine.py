@@ -70,6 +70,7 @@ from kjob.limits import FAN_OUT_ITEMS, NESTING, RENDERED_CHARS
 from kjob.spec.durations import parse_duration
 from kjob.spec.model import (
     IO,
+    SCHEDULED_TIME_ANNOTATION,
     Container,
     DagTask,
     LifecycleHook,
@@ -160,6 +161,8 @@ class EngineOptions:
     # process only (locks shared by nothing but this run).
     locks: Locks | None = None
     memo: MemoCache | None = None
+    # workflow.scheduledTime of a CronWorkflow's run made by a CronJob (None: the run's start)
+    scheduled_time: str | None = None
 
 
 @dataclass
@@ -302,6 +305,16 @@ class Engine:
         self._run_locked = not workflow.synchronization  # the workflow's own locks are held
         self._waits = 0  # how many times a node was refused a lock (see _wake_waiters)
 
+    def _scheduled_time(self, created: str) -> str | None:
+        """``workflow.scheduledTime``: as Argo reads it from the Workflow's annotation (a CronWorkflow
+        sets it as it fires; ``argo submit --from cronwf`` to the time of submission)."""
+        given = self.workflow.annotations.get(SCHEDULED_TIME_ANNOTATION)
+        if given is not None:
+            return given
+        if self.workflow.cron is None:
+            return None
+        return self.options.scheduled_time or created
+
     def _render(self, text: str, lookup: Lookup) -> str:
         return render(text, lookup, argo_braces=self.argo, max_chars=self._max_chars)
 
@@ -311,6 +324,7 @@ class Engine:
         started = self.backend.now()
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._wall(started)))  # a monotonic clock
         self.info = dataclasses.replace(self.info, created=created)  # workflow.creationTimestamp
+        self.info = dataclasses.replace(self.info, scheduled=self._scheduled_time(created))
         if self.workflow.active_deadline_seconds is not None:
             self._add_timer(started + self.workflow.active_deadline_seconds, "deadline", None)
         self._start_root(self._entrypoint())

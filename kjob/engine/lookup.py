@@ -44,6 +44,7 @@ class WorkflowInfo:
     output_parameters: Mapping[str, str] = field(default_factory=dict)
     output_artifacts: Mapping[str, str] = field(default_factory=dict)
     created: str | None = None  # workflow.creationTimestamp: when the run started, RFC 3339 in UTC
+    scheduled: str | None = None  # workflow.scheduledTime: a CronWorkflow's run's (RFC 3339)
     main_entrypoint: str = ""  # workflow.mainEntrypoint
     service_account_name: str = ""  # workflow.serviceAccountName
     # known once the entrypoint has ended (the exit handler reads them): workflow.duration, .failures
@@ -70,6 +71,8 @@ class WorkflowInfo:
             return json.dumps(listed, separators=(",", ":"))
         if parts == ["creationTimestamp"] and self.created is not None:
             return self.created
+        if parts == ["scheduledTime"] and self.scheduled is not None:
+            return self.scheduled
         if parts == ["mainEntrypoint"]:
             return self.main_entrypoint
         if parts == ["serviceAccountName"]:

@@ -91,6 +91,7 @@ def drive(
     from kjob.runs.control import requests_for, started_before
     from kjob.runs.coordination import coordination_for
     from kjob.runs.noderesume import resume_requests_for, secret_reader
+    from kjob.runs.scheduled import cron_scheduled_time
 
     backend = launch.backend
     locks, memo = coordination_for(backend)
@@ -114,6 +115,7 @@ def drive(
             on_bulk=on_bulk,
             locks=locks,
             memo=memo,
+            scheduled_time=cron_scheduled_time(launch.workflow, launch.run_id),
         ),
         observers=[*observers, recorder],
     )

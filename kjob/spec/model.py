@@ -67,6 +67,10 @@ class Parameter:
     value_from_parameter: str | None = None
 
 
+# the annotation of a CronWorkflow's run that Argo reads as ``workflow.scheduledTime``
+SCHEDULED_TIME_ANNOTATION = "workflows.argoproj.io/scheduled-time"
+
+
 @dataclass(frozen=True, slots=True)
 class HttpSource:
     """``http``: an input artifact downloaded from ``url`` (GET, with these headers) as the task starts."""

@@ -29,7 +29,15 @@ from kjob.spec.loaded import (
     is_referenced_name,
     line_of,
 )
-from kjob.spec.model import DagTask, LifecycleHook, Mark, Parameter, Template, TemplateKind
+from kjob.spec.model import (
+    SCHEDULED_TIME_ANNOTATION,
+    DagTask,
+    LifecycleHook,
+    Mark,
+    Parameter,
+    Template,
+    TemplateKind,
+)
 
 CARET_WIDTH = 100  # characters of a long line shown around the caret
 
@@ -622,6 +630,9 @@ class _Checker:
         rest = parts[1:]
         if len(rest) == 1 and rest[0] in _WORKFLOW_SUPPORTED:
             return None
+        scheduled = self.wf.cron is not None or SCHEDULED_TIME_ANNOTATION in self.wf.annotations
+        if rest == ["scheduledTime"] and scheduled:
+            return None  # a CronWorkflow's run's (or given, as Argo reads it, by the annotation)
         if len(rest) >= 2 and rest[0] == "parameters":
             name = ".".join(rest[1:])
             if name in self.workflow_parameters:
