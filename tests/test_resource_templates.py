@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from kjob.backends.base import ResourceOutputSpec
-from kjob.backends.resources.outputs import jq_filter, json_path, read_outputs
+from kjob.backends.resources.outputs import read_outputs
 from kjob.errors import KjobError, SpecErrors
+from kjob.expr.objectpath import jq_filter, json_path
 from kjob.expr.requirements import holds, lookup, parse_requirements
 from kjob.render.resource_access import plural, resource_permissions
 from kjob.spec import load_text
@@ -285,6 +286,18 @@ def errors(templates: str) -> str:
             "    outputs: {parameters: [{name: x, valueFrom: {jsonPath: '{.a}'}}]}\n",
             "wf.yaml:9:28: error: output parameter 'x' of template 'main' uses jsonPath/jqFilter, which only "
             "a resource template has",
+        ),
+        (
+            "    resource: {action: get, manifest: '{apiVersion: v1, kind: Pod, metadata: {name: p}}'}\n"
+            "    outputs: {parameters: [{name: x, valueFrom: {jqFilter: '.['}}, "
+            "{name: y, valueFrom: {jsonPath: '{range .items[*]}{.a}{end}'}}]}\n",
+            "wf.yaml:9:28: error: output parameter 'x': jqFilter '.[' is not a jq program",
+        ),
+        (
+            "    resource: {action: get, manifest: '{apiVersion: v1, kind: Pod, metadata: {name: p}}'}\n"
+            "    outputs: {parameters: [{name: y, valueFrom: {jsonPath: '{range .items[*]}{.a}{end}'}}]}\n",
+            "wf.yaml:9:28: error: output parameter 'y': jsonPath '{range .items[*]}{.a}{end}': {range} is not "
+            "supported by kjob yet",
         ),
         (
             "    resource: {action: create, manifestFrom: {artifact: {name: m}}}\n",

@@ -12,9 +12,10 @@ from typing import Any
 import yaml
 
 from kjob.errors import KjobError
+from kjob.expr.objectpath import check_jq_filter, check_json_path
 from kjob.expr.requirements import parse_requirements
 from kjob.spec import fields as F
-from kjob.spec.model import IO, MERGE_STRATEGIES, RESOURCE_ACTIONS, Resource, TemplateKind
+from kjob.spec.model import IO, MERGE_STRATEGIES, RESOURCE_ACTIONS, Parameter, Resource, TemplateKind
 from kjob.spec.reader import Reader
 from kjob.spec.resource_flags import parse_flags
 from kjob.spec.values import argo_string, describe
@@ -84,6 +85,8 @@ def check_outputs(r: Reader, kind: TemplateKind | None, outputs: IO, where: str)
             )
     for param in outputs.parameters:
         from_object = param.value_from_json_path is not None or param.value_from_jq_filter is not None
+        if kind is TemplateKind.RESOURCE and from_object:
+            _check_query(r, param)
         if kind is TemplateKind.RESOURCE and param.value_from_path is not None:
             r.diag.error(
                 f"output parameter '{param.name}' of {where} reads a file, but a resource template has none",
@@ -97,6 +100,17 @@ def check_outputs(r: Reader, kind: TemplateKind | None, outputs: IO, where: str)
                 param.mark,
                 hint="write the value to a file and read it with `valueFrom: {path: ...}`",
             )
+
+
+def _check_query(r: Reader, param: Parameter) -> None:
+    """A literal jsonPath or jqFilter parses (one with references is checked when it is read)."""
+    try:
+        if param.value_from_json_path is not None and _literal(param.value_from_json_path):
+            check_json_path(param.value_from_json_path)
+        elif param.value_from_jq_filter is not None and _literal(param.value_from_jq_filter):
+            check_jq_filter(param.value_from_jq_filter)
+    except KjobError as err:
+        r.diag.error(f"output parameter '{param.name}': {err.message}", param.mark, hint=err.hint)
 
 
 def _flags(r: Reader, body: YamlMap) -> list[str]:
