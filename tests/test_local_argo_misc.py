@@ -141,11 +141,11 @@ TEMPLATED_TIMEOUT = """\
     dag:
       tasks:
       - {name: quick, template: sleep, arguments: {parameters: [{name: timeout, value: 30s}]}}
-      - {name: slow, template: sleep, arguments: {parameters: [{name: timeout, value: 1s}]}}
+      - {name: slow, template: sleep, arguments: {parameters: [{name: timeout, value: 300ms}]}}
   - name: sleep
     timeout: "{{inputs.parameters.timeout}}"
     inputs: {parameters: [{name: timeout}]}
-    container: {image: alpine, command: [sleep, "2.5"]}
+    container: {image: alpine, command: [sleep, "1"]}
 """
 
 
@@ -155,11 +155,11 @@ def test_a_templated_timeout_is_rendered_per_node(kjob: Any, tmp_path: Path) -> 
     nodes = done.nodes()
     assert nodes["quick"]["phase"] == "Succeeded"
     assert nodes["slow"]["phase"] == "Failed"
-    assert "deadline of 1s" in nodes["slow"]["message"]
+    assert "deadline of 0.3s" in nodes["slow"]["message"]
 
 
 def test_a_templated_timeout_that_is_no_duration_is_the_nodes_error(kjob: Any, tmp_path: Path) -> None:
-    done = kjob("run", write(tmp_path, TEMPLATED_TIMEOUT.replace("value: 1s", "value: soon")))
+    done = kjob("run", write(tmp_path, TEMPLATED_TIMEOUT.replace("value: 300ms", "value: soon")))
     assert done.code == 1, done.stdout + done.stderr
     assert done.nodes()["slow"]["phase"] == "Error"
 
