@@ -3,7 +3,8 @@
 A CronJob names each Job it creates ``<cronjob>-<scheduled time in minutes since the epoch>``
 (Kubernetes' ``getTimeHashInMinutes``), and a driver Job's run takes its Job's name as its run id
 (:mod:`kjob.render.driver`), so the run id says when the schedule fired, on any Kubernetes version
-(the ``batch.kubernetes.io/cronjob-scheduled-timestamp`` annotation needs 1.28's alpha gate or 1.29).
+and without reading the Job (its ``batch.kubernetes.io/cronjob-scheduled-timestamp`` annotation,
+1.28+, says the same).
 It is written as Argo writes it, RFC 3339 in the CronWorkflow's ``timezone`` (else UTC).  A run not
 made by a CronJob (``kjob run`` of a CronWorkflow) has none: the engine then takes the run's start, as
 ``argo submit --from cronwf/NAME`` does.
