@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.test_local_backend import write
 
 INLINE = """\
@@ -340,3 +342,16 @@ def test_the_exit_handler_reads_failures_duration_and_the_entrypoint(kjob: Any, 
     entrypoint, account, status, created = rest.split(" ")
     assert (entrypoint, account, status) == ("main", "runner", "Failed")
     assert created > "2020"  # wall-clock time, though the backend's clock is monotonic
+
+
+def test_a_dry_run_shows_the_runs_claim_and_the_pods_that_mount_it(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", "--dry-run", "-o", "yaml", write(tmp_path, CLAIMS))
+    assert done.code == 0, done.stdout + done.stderr
+    docs = [d for d in yaml.safe_load_all(done.stdout) if d]
+    (claim,) = [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    run_id = claim["metadata"]["ownerReferences"][0]["name"]
+    assert claim["metadata"]["name"] == f"{run_id}-work"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    for job in (d for d in docs if d["kind"] == "Job"):
+        volumes = job["spec"]["template"]["spec"]["volumes"]
+        assert {"name": "work", "persistentVolumeClaim": {"claimName": f"{run_id}-work"}} in volumes

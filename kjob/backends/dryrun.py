@@ -47,6 +47,7 @@ from kjob.engine.state import Node, Phase
 from kjob.errors import KjobError
 from kjob.expr import template
 from kjob.render import entrypoint, indexed, manifests, workspace
+from kjob.render.claims import claim_manifests
 from kjob.render.decisions import Decision, run_time_decisions, without_run_time_decisions
 from kjob.render.manifests import Manifest, RunObject
 from kjob.render.waves import resource_object
@@ -208,10 +209,11 @@ class DryRun:
     jobs: list[RenderedJob]
     notes: list[str]  # what the dry run cannot show, one line each
     result: RunResult
+    claims: list[Manifest] = field(default_factory=list)  # volumeClaimTemplates' claims
 
     @property
     def manifests(self) -> list[Manifest]:
-        return [self.configmap, *(j.manifest for j in self.jobs)]
+        return [self.configmap, *self.claims, *(j.manifest for j in self.jobs)]
 
 
 def dry_run(
@@ -275,7 +277,7 @@ def dry_run(
     ]
     notes = _run_notes(workflow, result, decisions, backend.jobs)
     notes += backend.fan_outs + backend.resource_notes
-    return DryRun(run_id, namespace, configmap, jobs, notes, result)
+    return DryRun(run_id, namespace, configmap, jobs, notes, result, claim_manifests(workflow, run))
 
 
 def _failure(result: RunResult) -> KjobError:
@@ -362,8 +364,8 @@ def to_yaml(dry: DryRun, *, source: str) -> str:
         header.append("Known only at run time (the dry run shows what it can and invents no values):")
         header.extend(f"  {note}" for note in dry.notes)
     chunks = []  # the header goes inside the first document: no document is only comments
-    for i, doc in enumerate(dry.manifests):
-        notes = dry.jobs[i - 1].notes if i > 0 else header
+    notes_of = [header, *([] for _ in dry.claims), *(job.notes for job in dry.jobs)]
+    for notes, doc in zip(notes_of, dry.manifests, strict=True):
         chunks.append("---\n" + comment(notes) + yaml_text(doc))
     return "".join(chunks)
 
