@@ -355,3 +355,27 @@ def test_a_dry_run_shows_the_runs_claim_and_the_pods_that_mount_it(kjob: Any, tm
     for job in (d for d in docs if d["kind"] == "Job"):
         volumes = job["spec"]["template"]["spec"]["volumes"]
         assert {"name": "work", "persistentVolumeClaim": {"claimName": f"{run_id}-work"}} in volumes
+
+
+OUTPUT_PATHS = """\
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: alpine
+      command: [sh, -c, 'echo hi > "{{outputs.parameters.said.path}}"; echo "{{outputs.artifacts.file.path}}"']
+    outputs:
+      parameters: [{name: said, valueFrom: {path: /tmp/said}}]
+      artifacts: [{name: file, path: /tmp/file, optional: true}]
+"""
+
+
+def test_a_container_reads_where_its_outputs_are_written(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("run", write(tmp_path, OUTPUT_PATHS))
+    assert done.code == 0, done.stdout + done.stderr
+    main = done.nodes()["main"]
+    assert main["outputs"]["parameters"] == {"said": "hi"}
+    assert main["outputs"]["result"] == "/tmp/file"
+    done = kjob("lint", write(tmp_path, OUTPUT_PATHS.replace("parameters.said.path", "parameters.sad.path")))
+    assert done.code == 2
+    assert "'{{outputs.parameters.sad.path}}' is not supported by kjob yet" in done.stderr

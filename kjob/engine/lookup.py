@@ -203,6 +203,10 @@ def container_lookup(
             return _inputs_value(node.inputs, {}, parts, ref)
         if parts[0] == "workflow":
             return workflow.get(parts[1:])
+        if parts[0] == "outputs" and len(parts) == 4 and parts[3] == "path":
+            found = node.template.output_path(parts[1], parts[2])
+            if found is not None:
+                return found
         raise KeyError(ref)
 
     return lookup

@@ -444,6 +444,15 @@ class Template:
         """It runs attempts itself (a container, script, resource, http or suspend), not tasks."""
         return self.container is not None or self.resource is not None or self.runs_in_kjob
 
+    def output_path(self, kind: str, name: str) -> str | None:
+        """``outputs.parameters.NAME.path`` (its ``valueFrom.path``) or ``outputs.artifacts.NAME.path``:
+        the file inside the container an output is read from."""
+        if kind == "parameters":
+            parameter = self.outputs.parameter(name)
+            return parameter.value_from_path if parameter is not None else None
+        artifact = self.outputs.artifact(name) if kind == "artifacts" else None
+        return artifact.path if artifact is not None else None
+
     @property
     def deadline(self) -> float | None:
         """The tighter of ``activeDeadlineSeconds`` and ``timeout``, in seconds."""

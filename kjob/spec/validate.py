@@ -548,6 +548,8 @@ class _Checker:
                 "use it in a container or script",
                 True,
             )
+        if _reads_output_path(parts, template):
+            return None  # the file an output is read from, inside the container
         if root in _ARGO_ONLY_ROOTS:
             return _Problem(f"'{self.show(path)}' is not supported by kjob yet", None, True)
         return _Problem(
@@ -805,6 +807,14 @@ class _Checker:
         return _Problem(
             f"task '{task.name}' (template '{target.name}') has no output {singular} '{name}'", hint
         )
+
+
+def _reads_output_path(parts: Sequence[str], template: Template | None) -> bool:
+    """``outputs.parameters.NAME.path`` / ``outputs.artifacts.NAME.path`` of an output the container
+    template declares."""
+    if template is None or template.kind not in _BODY_KINDS or len(parts) != 4 or parts[3] != "path":
+        return False
+    return parts[0] == "outputs" and template.output_path(parts[1], parts[2]) is not None
 
 
 def _unread(parameter: Parameter) -> str | None:
