@@ -4,9 +4,12 @@ admission then gives the pods of ``kjob run --backend kubernetes``."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,7 +36,8 @@ LIMITS = [
 
 
 def _workflow(tmp_path: Path, name: str, items: int) -> str:
-    """A task, then ``items`` at once; no requests: the LimitRange gives each container 300Mi."""
+    """A quick task, then ``items`` at once (each lives 2 s, so they overlap); no requests: the LimitRange
+    gives each container 300Mi."""
     path = tmp_path / f"{name}.yaml"
     path.write_text(
         textwrap.dedent(
@@ -47,12 +51,16 @@ def _workflow(tmp_path: Path, name: str, items: int) -> str:
               - name: main
                 dag:
                   tasks:
-                  - {{name: first, template: work}}
+                  - {{name: first, template: quick}}
                   - {{name: many, template: work, dependencies: [first], withItems: {list(range(items))}}}
+              - name: quick
+                container:
+                  image: busybox
+                  command: [sh, -c, "true"]
               - name: work
                 container:
                   image: busybox
-                  command: [sh, -c, "sleep 3"]
+                  command: [sh, -c, "sleep 2"]
             """
         )
     )
@@ -77,33 +85,49 @@ def _refusals(ns: Namespace, run: str) -> list[str]:
     return [e.message for e in events if e.involved_object.name.startswith(f"{run}-")]
 
 
-def test_check_quota_verdict_is_what_admission_does(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    with namespace("kjob-quota") as ns:
+@contextlib.contextmanager
+def _limited(prefix: str) -> Iterator[Namespace]:
+    """A namespace of its own holding :data:`LIMITS`."""
+    with namespace(prefix) as ns:
         for obj in LIMITS:
             create = ns.core.create_namespaced_resource_quota
             if obj["kind"] == "LimitRange":
                 create = ns.core.create_namespaced_limit_range
             create(ns.name, obj)
+        yield ns
 
-        over = _workflow(tmp_path, "over", 4)
-        checked = _kjob(ns, home, "plan", over, "--check-quota")
+
+def _check_and_run(
+    ns: Namespace, tmp_path: Path, name: str, items: int
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], list[str]]:
+    """``kjob plan --check-quota`` of the workflow, then ``kjob run`` of it, and the refusals it met."""
+    home = tmp_path / f"home-{name}"
+    home.mkdir()
+    path = _workflow(tmp_path, name, items)
+    checked = _kjob(ns, home, "plan", path, "--check-quota")
+    ran = _kjob(ns, home, "run", path, "--backend", "kubernetes")
+    return checked, ran, _refusals(ns, name)
+
+
+def test_check_quota_verdict_is_what_admission_does(tmp_path: Path) -> None:
+    # the case over the quota and the one within it, each in a namespace of its own, side by side
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
+        over_ns = stack.enter_context(_limited("kjob-quota"))
+        fits_ns = stack.enter_context(_limited("kjob-quota"))
+        over_case = pool.submit(_check_and_run, over_ns, tmp_path, "over", 4)
+        fits_case = pool.submit(_check_and_run, fits_ns, tmp_path, "fits", 3)
+        checked, ran, refused = over_case.result()
         assert checked.returncode == 1, checked.stdout + checked.stderr
         assert (
             "level 1 (4 pods): does not fit\n"
             "  resourcequota/mem: requests.memory needs 1.17Gi, 1Gi left (hard 1Gi, used 0): 176Mi short"
         ) in checked.stdout
-        ran = _kjob(ns, home, "run", over, "--backend", "kubernetes")
         assert ran.returncode == 0, ran.stdout + ran.stderr  # the refused pod is made once one ends
-        refused = _refusals(ns, "over")
         assert refused and all("exceeded quota: mem" in m for m in refused), refused
         assert "used: requests.memory=900Mi, limited: requests.memory=1Gi" in refused[0]
 
-        fits = _workflow(tmp_path, "fits", 3)
-        checked = _kjob(ns, home, "plan", fits, "--check-quota")
+        checked, ran, refused = fits_case.result()
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert checked.stdout.splitlines()[-1] == "all levels fit"
-        ran = _kjob(ns, home, "run", fits, "--backend", "kubernetes")
         assert ran.returncode == 0, ran.stdout + ran.stderr
-        assert _refusals(ns, "fits") == []
+        assert refused == []
