@@ -379,3 +379,10 @@ def test_a_container_reads_where_its_outputs_are_written(kjob: Any, tmp_path: Pa
     done = kjob("lint", write(tmp_path, OUTPUT_PATHS.replace("parameters.said.path", "parameters.sad.path")))
     assert done.code == 2
     assert "'{{outputs.parameters.sad.path}}' is not supported by kjob yet" in done.stderr
+
+
+def test_a_waves_plan_refuses_claims_it_cannot_create(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("plan", write(tmp_path, CLAIMS), "-o", str(tmp_path / "plan"))
+    assert done.code == 2
+    assert "the workflow has volumeClaimTemplates: a waves plan has no kjob" in done.stderr
+    assert "--mode driver" in done.stderr

@@ -141,6 +141,16 @@ def problems(workflow: Workflow) -> list[SpecError]:
                 "the workflow has synchronization: a waves plan has no kjob to hold its locks",
             )
         )
+    if workflow.volume_claims or workflow.pod_gc is not None or workflow.ttl_strategy is not None:
+        what = "volumeClaimTemplates" if workflow.volume_claims else "podGC or ttlStrategy"
+        found.append(
+            _error(
+                workflow.mark,
+                workflow,
+                f"the workflow has {what}: a waves plan has no kjob to create its claims or collect its "
+                "pods and runs",
+            )
+        )
     if workflow.on_exit is not None:
         found.append(
             _error(
