@@ -386,3 +386,17 @@ def test_a_waves_plan_refuses_claims_it_cannot_create(kjob: Any, tmp_path: Path)
     assert done.code == 2
     assert "the workflow has volumeClaimTemplates: a waves plan has no kjob" in done.stderr
     assert "--mode driver" in done.stderr
+
+
+def test_claims_and_pod_gc_are_in_the_permissions_a_run_needs(tmp_path: Path) -> None:
+    from kjob.render.permissions import Need, needed, workflow_needs
+    from kjob.spec.loader import load_file
+
+    path = write(
+        tmp_path, CLAIMS.replace("  templates:", "  podGC: {strategy: OnPodSuccess}\n  templates:", 1)
+    )
+    (workflow,) = load_file(path).workflows
+    needs = workflow_needs(workflow)
+    assert {Need.CLAIMS, Need.POD_GC} <= needs
+    granted = {(p.resource, p.verb) for p in needed(needs)}
+    assert {("persistentvolumeclaims", "create"), ("pods", "delete")} <= granted

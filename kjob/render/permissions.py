@@ -28,6 +28,8 @@ class Need(enum.Enum):
     SYNCHRONIZATION = "with synchronization (mutexes, semaphores)"
     MEMOIZE = "with memoize"
     HTTP_SECRETS = "with http templates whose headers read Secrets"
+    CLAIMS = "with volumeClaimTemplates"
+    POD_GC = "with podGC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     *_entries("", "configmaps", "memoize cache entries", "update", need=Need.MEMOIZE),
     *_entries("", "secrets", "an http template's secretKeyRef headers", "get", need=Need.HTTP_SECRETS),
+    *_entries("", "persistentvolumeclaims", "the run's volumeClaimTemplates", "create", need=Need.CLAIMS),
+    *_entries("", "pods", "podGC: deleting the run's pods when it ends", "delete", need=Need.POD_GC),
     *_entries("", "serviceaccounts", "the driver's account", "create", need=Need.SUBMIT_DRIVER),
     *_entries("rbac.authorization.k8s.io", "roles", "the driver's Role", "create", need=Need.SUBMIT_DRIVER),
     *_entries(
@@ -103,6 +107,10 @@ def workflow_needs(workflow: Workflow) -> set[Need]:
         needs.add(Need.MEMOIZE)
     if any(h.secret is not None for t in templates if t.http is not None for h in t.http.headers):
         needs.add(Need.HTTP_SECRETS)
+    if workflow.volume_claims:
+        needs.add(Need.CLAIMS)
+    if workflow.pod_gc is not None and workflow.pod_gc.strategy:
+        needs.add(Need.POD_GC)
     return needs
 
 
