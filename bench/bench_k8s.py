@@ -552,9 +552,14 @@ class ClusterSide:
     ConfigMaps; each event timestamped when it arrives), and deleted afterwards with everything in it
     — also when the run fails or the bench is interrupted."""
 
-    def __init__(self, kubeconfig: Path, api: Any, version: str) -> None:
+    def __init__(
+        self, kubeconfig: Path, api: Any, version: str, *, deleting: list[ClusterSide] | None = None
+    ) -> None:
         from kubernetes import client
 
+        #: given, the namespace's deletion is only asked for on leaving, and added here for the
+        #: caller to :meth:`wait_deleted` later (the next run starts meanwhile)
+        self.deleting = deleting
         self.kubeconfig = kubeconfig
         self.api = api
         self.version = version
@@ -566,6 +571,7 @@ class ClusterSide:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._responses: dict[str, Any] = {}
+        self._deleting_since = 0.0
 
     def __enter__(self) -> ClusterSide:
         from kubernetes import client
@@ -701,12 +707,20 @@ class ClusterSide:
                     f"... could not delete namespace {self.namespace}: {err.status} {err.reason}", flush=True
                 )
                 return
+        self._deleting_since = started
+        if self.deleting is not None:
+            self.deleting.append(self)
+        else:
+            self.wait_deleted()
+
+    def wait_deleted(self) -> None:
+        """Wait until the namespace, whose deletion was asked for, is gone."""
         try:
             self._wait("deletion", lambda: not self._namespace_exists(), timeout=900)
         except TimeoutError:
             print(f"... namespace {self.namespace} is still being deleted (left to the cluster)", flush=True)
             return
-        took = time.monotonic() - started
+        took = time.monotonic() - self._deleting_since
         if took > 15:
             print(f"... deleting namespace {self.namespace} took {took:.0f} s", flush=True)
 
@@ -825,6 +839,9 @@ class Target:
             self.version = str(client.VersionApi(self.api).get_code().git_version)
         self.metrics = ControllerMetrics(controller_metrics, cfg) if controller_metrics else None
         self.runs: list[Run] = []  # every run measured so far, in order
+        #: a quick run's namespaces being deleted while the next runs go on (waited for on closing);
+        #: a full run waits for each before the next, so that no deletion weighs on its figures
+        self.deleting: list[ClusterSide] | None = [] if quick else None
         self.on_run: Callable[[Run], None] | None = None
 
     def side(self, pods: Pods, root: Path) -> EmulatorSide | ClusterSide:
@@ -832,9 +849,11 @@ class Target:
             side = EmulatorSide(pods, root)
             self.version = side.version
             return side
-        return ClusterSide(self.kubeconfig, self.api, self.version)
+        return ClusterSide(self.kubeconfig, self.api, self.version, deleting=self.deleting)
 
     def close(self) -> None:
+        for side in self.deleting or []:
+            side.wait_deleted()
         if self.api is not None:
             self.api.close()
         if self.metrics is not None:
