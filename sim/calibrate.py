@@ -45,6 +45,7 @@ class Calibration:
     attempts: int
     samples: dict[str, list[float]] = field(default_factory=dict)
     tasks: dict[str, tuple[float, int]] = field(default_factory=dict)  # node -> (run time, failed tries)
+    run_startup: float = 0.0  # before the first attempt's start-up: kjob starting the run
     widths: dict[str, int] = field(default_factory=dict)  # task -> items its fan-out had
     branches: dict[str, bool] = field(default_factory=dict)  # task -> whether it ran (its when held)
 
@@ -53,6 +54,7 @@ class Calibration:
             "run": self.run_id,
             "backend": self.backend,
             "startup": self.startup,
+            "run_startup": self.run_startup,
             "measured_makespan": self.measured_makespan,
             "attempts": self.attempts,
             "templates": {
@@ -106,10 +108,13 @@ def calibrate(record: RunRecord | Mapping[str, Any], *, run_id: str = "") -> Cal
         dist = fit(samples[template]) if template in samples else None
         kinds[template] = KindSettings(dist, failed.get(template, 0) / tried[template])
     widths, branches = choices(record)
+    startup = float(np.median(overheads))
+    first_start = min(a[3] for a in attempts) - float(started)
     return Calibration(
         run_id=run_id or record.run_id,
         backend=record.backend,
-        startup=float(np.median(overheads)),
+        startup=startup,
+        run_startup=max(0.0, first_start - startup),
         kinds=kinds,
         measured_makespan=max(a[4] for a in attempts) - float(started),
         attempts=len(attempts),

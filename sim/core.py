@@ -178,6 +178,7 @@ class Simulator:
         policy: str = "eager",
         parallelism: int | None = None,
         fail_fast: bool = True,
+        run_delay: float = 0.0,
     ) -> None:
         if policy not in POLICIES:
             raise SimError(f"unknown policy '{policy}'", hint=f"use one of: {', '.join(POLICIES)}")
@@ -188,6 +189,7 @@ class Simulator:
         self.policy = policy
         self.parallelism = parallelism
         self.fail_fast = fail_fast
+        self.run_delay = run_delay  # kjob's own start before the first task can be submitted
         self.force_general = False  # tests set it to run the loop as written, not specialised
         w = workload
         n = w.n
@@ -219,7 +221,12 @@ class Simulator:
     def with_workload(self, workload: Workload) -> Simulator:
         """A simulator of ``workload`` on this cluster, policy and parallelism."""
         return Simulator(
-            workload, self.cluster, policy=self.policy, parallelism=self.parallelism, fail_fast=self.fail_fast
+            workload,
+            self.cluster,
+            policy=self.policy,
+            parallelism=self.parallelism,
+            fail_fast=self.fail_fast,
+            run_delay=self.run_delay,
         )
 
     # ---------------------------------------------------------------------------------- preparing
@@ -316,15 +323,17 @@ class Simulator:
         rng = np.random.default_rng(np.random.SeedSequence(seed))
         draws = self._draw(rng)
         if self.policy == "heft":
-            return self._run_heft(draws, seed)
-        gc_was_on = gc.isenabled()
-        gc.disable()  # the loop allocates millions of short-lived tuples and creates no cycles
-        try:
-            raw = self._prepared_loop(draws)()
-        finally:
-            if gc_was_on:
-                gc.enable()
-        return self._result(raw, draws, seed)
+            result = self._run_heft(draws, seed)
+        else:
+            gc_was_on = gc.isenabled()
+            gc.disable()  # the loop allocates millions of short-lived tuples and creates no cycles
+            try:
+                raw = self._prepared_loop(draws)()
+            finally:
+                if gc_was_on:
+                    gc.enable()
+            result = self._result(raw, draws, seed)
+        return result.delayed(self.run_delay) if self.run_delay else result
 
     def monte_carlo(
         self,

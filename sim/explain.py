@@ -8,6 +8,7 @@ that let it be queued).  Along that chain every second of the makespan is one of
 - **transfers**: inputs arriving from other nodes, past the start-up (where transfers are modelled);
 - **waiting**: queued with nothing free for it: a parallelism limit or no node with room;
 - **api-rate**: submissions held back by the client's API rate (``--qps``/``--burst``);
+- **run start-up**: before the first task was queued (kjob starting the run, as a recorded run measured);
 - **gaps**: between a dependency's end and the task being queued (none in kjob's engine, which queues
   a task the moment its last dependency ends; kept so that the parts add up to the makespan).
 """
@@ -22,7 +23,7 @@ import numpy as np
 from kjob.plan import Plan
 from sim.results import NOT_RUN, Result
 
-PARTS = ("running", "start-up", "transfers", "waiting", "api-rate", "gaps")
+PARTS = ("run start-up", "running", "start-up", "transfers", "waiting", "api-rate", "gaps")
 
 
 def explain(result: Result, plan: Plan, names: list[str] | None = None) -> dict[str, Any]:
@@ -31,8 +32,11 @@ def explain(result: Result, plan: Plan, names: list[str] | None = None) -> dict[
     totals = dict.fromkeys(PARTS, 0.0)
     chain = last_chain(result, plan)
     previous_end = 0.0
-    for i in chain:
+    for k, i in enumerate(chain):
         ready, start, stop = float(result.ready[i]), float(result.start[i]), float(result.end[i])
+        if k == 0:  # before the first task was queued: kjob starting the run
+            totals["run start-up"] += ready
+            previous_end = ready
         waited = 0.0 if math.isnan(result.wait[i]) else float(result.wait[i])
         rate = min(waited, float(result.rate_wait[i])) if result.rate_wait is not None else 0.0
         before_run = max(0.0, start - ready - waited)

@@ -17,7 +17,7 @@ Bounds (all in seconds):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
@@ -129,6 +129,26 @@ class Result:
     @property
     def lower_bound(self) -> float:
         return self.bounds.lower
+
+    def delayed(self, seconds: float) -> Result:
+        """This run started ``seconds`` later (kjob's own start before the first task): every time,
+        the makespan and the bounds move by as much (nothing can start before it)."""
+        b = self.bounds
+        bounds = Bounds(
+            b.lower + seconds,
+            None if b.upper is None else b.upper + seconds,
+            b.note + (f", plus {seconds:g}s of run start-up" if seconds else ""),
+            b.critical_path + seconds,
+            b.work,
+        )
+        return replace(
+            self,
+            makespan=self.makespan + seconds,
+            bounds=bounds,
+            ready=self.ready + seconds,
+            start=self.start + seconds,
+            end=self.end + seconds,
+        )
 
     @property
     def upper_bound(self) -> float | None:

@@ -20,7 +20,7 @@ from sim.calibrate import Calibration, calibrate_run
 from sim.calibrate_trace import TraceFit, fit_trace, is_trace
 from sim.cluster import INF, PLACEMENTS, Cluster, load_cluster, parse_quantity
 from sim.core import Simulator, Workload
-from sim.durations import Distribution, Fixed, Recorded, parse_distribution
+from sim.durations import Distribution, Fixed, Recorded, human, parse_distribution
 from sim.errors import SimError
 from sim.policies import POLICIES
 from sim.sources import (
@@ -341,14 +341,8 @@ def cluster_assumptions(scn: Scenario, calibration: Calibration | None) -> tuple
     if scn.startup is not None:
         return (Assumption("start-up latency", "every attempt", str(scn.startup), "--startup"),)
     if calibration is not None:
-        return (
-            Assumption(
-                "start-up latency",
-                "every attempt",
-                f"{calibration.startup:g}s",
-                f"recorded run {calibration.run_id}",
-            ),
-        )
+        value = f"{human(calibration.startup)}, and {human(calibration.run_startup)} more before the first"
+        return (Assumption("start-up latency", "every attempt", value, f"recorded run {calibration.run_id}"),)
     return (Assumption("start-up latency", "every attempt", "0s", "default"),)
 
 
@@ -410,7 +404,15 @@ def simulator(scn: Scenario, loaded: Loaded) -> Simulator:
         policy=scn.policy,
         parallelism=parallelism_of(scn, loaded),
         fail_fast=scn.fail_fast,
+        run_delay=run_delay_of(scn, loaded),
     )
+
+
+def run_delay_of(scn: Scenario, loaded: Loaded) -> float:
+    """kjob's own start before the first task, as the recorded run measured it (none with
+    ``--startup``, which states the start-up in full)."""
+    calibration = loaded.calibration
+    return calibration.run_startup if calibration is not None and scn.startup is None else 0.0
 
 
 def parallelism_of(scn: Scenario, loaded: Loaded) -> int | None:

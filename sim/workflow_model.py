@@ -262,4 +262,3 @@ class _Flattener:
 
 def _items(n: int) -> str:
     return f"{n} item" + ("" if n == 1 else "s")
-

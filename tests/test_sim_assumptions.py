@@ -266,7 +266,7 @@ def test_explain_splits_the_whole_makespan_along_the_chain_that_ended_last(
     assert code == 0
     data = json.loads(out)
     parts = data["explain"]
-    every = ("running", "start-up", "transfers", "waiting", "api-rate", "gaps")
+    every = ("run start-up", "running", "start-up", "transfers", "waiting", "api-rate", "gaps")
     assert sum(parts[p] for p in every) == pytest.approx(data["makespan"])
     assert parts["chain"][0] == "list" and parts["chain"][-1] == "inner.y"
     if "--parallelism" in extra or "--slots" in extra:
@@ -383,5 +383,7 @@ def test_explain_says_how_long_inputs_took_to_arrive_from_other_nodes() -> None:
     result = Simulator(workload, Cluster.uniform(2, cpu=1.0, memory=2.0, gpu=1.0, pods=110.0)).run(0)
     parts = explain(result, plan, workload.names)
     assert parts["transfers"] == pytest.approx(7.0) and result.makespan == pytest.approx(27.0)
-    total = sum(parts[p] for p in ("running", "start-up", "transfers", "waiting", "api-rate", "gaps"))
+    total = sum(
+        parts[p] for p in ("run start-up", "running", "start-up", "transfers", "waiting", "api-rate", "gaps")
+    )
     assert total == pytest.approx(result.makespan)

@@ -438,7 +438,7 @@ def _print_explain(explain: dict[str, Any], first: str) -> None:
     total = explain["makespan"] or 1.0
     shown = " -> ".join(map(str, chain)) if len(chain) <= 6 else f"{chain[0]} -> ... -> {chain[-1]}"
     console.line(f"  where it goes   along the {len(chain)} tasks that ended last{first}: {shown}")
-    for part in ("running", "start-up", "transfers", "waiting", "api-rate", "gaps"):
+    for part in ("run start-up", "running", "start-up", "transfers", "waiting", "api-rate", "gaps"):
         seconds = explain[part]
         if seconds or part in ("running", "start-up", "waiting"):
             console.line(f"    {part:14}{human(seconds):>12}  {seconds / total:6.1%}")
