@@ -103,6 +103,30 @@ class NodeRecord(msgspec.Struct, frozen=True, kw_only=True):
         return parent_from_id(self.id)
 
 
+class BucketRecord(msgspec.Struct, frozen=True):
+    """A histogram bucket: how many observations were at most ``le``."""
+
+    le: float
+    count: int
+
+
+class MetricRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One custom metric series of a run (kjob.engine.metrics): a gauge's or counter's ``value``, a
+    histogram's ``observations`` and ``buckets``; ``node`` is the node that last set it (``""``: the
+    workflow's own metric); ``error`` says why a metric was not emitted."""
+
+    name: str
+    help: str = ""
+    type: str = ""
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
+    node: str = ""
+    value: float | None = None
+    observations: tuple[float, ...] = ()
+    buckets: tuple[BucketRecord, ...] = ()
+    realtime: bool = False
+    error: str = ""
+
+
 class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A whole run: where it came from, how it was run, its phase and its nodes in the order they
     appeared.  ``resumed`` lists when ``kjob resume`` picked it up again."""
@@ -123,6 +147,7 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     interrupted: bool = False
     detached: bool = False
     nodes: tuple[NodeRecord, ...] = ()
+    metrics: tuple[MetricRecord, ...] = ()
 
     @property
     def duration(self) -> float | None:

@@ -96,10 +96,10 @@ readinessProbe, resources, securityContext, startupProbe, volumeMounts, workingD
         """\
   - name: main
     container: {image: alpine}
-    metrics: {prometheus: []}
+    priority: 1
 """,
         """\
-wf.yaml:9:5: error: 'metrics' is not supported by kjob yet""",
+wf.yaml:9:5: error: 'priority' is not supported by kjob yet""",
     ),
     (
         "unsupported template body",

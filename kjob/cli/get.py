@@ -121,10 +121,23 @@ def _header(record: RunRecord) -> str:
         ("Progress", f"{done}/{total}"),
         ("Parameters", ", ".join(f"{k}={v}" for k, v in record.parameters.items())),
         ("Resumed", ", ".join(when(t) for t in record.resumed)),
+        ("Metrics", _metrics_line(record)),
     ]
     width = max(len(name) for name, _ in fields) + 2
     lines = [f"{name + ':':<{width}}{value}".rstrip() for name, value in fields if value]
     return "\n".join(lines) + "\n\n"
+
+
+def _metrics_line(record: RunRecord) -> str:
+    """How many custom metric series the run recorded (and failed to emit); ``-o json`` shows them."""
+    if not record.metrics:
+        return ""
+    failed = sum(1 for m in record.metrics if m.error)
+    names = len({m.name for m in record.metrics if not m.error})
+    text = f"{len(record.metrics) - failed} series of {names} metrics"
+    if failed:
+        text += f", {failed} not emitted"
+    return text + " (kjob get RUN -o json)"
 
 
 def _tree(record: RunRecord, tops: list[NodeRecord] | None, *, wide: bool) -> str:

@@ -48,6 +48,7 @@ from kjob.engine.lookup import (
     scope_lookup,
     template_lookup,
 )
+from kjob.engine.metrics import MetricsLog, node_lookup
 from kjob.engine.outputs import expression_value, scope_outputs
 from kjob.engine.queue import AttemptQueue
 from kjob.engine.remote_inputs import remote_input, rendered
@@ -111,6 +112,8 @@ class RunResult:
     detached: bool = False  # interrupted, with its running attempts left running (to resume later)
     # the outputs given a ``globalName``: {"parameters": {...}, "artifacts": {...}}
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the custom metrics (``metrics.prometheus``) as evaluated, as the run record lists them
+    metrics: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -296,6 +299,8 @@ class Engine:
         # The longest text a reference may render to: read from the environment once per step of
         # the run, not once per text (a fan-out renders a few texts an item).
         self._max_chars = RENDERED_CHARS.value
+        self._metrics = MetricsLog(self._render, argo=self.argo)
+        self._started = self.backend.now()
         self._gate = Gate(
             self.options.locks or MemoryLocks(), self.options.memo or MemoryMemo(), self.info.namespace
         )
@@ -321,7 +326,7 @@ class Engine:
     # ----------------------------------------------------------------------------------------- run
     def run(self) -> RunResult:
         """Run the workflow until every node has finished, and return how it ended."""
-        started = self.backend.now()
+        started = self._started = self.backend.now()
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._wall(started)))  # a monotonic clock
         self.info = dataclasses.replace(self.info, created=created)  # workflow.creationTimestamp
         self.info = dataclasses.replace(self.info, scheduled=self._scheduled_time(created))
@@ -340,6 +345,7 @@ class Engine:
         phase, message = self._final_phase()
         if not self._detached:
             self._gate.leave_all()
+            self._workflow_metrics(phase, started)
         return RunResult(
             run_id=self.run_id,
             phase=phase,
@@ -350,7 +356,16 @@ class Engine:
             interrupted=self._interrupted,
             detached=self._detached,
             outputs=_global_outputs(self.info),
+            metrics=self._metrics.records(),
         )
+
+    def _workflow_metrics(self, phase: Phase, started: float) -> None:
+        """``spec.metrics``, as the run ends: over its entrypoint's node and the final workflow values."""
+        if not self.workflow.metrics or self._root is None:
+            return
+        now = self.backend.now()
+        info = dataclasses.replace(self.info, status=_workflow_status(phase), duration=f"{now - started:f}")
+        self._metrics.emit(self.workflow.metrics, node_lookup(self._root, info, now, started), "")
 
     def _loop(self) -> None:
         control = self.options.control
@@ -1169,6 +1184,9 @@ class Engine:
         node.finished_at = self.backend.now() if at is None else at
         if node.started_at is None and phase not in (Phase.SKIPPED, Phase.OMITTED):
             node.started_at = node.finished_at
+        if node.template.metrics and not node.is_group and phase not in (Phase.SKIPPED, Phase.OMITTED):
+            lookup = node_lookup(node, self.info, self.backend.now(), self._started)
+            self._metrics.emit(node.template.metrics, lookup, node.id)
         self._notify(node)
         if node in self._nested_running:
             self._nested_running.remove(node)

@@ -64,6 +64,8 @@ class RunRecorder:
         )
         if result.outputs:  # the outputs given a globalName
             self.header["outputs"] = result.outputs
+        if result.metrics:  # the custom metrics, as evaluated
+            self.header["metrics"] = result.metrics
         self._write()
 
     def abort(self, message: str, at: float) -> None:

@@ -7,7 +7,15 @@ building it and, for a dag, the marks of each task's dependencies.  The body its
 
 from __future__ import annotations
 
-from kjob.spec import build_container, build_inprocess, build_io, build_pod, build_resource, build_tasks
+from kjob.spec import (
+    build_container,
+    build_inprocess,
+    build_io,
+    build_metrics,
+    build_pod,
+    build_resource,
+    build_tasks,
+)
 from kjob.spec import fields as F
 from kjob.spec.build_sync import memoize, synchronization
 from kjob.spec.loaded import LoadedTemplate, Locator, SiteKind, TaskMarks
@@ -118,6 +126,7 @@ def _template(
         sidecars=pod.sidecars,
         container_set=container_set,
         pod_spec_patch=pod.pod_spec_patch,
+        metrics=build_metrics.metrics(r, node, where),
     )
     return LoadedTemplate(template, tuple(r.take_sites()), tuple(task_marks), target)
 

@@ -10,8 +10,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kjob.spec import build_claims, build_cron, build_gc, build_io, build_templates, template_defaults
-from kjob.spec import build_hooks
+from kjob.spec import (
+    build_claims,
+    build_cron,
+    build_gc,
+    build_hooks,
+    build_io,
+    build_metrics,
+    build_templates,
+    template_defaults,
+)
 from kjob.spec import fields as F
 from kjob.spec.build_sync import synchronization
 from kjob.spec.loaded import LoadedTemplate, LoadedWorkflow
@@ -201,9 +209,11 @@ def _workflow(
         pod_gc=build_gc.pod_gc(r, spec),
         ttl_strategy=build_gc.ttl_strategy(r, spec),
         workflow_metadata=build_gc.workflow_metadata(r, spec),
+        metrics=build_metrics.metrics(r, spec, what),
         path=r.src.path,
         mark=here,
     )
+    build_metrics.notice(r, workflow)
     return LoadedWorkflow(
         workflow=workflow,
         templates=tuple(templates),

@@ -186,6 +186,7 @@ WORKFLOW_SPEC = FieldSet(
         "podGC",
         "ttlStrategy",
         "workflowMetadata",
+        "metrics",
     ),
     passthrough=WORKFLOW_POD_FIELDS,
     unsupported=_fs(
@@ -194,7 +195,6 @@ WORKFLOW_SPEC = FieldSet(
         "artifactRepositoryRef",
         "executor",
         "hostNetwork",
-        "metrics",
         "podDisruptionBudget",
         "podPriority",
         "priority",
@@ -286,6 +286,7 @@ TEMPLATE = FieldSet(
         "podSpecPatch",
         "failFast",
         "annotations",
+        "metrics",
     ),
     passthrough=_fs(
         "nodeSelector",
@@ -306,7 +307,6 @@ TEMPLATE = FieldSet(
         "arguments",
         "executor",
         "memoize",
-        "metrics",
         "priority",
         "synchronization",
         "template",
@@ -324,6 +324,15 @@ TEMPLATE = FieldSet(
         **_NEW_POD_FIELDS_HINTS,
     },
 )
+
+METRICS = FieldSet("metrics", argo="Metrics", supported=_fs("prometheus"))
+PROMETHEUS = FieldSet(
+    "metric", argo="Prometheus", supported=_fs("name", "help", "labels", "when", "gauge", "counter", "histogram")
+)
+GAUGE = FieldSet("gauge", argo="Gauge", supported=_fs("value", "realtime", "operation"))
+COUNTER = FieldSet("counter", argo="Counter", supported=_fs("value"))
+HISTOGRAM = FieldSet("histogram", argo="Histogram", supported=_fs("value", "buckets"))
+METRIC_LABEL = FieldSet("metric label", argo="MetricLabel", supported=_fs("key", "value"))
 
 RESOURCE = FieldSet(
     "resource",

@@ -246,6 +246,25 @@ EXIT_HOOK = "exit"
 
 
 @dataclass(frozen=True, slots=True)
+class Metric:
+    """A custom metric (one item of Argo's ``metrics.prometheus``): kjob evaluates it where Argo's
+    controller would emit it and records it in the run record.  ``type`` is ``gauge``, ``counter`` or
+    ``histogram``; ``name``, ``help``, label values, ``when`` and ``value`` may hold references,
+    rendered when the metric is evaluated; ``operation`` (Set, Add, Sub) is a gauge's."""
+
+    name: str
+    help: str
+    type: str
+    value: str
+    labels: tuple[tuple[str, str], ...] = ()
+    when: str | None = None
+    realtime: bool = False
+    operation: str = "Set"
+    buckets: tuple[float, ...] = ()
+    mark: Mark = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
 class DagTask:
     """One task of a ``dag`` template (also used for a step of a ``steps`` template)."""
 
@@ -433,6 +452,7 @@ class Template:
     # ``daemon: true``: the task succeeds once its container runs and is ready, and keeps running
     # until the dag/steps that started it ends
     daemon: bool = False
+    metrics: tuple[Metric, ...] = ()  # evaluated as each of its nodes ends (kjob.engine.metrics)
 
     @property
     def runs_in_kjob(self) -> bool:
@@ -549,6 +569,7 @@ class Workflow:
     ttl_strategy: TTLStrategy | None = None
     workflow_metadata: WorkflowMetadata | None = None
     synchronization: tuple[LockRef, ...] = ()  # held while the run runs
+    metrics: tuple[Metric, ...] = ()  # ``spec.metrics``: evaluated as the run ends
 
     @property
     def display_name(self) -> str:
