@@ -50,6 +50,7 @@ from kjob.render import entrypoint, indexed, manifests, workspace
 from kjob.render.claims import claim_manifests
 from kjob.render.decisions import Decision, run_time_decisions, without_run_time_decisions
 from kjob.render.manifests import Manifest, RunObject
+from kjob.render.pdb import pdb_manifest
 from kjob.render.waves import resource_object
 from kjob.render.yamltext import comment, json_text, yaml_text
 from kjob.spec.model import Resource, Workflow
@@ -209,7 +210,8 @@ class DryRun:
     jobs: list[RenderedJob]
     notes: list[str]  # what the dry run cannot show, one line each
     result: RunResult
-    claims: list[Manifest] = field(default_factory=list)  # volumeClaimTemplates' claims
+    # made before the Jobs: volumeClaimTemplates' claims, the podDisruptionBudget
+    claims: list[Manifest] = field(default_factory=list)
 
     @property
     def manifests(self) -> list[Manifest]:
@@ -277,7 +279,9 @@ def dry_run(
     ]
     notes = _run_notes(workflow, result, decisions, backend.jobs)
     notes += backend.fan_outs + backend.resource_notes
-    return DryRun(run_id, namespace, configmap, jobs, notes, result, claim_manifests(workflow, run))
+    pdb = pdb_manifest(workflow, run)
+    before_jobs = [*claim_manifests(workflow, run), *([pdb] if pdb is not None else [])]
+    return DryRun(run_id, namespace, configmap, jobs, notes, result, before_jobs)
 
 
 def _failure(result: RunResult) -> KjobError:

@@ -11,7 +11,7 @@ from kjob.cli import EXIT_OK, EXIT_USAGE, console
 from kjob.cli.common import lenient_option, load, templates_option
 from kjob.errors import KjobError
 from kjob.render import entrypoint, podshape
-from kjob.spec import build_gc
+from kjob.spec import build_gc, build_pdb
 from kjob.spec.diagnostics import SpecWarning
 from kjob.spec.model import Mark
 
@@ -34,7 +34,7 @@ def command(files: tuple[str, ...], lenient: bool) -> None:
             for problem in [*entrypoint.problems(wf), *podshape.problems(wf)]:  # runs locally, not on k8s
                 where = Mark(problem.path, problem.line, problem.col)
                 console.notice(SpecWarning(problem.message, where, problem.hint).render())
-            for message, where, hint in build_gc.local_notes(wf):
+            for message, where, hint in [*build_gc.local_notes(wf), *build_pdb.local_note(wf)]:
                 console.notice(SpecWarning(f"on the local backend: {message}", where, hint).render())
             for problem in [*localvolumes.problems(wf), *resources.problems(wf)]:  # runs on Kubernetes only
                 where = Mark(problem.path, problem.line, problem.col)

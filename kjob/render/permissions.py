@@ -30,6 +30,7 @@ class Need(enum.Enum):
     HTTP_SECRETS = "with http templates whose headers read Secrets"
     CLAIMS = "with volumeClaimTemplates"
     POD_GC = "with podGC"
+    PDB = "with podDisruptionBudget"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,9 @@ PERMISSIONS: tuple[Permission, ...] = (
     *_entries("", "secrets", "an http template's secretKeyRef headers", "get", need=Need.HTTP_SECRETS),
     *_entries("", "persistentvolumeclaims", "the run's volumeClaimTemplates", "create", need=Need.CLAIMS),
     *_entries("", "pods", "podGC: deleting the run's pods when it ends", "delete", need=Need.POD_GC),
+    *_entries(
+        "policy", "poddisruptionbudgets", "the run's podDisruptionBudget", "create", "delete", need=Need.PDB
+    ),
     *_entries("", "serviceaccounts", "the driver's account", "create", need=Need.SUBMIT_DRIVER),
     *_entries("rbac.authorization.k8s.io", "roles", "the driver's Role", "create", need=Need.SUBMIT_DRIVER),
     *_entries(
@@ -111,6 +115,8 @@ def workflow_needs(workflow: Workflow) -> set[Need]:
         needs.add(Need.CLAIMS)
     if workflow.pod_gc is not None and workflow.pod_gc.strategy:
         needs.add(Need.POD_GC)
+    if workflow.pod_disruption_budget is not None:
+        needs.add(Need.PDB)
     return needs
 
 

@@ -144,10 +144,14 @@ def drive(
         close()
     recorder.finish(result)
     if backend.name == "kubernetes" and not result.detached:  # readers elsewhere learn how it ended
+        from kjob.backends.kubernetes.backend import KubernetesBackend
+        from kjob.backends.kubernetes.pdb import delete_pdb
         from kjob.backends.kubernetes.runend import mark_run_end
 
         end = recorder.header.get("finished")
         mark_run_end(backend, phase=result.phase.value, message=result.message, finished=end, notice=notice)
+        if isinstance(backend, KubernetesBackend):
+            delete_pdb(backend, launch.workflow, notice)  # podDisruptionBudget: gone as the run ends
         if not result.interrupted:
             from kjob.backends.kubernetes.rungc import collect
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from kjob.errors import ClusterError, KjobError
 from kjob.rundir import RunDir
 from kjob.runs.drive import Launch, Notice, log_notice
+from kjob.spec import build_pdb
 
 if TYPE_CHECKING:
     from kjob.backends.kubernetes import Cluster, KubernetesBackend, RunObject
@@ -111,6 +112,8 @@ def local_start(
     run_dir = RunDir.create(new.run_id)
     new.record_files(run_dir)
     backend = LocalBackend(run_dir, notice=notice, keep_workdirs=keep_workdirs)
+    if new.workflow.pod_disruption_budget is not None:
+        notice(f"local backend: {build_pdb.LOCAL_NOTE}")
     return Launch(
         new.workflow,
         local_resources(backend, new.workflow, kubeconfig, context, namespace, notice),
@@ -134,6 +137,7 @@ def cluster_start(
     from kjob.backends.kubernetes.backend import RunExistsError
     from kjob.backends.kubernetes.claim import check_claim
     from kjob.backends.kubernetes.claims import create_claims, label_run
+    from kjob.backends.kubernetes.pdb import create_pdb
     from kjob.render.metadata import workflow_parameters
     from kjob.render.resource_access import resource_permissions
 
@@ -173,6 +177,7 @@ def cluster_start(
         _give_to_job(conn, new.run_id, options.owner_job)  # before any Job of the run exists
     try:
         create_claims(conn.core, new.workflow, run)  # volumeClaimTemplates, owned by the run
+        create_pdb(conn.api, new.workflow, run)  # podDisruptionBudget, owned by the run
         label_run(conn.core, new.workflow, run, workflow_parameters(new.workflow, new.parameters))
         backend = KubernetesBackend(
             conn,

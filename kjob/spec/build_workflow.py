@@ -17,6 +17,7 @@ from kjob.spec import (
     build_hooks,
     build_io,
     build_metrics,
+    build_pdb,
     build_templates,
     template_defaults,
 )
@@ -185,6 +186,7 @@ def _workflow(
     for loaded in templates:
         if loaded.template.name:
             by_name.setdefault(loaded.template.name, loaded.template)
+    pdb, pdb_mark = build_pdb.pod_disruption_budget(r, spec)
     workflow = Workflow(
         api_version=api_version,
         kind=kind,
@@ -210,6 +212,8 @@ def _workflow(
         ttl_strategy=build_gc.ttl_strategy(r, spec),
         workflow_metadata=build_gc.workflow_metadata(r, spec),
         metrics=build_metrics.metrics(r, spec, what),
+        pod_disruption_budget=pdb,
+        pod_disruption_budget_mark=pdb_mark or here,
         path=r.src.path,
         mark=here,
     )

@@ -187,6 +187,7 @@ WORKFLOW_SPEC = FieldSet(
         "ttlStrategy",
         "workflowMetadata",
         "metrics",
+        "podDisruptionBudget",
     ),
     passthrough=WORKFLOW_POD_FIELDS,
     unsupported=_fs(
@@ -195,7 +196,6 @@ WORKFLOW_SPEC = FieldSet(
         "artifactRepositoryRef",
         "executor",
         "hostNetwork",
-        "podDisruptionBudget",
         "podPriority",
         "priority",
         "retryStrategy",
@@ -327,7 +327,9 @@ TEMPLATE = FieldSet(
 
 METRICS = FieldSet("metrics", argo="Metrics", supported=_fs("prometheus"))
 PROMETHEUS = FieldSet(
-    "metric", argo="Prometheus", supported=_fs("name", "help", "labels", "when", "gauge", "counter", "histogram")
+    "metric",
+    argo="Prometheus",
+    supported=_fs("name", "help", "labels", "when", "gauge", "counter", "histogram"),
 )
 GAUGE = FieldSet("gauge", argo="Gauge", supported=_fs("value", "realtime", "operation"))
 COUNTER = FieldSet("counter", argo="Counter", supported=_fs("value"))

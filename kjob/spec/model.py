@@ -570,6 +570,9 @@ class Workflow:
     workflow_metadata: WorkflowMetadata | None = None
     synchronization: tuple[LockRef, ...] = ()  # held while the run runs
     metrics: tuple[Metric, ...] = ()  # ``spec.metrics``: evaluated as the run ends
+    # ``podDisruptionBudget`` as written (a PodDisruptionBudgetSpec): one PodDisruptionBudget per run
+    pod_disruption_budget: Mapping[str, Any] | None = None
+    pod_disruption_budget_mark: Mark = NOWHERE
 
     @property
     def display_name(self) -> str:

@@ -154,6 +154,18 @@ RESOURCES: tuple[ResourceType, ...] = (
         has_generation=True,
     ),
     ResourceType("coordination.k8s.io", "v1", "leases", "lease", "Lease", True),
+    ResourceType(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        "PodDisruptionBudget",
+        True,
+        ("pdb",),
+        ("status",),
+        has_status=True,
+        has_generation=True,
+    ),
     # answered by the authorizer (see :mod:`.authz`), never stored
     ResourceType(
         "authorization.k8s.io",
