@@ -72,23 +72,29 @@ def kjob_env(home: Path, kubeconfig: Path | None = None) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def kjob(kjob_home: Path) -> Any:
-    """``kjob(*args)`` runs ``python -m kjob ARGS`` and returns a :class:`Completed`."""
+def kjob_in(home: Path) -> Any:
+    """``call(*args)`` runs ``python -m kjob ARGS`` with ``KJOB_HOME`` = ``home`` and returns a
+    :class:`Completed` (the ``kjob`` fixture, for a fixture of a wider scope)."""
 
     def call(*args: str, timeout: float = 120, cwd: Path | None = None) -> Completed:
         done = subprocess.run(
             [sys.executable, "-m", "kjob", *args],
             capture_output=True,
             text=True,
-            env=kjob_env(kjob_home),
+            env=kjob_env(home),
             timeout=timeout,
             cwd=cwd or REPO,
             check=False,
         )
-        return Completed(done.returncode, done.stdout, done.stderr, kjob_home)
+        return Completed(done.returncode, done.stdout, done.stderr, home)
 
     return call
+
+
+@pytest.fixture
+def kjob(kjob_home: Path) -> Any:
+    """``kjob(*args)`` runs ``python -m kjob ARGS`` and returns a :class:`Completed`."""
+    return kjob_in(kjob_home)
 
 
 def needs_shared() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from kjob.render.intervals import parse_indexes
 from kjob.testing.emulator import Emulator, host_process
-from tests.conftest import EXAMPLES, kill_run_when
+from tests.conftest import EXAMPLES, Completed, kill_run_when, kjob_in
 
 
 @pytest.fixture
@@ -34,10 +34,21 @@ def created(emu: Emulator, resource: str) -> list[str]:
     )
 
 
+@pytest.fixture(scope="module")
+def withparam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, Any, Completed]]:
+    """05-parallel-withparam run once on an emulator, for the tests that read what it made: the
+    emulator, the ``kjob`` of the run's home, and the run."""
+    root = tmp_path_factory.mktemp("withparam")
+    (root / "kjob-home").mkdir()
+    kjob = kjob_in(root / "kjob-home")
+    with Emulator(host_process(private_tmp=True)) as emu:
+        yield emu, kjob, run_on(kjob, emu, root, EXAMPLES / "05-parallel-withparam.yaml")
+
+
 def test_with_param_fan_out_is_one_indexed_job_with_each_items_output(
-    kjob: Any, emulator: Emulator, tmp_path: Path
+    kjob: Any, withparam: tuple[Emulator, Any, Completed]
 ) -> None:
-    done = run_on(kjob, emulator, tmp_path, EXAMPLES / "05-parallel-withparam.yaml")
+    emulator, _, done = withparam
     assert done.code == 0, done.stdout + done.stderr
     jobs = [j for j in emulator.objects("jobs", "default") if j["spec"].get("completionMode") == "Indexed"]
     assert len(jobs) == 1
@@ -55,11 +66,11 @@ def test_with_param_fan_out_is_one_indexed_job_with_each_items_output(
 
 
 def test_kjob_logs_reads_each_items_log_from_its_pod_in_the_indexed_job(
-    kjob: Any, emulator: Emulator, tmp_path: Path
+    withparam: tuple[Emulator, Any, Completed],
 ) -> None:
-    done = run_on(kjob, emulator, tmp_path, EXAMPLES / "05-parallel-withparam.yaml")
+    emulator, kjob, done = withparam  # the run's own home: as the user who ran it reads its logs
     assert done.code == 0, done.stdout + done.stderr
-    kubeconfig = str(tmp_path / "kubeconfig")
+    kubeconfig = str(done.home.parent / "kubeconfig")
     every = kjob("logs", done.run_id(), "--kubeconfig", kubeconfig)
     assert every.code == 0, every.stderr
     lines = every.stdout.splitlines()
