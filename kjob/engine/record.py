@@ -35,6 +35,7 @@ class RunRecorder:
         self._unfinished = ""  # the phase and message of unfinished nodes, once the run was aborted
         self._dirty = False  # a node changed since the last write
         self.header["phase"] = "Running"
+        self.header.setdefault("metrics", [])  # evaluated as nodes end: written with the run's end
         if self.header.get("started") is None:  # a resumed run keeps its first start
             self.header["started"] = round(clock_now + self._offset, 3)
         self._write()
@@ -64,8 +65,7 @@ class RunRecorder:
         )
         if result.outputs:  # the outputs given a globalName
             self.header["outputs"] = result.outputs
-        if result.metrics:  # the custom metrics, as evaluated
-            self.header["metrics"] = result.metrics
+        self.header["metrics"] = result.metrics  # the custom metrics, as evaluated
         self._write()
 
     def abort(self, message: str, at: float) -> None:
