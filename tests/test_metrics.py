@@ -191,3 +191,9 @@ def test_metrics_are_recorded_on_the_emulator(tmp_path: Path) -> None:
     run = Runner(tmp_path / "runs").kubernetes(workflow)
     assert run.done.code == 1, run.done.stdout + run.done.stderr
     _check_recorded(run.done.record())
+
+
+def test_a_waves_plan_refuses_metrics(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("plan", write(tmp_path, METRICS), "-o", str(tmp_path / "plan"))
+    assert done.code == 2
+    assert "error: the workflow has metrics: a waves plan has no kjob to record them" in done.stderr

@@ -84,3 +84,9 @@ def test_a_run_on_the_emulator_makes_the_budget_first_and_removes_it_at_the_end(
     assert made[:2] == [("create", "poddisruptionbudgets"), ("create", "jobs")]
     assert ("delete", "poddisruptionbudgets") in made
     assert run.emulator.objects("poddisruptionbudgets", "default") == []
+
+
+def test_a_waves_plan_refuses_the_budget(kjob: Any, tmp_path: Path) -> None:
+    done = kjob("plan", write(tmp_path, PDB), "-o", str(tmp_path / "plan"))
+    assert done.code == 2
+    assert "wf.yaml:7:3: error: the workflow has podDisruptionBudget: a waves plan has no kjob" in done.stderr

@@ -151,6 +151,21 @@ def problems(workflow: Workflow) -> list[SpecError]:
                 "pods and runs",
             )
         )
+    if workflow.pod_disruption_budget is not None:
+        found.append(
+            _error(
+                workflow.pod_disruption_budget_mark,
+                workflow,
+                "the workflow has podDisruptionBudget: a waves plan has no kjob to create and delete it",
+            )
+        )
+    metrics = [*workflow.metrics, *(m for t in workflow.templates.values() for m in t.metrics)]
+    if metrics:
+        found.append(
+            _error(
+                metrics[0].mark, workflow, "the workflow has metrics: a waves plan has no kjob to record them"
+            )
+        )
     if workflow.on_exit is not None:
         found.append(
             _error(
