@@ -37,6 +37,7 @@ spec:
   - name: quick
     container: {image: alpine, command: [echo, "{{workflow.parameters.word}}"]}
 """
+QUICK = SLOW.replace("sleep 3; ", "")  # for the tests that need no task still running part-way
 
 
 @pytest.fixture
@@ -47,8 +48,8 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture
 def setup(emulator: Emulator, tmp_path: Path) -> tuple[Path, Path]:
-    wf = tmp_path / "slow.yaml"
-    wf.write_text(SLOW)
+    wf = tmp_path / "quick.yaml"
+    wf.write_text(QUICK)
     return wf, emulator.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
 
 
@@ -78,6 +79,7 @@ def test_the_same_run_id_again_resumes_the_run_in_the_cluster(
     emulator: Emulator, setup: tuple[Path, Path], tmp_path: Path
 ) -> None:
     wf, kubeconfig = setup
+    wf.write_text(SLOW)  # the nap still runs when the first driver is stopped
     argv = _argv(wf, kubeconfig, "--run-id", "nightly-1", "-p", "word=hello", "--detach-on-interrupt")
     first_home = tmp_path / "pod-1"
     first_home.mkdir()
@@ -132,7 +134,7 @@ def test_run_id_and_owner_job_are_refused_with_dry_run(kjob: Any) -> None:
 
 def test_parameter_file_sets_parameters_and_p_wins(tmp_path: Path, kjob: Any) -> None:
     wf = tmp_path / "echo.yaml"
-    wf.write_text(SLOW.replace("sleep 3; ", ""))
+    wf.write_text(QUICK)
     params = tmp_path / "params.json"
     params.write_text('{"word": "from-file"}')
     done = kjob("run", str(wf), "--backend", "local", "--parameter-file", str(params))
