@@ -197,3 +197,24 @@ def test_a_waves_plan_refuses_metrics(kjob: Any, tmp_path: Path) -> None:
     done = kjob("plan", write(tmp_path, METRICS), "-o", str(tmp_path / "plan"))
     assert done.code == 2
     assert "error: the workflow has metrics: a waves plan has no kjob to record them" in done.stderr
+
+
+def test_each_retried_try_and_the_node_emit_the_templates_metrics(kjob: Any, tmp_path: Path) -> None:
+    body = """\
+  entrypoint: main
+  templates:
+  - name: main
+    retryStrategy: {limit: 1}
+    metrics:
+      prometheus:
+      - name: failures
+        help: failed tries and nodes
+        when: "{{status}} == Failed"
+        labels: [{key: code, value: "{{exitCode}}"}]
+        counter: {value: "1"}
+    container: {image: alpine, command: [sh, -c, "exit 4"]}
+"""
+    done = kjob("run", write(tmp_path, body))
+    assert done.code == 1, done.stdout + done.stderr
+    [metric] = done.record()["metrics"]
+    assert (metric["value"], metric["labels"], metric["node"]) == (2.0, {"code": "4"}, "main")

@@ -1143,6 +1143,9 @@ class Engine:
             why = f" ({decision.reason})" if decision.reason and len(node.attempts) > 1 else ""
             self._finish(node, Phase.of_attempt(phase), message + why, at=event.at)
             return
+        if node.template.metrics:  # Argo emits them for each try that ended, before the retry
+            lookup = node_lookup(node, self.info, self.backend.now(), self._started, record)
+            self._metrics.emit(node.template.metrics, lookup, f"{node.id}({record.number})")
         node.retry_at = decision.at
         node.message = f"{message}; retry {len(node.attempts)} at +{decision.at - event.at:g}s"
         self._notify(node)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kjob.engine.lookup import Lookup, WorkflowInfo
-from kjob.engine.state import Node
+from kjob.engine.state import AttemptRecord, Node, Phase
 from kjob.errors import KjobError
 from kjob.expr import evaluate_when, render
 from kjob.spec.model import Metric
@@ -61,16 +61,27 @@ class _Series:
         return record
 
 
-def node_lookup(node: Node, info: WorkflowInfo, now: float, run_started: float) -> Lookup:
+def node_lookup(
+    node: Node, info: WorkflowInfo, now: float, run_started: float, attempt: AttemptRecord | None = None
+) -> Lookup:
     """What a template's metric reads about ``node`` (Argo's metric scope), then ``workflow.*``: its
-    ``status`` is ``Running`` and its ``duration`` the time since ``run_started`` until the run ends."""
+    ``status`` is ``Running`` and its ``duration`` the time since ``run_started`` until the run ends.
+    With ``attempt``: that attempt's status, duration and exit code (a failed try that is retried,
+    which Argo's controller emits the template's metrics for as its child node ends)."""
     end = node.finished_at if node.finished_at is not None else now
     start = node.started_at if node.started_at is not None else end
+    status = node.phase.value
+    exit_code = node.exit_code
+    if attempt is not None:
+        end = attempt.finished_at if attempt.finished_at is not None else now
+        start = attempt.started_at if attempt.started_at is not None else end
+        status = Phase.of_attempt(attempt.phase).value if attempt.phase is not None else status
+        exit_code = attempt.exit_code
     scope: dict[str, str] = {
         "workflow.status": info.status or "Running",
         "workflow.duration": info.duration or f"{now - run_started:f}",
         "duration": f"{end - start:f}",
-        "status": node.phase.value,
+        "status": status,
         "resourcesDuration.cpu": "0",
         "resourcesDuration.memory": "0",
     }
@@ -80,8 +91,8 @@ def node_lookup(node: Node, info: WorkflowInfo, now: float, run_started: float) 
         scope[f"inputs.parameters.{name}"] = value
     if node.result is not None:
         scope["outputs.result"] = node.result
-    if node.exit_code is not None:
-        scope["exitCode"] = str(node.exit_code)
+    if exit_code is not None:
+        scope["exitCode"] = str(exit_code)
     for name, value in node.parameters.items():
         scope[f"outputs.parameters.{name}"] = value
 
