@@ -25,6 +25,7 @@ import pytest
 from kjob.backends import remote_fetch
 from kjob.backends.base import InputArtifact
 from kjob.errors import SpecErrors
+from kjob.render import remote_fetch as fetch_script
 from kjob.render.manifests import RunObject, job_manifest
 from kjob.spec.loader import load_text
 from kjob.spec.model import GitSource, HttpSource
@@ -146,7 +147,7 @@ def test_the_pod_fetches_its_artifacts_in_a_wrapper_around_its_command() -> None
     pod = job_manifest(spec, RunObject("r", "default", "uid", None))["spec"]["template"]["spec"]
     [main] = pod["containers"]
     assert main["command"] == ["sh"]
-    assert main["args"][:4] == ["-c", remote_fetch.FETCHER, "kjob-fetch", "2"]
+    assert main["args"][:4] == ["-c", fetch_script.FETCHER, "kjob-fetch", "2"]
     assert main["args"][4:] == [
         *("http", "/in/page", "http://h/p", "1", "A: b c"),
         *("git", "/src", "https://h/r.git", "v1", "", "", "0", "1", "0", "1", "refs/x"),
@@ -225,7 +226,7 @@ def test_the_pod_downloads_with_whichever_tool_its_image_has(tmp_path: Path, too
     with served(tmp_path / "served") as at:
         artifact = InputArtifact("page", str(tmp_path / "in" / "page.txt"), "", remote=page)
         fetched = dataclasses.replace(artifact, remote=dataclasses.replace(page, url=f"{at.server}/page.txt"))
-        argv = remote_fetch.wrap((fetched,), [])
+        argv = fetch_script.wrap((fetched,), [])
         done = subprocess.run(argv, env={"PATH": str(bin_dir)}, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "in" / "page.txt").read_text() == "hello from http"

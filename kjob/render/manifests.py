@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote
 
-from kjob.backends import remote_fetch
 from kjob.backends.base import AttemptSpec, settle_outputs
 from kjob.errors import KjobError
-from kjob.render import entrypoint, names, podpatch, podshape, probes, workspace
+from kjob.render import entrypoint, names, podpatch, podshape, probes, remote_fetch, workspace
 from kjob.spec.values import unpassable_in
 
 SCRIPT_DIR = "/kjob/script"
