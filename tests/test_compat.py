@@ -47,7 +47,7 @@ def test_the_text_report_counts_and_ranks(kjob: Any) -> None:
     assert done.stdout.splitlines()[:13] == [
         f"{DATA}: 8 files",
         "  not workflows         1",
-        "  accepted              4 (57% of 7 workflow files)",
+        "  accepted              4 (57% of 7 workflow files; 66.7% of the 6 Argo accepts)",
         "  unsupported           1",
         "  rejected as Argo      1",
         "  wrongly rejected      1",

@@ -50,7 +50,11 @@ def summary(report: Report, *, verbose: bool = False) -> list[str]:
     rejected for another reason, crashed on or could not read."""
     workflows = report.workflow_files
     accepted = report.count(Outcome.ACCEPTED)
-    share = f" ({100 * accepted / workflows:.0f}% of {workflows} workflow files)" if workflows else ""
+    valid = workflows - report.count(Outcome.ARGO_REJECTS)  # the files Argo itself would run
+    share = f" ({100 * accepted / workflows:.0f}% of {workflows} workflow files" if workflows else ""
+    if share and valid != workflows:
+        share += f"; {100 * accepted / valid:.1f}% of the {valid} Argo accepts" if valid else ""
+    share += ")" if share else ""
     lines = [f"{report.directory}: {len(report.files)} files"]
     for outcome in Outcome:
         n = report.count(outcome)
