@@ -320,6 +320,12 @@ class LocalBackend:
                 f"local backend: podSpecPatch of template '{spec.template_name}': "
                 f"{localshape.names(ignored)} ignored (they mean nothing to a host process)",
             )
+        if pod_level := localshape.pod_level_ignored(spec.pod_extra):
+            self._tell_once(
+                f"pod-level:{spec.template_name}",
+                f"local backend: template '{spec.template_name}': {localshape.names(pod_level)} ignored "
+                "(they mean nothing to a host process)",
+            )
         container = spec.container
         self._tell_once(
             "images", "local backend: images are not pulled; each task's command runs on this host"

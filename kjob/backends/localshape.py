@@ -25,12 +25,14 @@ from kjob.backends import localvolumes
 from kjob.backends.base import AttemptSpec
 from kjob.errors import SpecError
 from kjob.render import podpatch
-from kjob.spec.model import Container, EnvVar, Workflow, frozen_map
+from kjob.spec.model import Container, EnvVar, Workflow, frozen_map, pod_fields
 
 POD_FILE = ".kjob-pod.json"  # in the attempt's working directory
 REASON_FILE = ".kjob-pod-reason"  # there too: which container failed the attempt, if not the main one
 APPLIED = ("env", "command", "args", "workingDir")
 MAIN = "main"
+# pod spec keys from Argo's pod-level fields, which a host process has no use for: the Argo name of each
+POD_LEVEL = {"resources": "podResources", "resourceClaims": "resourceClaims"}
 
 # a container's command line and environment (declared variables, expanded as the kubelet does)
 Command = Callable[[Container], tuple[list[str], dict[str, str]]]
@@ -182,10 +184,29 @@ def _patched_container(c: Container, patch: Mapping[str, Any]) -> Container:
     )
 
 
+def pod_level_ignored(pod_extra: Mapping[str, Any]) -> list[str]:
+    """The Argo pod-level fields (``podResources``, ``resourceClaims``) in a pod's fields, which the
+    local backend ignores."""
+    return [argo for key, argo in POD_LEVEL.items() if pod_extra.get(key)]
+
+
 def problems(workflow: Workflow) -> list[SpecError]:
-    """Lint warnings for the local backend: a podSpecPatch that it applies only in part."""
+    """Lint warnings for the local backend: a podSpecPatch that it applies only in part, pod-level
+    resources and resource claims that it ignores."""
     found: list[SpecError] = []
     for template in workflow.templates.values():
+        ignored = pod_level_ignored(pod_fields(workflow.pod_extra, template.pod_extra))
+        if template.container is not None and ignored:
+            found.append(
+                SpecError(
+                    f"template '{template.name}': {names(ignored)} ignored (they mean nothing to a host "
+                    "process)",
+                    path=template.mark.path,
+                    line=template.mark.line,
+                    col=template.mark.col,
+                    hint="they apply on Kubernetes (--backend kubernetes), where the cluster keeps them",
+                )
+            )
         if template.container is None or not (template.pod_spec_patch or workflow.pod_spec_patch):
             continue
         mark = template.mark

@@ -140,12 +140,12 @@ def _compile_container(container: Container, *, argo: bool) -> Callable[[Lookup,
 
 def _compile_resources(resources: Resources, *, argo: bool) -> _Fill:
     if not resources.requests and not resources.limits:
-        empty = Resources(requests=_EMPTY, limits=_EMPTY)  # read-only all the way: shared
+        empty = Resources(requests=_EMPTY, limits=_EMPTY, claims=resources.claims)  # read-only: shared
         return lambda lookup, max_chars: empty
     requests = _compile_frozen_tree(resources.requests, argo=argo)
     limits = _compile_frozen_tree(resources.limits, argo=argo)
     return lambda lookup, max_chars: Resources(
-        requests=requests(lookup, max_chars), limits=limits(lookup, max_chars)
+        requests=requests(lookup, max_chars), limits=limits(lookup, max_chars), claims=resources.claims
     )
 
 

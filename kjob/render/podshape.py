@@ -105,9 +105,11 @@ def container_fields(c: Container) -> dict[str, Any]:
         fields["env"] = env
     if c.working_dir:
         fields["workingDir"] = c.working_dir
-    resources = {
+    resources: dict[str, Any] = {
         k: dict(v) for k, v in (("requests", c.resources.requests), ("limits", c.resources.limits)) if v
     }
+    if c.resources.claims:
+        resources["claims"] = [dict(claim) for claim in c.resources.claims]
     if resources:
         fields["resources"] = resources
     for key in sorted(c.extra):

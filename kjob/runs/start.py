@@ -138,10 +138,12 @@ def cluster_start(
     from kjob.backends.kubernetes.claim import check_claim
     from kjob.backends.kubernetes.claims import create_claims, label_run
     from kjob.backends.kubernetes.pdb import create_pdb
+    from kjob.backends.kubernetes.podlevel import require as require_pod_level
     from kjob.render.metadata import workflow_parameters
     from kjob.render.resource_access import resource_permissions
 
     check_runs_in_cluster(new.workflow, options.workspace_claim)
+    require_pod_level(conn, new.workflow)  # podResources, resourceClaims: refused, never dropped
     if needs := permissions.workflow_needs(new.workflow):  # Leases, memoize caches
         permissions.check(conn, needs)
     permissions.check(

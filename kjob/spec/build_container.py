@@ -142,7 +142,12 @@ def _resources(r: Reader, node: YamlMap) -> Resources:
     if body is None:
         return Resources()
     r.fields(body, F.RESOURCES)
-    return Resources(requests=_quantities(r, body, "requests"), limits=_quantities(r, body, "limits"))
+    claims = plain(body["claims"]) if isinstance(body.get("claims"), list) else []
+    return Resources(
+        requests=_quantities(r, body, "requests"),
+        limits=_quantities(r, body, "limits"),
+        claims=tuple(frozen_map(c) for c in claims if isinstance(c, dict)),
+    )
 
 
 def _quantities(r: Reader, node: YamlMap, key: str) -> Mapping[str, str]:

@@ -98,7 +98,11 @@ def _template(
     suspend = build_inprocess.suspend(r, node, where) if kind is TemplateKind.SUSPEND else None
     retry = _retry(r, node)
     pod = build_pod.parts(r, node, where, kind, container_set)
-    pod_extra = {key: plain(node[key]) for key in map(str, node) if key in F.TEMPLATE.passthrough}
+    pod_extra = {
+        F.TEMPLATE_POD_RENAMES.get(key, key): plain(node[key])
+        for key in map(str, node)
+        if key in F.TEMPLATE.passthrough
+    }
     template = Template(
         synchronization=synchronization(r, node, where),
         memoize=memoize(r, node, where),
@@ -120,6 +124,13 @@ def _template(
         fail_fast=bool(r.boolean(node, "failFast")),
         annotations=r.string_map(node, "annotations"),
         pod_extra=frozen_map(pod_extra),
+        pod_marks=frozen_map(
+            {
+                F.TEMPLATE_POD_RENAMES.get(k, k): r.src.key(node, k)
+                for k in map(str, node)
+                if k in F.TEMPLATE.passthrough
+            }
+        ),
         mark=mark,
         daemon=_daemon(r, node, kind, where),
         init_containers=pod.init_containers,

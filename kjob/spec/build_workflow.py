@@ -206,6 +206,13 @@ def _workflow(
         cron=cron,
         hooks=hooks,
         pod_extra=frozen_map(pod_extra),
+        pod_marks=frozen_map(
+            {
+                F.WORKFLOW_POD_RENAMES.get(k, k): r.src.key(spec, k)
+                for k in map(str, spec)
+                if k in F.WORKFLOW_POD_FIELDS
+            }
+        ),
         pod_spec_patch=r.string(spec, "podSpecPatch"),  # rendered in each template's pods
         volume_claims=claims,
         pod_gc=build_gc.pod_gc(r, spec),

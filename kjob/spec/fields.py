@@ -108,13 +108,7 @@ _ARTIFACT_SOURCE_HINT = (
     "task and pass it with `from:`"
 )
 _ARTIFACT_REPOSITORY_FIELDS = ("archiveLogs", "artifactGC", "artifactRepositoryRef", "archiveLocation")
-_POD_RESOURCES_HINT = (
-    "pod-level resources need Kubernetes 1.32, resourceClaims dynamic resource allocation (off by "
-    "default): set `resources` on each container"
-)
 _NEW_POD_FIELDS_HINTS = {
-    "podResources": _POD_RESOURCES_HINT,
-    "resourceClaims": _POD_RESOURCES_HINT,
     "executorPlugins": "executor plugins run inside Argo's controller, which kjob does without",
 }
 
@@ -161,10 +155,14 @@ WORKFLOW_POD_FIELDS = _fs(
     "dnsPolicy",
     "dnsConfig",
     "automountServiceAccountToken",
+    "podResources",
+    "resourceClaims",
 )
 WORKFLOW_POD_RENAMES: Mapping[str, str] = MappingProxyType(
-    {"podMetadata": "metadata", "podPriorityClassName": "priorityClassName"}
+    {"podMetadata": "metadata", "podPriorityClassName": "priorityClassName", "podResources": "resources"}
 )
+# A template's ``podResources`` is the pod spec's ``resources`` (Argo's pod-level resources).
+TEMPLATE_POD_RENAMES: Mapping[str, str] = MappingProxyType({"podResources": "resources"})
 
 WORKFLOW_SPEC = FieldSet(
     "workflow spec",
@@ -300,6 +298,8 @@ TEMPLATE = FieldSet(
         "schedulerName",
         "hostAliases",
         "automountServiceAccountToken",
+        "podResources",
+        "resourceClaims",
     ),
     unsupported=UNSUPPORTED_BODIES
     | _fs(
@@ -632,7 +632,7 @@ RESOURCES = FieldSet(
     "resources",
     argo="ResourceRequirements",
     supported=_fs("requests", "limits"),
-    unsupported=_fs("claims"),
+    passthrough=_fs("claims"),
 )
 
 TEMPLATE_REF = FieldSet("templateRef", argo="TemplateRef", supported=_fs("name", "template", "clusterScope"))

@@ -175,10 +175,12 @@ class EnvVar:
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    """Container resource requests and limits, as Kubernetes quantities (strings)."""
+    """Container resource requests and limits, as Kubernetes quantities (strings); ``claims`` the
+    pod's resource claims the container uses (``{name: ...}`` each, kept verbatim)."""
 
     requests: Mapping[str, str] = field(default_factory=frozen_map)
     limits: Mapping[str, str] = field(default_factory=frozen_map)
+    claims: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +444,7 @@ class Template:
     memoize: Memoize | None = None
     # Kubernetes pod-level fields kept verbatim (nodeSelector, tolerations, serviceAccountName, ...).
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
+    pod_marks: Mapping[str, Mark] = field(default_factory=frozen_map)  # where each pod_extra key is
     mark: Mark = NOWHERE
     # the other containers of its pod: run before the main one, in order; or beside it, stopped
     # when it ends
@@ -555,6 +558,7 @@ class Workflow:
     cron: CronSpec | None = None
     # Kubernetes pod-level defaults for every task (nodeSelector, tolerations, ...), kept verbatim.
     pod_extra: Mapping[str, Any] = field(default_factory=frozen_map)
+    pod_marks: Mapping[str, Mark] = field(default_factory=frozen_map)  # where each pod_extra key is
     pod_spec_patch: str | None = None  # patched onto every pod's spec before a template's own patch
     path: str = "<unknown>"
     mark: Mark = NOWHERE

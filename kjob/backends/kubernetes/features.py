@@ -8,6 +8,7 @@ the field.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import urllib3
@@ -72,3 +73,51 @@ def native_sidecars(cluster: Cluster) -> str | None:
             "the cluster drops restartPolicy on init containers (Kubernetes before 1.29, or its gate is off)"
         )
     return None
+
+
+def _kept_pod_field(cluster: Cluster, key: str, value: Any) -> bool | str:
+    """Whether a dry-run pod with ``spec[key] = value`` keeps it, or why the server refused the pod.
+    The raw answer is read: the client's own models may not know a field newer than they are."""
+    probe: Any = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"generateName": "kjob-probe-"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "probe", "image": PROBE_IMAGE, "command": ["true"]}],
+            key: value,
+        },
+    }
+    try:
+        answer: Any = cluster.core.create_namespaced_pod(
+            cluster.namespace, probe, dry_run="All", _preload_content=False
+        )
+        created = json.loads(answer.data)
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as err:
+        return describe_error(err) if not isinstance(err, ValueError) else str(err)
+    return bool((created.get("spec") or {}).get(key))
+
+
+def pod_resources(cluster: Cluster) -> str | None:
+    """``None`` if the API server keeps pod-level ``resources`` (Kubernetes 1.32+ with the
+    PodLevelResources gate), else why not (one phrase)."""
+    kept = _kept_pod_field(cluster, "resources", {"limits": {"cpu": "1"}})
+    if isinstance(kept, str):
+        return f"the cluster refused a dry-run pod with pod-level resources ({kept})"
+    return (
+        None if kept else "the cluster drops pod-level resources (Kubernetes before 1.32, or its gate is off)"
+    )
+
+
+def resource_claims(cluster: Cluster) -> str | None:
+    """``None`` if the API server keeps a pod's ``resourceClaims`` (dynamic resource allocation),
+    else why not (one phrase)."""
+    kept = _kept_pod_field(cluster, "resourceClaims", [{"name": "probe", "resourceClaimName": "kjob-probe"}])
+    if isinstance(kept, str):
+        return f"the cluster refused a dry-run pod with resourceClaims ({kept})"
+    return (
+        None
+        if kept
+        else "the cluster drops resourceClaims (dynamic resource allocation is off: the resource.k8s.io "
+        "API and the DynamicResourceAllocation gate)"
+    )
