@@ -18,6 +18,7 @@ from kjob.render.manifests import RunObject
 from kjob.spec import load_text
 from kjob.spec.model import pod_fields
 from tests.conftest import REPO, kjob_env
+from tests.k8s_runs import Runner
 from tests.realk8s import namespace
 
 WORKFLOW = REPO / "tests" / "data" / "podlevel" / "pod-resources.yaml"
@@ -108,3 +109,12 @@ def test_kubernetes_1_28_refuses_them_at_the_field_before_the_run_starts(tmp_pat
         assert done.returncode == 2, done.stdout + done.stderr
         assert f"{claims_only}:8:5: error: template 'main' sets resourceClaims" in done.stderr
         assert "dynamic resource allocation is off" in done.stderr
+
+
+def test_the_emulator_refuses_them_too(tmp_path: Path) -> None:
+    """The emulator's pod schema is 1.28's and it decodes strictly: its dry run refuses the field
+    (the real 1.28 server, decoding with ``Warn``, drops it); either way the run is refused at it."""
+    done = Runner(tmp_path).kubernetes(WORKFLOW).done
+    assert done.code == 2, done.stdout + done.stderr
+    assert f"{WORKFLOW.relative_to(REPO)}:7:3: error: the workflow sets podResources" in done.stderr
+    assert "refused a dry-run pod with pod-level resources" in done.stderr
