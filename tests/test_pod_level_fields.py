@@ -113,8 +113,14 @@ def test_kubernetes_1_28_refuses_them_at_the_field_before_the_run_starts(tmp_pat
 
 def test_the_emulator_refuses_them_too(tmp_path: Path) -> None:
     """The emulator's pod schema is 1.28's and it decodes strictly: its dry run refuses the field
-    (the real 1.28 server, decoding with ``Warn``, drops it); either way the run is refused at it."""
-    done = Runner(tmp_path).kubernetes(WORKFLOW).done
+    (the real 1.28 server, decoding with ``Warn``, drops it); either way the run is refused at it, and
+    so is a detached run, before its driver Job is created."""
+    runner = Runner(tmp_path)
+    done = runner.kubernetes(WORKFLOW).done
     assert done.code == 2, done.stdout + done.stderr
     assert f"{WORKFLOW.relative_to(REPO)}:7:3: error: the workflow sets podResources" in done.stderr
     assert "refused a dry-run pod with pod-level resources" in done.stderr
+    detached = runner.kubernetes(WORKFLOW, "--wait=false", "--driver-image", "kjob:dev").done
+    assert (
+        detached.code == 2 and ":7:3: error: the workflow sets podResources" in detached.stderr
+    )  # no driver Job

@@ -109,10 +109,11 @@ def submit_driver(
         raise KjobError(
             "a CronWorkflow is scheduled, not submitted", hint="`kjob cron` or `kjob plan --mode driver`"
         )
-    from kjob.backends.kubernetes import permissions
+    from kjob.backends.kubernetes import permissions, podlevel
     from kjob.cli.plan import split_command
     from kjob.render import driver
 
+    podlevel.require(conn, workflow)  # here, not only in the driver's pod: the submitter sees why
     # what the driver may do, the submitter must hold too: a Role grants only what its creator holds
     submitting = {permissions.Need.SUBMIT_DRIVER} | permissions.features(workspace_claim=workspace_claim)
     permissions.check(conn, submitting)
