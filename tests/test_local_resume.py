@@ -55,10 +55,10 @@ def wait_for_process(marker: str, within: float = 60) -> None:
         time.sleep(0.05)
 
 
-def start(kjob_home: Path, *args: str) -> subprocess.Popen[str]:
+def start(kjob_home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "kjob", *args],
-        env=kjob_env(kjob_home),
+        env={**kjob_env(kjob_home), **(env or {})},
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -123,7 +123,9 @@ def test_ctrl_c_ends_setsid_children_too(kjob_home: Path, tmp_path: Path) -> Non
 def test_a_second_ctrl_c_kills_at_once_and_the_record_is_closed(kjob_home: Path, tmp_path: Path) -> None:
     marker = f"kjob-stubborn-{uuid.uuid4().hex}"
     command = f"trap '' TERM; sh -c 'trap \"\" TERM; sleep 300; : {marker}'"
-    proc = start(kjob_home, "run", workflow(tmp_path, command))
+    # a grace period longer than the test: only the second Ctrl-C can end the task, however busy the
+    # machine (with the default 3 s, a loaded machine could let the grace run out first)
+    proc = start(kjob_home, "run", workflow(tmp_path, command), env={"KJOB_STOP_GRACE": "120"})
     wait_for_process(marker)
     # Ctrl-C, then again while kjob waits out the task's grace period (it ignores SIGTERM). Two
     # signals that arrive before Python runs the handler count as one, so on a loaded machine a

@@ -49,7 +49,18 @@ from kjob.backends.localjournal import Exit, Journal, fields_of
 from kjob.backends.logtimes import TimesWriter
 
 RESULT_LIMIT = 256 * 1024
-STOP_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
+
+
+def _stop_grace() -> float:
+    """Seconds between SIGTERM and SIGKILL when a task is stopped: 3, or ``$KJOB_STOP_GRACE``."""
+    try:
+        value = float(os.environ.get("KJOB_STOP_GRACE", "3"))
+    except ValueError:
+        return 3.0
+    return value if 0 <= value < 86_400 else 3.0
+
+
+STOP_GRACE = _stop_grace()
 TAIL_IN_EVENT = 4096  # bytes of stdout an ``exited`` event carries itself (kjob reads longer ones)
 DRAIN_AFTER_EXIT = 1.0  # seconds to read what is left in the pipes once the attempt's processes ended
 _PR_SET_CHILD_SUBREAPER = 36
