@@ -61,3 +61,46 @@ def test_an_unknown_end_counts_as_success_only_if_no_task_failed() -> None:
     assert succeeded(record("Unknown", "Succeeded"))
     assert not succeeded(record("Unknown", "Failed"))
     assert not succeeded(record("Failed", "Failed"))
+
+
+def cluster_record(phase: str, task_phases: tuple[str, ...]) -> RunRecord:
+    nodes = tuple(NodeRecord(id=f"t{k}", parent="main", phase=p) for k, p in enumerate(task_phases))
+    finished = time.time() if phase != "Running" else None
+    return RunRecord(
+        run_id="followed",
+        backend="kubernetes",
+        phase=phase,
+        started=time.time(),
+        finished=finished,
+        nodes=(NodeRecord(id="main"), *nodes),
+    )
+
+
+def test_a_cluster_run_read_between_two_jobs_is_followed_on_not_taken_for_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first task's Job has ended and the second's is not created yet: read from the cluster alone
+    the run looks Unknown (every task ended, no end noted), and it is not over."""
+    monkeypatch.setenv("KJOB_HOME", str(tmp_path))
+    steps = iter(
+        [
+            cluster_record("Unknown", ("Succeeded",)),
+            cluster_record("Running", ("Succeeded", "Running")),
+            cluster_record("Failed", ("Succeeded", "Failed")),
+        ]
+    )
+    monkeypatch.setattr("kjob.runs.query.get_run", lambda *_a, **_k: next(steps))
+    monkeypatch.setattr("kjob.runs.follow._await_record", lambda *_a: None)
+    seen = [r.phase for r in follow_run("followed", interval=0.5, sleep=lambda _s: None)]
+    assert seen == ["Unknown", "Running", "Failed"]
+
+
+def test_an_unknown_end_that_lasts_is_believed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KJOB_HOME", str(tmp_path))
+    monkeypatch.setattr("kjob.runs.follow.CLUSTER_PATIENCE", 0.05)
+    monkeypatch.setattr(
+        "kjob.runs.query.get_run", lambda *_a, **_k: cluster_record("Unknown", ("Succeeded",))
+    )
+    monkeypatch.setattr("kjob.runs.follow._await_record", lambda *_a: None)
+    seen = list(follow_run("followed", interval=0.01, sleep=time.sleep))
+    assert len(seen) >= 2 and {r.phase for r in seen} == {"Unknown"}

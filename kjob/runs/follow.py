@@ -60,7 +60,9 @@ def follow_run(
     local = _local_dir(record)
     alone_since: float | None = None
     pause = interval
-    while not ended(record):
+    # an Unknown end (every task ended, no end noted) is believed only once it has lasted: read between
+    # one Job's end and the next one's creation, a running cluster run looks exactly like that
+    while record.phase == "Unknown" or not ended(record):
         alone = (local is not None and not local.watched()) or record.phase == "Unknown"
         if alone:
             now = time.monotonic()
