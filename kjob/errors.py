@@ -129,3 +129,11 @@ class SpecErrors(KjobError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+def raise_found(found: Sequence[SpecError]) -> None:
+    """Raise the mistakes found: one as itself, several as :class:`SpecErrors`; none, nothing."""
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise SpecErrors(found)

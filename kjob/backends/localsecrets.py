@@ -4,7 +4,7 @@ template, saying to run it on Kubernetes."""
 
 from __future__ import annotations
 
-from kjob.errors import SpecError, SpecErrors
+from kjob.errors import SpecError, raise_found
 from kjob.spec.model import Workflow
 
 HINT = "run it with --backend kubernetes (the Secret of the run's namespace), or give the header a value"
@@ -37,8 +37,4 @@ def problems(workflow: Workflow) -> list[SpecError]:
 
 def require(workflow: Workflow) -> None:
     """Raise :func:`problems`, if any: before a local run starts."""
-    found = problems(workflow)
-    if len(found) == 1:
-        raise found[0]
-    if found:
-        raise SpecErrors(found)
+    raise_found(problems(workflow))

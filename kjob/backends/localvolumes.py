@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kjob.errors import KjobError, SpecError, SpecErrors
+from kjob.errors import KjobError, SpecError, raise_found
 from kjob.spec.build_claims import claim_name
 from kjob.spec.model import Workflow, pod_fields
 
@@ -152,11 +152,7 @@ def problems(workflow: Workflow) -> list[SpecError]:
 
 def require(workflow: Workflow) -> None:
     """Raise :func:`problems`, if any: before a local run starts."""
-    found = problems(workflow)
-    if len(found) == 1:
-        raise found[0]
-    if found:
-        raise SpecErrors(found)
+    raise_found(problems(workflow))
 
 
 def mounts(

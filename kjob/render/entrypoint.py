@@ -9,7 +9,7 @@ the image's entrypoint.  Those templates are found here, before anything is crea
 
 from __future__ import annotations
 
-from kjob.errors import SpecError, SpecErrors
+from kjob.errors import SpecError, raise_found
 from kjob.spec.model import Template, Workflow
 
 
@@ -55,8 +55,4 @@ def message(template: str, why: str) -> str:
 
 def require(workflow: Workflow) -> None:
     """Raise :func:`problems`, if any."""
-    found = problems(workflow)
-    if len(found) == 1:
-        raise found[0]
-    if found:
-        raise SpecErrors(found)
+    raise_found(problems(workflow))

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from kjob.errors import SpecError, SpecErrors, TemplateError
+from kjob.errors import SpecError, TemplateError, raise_found
 from kjob.expr import parse_template
 from kjob.render import names
 from kjob.render.decisions import run_time_decisions
@@ -52,11 +52,7 @@ _HASH = 10
 # --------------------------------------------------------------------------------- refusals
 def require_static(workflow: Workflow) -> None:
     """Raise a located error for each thing a waves plan cannot express (one error, or all of them)."""
-    found = problems(workflow)
-    if len(found) == 1:
-        raise found[0]
-    if found:
-        raise SpecErrors(found)
+    raise_found(problems(workflow))
 
 
 def problems(workflow: Workflow) -> list[SpecError]:
