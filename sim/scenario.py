@@ -150,6 +150,7 @@ class Loaded:
     decisions: Decisions | None = None
     scenario: Scenario | None = None
     trace_fit: TraceFit | None = None  # --calibrate TRACE: the workflow system's fitted concurrency
+    durations: Mapping[str, KindSettings] | None = None  # the durations file, read once
 
     @property
     def varies(self) -> bool:
@@ -163,7 +164,7 @@ class Loaded:
         assert self.decisions is not None and self.source.workflow is not None and self.scenario is not None
         drawn = draw_decisions(self.decisions, np.random.default_rng(np.random.SeedSequence([seed, 1])))
         workload, _ = from_workflow(self.source.workflow, self.scenario.request, drawn)
-        return apply_durations(self.scenario, workload, self.calibration, self.source)[0]
+        return apply_durations(self.scenario, workload, self.calibration, self.source, self.durations)[0]
 
 
 def load(scn: Scenario) -> Loaded:
@@ -185,11 +186,13 @@ def load(scn: Scenario) -> Loaded:
                 f"--items and --when apply to workflow files; {scn.source} is a {source.kind}",
                 hint="drop them, or simulate a workflow file",
             )
-    workload, origin = apply_durations(scn, source.workload, calibration, source)
+    durations = load_durations(scn.durations_file) if scn.durations_file else None
+    workload, origin = apply_durations(scn, source.workload, calibration, source, durations)
     if scn.replay:
         workload, origin = replayed(workload, calibration, origin)
     if decisions is not None and decisions.random:
-        workload = Loaded(source, workload, calibration, (), decisions, scn).workload_for(scn.seed)
+        varying = Loaded(source, workload, calibration, (), decisions, scn, durations=durations)
+        workload = varying.workload_for(scn.seed)
     assumptions = (*source.assumptions, *origin, *cluster_assumptions(scn, calibration))
     if trace_fit is not None and scn.parallelism is None:
         value = f"{trace_fit.parallelism} tasks at once"
@@ -199,7 +202,7 @@ def load(scn: Scenario) -> Loaded:
         assumptions += (Assumption("parallelism", "the workflow", value, "spec.parallelism"),)
     if scn.strict:
         refuse_defaults(assumptions)
-    return Loaded(source, workload, calibration, assumptions, decisions, scn, trace_fit)
+    return Loaded(source, workload, calibration, assumptions, decisions, scn, trace_fit, durations)
 
 
 def replayed(
@@ -269,10 +272,15 @@ def refuse_defaults(assumptions: Sequence[Assumption]) -> None:
 
 
 def apply_durations(
-    scn: Scenario, workload: Workload, calibration: Calibration | None, source: Source
+    scn: Scenario,
+    workload: Workload,
+    calibration: Calibration | None,
+    source: Source,
+    durations_file: Mapping[str, KindSettings] | None = None,
 ) -> tuple[Workload, tuple[Assumption, ...]]:
     """The workload (of ``source``) with the options' durations and failure rates, and the
-    assumptions saying where each kind's duration and failure rate came from."""
+    assumptions saying where each kind's duration and failure rate came from.  ``durations_file`` is
+    ``scn.durations_file`` already read (else it is read here)."""
     w = workload
     durations, failures = origins(w, source.kind, source.workflow)
     if scn.default_duration is not None:
@@ -284,7 +292,7 @@ def apply_durations(
         w = with_settings(w, defaults)
         durations.update(dict.fromkeys(defaults, "--default-duration"))
     if scn.durations_file:
-        settings = load_durations(scn.durations_file)
+        settings = durations_file if durations_file is not None else load_durations(scn.durations_file)
         w = with_settings(w, settings, where=scn.durations_file)
         _note(durations, failures, settings, w.kinds, f"durations file {scn.durations_file}")
     if calibration is not None:
